@@ -1,0 +1,14 @@
+"""Tables of the intake package (placeholder: filled in by the intake slice)."""
+
+from sqlalchemy import MetaData
+
+#: Shared constraint naming convention so Alembic migrations stay stable across packages.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
