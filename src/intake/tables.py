@@ -1,6 +1,31 @@
-"""Tables of the intake package (placeholder: filled in by the intake slice)."""
+"""Tables of the intake package: reference data, the registry and interests.
 
-from sqlalchemy import MetaData
+SQLAlchemy Core tables rather than ORM classes: intake's work is short, explicit statements
+(insert an interest, count who waits), and Core keeps the SQL visible.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 #: Shared constraint naming convention so Alembic migrations stay stable across packages.
 NAMING_CONVENTION = {
@@ -12,3 +37,178 @@ NAMING_CONVENTION = {
 }
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _created_at() -> Column[object]:
+    return Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+region = Table(
+    "region",
+    metadata,
+    Column("slug", String(40), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("coordinator_email", Text),
+)
+
+county = Table(
+    "county",
+    metadata,
+    Column("number", String(2), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("region_slug", ForeignKey("region.slug"), nullable=False),
+)
+
+municipality = Table(
+    "municipality",
+    metadata,
+    Column("number", String(4), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("county_number", ForeignKey("county.number"), nullable=False),
+    Column("population", Integer, nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("lon", Float, nullable=False),
+    # ASCII-folded, lower-case name parts so "tromso" finds "Tromsø" with a plain LIKE prefix.
+    Column("search_key", Text, nullable=False),
+)
+
+theme = Table(
+    "theme",
+    metadata,
+    Column("slug", String(60), primary_key=True),
+    Column("name_nb", Text, nullable=False),
+    Column("name_nn", Text, nullable=False),
+    Column("name_en", Text, nullable=False),
+    Column("position", SmallInteger, nullable=False),
+)
+
+ORGANISATION_KINDS = ("link", "contact_point", "learning_mastery_service", "municipal_service")
+
+organisation = Table(
+    "organisation",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("slug", String(80), nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("region_slug", ForeignKey("region.slug"), nullable=False),
+    Column("contact_email", Text),
+    Column("coordinator_email", Text),
+    # Per-organisation overrides of the group rules (see matching.model.Rules).
+    Column("rules", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    _created_at(),
+    CheckConstraint(
+        "kind IN ('link','contact_point','learning_mastery_service','municipal_service')",
+        name="kind",
+    ),
+)
+
+catchment = Table(
+    "catchment",
+    metadata,
+    Column("organisation_id", ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True),
+    Column("municipality_number", ForeignKey("municipality.number"), primary_key=True),
+    Index("ix_catchment_municipality", "municipality_number"),
+)
+
+facilitator = Table(
+    "facilitator",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("organisation_id", ForeignKey("organisation.id", ondelete="CASCADE"), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("email", Text),
+    Column("phone", Text),
+    Column("themes", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("languages", ARRAY(Text), nullable=False, server_default="{no}"),
+    Column("max_concurrent_starts", SmallInteger, nullable=False, server_default="1"),
+    Column("digital", Boolean, nullable=False, server_default="false"),
+    Column("active", Boolean, nullable=False, server_default="true"),
+    _created_at(),
+)
+
+api_key = Table(
+    "api_key",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("organisation_id", ForeignKey("organisation.id", ondelete="CASCADE"), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("prefix", String(16), nullable=False, unique=True),
+    Column("secret_hash", LargeBinary, nullable=False),
+    Column("label", Text),
+    _created_at(),
+    Column("revoked_at", DateTime(timezone=True)),
+    CheckConstraint("role IN ('referrer','staff')", name="role"),
+)
+
+referral = Table(
+    "referral",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("code", String(20), unique=True),
+    Column("organisation_id", ForeignKey("organisation.id"), nullable=False),
+    Column("target_organisation_id", ForeignKey("organisation.id")),
+    Column("course_kind", String(20), nullable=False),
+    Column("course_name", Text),
+    Column("ends_on", Date),
+    _created_at(),
+    CheckConstraint("course_kind IN ('KID','KIB','Starthjelp','other')", name="course_kind"),
+)
+
+INTEREST_STATUSES = ("waiting", "proposed", "invited", "placed", "withdrawn")
+
+interest = Table(
+    "interest",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    # Only a SHA-256 of the receipt code is stored: a database dump does not hand out codes.
+    Column("receipt_hash", LargeBinary, nullable=False, unique=True),
+    Column("municipality_number", ForeignKey("municipality.number"), nullable=False),
+    Column("organisation_id", ForeignKey("organisation.id")),
+    # Set for every interest; for a municipality nobody serves it is the unmet-demand record.
+    Column("region_slug", ForeignKey("region.slug"), nullable=False),
+    Column("themes", ARRAY(Text), nullable=False),
+    Column("cross_problem_welcome", Boolean, nullable=False),
+    Column("age_band", SmallInteger, nullable=False),
+    Column("gender", String(20)),
+    Column("same_gender", Boolean, nullable=False, server_default="false"),
+    Column("languages", ARRAY(Text), nullable=False),
+    Column("slots", ARRAY(Text), nullable=False),
+    Column("digital_welcome", Boolean, nullable=False),
+    Column("contact_kind", String(10)),
+    Column("contact_encrypted", LargeBinary),
+    Column("contact_masked", Text),
+    Column("consent_version", String(40), nullable=False),
+    Column("consented_at", DateTime(timezone=True), nullable=False),
+    Column("source", String(10), nullable=False),
+    Column("referral_id", ForeignKey("referral.id")),
+    Column("status", String(12), nullable=False, server_default="waiting"),
+    Column("waiting_since", DateTime(timezone=True), nullable=False),
+    _created_at(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("withdrawn_at", DateTime(timezone=True)),
+    CheckConstraint(
+        "status IN ('waiting','proposed','invited','placed','withdrawn')", name="status"
+    ),
+    CheckConstraint("source IN ('self','staff','referral')", name="source"),
+    CheckConstraint("age_band BETWEEN 18 AND 78 AND (age_band - 18) % 5 = 0", name="age_band"),
+    CheckConstraint(
+        "(contact_kind IS NULL) = (contact_encrypted IS NULL)", name="contact_complete"
+    ),
+    CheckConstraint("cardinality(themes) > 0 OR cross_problem_welcome", name="some_theme"),
+    Index("ix_interest_org_status", "organisation_id", "status"),
+    Index(
+        "ix_interest_region_unmet", "region_slug", postgresql_where=text("organisation_id IS NULL")
+    ),
+)
+
+idempotency_key = Table(
+    "idempotency_key",
+    metadata,
+    Column("key_hash", LargeBinary, primary_key=True),
+    Column("request_hash", LargeBinary, nullable=False),
+    Column("response_status", SmallInteger),
+    # The first response holds the receipt code, so it is kept encrypted and only for a day.
+    Column("response_encrypted", LargeBinary),
+    _created_at(),
+)

@@ -1,0 +1,285 @@
+"""The intake HTTP API (JSON, /api/v1). Handlers are thin: parse, call a service, shape.
+
+Dependencies the composition root provides: ``db`` (the request's AsyncSession, committed on
+success), ``cipher`` (ContactCipher), ``now`` (the clock's current time), ``base_url``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.params import Dependency, Parameter
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from intake import idempotency, interests, referrals
+from intake.crypto import ContactCipher
+from intake.reference import CROSS_PROBLEM, LANGUAGES, fold
+from intake.registry import ApiPrincipal, authenticate, list_organisations
+from intake.schemas import (
+    AGE_BANDS,
+    SLOTS,
+    InterestIn,
+    InterestStatus,
+    ReferralBatch,
+    ReferralBatchIn,
+    ReferralLink,
+    ReferralLinkIn,
+    ReferralOutcome,
+    Registered,
+    StaffInterest,
+)
+from intake.tables import county, municipality, theme
+
+Db = Annotated[AsyncSession, Dependency(skip_validation=True)]
+Cipher = Annotated[ContactCipher, Dependency(skip_validation=True)]
+Now = Annotated[datetime, Dependency(skip_validation=True)]
+Principal = Annotated[ApiPrincipal, Dependency(skip_validation=True)]
+
+
+async def provide_principal(request: Request[Any, Any, Any], db: Db) -> ApiPrincipal:
+    """The API key's principal: ``Authorization: Bearer shk_…`` or ``X-API-Key``."""
+    header = request.headers.get("authorization", "")
+    presented = header[7:].strip() if header.lower().startswith("bearer ") else ""
+    presented = presented or request.headers.get("x-api-key", "").strip()
+    if not presented:
+        raise NotAuthorizedException("an API key is needed", headers={"WWW-Authenticate": "Bearer"})
+    principal = await authenticate(db, presented)
+    if principal is None:
+        raise NotAuthorizedException(
+            "unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"}
+        )
+    return principal
+
+
+def _require(role: str) -> Any:
+    async def check(principal: Principal) -> ApiPrincipal:
+        if principal.role != role:
+            raise PermissionDeniedException(f"this needs an API key with role {role!r}")
+        return principal
+
+    return check
+
+
+async def _idempotent(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    cipher: ContactCipher,
+    scope: str,
+    work: Any,
+) -> Response[Any]:
+    """Run ``work()`` once per Idempotency-Key; a retry gets the first answer verbatim."""
+    key = request.headers.get("idempotency-key")
+    if key:
+        body = await request.body()
+        replay = await idempotency.claim(db, scope=scope, key=key, request_body=body, cipher=cipher)
+        if replay is not None:
+            return Response(
+                replay.body, status_code=replay.status, headers={"Idempotent-Replayed": "true"}
+            )
+    result = await work()
+    payload = result.model_dump(mode="json")
+    if key:
+        await idempotency.remember(
+            db, scope=scope, key=key, status=HTTP_201_CREATED, body=payload, cipher=cipher
+        )
+    return Response(payload, status_code=HTTP_201_CREATED)
+
+
+class ReferenceController(Controller):
+    """Themes, municipalities and organisations: what a sign-up form needs to offer."""
+
+    path = "/api/v1"
+    tags = ["reference"]
+
+    @get("/themes")
+    async def themes(self, db: Db) -> dict[str, Any]:
+        rows = (await db.execute(select(theme).order_by(theme.c.position))).mappings().all()
+        names = lambda r: {"nb": r["name_nb"], "nn": r["name_nn"], "en": r["name_en"]}  # noqa: E731
+        return {
+            "themes": [{"slug": r["slug"], "names": names(r)} for r in rows],
+            "cross_problem": {
+                "slug": CROSS_PROBLEM.slug,
+                "names": {"nb": CROSS_PROBLEM.nb, "nn": CROSS_PROBLEM.nn, "en": CROSS_PROBLEM.en},
+                "field": "cross_problem_welcome",
+            },
+            "age_bands": list(AGE_BANDS),
+            "availability": list(SLOTS),
+            "languages": LANGUAGES,
+        }
+
+    @get("/municipalities")
+    async def municipalities(
+        self, db: Db, q: Annotated[str | None, Parameter(max_length=60)] = None
+    ) -> list[dict[str, Any]]:
+        """Prefix search on any part of the name, ignoring case and diacritics."""
+        stmt = (
+            select(municipality.c.number, municipality.c.name, county.c.name.label("county"))
+            .join(county, county.c.number == municipality.c.county_number)
+            .order_by(municipality.c.name)
+        )
+        if q:
+            key = fold(q.strip()).replace("%", "").replace("_", "")
+            stmt = stmt.where(
+                municipality.c.search_key.like(f"{key}%")
+                | municipality.c.search_key.like(f"% {key}%")
+                | municipality.c.number.startswith(q.strip())
+            )
+        rows = (await db.execute(stmt)).mappings().all()
+        return [dict(r) for r in rows]
+
+    @get("/organisations")
+    async def organisations(
+        self,
+        db: Db,
+        municipality_number: Annotated[
+            str | None, Parameter(query="municipality", pattern=r"^\d{4}$")
+        ] = None,
+    ) -> list[dict[str, Any]]:
+        orgs = await list_organisations(db, municipality_number=municipality_number)
+        return [
+            {
+                "id": str(o.id),
+                "slug": o.slug,
+                "name": o.name,
+                "kind": o.kind,
+                "region": o.region_slug,
+                "municipalities": list(o.municipalities),
+            }
+            for o in orgs
+        ]
+
+
+class InterestController(Controller):
+    """Anonymous interest: register, see status, withdraw — with the receipt code only."""
+
+    path = "/api/v1/interests"
+    tags = ["interests"]
+
+    @post("/", status_code=HTTP_201_CREATED, responses={})
+    async def register(
+        self, request: Request[Any, Any, Any], data: InterestIn, db: Db, cipher: Cipher, now: Now
+    ) -> Response[Registered]:
+        async def work() -> Registered:
+            referral_id, target = None, None
+            if data.referral_code:
+                referral_id, target = await referrals.resolve_link(
+                    db, data.referral_code, today=now.date()
+                )
+            source = "referral" if referral_id else "self"
+            forced = target if (target and data.organisation is None) else None
+            try:
+                return await interests.register(
+                    db,
+                    data,
+                    cipher=cipher,
+                    source=source,
+                    now=now,
+                    forced_org=forced,
+                    referral_id=referral_id,
+                )
+            except interests.InvalidInterest:
+                if forced is None:
+                    raise
+                # The course's organisation does not serve this person's municipality:
+                # place them where they live, still counted for the referral.
+                return await interests.register(
+                    db, data, cipher=cipher, source=source, now=now, referral_id=referral_id
+                )
+
+        return await _idempotent(request, db, cipher, "public", work)
+
+    @get("/{receipt_code:str}")
+    async def status(self, receipt_code: str, db: Db) -> InterestStatus:
+        return await interests.status(db, receipt_code)
+
+    @delete("/{receipt_code:str}", status_code=HTTP_204_NO_CONTENT)
+    async def withdraw(self, receipt_code: str, db: Db, now: Now) -> None:
+        await interests.withdraw(db, receipt_code, now=now)
+
+
+class StaffController(Controller):
+    """Staff of one organisation: register on a person's behalf, see who waits."""
+
+    path = "/api/v1/staff/interests"
+    tags = ["staff"]
+    dependencies = {"principal": provide_principal, "staff": _require("staff")}  # noqa: RUF012
+
+    @post("/", status_code=HTTP_201_CREATED)
+    async def register(
+        self,
+        request: Request[Any, Any, Any],
+        data: InterestIn,
+        db: Db,
+        cipher: Cipher,
+        now: Now,
+        staff: Principal,
+    ) -> Response[Registered]:
+        async def work() -> Registered:
+            return await interests.register(
+                db, data, cipher=cipher, source="staff", now=now, forced_org=staff.organisation_id
+            )
+
+        return await _idempotent(request, db, cipher, f"key:{staff.key_id}", work)
+
+    @get("/")
+    async def list_waiting(
+        self,
+        db: Db,
+        staff: Principal,
+        status: Annotated[
+            str | None, Parameter(pattern="^(waiting|proposed|invited|placed|withdrawn)$")
+        ] = "waiting",
+        limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
+        offset: Annotated[int, Parameter(ge=0)] = 0,
+    ) -> list[StaffInterest]:
+        return await interests.list_for_organisation(
+            db, staff.organisation_id, status_filter=status, limit=limit, offset=offset
+        )
+
+    @get("/{interest_id:uuid}")
+    async def one(self, interest_id: uuid.UUID, db: Db, staff: Principal) -> StaffInterest:
+        return await interests.get_for_organisation(db, staff.organisation_id, interest_id)
+
+
+class ReferralController(Controller):
+    """Learning-and-mastery services refer course participants (API key role referrer)."""
+
+    path = "/api/v1"
+    tags = ["referrals"]
+    dependencies = {"principal": provide_principal, "referrer": _require("referrer")}  # noqa: RUF012
+
+    @post("/referral-links", status_code=HTTP_201_CREATED)
+    async def create_link(
+        self, data: ReferralLinkIn, db: Db, referrer: Principal, base_url: str
+    ) -> ReferralLink:
+        return await referrals.create_link(db, referrer.organisation_id, data, base_url=base_url)
+
+    @post("/referrals", status_code=HTTP_201_CREATED)
+    async def create_batch(
+        self,
+        request: Request[Any, Any, Any],
+        data: ReferralBatchIn,
+        db: Db,
+        cipher: Cipher,
+        now: Now,
+        referrer: Principal,
+    ) -> Response[ReferralBatch]:
+        async def work() -> ReferralBatch:
+            return await referrals.create_batch(
+                db, referrer.organisation_id, data, cipher=cipher, now=now
+            )
+
+        return await _idempotent(request, db, cipher, f"key:{referrer.key_id}", work)
+
+    @get("/referrals/{referral_id:uuid}")
+    async def outcome(self, referral_id: uuid.UUID, db: Db, referrer: Principal) -> ReferralOutcome:
+        return await referrals.outcome(db, referrer.organisation_id, referral_id)
+
+
+API_CONTROLLERS = [ReferenceController, InterestController, StaffController, ReferralController]

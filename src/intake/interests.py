@@ -1,0 +1,369 @@
+"""Registering, reading and withdrawing interest (the heart of intake).
+
+Functions take the caller's session and never commit: the HTTP request or the CLI command owns
+the transaction, so a failed registration leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from intake import receipt
+from intake.consent import TEXTS as CONSENT_TEXTS
+from intake.crypto import ContactCipher
+from intake.errors import FieldProblem, InvalidInterest, NotFound
+from intake.reference import LANGUAGES
+from intake.schemas import (
+    InterestIn,
+    InterestStatus,
+    Registered,
+    StaffInterest,
+    age_band_label,
+    age_band_start,
+)
+from intake.tables import catchment, county, interest, municipality, organisation, region, theme
+
+CONTACT_CONTEXT = b"interest.contact"
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where an interest lands: the catchment organisation (or none: unmet demand) and region."""
+
+    organisation_id: uuid.UUID | None
+    organisation_name: str | None
+    region_slug: str
+    region_name: str
+
+
+def mask_contact(kind: str, value: str) -> str:
+    """Enough to recognise one's own address, too little to use it: ``k***@e***.no``."""
+    if kind == "email":
+        local, _, domain = value.partition("@")
+        host, _, tld = domain.rpartition(".")
+        return f"{local[:1]}***@{host[:1]}***.{tld}"
+    return f"{value[:3]} *** ** {value[-3:]}"
+
+
+async def _place(
+    session: AsyncSession,
+    data: InterestIn,
+    *,
+    forced_org: uuid.UUID | None,
+    problems: list[FieldProblem],
+    field_prefix: str,
+) -> Placement | None:
+    muni = (
+        await session.execute(
+            select(county.c.region_slug, region.c.name)
+            .select_from(municipality)
+            .join(county, county.c.number == municipality.c.county_number)
+            .join(region, region.c.slug == county.c.region_slug)
+            .where(municipality.c.number == data.municipality)
+        )
+    ).first()
+    if muni is None:
+        problems.append(
+            FieldProblem(f"{field_prefix}municipality", "unknown municipality number", "unknown")
+        )
+        return None
+    serving = (
+        await session.execute(
+            select(organisation.c.id, organisation.c.slug, organisation.c.name)
+            .join(catchment, catchment.c.organisation_id == organisation.c.id)
+            .where(catchment.c.municipality_number == data.municipality)
+            .order_by(organisation.c.name)
+        )
+    ).all()
+    wanted = forced_org
+    if wanted is None and data.organisation is not None:
+        match = [o for o in serving if data.organisation in (str(o.id), o.slug)]
+        if not match:
+            problems.append(
+                FieldProblem(
+                    f"{field_prefix}organisation",
+                    "this organisation does not serve the chosen municipality",
+                    "not_serving",
+                )
+            )
+            return None
+        wanted = match[0].id
+    if wanted is not None:
+        name = (
+            await session.execute(select(organisation.c.name).where(organisation.c.id == wanted))
+        ).scalar_one()
+        return Placement(wanted, name, muni.region_slug, muni.name)
+    if len(serving) > 1:
+        choices = ", ".join(f"{o.slug} ({o.name})" for o in serving)
+        problems.append(
+            FieldProblem(
+                f"{field_prefix}organisation",
+                f"several organisations serve this municipality; choose one of: {choices}",
+                "choose",
+            )
+        )
+        return None
+    if serving:
+        return Placement(serving[0].id, serving[0].name, muni.region_slug, muni.name)
+    return Placement(None, None, muni.region_slug, muni.name)
+
+
+async def check_choices(
+    session: AsyncSession, data: InterestIn, problems: list[FieldProblem], field_prefix: str = ""
+) -> None:
+    """Problems with choices that need reference data: themes, languages, consent text."""
+    known = set((await session.execute(select(theme.c.slug))).scalars())
+    for i, slug in enumerate(data.themes):
+        if slug not in known:
+            problems.append(FieldProblem(f"{field_prefix}themes[{i}]", f"unknown theme {slug!r}"))
+    for i, code in enumerate(data.languages):
+        if code not in LANGUAGES:
+            problems.append(
+                FieldProblem(f"{field_prefix}languages[{i}]", f"unsupported language {code!r}")
+            )
+    if data.consent.text_version not in CONSENT_TEXTS:
+        problems.append(
+            FieldProblem(f"{field_prefix}consent.text_version", "unknown consent text version")
+        )
+
+
+async def prepare(
+    session: AsyncSession,
+    data: InterestIn,
+    *,
+    forced_org: uuid.UUID | None = None,
+    field_prefix: str = "",
+) -> tuple[Placement | None, list[FieldProblem]]:
+    """Validate one interest against the database; collects every problem, stores nothing."""
+    problems: list[FieldProblem] = []
+    await check_choices(session, data, problems, field_prefix)
+    placement = await _place(
+        session, data, forced_org=forced_org, problems=problems, field_prefix=field_prefix
+    )
+    return placement, problems
+
+
+async def insert_interest(
+    session: AsyncSession,
+    data: InterestIn,
+    placement: Placement,
+    *,
+    cipher: ContactCipher,
+    source: str,
+    now: datetime,
+    referral_id: uuid.UUID | None = None,
+) -> Registered:
+    """Store a validated interest and return its receipt (the only time the code is shown)."""
+    code = receipt.new_code()
+    contact = data.contact
+    await session.execute(
+        interest.insert().values(
+            id=uuid.uuid4(),
+            receipt_hash=receipt.code_hash(code),
+            municipality_number=data.municipality,
+            organisation_id=placement.organisation_id,
+            region_slug=placement.region_slug,
+            themes=data.themes,
+            cross_problem_welcome=data.cross_problem_welcome,
+            age_band=age_band_start(data.age_band),
+            gender=data.gender,
+            same_gender=data.same_gender,
+            languages=data.languages,
+            slots=data.availability,
+            digital_welcome=data.digital_welcome,
+            contact_kind=contact.kind if contact else None,
+            contact_encrypted=(
+                cipher.encrypt(contact.value, context=CONTACT_CONTEXT) if contact else None
+            ),
+            contact_masked=mask_contact(contact.kind, contact.value) if contact else None,
+            consent_version=data.consent.text_version,
+            consented_at=now,
+            source=source,
+            referral_id=referral_id,
+            status="waiting",
+            waiting_since=now,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    served = placement.organisation_id is not None
+    return Registered(
+        receipt_code=code,
+        status="waiting",
+        organisation=placement.organisation_name,
+        served=served,
+        region=placement.region_slug,
+        message=(
+            f"Registered with {placement.organisation_name}."
+            if served
+            else (
+                "No organisation serves this municipality yet. Your interest is recorded as "
+                f"demand in the region {placement.region_name}, and you keep your place in "
+                "line if one starts."
+            )
+        ),
+        waiting_since=now,
+    )
+
+
+async def register(
+    session: AsyncSession,
+    data: InterestIn,
+    *,
+    cipher: ContactCipher,
+    source: str,
+    now: datetime,
+    forced_org: uuid.UUID | None = None,
+    referral_id: uuid.UUID | None = None,
+) -> Registered:
+    """Validate and store one interest, or raise :class:`InvalidInterest` with every problem."""
+    placement, problems = await prepare(session, data, forced_org=forced_org)
+    if problems or placement is None:
+        raise InvalidInterest(problems)
+    return await insert_interest(
+        session, data, placement, cipher=cipher, source=source, now=now, referral_id=referral_id
+    )
+
+
+def _by_code(code: str) -> bytes:
+    try:
+        return receipt.code_hash(code)
+    except receipt.InvalidReceiptCode:
+        raise NotFound("no interest with this receipt code") from None
+
+
+async def status(session: AsyncSession, code: str) -> InterestStatus:
+    """What the person sees for their receipt code; contact data only masked."""
+    row = (
+        (
+            await session.execute(
+                select(interest, organisation.c.name.label("org_name"))
+                .outerjoin(organisation, organisation.c.id == interest.c.organisation_id)
+                .where(interest.c.receipt_hash == _by_code(code))
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise NotFound("no interest with this receipt code")
+    others = 0
+    if row["status"] == "waiting":
+        # Same catchment (or same region's unmet demand), same first theme — or, for someone
+        # who only wants a cross-problem group, others who welcome one. A count, nothing more.
+        same_place = (
+            interest.c.organisation_id == row["organisation_id"]
+            if row["organisation_id"] is not None
+            else (interest.c.organisation_id.is_(None))
+            & (interest.c.region_slug == row["region_slug"])
+        )
+        same_theme = (
+            interest.c.themes.contains([row["themes"][0]])
+            if row["themes"]
+            else interest.c.cross_problem_welcome
+        )
+        others = (
+            await session.execute(
+                select(func.count())
+                .select_from(interest)
+                .where(
+                    same_place,
+                    same_theme,
+                    interest.c.status == "waiting",
+                    interest.c.id != row["id"],
+                )
+            )
+        ).scalar_one()
+    return InterestStatus(
+        receipt_code=receipt.normalise(code),
+        status=row["status"],
+        organisation=row["org_name"],
+        served=row["organisation_id"] is not None,
+        themes=list(row["themes"]),
+        cross_problem_welcome=row["cross_problem_welcome"],
+        waiting_since=row["waiting_since"],
+        others_waiting_same_theme=others,
+        contact=row["contact_masked"],
+    )
+
+
+async def withdraw(session: AsyncSession, code: str, *, now: datetime) -> uuid.UUID:
+    """Withdraw and erase the contact data at once. Withdrawing twice is harmless."""
+    interest_id = (
+        await session.execute(
+            update(interest)
+            .where(interest.c.receipt_hash == _by_code(code))
+            .values(
+                status="withdrawn",
+                contact_kind=None,
+                contact_encrypted=None,
+                contact_masked=None,
+                withdrawn_at=func.coalesce(interest.c.withdrawn_at, now),
+                updated_at=now,
+            )
+            .returning(interest.c.id)
+        )
+    ).scalar_one_or_none()
+    if interest_id is None:
+        raise NotFound("no interest with this receipt code")
+    return interest_id
+
+
+def _staff_view(row: dict[str, object]) -> StaffInterest:
+    return StaffInterest(
+        id=row["id"],  # type: ignore[arg-type]
+        status=row["status"],  # type: ignore[arg-type]
+        municipality=row["municipality_number"],  # type: ignore[arg-type]
+        themes=list(row["themes"]),  # type: ignore[call-overload]
+        cross_problem_welcome=row["cross_problem_welcome"],  # type: ignore[arg-type]
+        age_band=age_band_label(row["age_band"]),  # type: ignore[arg-type]
+        gender=row["gender"],  # type: ignore[arg-type]
+        languages=list(row["languages"]),  # type: ignore[call-overload]
+        availability=list(row["slots"]),  # type: ignore[call-overload]
+        digital_welcome=row["digital_welcome"],  # type: ignore[arg-type]
+        contact=row["contact_masked"],  # type: ignore[arg-type]
+        source=row["source"],  # type: ignore[arg-type]
+        waiting_since=row["waiting_since"],  # type: ignore[arg-type]
+    )
+
+
+async def list_for_organisation(
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    *,
+    status_filter: str | None = "waiting",
+    limit: int = 100,
+    offset: int = 0,
+) -> list[StaffInterest]:
+    """An organisation's interests, longest waiting first (staff see masked contact only)."""
+    stmt = select(interest).where(interest.c.organisation_id == organisation_id)
+    if status_filter:
+        stmt = stmt.where(interest.c.status == status_filter)
+    stmt = stmt.order_by(interest.c.waiting_since, interest.c.id).limit(limit).offset(offset)
+    rows = (await session.execute(stmt)).mappings().all()
+    return [_staff_view(dict(r)) for r in rows]
+
+
+async def get_for_organisation(
+    session: AsyncSession, organisation_id: uuid.UUID, interest_id: uuid.UUID
+) -> StaffInterest:
+    """One interest; another organisation's interest is indistinguishable from none."""
+    row = (
+        (
+            await session.execute(
+                select(interest).where(
+                    interest.c.id == interest_id, interest.c.organisation_id == organisation_id
+                )
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise NotFound("no such interest in your organisation")
+    return _staff_view(dict(row))

@@ -1,0 +1,157 @@
+"""After-course referrals from learning-and-mastery services (KID, KIB, Starthjelp, …).
+
+A referrer sees only aggregate outcomes of the people it referred, never individuals: the
+service learns whether referring works without learning who went on.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from intake.crypto import ContactCipher
+from intake.errors import FieldProblem, InvalidInterest, NotFound
+from intake.interests import insert_interest, prepare
+from intake.receipt import ALPHABET
+from intake.registry import organisation_by_ref
+from intake.schemas import (
+    ReferralBatch,
+    ReferralBatchIn,
+    ReferralLink,
+    ReferralLinkIn,
+    ReferralOutcome,
+)
+from intake.tables import interest, referral
+
+#: How long after the course ends its referral link still works: people often wait a while
+#: after a course before they feel ready for a group.
+LINK_GRACE = timedelta(days=180)
+
+
+def _link_code() -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(8))
+
+
+async def create_link(
+    session: AsyncSession, organisation_id: uuid.UUID, data: ReferralLinkIn, *, base_url: str
+) -> ReferralLink:
+    target = None
+    if data.target_organisation:
+        try:
+            target = (await organisation_by_ref(session, data.target_organisation)).id
+        except NotFound:
+            raise InvalidInterest(
+                [FieldProblem("target_organisation", "unknown organisation", "unknown")]
+            ) from None
+    rid, code = uuid.uuid4(), _link_code()
+    await session.execute(
+        referral.insert().values(
+            id=rid,
+            code=code,
+            organisation_id=organisation_id,
+            target_organisation_id=target,
+            course_kind=data.course_kind,
+            course_name=data.course_name,
+            ends_on=data.ends_on,
+        )
+    )
+    return ReferralLink(
+        id=rid,
+        code=code,
+        url=f"{base_url.rstrip('/')}/meld-interesse?ref={code}",
+        course_kind=data.course_kind,
+        ends_on=data.ends_on,
+        valid_until=data.ends_on + LINK_GRACE,
+    )
+
+
+async def resolve_link(
+    session: AsyncSession, code: str, *, today: date
+) -> tuple[uuid.UUID, uuid.UUID | None]:
+    """The referral id and target organisation of a still-valid link code."""
+    row = (
+        await session.execute(
+            select(referral.c.id, referral.c.target_organisation_id, referral.c.ends_on).where(
+                referral.c.code == code.strip().upper()
+            )
+        )
+    ).first()
+    if row is None or (row.ends_on is not None and row.ends_on + LINK_GRACE < today):
+        raise InvalidInterest(
+            [FieldProblem("referral_code", "unknown or expired referral link", "unknown")]
+        )
+    return row.id, row.target_organisation_id
+
+
+async def create_batch(
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    data: ReferralBatchIn,
+    *,
+    cipher: ContactCipher,
+    now: datetime,
+) -> ReferralBatch:
+    """Register a batch of consenting participants: all or nothing."""
+    problems: list[FieldProblem] = []
+    placements = []
+    for i, person in enumerate(data.participants):
+        placement, found = await prepare(session, person, field_prefix=f"participants[{i}].")
+        problems.extend(found)
+        placements.append(placement)
+    if problems:
+        raise InvalidInterest(problems)
+    rid = uuid.uuid4()
+    await session.execute(
+        referral.insert().values(
+            id=rid,
+            organisation_id=organisation_id,
+            course_kind=data.course_kind,
+            course_name=data.course_name,
+            ends_on=data.ends_on,
+        )
+    )
+    codes = []
+    for person, placement in zip(data.participants, placements, strict=True):
+        assert placement is not None
+        done = await insert_interest(
+            session, person, placement, cipher=cipher, source="referral", now=now, referral_id=rid
+        )
+        codes.append(done.receipt_code)
+    return ReferralBatch(id=rid, receipt_codes=codes)
+
+
+async def outcome(
+    session: AsyncSession, organisation_id: uuid.UUID, referral_id: uuid.UUID
+) -> ReferralOutcome:
+    """Counts by status for one referral (link or batch) of the caller's organisation."""
+    kind = (
+        await session.execute(
+            select(referral.c.course_kind).where(
+                referral.c.id == referral_id, referral.c.organisation_id == organisation_id
+            )
+        )
+    ).scalar_one_or_none()
+    if kind is None:
+        raise NotFound("no such referral for your organisation")
+    counts = dict(
+        (
+            await session.execute(
+                select(interest.c.status, func.count())
+                .where(interest.c.referral_id == referral_id)
+                .group_by(interest.c.status)
+            )
+        ).all()
+    )
+    return ReferralOutcome(
+        id=referral_id,
+        course_kind=kind,
+        total=sum(counts.values()),
+        waiting=counts.get("waiting", 0),
+        in_progress=counts.get("proposed", 0) + counts.get("invited", 0),
+        placed=counts.get("placed", 0),
+        withdrawn=counts.get("withdrawn", 0),
+    )

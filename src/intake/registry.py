@@ -1,0 +1,244 @@
+"""The registry: organisations, their catchments, facilitators (igangsettere) and API keys."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from intake.errors import FieldProblem, InvalidInterest, NotFound
+from intake.tables import (
+    ORGANISATION_KINDS,
+    api_key,
+    catchment,
+    county,
+    facilitator,
+    municipality,
+    organisation,
+)
+
+ROLES = ("referrer", "staff")
+
+
+@dataclass(frozen=True, slots=True)
+class Organisation:
+    """A LINK, a contact point (kontaktpunkt), a learning-and-mastery or municipal service."""
+
+    id: uuid.UUID
+    slug: str
+    name: str
+    kind: str
+    region_slug: str
+    contact_email: str | None
+    municipalities: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ApiPrincipal:
+    """Who is calling with an API key: always scoped to one organisation."""
+
+    key_id: uuid.UUID
+    organisation_id: uuid.UUID
+    role: str
+
+
+def slugify(name: str) -> str:
+    from intake.reference import fold
+
+    return re.sub(r"[^a-z0-9]+", "-", fold(name)).strip("-")
+
+
+async def add_organisation(
+    session: AsyncSession,
+    *,
+    name: str,
+    kind: str,
+    municipalities: Sequence[str],
+    region_slug: str | None = None,
+    contact_email: str | None = None,
+    coordinator_email: str | None = None,
+    slug: str | None = None,
+    rules: dict[str, Any] | None = None,
+) -> Organisation:
+    """Create or update an organisation (matched by slug) and set its catchment.
+
+    The region defaults to that of the first municipality's county, since a catchment is one
+    or several neighbouring municipalities.
+    """
+    problems: list[FieldProblem] = []
+    if kind not in ORGANISATION_KINDS:
+        problems.append(FieldProblem("kind", f"must be one of {', '.join(ORGANISATION_KINDS)}"))
+    found = dict(
+        (
+            await session.execute(
+                select(municipality.c.number, county.c.region_slug)
+                .join(county, county.c.number == municipality.c.county_number)
+                .where(municipality.c.number.in_(list(municipalities)))
+            )
+        ).all()
+    )
+    unknown = [m for m in municipalities if m not in found]
+    if unknown:
+        problems.append(FieldProblem("municipalities", f"unknown: {', '.join(unknown)}"))
+    if problems:
+        raise InvalidInterest(problems)
+    region_slug = region_slug or (found[municipalities[0]] if municipalities else None)
+    if region_slug is None:
+        raise InvalidInterest([FieldProblem("region", "give a region or a municipality")])
+    values = {
+        "slug": slug or slugify(name),
+        "name": name,
+        "kind": kind,
+        "region_slug": region_slug,
+        "contact_email": contact_email,
+        "coordinator_email": coordinator_email,
+        "rules": rules or {},
+    }
+    stmt = insert(organisation).values(id=uuid.uuid4(), **values)
+    org_id = (
+        await session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["slug"], set_={k: stmt.excluded[k] for k in values}
+            ).returning(organisation.c.id)
+        )
+    ).scalar_one()
+    await session.execute(delete(catchment).where(catchment.c.organisation_id == org_id))
+    if municipalities:
+        await session.execute(
+            insert(catchment).values(
+                [{"organisation_id": org_id, "municipality_number": m} for m in municipalities]
+            )
+        )
+    return Organisation(
+        org_id, str(values["slug"]), name, kind, region_slug, contact_email, tuple(municipalities)
+    )
+
+
+async def list_organisations(
+    session: AsyncSession, *, municipality_number: str | None = None
+) -> list[Organisation]:
+    """Organisations, optionally only those whose catchment includes a municipality."""
+    munis = func.coalesce(
+        func.array_agg(catchment.c.municipality_number).filter(
+            catchment.c.municipality_number.is_not(None)
+        ),
+        [],
+    )
+    stmt = (
+        select(organisation, munis.label("munis"))
+        .outerjoin(catchment, catchment.c.organisation_id == organisation.c.id)
+        .group_by(organisation.c.id)
+        .order_by(organisation.c.name)
+    )
+    if municipality_number is not None:
+        served = select(catchment.c.organisation_id).where(
+            catchment.c.municipality_number == municipality_number
+        )
+        stmt = stmt.where(organisation.c.id.in_(served))
+    rows = (await session.execute(stmt)).mappings().all()
+    return [
+        Organisation(
+            r["id"],
+            r["slug"],
+            r["name"],
+            r["kind"],
+            r["region_slug"],
+            r["contact_email"],
+            tuple(sorted(r["munis"])),
+        )
+        for r in rows
+    ]
+
+
+async def organisation_by_ref(session: AsyncSession, ref: str) -> Organisation:
+    """Find an organisation by id or slug."""
+    for org in await list_organisations(session):
+        if str(org.id) == ref or org.slug == ref:
+            return org
+    raise NotFound(f"no organisation {ref!r}")
+
+
+async def add_facilitator(
+    session: AsyncSession,
+    *,
+    organisation_id: uuid.UUID,
+    name: str,
+    email: str | None,
+    themes: Sequence[str],
+    languages: Sequence[str] = ("no",),
+    max_concurrent_starts: int = 1,
+    digital: bool = False,
+    phone: str | None = None,
+) -> uuid.UUID:
+    """Register an igangsetter with the themes and languages they start groups for."""
+    fid = uuid.uuid4()
+    await session.execute(
+        insert(facilitator).values(
+            id=fid,
+            organisation_id=organisation_id,
+            name=name,
+            email=email,
+            phone=phone,
+            themes=list(themes),
+            languages=list(languages),
+            max_concurrent_starts=max_concurrent_starts,
+            digital=digital,
+        )
+    )
+    return fid
+
+
+# --- API keys -----------------------------------------------------------------------------
+# Format "shk_<prefix>_<secret>": the prefix finds the row, only SHA-256(secret) is stored.
+# The secret has 256 bits of entropy, so a plain hash (no slow KDF) is the right tool.
+
+
+def _hash_secret(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()
+
+
+async def create_api_key(
+    session: AsyncSession, *, organisation_id: uuid.UUID, role: str, label: str | None = None
+) -> str:
+    """Create a key and return it in clear text: the only time it is ever shown."""
+    if role not in ROLES:
+        raise InvalidInterest([FieldProblem("role", f"must be one of {', '.join(ROLES)}")])
+    prefix = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    await session.execute(
+        insert(api_key).values(
+            id=uuid.uuid4(),
+            organisation_id=organisation_id,
+            role=role,
+            prefix=prefix,
+            secret_hash=_hash_secret(secret),
+            label=label,
+        )
+    )
+    return f"shk_{prefix}_{secret}"
+
+
+async def authenticate(session: AsyncSession, presented: str) -> ApiPrincipal | None:
+    """The principal for a presented key, or None if unknown, malformed or revoked."""
+    parts = presented.split("_", 2)
+    if len(parts) != 3 or parts[0] != "shk":
+        return None
+    row = (
+        await session.execute(
+            select(
+                api_key.c.id, api_key.c.organisation_id, api_key.c.role, api_key.c.secret_hash
+            ).where(api_key.c.prefix == parts[1], api_key.c.revoked_at.is_(None))
+        )
+    ).first()
+    if row is None or not hmac.compare_digest(row.secret_hash, _hash_secret(parts[2])):
+        return None
+    return ApiPrincipal(row.id, row.organisation_id, row.role)

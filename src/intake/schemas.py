@@ -1,0 +1,220 @@
+"""Request and response bodies of the intake API (pydantic: validated at the edge).
+
+Format rules live here so one request reports every malformed field at once; rules that need
+the database (does this theme exist?) are checked in :mod:`intake.interests`.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+PARTS_OF_DAY = ("morning", "daytime", "evening")
+SLOTS = tuple(f"{d}-{p}" for d in WEEKDAYS for p in PARTS_OF_DAY)
+AGE_BANDS = tuple(f"{a}-{a + 4}" for a in range(18, 78, 5)) + ("78+",)
+GENDERS = ("female", "male", "other", "unspecified")
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+_PHONE = re.compile(r"^(?:\+47|0047)?([49]\d{7})$")
+
+
+def age_band_start(label: str) -> int:
+    return 78 if label == "78+" else int(label.split("-", 1)[0])
+
+
+def age_band_label(start: int) -> str:
+    return "78+" if start >= 78 else f"{start}-{start + 4}"
+
+
+class Contact(BaseModel):
+    """An optional way to be told when a group starts: one e-mail address or one mobile."""
+
+    model_config = ConfigDict(extra="forbid")
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=20, description="Norwegian mobile number")
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        v = v.strip()
+        if not _EMAIL.match(v):
+            raise ValueError("not a valid e-mail address")
+        return v
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        m = _PHONE.match(re.sub(r"[\s\-()]", "", v))
+        if not m:
+            raise ValueError("not a Norwegian mobile number (8 digits starting with 4 or 9)")
+        return "+47" + m.group(1)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Contact:
+        if (self.email is None) == (self.phone is None):
+            raise ValueError("give either an e-mail address or a mobile number")
+        return self
+
+    @property
+    def kind(self) -> Literal["email", "sms"]:
+        return "email" if self.email else "sms"
+
+    @property
+    def value(self) -> str:
+        return self.email or self.phone or ""
+
+
+class Consent(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    given: bool
+    text_version: str = Field(max_length=40)
+
+    @field_validator("given")
+    @classmethod
+    def _given(cls, v: bool) -> bool:
+        if not v:
+            raise ValueError("explicit consent is needed to store an interest")
+        return v
+
+
+class InterestIn(BaseModel):
+    """An anonymous registration of interest. No name, address or identity number exists here."""
+
+    model_config = ConfigDict(extra="forbid")
+    municipality: str = Field(description="kommunenummer, 4 digits", examples=["4601"])
+    organisation: str | None = Field(
+        default=None, description="id or slug; needed only when several serve the municipality"
+    )
+    themes: list[str] = Field(default_factory=list, max_length=5, description="in preference order")
+    cross_problem_welcome: bool = False
+    age_band: str = Field(examples=["33-37"], description="one of " + ", ".join(AGE_BANDS))
+    gender: Literal["female", "male", "other", "unspecified"] | None = None
+    same_gender: bool = False
+    languages: list[str] = Field(default_factory=lambda: ["no"], min_length=1, max_length=6)
+    availability: list[str] = Field(min_length=1, max_length=21, examples=[["tue-evening"]])
+    digital_welcome: bool = False
+    contact: Contact | None = None
+    consent: Consent
+    referral_code: str | None = Field(default=None, max_length=20)
+
+    @field_validator("municipality")
+    @classmethod
+    def _muni(cls, v: str) -> str:
+        if not re.fullmatch(r"\d{4}", v):
+            raise ValueError("a municipality number has 4 digits")
+        return v
+
+    @field_validator("age_band")
+    @classmethod
+    def _age(cls, v: str) -> str:
+        if v not in AGE_BANDS:
+            raise ValueError("must be one of " + ", ".join(AGE_BANDS) + " (18 or older)")
+        return v
+
+    @field_validator("availability")
+    @classmethod
+    def _slots(cls, v: list[str]) -> list[str]:
+        bad = [s for s in v if s not in SLOTS]
+        if bad:
+            raise ValueError(f"unknown time {bad[0]!r}: use weekday-part, e.g. 'tue-evening'")
+        return sorted(set(v), key=SLOTS.index)
+
+    @field_validator("themes", "languages")
+    @classmethod
+    def _dedupe(cls, v: list[str]) -> list[str]:
+        return list(dict.fromkeys(v))
+
+    @model_validator(mode="after")
+    def _wishes(self) -> InterestIn:
+        if not self.themes and not self.cross_problem_welcome:
+            raise ValueError("choose at least one theme or welcome a cross-problem group")
+        if self.same_gender and self.gender in (None, "unspecified"):
+            raise ValueError("a same-gender group needs a gender")
+        return self
+
+
+class Registered(BaseModel):
+    receipt_code: str
+    status: str
+    organisation: str | None
+    served: bool
+    region: str
+    message: str
+    waiting_since: datetime
+
+
+class InterestStatus(BaseModel):
+    receipt_code: str
+    status: str
+    organisation: str | None
+    served: bool
+    themes: list[str]
+    cross_problem_welcome: bool
+    waiting_since: datetime
+    others_waiting_same_theme: int
+    contact: str | None = Field(description="masked")
+
+
+class StaffInterest(BaseModel):
+    id: uuid.UUID
+    status: str
+    municipality: str
+    themes: list[str]
+    cross_problem_welcome: bool
+    age_band: str
+    gender: str | None
+    languages: list[str]
+    availability: list[str]
+    digital_welcome: bool
+    contact: str | None
+    source: str
+    waiting_since: datetime
+
+
+class ReferralLinkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    course_kind: Literal["KID", "KIB", "Starthjelp", "other"]
+    course_name: str | None = Field(default=None, max_length=200)
+    ends_on: date
+    target_organisation: str | None = None
+
+
+class ReferralLink(BaseModel):
+    id: uuid.UUID
+    code: str
+    url: str
+    course_kind: str
+    ends_on: date
+    valid_until: date
+
+
+class ReferralBatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    course_kind: Literal["KID", "KIB", "Starthjelp", "other"]
+    course_name: str | None = Field(default=None, max_length=200)
+    ends_on: date | None = None
+    participants: list[InterestIn] = Field(min_length=1, max_length=200)
+
+
+class ReferralBatch(BaseModel):
+    id: uuid.UUID
+    receipt_codes: list[str]
+
+
+class ReferralOutcome(BaseModel):
+    id: uuid.UUID
+    course_kind: str
+    total: int
+    waiting: int
+    in_progress: int
+    placed: int
+    withdrawn: int

@@ -1,0 +1,220 @@
+"""Value types of the pure matching core: who waits, who can start a group, and the plan.
+
+Everything here is a frozen dataclass or an enum so that a plan can be compared, hashed in
+tests and handed from the batching job to the notifier without anyone mutating it on the way.
+Nothing in this module (or anywhere in the core) reads a clock, a database or a random source:
+time arrives as ``now=`` and configuration as :class:`RuleBook`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Literal
+
+Gender = Literal["female", "male", "other"]
+
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAY_PARTS: tuple[str, ...] = ("morning", "daytime", "evening")
+#: Every meeting slot in canonical order (Monday morning first); used for deterministic choices.
+ALL_SLOTS: tuple[str, ...] = tuple(f"{d}-{p}" for d in WEEKDAYS for p in DAY_PARTS)
+#: Lower bounds of the 5-year age bands; 78 means "78 or older".
+AGE_BANDS: tuple[int, ...] = tuple(range(18, 79, 5))
+#: Facilitator theme slug meaning "starts groups across problems" (på tvers av problemer).
+ACROSS = "across"
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One person's waiting interest, reduced to what matching needs (no contact data).
+
+    ``same_gender`` only has an effect when ``gender`` is given; see :attr:`wants_single_gender`.
+    """
+
+    id: str
+    organisation: str
+    municipality: str
+    themes: tuple[str, ...]
+    cross_problem_welcome: bool
+    age_band: int
+    gender: Gender | None
+    same_gender: bool
+    languages: frozenset[str]
+    slots: frozenset[str]
+    digital_welcome: bool
+    waiting_since: datetime
+
+    @property
+    def wants_single_gender(self) -> bool:
+        """A single-gender wish without a stated gender cannot be honoured, so it is ignored."""
+        return self.same_gender and self.gender is not None
+
+    def waited(self, now: datetime) -> timedelta:
+        """How long the person has waited at ``now`` (never negative)."""
+        return max(now - self.waiting_since, timedelta(0))
+
+
+@dataclass(frozen=True, slots=True)
+class Facilitator:
+    """An igangsetter who can start groups; ``free_starts`` is their capacity right now."""
+
+    id: str
+    organisation: str
+    themes: frozenset[str]
+    languages: frozenset[str]
+    free_starts: int
+    digital: bool
+
+    def can_start(self, theme: str | None, language: str) -> bool:
+        """Theme ``None`` (a cross-problem group) needs the special ``"across"`` slug."""
+        wanted = ACROSS if theme is None else theme
+        return wanted in self.themes and language in self.languages
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """Group rules of one organisation; defaults follow DOMAIN.md's recommendations.
+
+    Attributes:
+        min_size: Smallest group proposed; smaller groups tend to fall apart.
+        target_size: The size aimed for; the objective prefers sizes near it.
+        max_size: Largest group proposed.
+        max_age_span: Years between the lowest and highest age band lower bound in a group.
+        cross_problem_after_days: After this long a person who welcomes a cross-problem group
+            may be put in one; before that we keep trying for their own theme.
+        min_size_after_days: A group of exactly ``min_size`` is only proposed when one of its
+            members has waited this long; until then we wait for a fifth person, because groups
+            of four are fragile. ``bench/simulate.py`` measures the trade-off.
+        pool_digital_across_catchments: Whether this organisation's people may join digital
+            groups with people from other catchments.
+        seed: Reserved for tie-breaking randomness. The algorithm breaks ties by waiting time
+            and id, so it needs none today; the field keeps plans reproducible if that changes.
+    """
+
+    min_size: int = 4
+    target_size: int = 6
+    max_size: int = 8
+    max_age_span: int = 15
+    cross_problem_after_days: int = 21
+    min_size_after_days: int = 28
+    pool_digital_across_catchments: bool = True
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 2 <= self.min_size <= self.target_size <= self.max_size:
+            raise ValueError("need 2 <= min_size <= target_size <= max_size")
+        if self.max_age_span < 0 or self.cross_problem_after_days < 0:
+            raise ValueError("age span and day counts must not be negative")
+        if self.min_size_after_days < 0:
+            raise ValueError("min_size_after_days must not be negative")
+
+
+@dataclass(frozen=True)
+class RuleBook:
+    """Default rules plus per-organisation overrides (organisation id -> rules)."""
+
+    default: Rules = field(default_factory=Rules)
+    overrides: Mapping[str, Rules] = field(default_factory=dict)
+
+    def for_org(self, organisation: str) -> Rules:
+        """The rules that apply to groups of ``organisation``."""
+        return self.overrides.get(organisation, self.default)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupProposal:
+    """A group the facilitator is asked to start.
+
+    ``members`` are ordered longest-waiting first. For a digital group ``organisation`` is the
+    organisation whose rules applied (one of the members' organisations).
+    """
+
+    members: tuple[str, ...]
+    organisation: str
+    theme: str | None
+    language: str
+    slot: str
+    digital: bool
+    facilitator: str
+    rules: Rules
+
+
+class ReasonKind(StrEnum):
+    """Why a person was not placed in this run."""
+
+    NO_CHOICES = "no_choices"
+    """No language, no meeting slot, or no theme and cross-problem not (yet) possible."""
+    TOO_FEW = "too_few"
+    """Fewer compatible people wait than a group needs."""
+    WAITING_FOR_FIFTH = "waiting_for_fifth"
+    """Exactly ``min_size`` could meet, but nobody has waited ``min_size_after_days`` yet."""
+    NO_FACILITATOR = "no_facilitator"
+    """Enough people, but no facilitator with capacity, theme and language."""
+    NOT_THIS_RUN = "not_this_run"
+    """A group looks possible but the heuristic did not form it; the next run will retry."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Structured reason; ``explain.py`` turns it into words.
+
+    Attributes:
+        kind: The reason.
+        organisation: Organisation of the best option found (the person's own for local).
+        theme: Theme of the best option; ``None`` for cross-problem or when none exists.
+        others: Compatible other people waiting for that option.
+        needed: Group size needed (``min_size``) for that option.
+        cross_problem_welcome: Copied from the person, because the wording mentions it.
+        digital: Whether the best option is a digital group.
+        days_left: For ``WAITING_FOR_FIFTH``: days until a group of ``min_size`` is proposed.
+    """
+
+    kind: ReasonKind
+    organisation: str
+    theme: str | None
+    others: int
+    needed: int
+    cross_problem_welcome: bool
+    digital: bool = False
+    days_left: int = 0
+
+
+class SuggestionKind(StrEnum):
+    """A change in the person's own choices, smallest first."""
+
+    ADD_SLOT = "add_slot"
+    WELCOME_DIGITAL = "welcome_digital"
+    ADD_LANGUAGE = "add_language"
+    WELCOME_CROSS_PROBLEM = "welcome_cross_problem"
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """``value`` is a slot for ``ADD_SLOT``, a language code for ``ADD_LANGUAGE``, else None."""
+
+    kind: SuggestionKind
+    value: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Unplaced:
+    """A waiting person without a group in this plan, why, and what would place them now."""
+
+    candidate: str
+    reason: Reason
+    suggestion: Suggestion | None
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The result of one matching run; groups in formation order, unplaced sorted by id."""
+
+    groups: tuple[GroupProposal, ...]
+    unplaced: tuple[Unplaced, ...]
+
+    @property
+    def placed(self) -> frozenset[str]:
+        """Ids of everyone in a group."""
+        return frozenset(m for g in self.groups for m in g.members)

@@ -1,0 +1,141 @@
+"""The app factory: wires intake, matching and notify into one Litestar application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from litestar import Litestar, MediaType, Request, Response, get
+from litestar.config.app import AppConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.prometheus import PrometheusConfig
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Gauge, generate_latest
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from intake.api import API_CONTROLLERS
+from intake.crypto import ContactCipher
+from intake.tables import interest
+from samhjelp.database import current_revisions, head_revisions
+from samhjelp.problems import EXCEPTION_HANDLERS, problem
+from samhjelp.settings import Settings
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Services:
+    """Everything a request or job needs, built once at start-up (tests build their own)."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    cipher: ContactCipher
+    clock: Callable[[], datetime] = utc_now
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+_INTERESTS = Gauge(
+    "samhjelp_interests", "Interests by status (refreshed at each scrape)", ["status"]
+)
+
+
+def create_app(services: Services, *, route_handlers: Sequence[Any] = ()) -> Litestar:
+    """Build the application; ``route_handlers`` lets later slices add pages and links."""
+
+    async def provide_db(state: State) -> AsyncGenerator[AsyncSession, None]:
+        # One transaction per request: commit when the handler returns, roll back if it raises.
+        session: AsyncSession = state.services.sessionmaker()
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            await session.commit()
+        finally:
+            await session.close()
+
+    def provide_cipher(state: State) -> ContactCipher:
+        return state.services.cipher  # type: ignore[no-any-return]
+
+    def provide_now(state: State) -> datetime:
+        return state.services.clock()  # type: ignore[no-any-return]
+
+    def provide_base_url(state: State) -> str:
+        return state.services.settings.public_base_url  # type: ignore[no-any-return]
+
+    @get("/health/live", tags=["health"], include_in_schema=True)
+    async def live() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @get("/health/ready", tags=["health"])
+    async def ready(state: State) -> Response[dict[str, Any]]:
+        try:
+            async with state.services.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+                current = await conn.run_sync(current_revisions)
+        except Exception as exc:  # any failure to reach the database means not ready
+            return problem(503, "Database unreachable", type(exc).__name__)
+        heads = head_revisions()
+        if current != heads:
+            return problem(
+                503, "Migrations not at head", f"at {sorted(current)}, head {sorted(heads)}"
+            )
+        return Response({"status": "ready", "migrations": sorted(current)})
+
+    @get("/metrics", media_type=MediaType.TEXT, include_in_schema=False)
+    async def metrics(state: State) -> Response[bytes]:
+        async with state.services.sessionmaker() as session:
+            counts = dict(
+                (
+                    await session.execute(
+                        select(interest.c.status, func.count()).group_by(interest.c.status)
+                    )
+                ).all()
+            )
+        for status in ("waiting", "proposed", "invited", "placed", "withdrawn"):
+            _INTERESTS.labels(status).set(counts.get(status, 0))
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+    async def throttled(request: Request[Any, Any, Any]) -> bool:
+        # Only writes are limited: reading one's status should never be refused.
+        return request.method in ("POST", "DELETE") and not request.url.path.startswith("/health")
+
+    settings = services.settings
+    prometheus = PrometheusConfig(app_name="samhjelp", group_path=True, exclude=["/metrics"])
+    rate_limit = RateLimitConfig(
+        rate_limit=("minute", settings.post_rate_per_minute), check_throttle_handler=throttled
+    )
+
+    def on_app_init(config: AppConfig) -> AppConfig:
+        config.state = State({"services": services})
+        return config
+
+    async def dispose() -> None:
+        await services.engine.dispose()
+
+    return Litestar(
+        route_handlers=[*API_CONTROLLERS, live, ready, metrics, *route_handlers],
+        dependencies={
+            "db": Provide(provide_db),
+            "cipher": Provide(provide_cipher, sync_to_thread=False),
+            "now": Provide(provide_now, sync_to_thread=False),
+            "base_url": Provide(provide_base_url, sync_to_thread=False),
+        },
+        middleware=[prometheus.middleware, rate_limit.middleware],
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=OpenAPIConfig(title="samhjelp", version="1", path="/schema"),
+        request_max_body_size=64 * 1024,
+        on_app_init=[on_app_init],
+        on_shutdown=[dispose],
+        logging_config=None,
+        debug=False,
+    )

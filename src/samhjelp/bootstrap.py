@@ -1,0 +1,82 @@
+"""Start-up: resolve the database (embedded or given), the contact key, migrate and seed."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from intake.crypto import ContactCipher, load_or_create_key_file, parse_key
+from intake.reference import seed_reference
+from samhjelp.app import Services
+from samhjelp.database import (
+    make_engine,
+    make_sessionmaker,
+    migrations_dir,
+    redact,
+    start_embedded,
+    upgrade,
+)
+from samhjelp.settings import Settings
+
+log = logging.getLogger("samhjelp")
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """The configured URL, or the embedded PostgreSQL's (started on first use)."""
+    if settings.database_url:
+        return settings.database_url
+    return start_embedded(settings.data_dir)
+
+
+def contact_key(settings: Settings) -> bytes:
+    if settings.contact_key:
+        return parse_key(settings.contact_key)
+    # Development only (production refuses to start without a key: see Settings).
+    return load_or_create_key_file(settings.data_dir / "contact.key")
+
+
+def link_secret(settings: Settings) -> str:
+    if settings.link_secret:
+        return settings.link_secret
+    path = settings.data_dir / "link.key"
+    return load_or_create_key_file(path).hex()
+
+
+def reference_csv() -> Path:
+    return migrations_dir() / "reference" / "kommuner_2024.csv"
+
+
+async def seed(url: str, *, demo: bool = False) -> dict[str, int]:
+    """Load reference data (and optionally the demo registry) in one transaction."""
+    from intake.demo import seed_demo
+
+    engine = make_engine(url, pool_size=1)
+    try:
+        async with make_sessionmaker(engine).begin() as session:
+            counts = await seed_reference(session, reference_csv())
+            if demo:
+                counts["demo_organisations"] = await seed_demo(session)
+    finally:
+        await engine.dispose()
+    return counts
+
+
+def prepare_database(settings: Settings, *, demo: bool = False) -> str:
+    """Migrate and seed; returns the URL. Synchronous: runs before the server's event loop."""
+    url = resolve_database_url(settings)
+    log.info("database", extra={"url": redact(url)})
+    upgrade(url)
+    asyncio.run(seed(url, demo=demo))
+    return url
+
+
+def build_services(settings: Settings, url: str) -> Services:
+    engine = make_engine(url, pool_size=settings.db_pool_size)
+    return Services(
+        settings=settings,
+        engine=engine,
+        sessionmaker=make_sessionmaker(engine),
+        cipher=ContactCipher(contact_key(settings)),
+        extra={"link_secret": link_secret(settings)},
+    )

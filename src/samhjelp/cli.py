@@ -1,0 +1,174 @@
+"""The ``samhjelp`` command: serve, db, org, apikey (later slices add match and outbox)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from intake.errors import IntakeError
+from samhjelp import logs
+from samhjelp.settings import Settings
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = [
+            f"  {'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
+        ]
+        sys.exit("samhjelp: invalid settings:\n" + "\n".join(lines))
+
+
+def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
+    """Run ``work`` in one transaction on the configured (or embedded) database."""
+    from samhjelp.bootstrap import resolve_database_url
+    from samhjelp.database import make_engine, make_sessionmaker
+
+    async def run() -> Any:
+        engine = make_engine(resolve_database_url(settings), pool_size=1)
+        try:
+            async with make_sessionmaker(engine).begin() as session:
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(run())
+    except IntakeError as exc:
+        sys.exit(f"samhjelp: {exc}")
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from samhjelp.app import create_app
+    from samhjelp.bootstrap import build_services, prepare_database
+    from samhjelp.database import redact
+    from samhjelp.runtime import with_scheduler
+
+    settings = _settings()
+    host, port = args.host or settings.host, args.port or settings.port
+    url = prepare_database(settings, demo=args.demo)
+    services = build_services(settings, url)
+    app = with_scheduler(create_app(services, route_handlers=extra_routes(services)), services)
+    print(f"samhjelp: database {redact(url)}", file=sys.stderr)
+    print(f"samhjelp: listening on http://{host}:{port}  (API docs: /schema)", file=sys.stderr)
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+
+
+def extra_routes(services: Any) -> list[Any]:
+    """Route handlers contributed by later slices (pages, facilitator links)."""
+    return []
+
+
+def cmd_db(args: argparse.Namespace) -> None:
+    from samhjelp.bootstrap import resolve_database_url, seed
+    from samhjelp.database import redact, upgrade
+
+    settings = _settings()
+    url = resolve_database_url(settings)
+    if args.action == "upgrade":
+        upgrade(url)
+        print(f"migrated {redact(url)} to head")
+    else:
+        counts = asyncio.run(seed(url, demo=args.demo))
+        print(json.dumps(counts))
+
+
+def cmd_org(args: argparse.Namespace) -> None:
+    from intake.registry import add_organisation, list_organisations
+
+    settings = _settings()
+    if args.action == "add":
+        munis = [m.strip() for m in args.municipalities.split(",") if m.strip()]
+
+        async def add(session: AsyncSession) -> Any:
+            return await add_organisation(
+                session,
+                name=args.name,
+                kind=args.kind,
+                municipalities=munis,
+                slug=args.slug,
+                contact_email=args.email,
+                coordinator_email=args.coordinator,
+            )
+
+        org = _in_transaction(settings, add)
+        print(f"{org.slug}\t{org.id}\t{org.name}\t{len(org.municipalities)} municipalities")
+    else:
+        orgs = _in_transaction(settings, list_organisations)
+        for o in orgs:
+            print(f"{o.slug}\t{o.kind}\t{o.name}\t{','.join(o.municipalities)}")
+
+
+def cmd_apikey(args: argparse.Namespace) -> None:
+    from intake.registry import create_api_key, organisation_by_ref
+
+    async def create(session: AsyncSession) -> str:
+        org = await organisation_by_ref(session, args.org)
+        return await create_api_key(
+            session, organisation_id=org.id, role=args.role, label=args.label
+        )
+
+    key = _in_transaction(_settings(), create)
+    print(key)
+    print("Store this key now: it is shown only once.", file=sys.stderr)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="samhjelp", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="migrate, seed reference data and serve HTTP")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--demo", action="store_true", help="also load the demo registry")
+    serve.set_defaults(func=cmd_serve)
+
+    db = sub.add_parser("db", help="database maintenance")
+    db.add_argument("action", choices=["upgrade", "seed"])
+    db.add_argument("--demo", action="store_true", help="with seed: add demo organisations")
+    db.set_defaults(func=cmd_db)
+
+    org = sub.add_parser("org", help="organisations (LINK, contact points, …)")
+    org_sub = org.add_subparsers(dest="action", required=True)
+    add = org_sub.add_parser("add")
+    add.add_argument("--name", required=True)
+    add.add_argument(
+        "--kind",
+        required=True,
+        choices=["link", "contact_point", "learning_mastery_service", "municipal_service"],
+    )
+    add.add_argument("--municipalities", default="", help="comma-separated kommunenummer")
+    add.add_argument("--slug")
+    add.add_argument("--email", help="contact address")
+    add.add_argument("--coordinator", help="coordinator's e-mail for alerts")
+    org_sub.add_parser("list")
+    org.set_defaults(func=cmd_org)
+
+    key = sub.add_parser("apikey", help="API keys for referrers and staff")
+    key_sub = key.add_subparsers(dest="action", required=True)
+    create = key_sub.add_parser("create")
+    create.add_argument("--org", required=True, help="organisation slug or id")
+    create.add_argument("--role", required=True, choices=["referrer", "staff"])
+    create.add_argument("--label")
+    key.set_defaults(func=cmd_apikey)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    logs.configure(_settings().log_level)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

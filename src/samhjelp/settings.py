@@ -1,0 +1,82 @@
+"""Settings of the composition root, read from the environment (prefix ``SAMHJELP_``).
+
+Validated once at start-up: a production run refuses a missing or placeholder secret, so a
+misconfigured replica fails fast instead of storing contact data under a throwaway key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from intake.crypto import parse_key
+
+_PLACEHOLDERS = {"", "changeme", "change-me", "secret", "xxx", "todo"}
+
+
+class Settings(BaseSettings):
+    """Service-wide settings.
+
+    ``database_url`` may also be given as plain ``DATABASE_URL`` (the usual name on platforms).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SAMHJELP_", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    database_url: str | None = Field(
+        default=None, validation_alias="DATABASE_URL", description="postgresql+asyncpg://…"
+    )
+    data_dir: Path = Path(".samhjelp")
+    #: 32-byte AES key as base64 or hex. Development generates ``<data_dir>/contact.key``.
+    contact_key: str | None = None
+    #: Key for signing links in messages (facilitator accept/decline, participant confirm).
+    link_secret: str | None = None
+    public_base_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    #: Requests one client may POST per minute to the public API before 429.
+    post_rate_per_minute: int = Field(default=30, ge=1)
+    match_interval_minutes: int = Field(default=15, ge=1)
+    scheduler_enabled: bool = True
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str | None) -> str | None:
+        """Accept the common ``postgres://`` and ``postgresql://`` forms and use asyncpg."""
+        if value is None or value == "":
+            return None
+        for prefix in ("postgres://", "postgresql://", "postgresql+psycopg://"):
+            if value.startswith(prefix):
+                return "postgresql+asyncpg://" + value[len(prefix) :]
+        if not value.startswith("postgresql+asyncpg://"):
+            raise ValueError("DATABASE_URL must be a PostgreSQL URL (postgresql://…)")
+        return value
+
+    @model_validator(mode="after")
+    def _production_secrets(self) -> Settings:
+        if self.environment == "production":
+            missing = [
+                name
+                for name in ("database_url", "contact_key", "link_secret")
+                if (getattr(self, name) or "").strip().lower() in _PLACEHOLDERS
+            ]
+            if missing:
+                names = ", ".join(
+                    "DATABASE_URL" if n == "database_url" else f"SAMHJELP_{n.upper()}"
+                    for n in missing
+                )
+                raise ValueError(f"production needs real values for: {names}")
+        if self.contact_key:
+            parse_key(self.contact_key)
+        if (
+            self.link_secret is not None
+            and len(self.link_secret) < 32
+            and (self.environment == "production")
+        ):
+            raise ValueError("SAMHJELP_LINK_SECRET must be at least 32 characters")
+        return self
