@@ -93,7 +93,8 @@ def meeting_calendar(event: MeetingEvent, *, method: CalendarMethod, now: dateti
     cal.add_missing_timezones(
         first_date=date(start.year - 1, 1, 1), last_date=date(start.year + 2, 1, 1)
     )
-    return cal.to_ical().decode("utf-8")
+    ical: bytes = cal.to_ical()
+    return ical.decode("utf-8")
 
 
 def meeting_attachment(event: MeetingEvent, *, method: CalendarMethod, now: datetime) -> Attachment:
