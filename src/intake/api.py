@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
-from litestar.params import Dependency, Parameter
+from litestar.params import Parameter, SkipValidation
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,10 +36,10 @@ from intake.schemas import (
 )
 from intake.tables import county, municipality, theme
 
-Db = Annotated[AsyncSession, Dependency(skip_validation=True)]
-Cipher = Annotated[ContactCipher, Dependency(skip_validation=True)]
-Now = Annotated[datetime, Dependency(skip_validation=True)]
-Principal = Annotated[ApiPrincipal, Dependency(skip_validation=True)]
+Db = SkipValidation[AsyncSession]
+Cipher = SkipValidation[ContactCipher]
+Now = SkipValidation[datetime]
+Principal = SkipValidation[ApiPrincipal]
 
 
 async def provide_principal(request: Request[Any, Any, Any], db: Db) -> ApiPrincipal:
