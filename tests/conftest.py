@@ -128,14 +128,19 @@ def cipher() -> ContactCipher:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(
-        data_dir=tmp_path, public_base_url="http://testserver", post_rate_per_minute=1000,
+        data_dir=tmp_path,
+        public_base_url="http://testserver",
+        post_rate_per_minute=1000,
         scheduler_enabled=False,
     )
 
 
 @pytest.fixture
 def services(
-    engine: AsyncEngine, conn: AsyncConnection, cipher: ContactCipher, clock: FakeClock,
+    engine: AsyncEngine,
+    conn: AsyncConnection,
+    cipher: ContactCipher,
+    clock: FakeClock,
     settings: Settings,
 ) -> Services:
     """Services whose sessions all join the test's rolled-back transaction."""
@@ -143,7 +148,11 @@ def services(
         bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
     return Services(
-        settings=settings, engine=engine, sessionmaker=maker, cipher=cipher, clock=clock,
+        settings=settings,
+        engine=engine,
+        sessionmaker=maker,
+        cipher=cipher,
+        clock=clock,
         extra={"link_secret": "test-link-secret-" + "x" * 32},
     )
 

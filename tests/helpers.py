@@ -23,7 +23,11 @@ async def make_org(
 ) -> Organisation:
     slug = unique("org")
     return await add_organisation(
-        session, slug=slug, name=name or f"Org {slug}", kind=kind, municipalities=municipalities,
+        session,
+        slug=slug,
+        name=name or f"Org {slug}",
+        kind=kind,
+        municipalities=municipalities,
         region_slug=None if municipalities else "vestland",
         coordinator_email=f"koordinator@{slug}.example.no",
     )

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
-from litestar.params import Parameter, SkipValidation
+from litestar.params import Parameter, QueryParameter, SkipValidation
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -138,7 +138,7 @@ class ReferenceController(Controller):
         self,
         db: Db,
         municipality_number: Annotated[
-            str | None, Parameter(query="municipality", pattern=r"^\d{4}$")
+            str | None, QueryParameter(name="municipality", pattern=r"^\d{4}$")
         ] = None,
     ) -> list[dict[str, Any]]:
         orgs = await list_organisations(db, municipality_number=municipality_number)

@@ -52,12 +52,16 @@ def diagnose(ctx: Context, unplaced: list[int]) -> list[Unplaced]:
         if k not in fac_memo:
             if digital:
                 slug = ACROSS if theme is None else theme
-                fac_memo[k] = any(
-                    ctx.left[i] > 0
-                    for (d, _, t, lg), ids in ctx.fac_index.items()
-                    if d and t == slug and lg == lang
-                    for i in ids
-                ) if org == "*" else ctx.facilitator(True, [org], theme, lang) is not None
+                fac_memo[k] = (
+                    any(
+                        ctx.left[i] > 0
+                        for (d, _, t, lg), ids in ctx.fac_index.items()
+                        if d and t == slug and lg == lang
+                        for i in ids
+                    )
+                    if org == "*"
+                    else ctx.facilitator(True, [org], theme, lang) is not None
+                )
             else:
                 fac_memo[k] = ctx.facilitator(False, [org], theme, lang) is not None
         return fac_memo[k]
@@ -154,14 +158,24 @@ def _reason(ctx: Context, u: int, count: CountFn, has_fac: FacFn) -> Reason:
                     rank = (_STATUS_RANK[kind], min(others, r.max_size), -pos, 0 if digital else 1)
                     if best is None or rank > best[0]:
                         why = Reason(
-                            kind, c.organisation, theme, others, r.min_size,
-                            c.cross_problem_welcome, digital, days_left,
+                            kind,
+                            c.organisation,
+                            theme,
+                            others,
+                            r.min_size,
+                            c.cross_problem_welcome,
+                            digital,
+                            days_left,
                         )
                         best = (rank, why)
     if best is None:
         return Reason(
-            ReasonKind.NO_CHOICES, c.organisation, c.themes[0] if c.themes else None, 0,
-            r.min_size, c.cross_problem_welcome,
+            ReasonKind.NO_CHOICES,
+            c.organisation,
+            c.themes[0] if c.themes else None,
+            0,
+            r.min_size,
+            c.cross_problem_welcome,
         )
     return best[1]
 
@@ -174,8 +188,12 @@ def _suggest(
     r = ctx.own_rules[u]
     old_u = ctx.old(u, r)
 
-    def works(modes: list[tuple[bool, str, str]], themes: list[str | None],
-              langs: list[str], slots: list[str]) -> bool:
+    def works(
+        modes: list[tuple[bool, str, str]],
+        themes: list[str | None],
+        langs: list[str],
+        slots: list[str],
+    ) -> bool:
         for digital, pool, forg in modes:
             for theme in themes:
                 for lang in langs:

@@ -135,7 +135,11 @@ def solve(ctx: Context, pool: list[int], *, local: bool, digital: bool) -> list[
                 m.row({**ys, **extra, z: -float(r.min_size + 1)}, lo=0.0)
             m.row({**{wf: 1.0 for wf in w.values()}, z: -1.0}, lo=0.0, hi=0.0)
             if s.option.digital:
-                own = {y[ci]: 1.0 for ci in s.members if ctx.cands[ci].organisation == s.option.organisation}
+                own = {
+                    y[ci]: 1.0
+                    for ci in s.members
+                    if ctx.cands[ci].organisation == s.option.organisation
+                }
                 m.row({**own, z: -1.0}, lo=0.0)
                 for f, wf in w.items():
                     forg = ctx.facs[f].organisation
@@ -199,8 +203,13 @@ class _Model:
         self.integer.append(binary)
         return len(self.cost) - 1
 
-    def row(self, coef: dict[int, float], *, lo: float = -highspy.kHighsInf,
-            hi: float = highspy.kHighsInf) -> None:
+    def row(
+        self,
+        coef: dict[int, float],
+        *,
+        lo: float = -highspy.kHighsInf,
+        hi: float = highspy.kHighsInf,
+    ) -> None:
         self.rows.append((lo, hi, coef))
 
     def solve(self) -> list[float] | None:

@@ -115,6 +115,10 @@ def create_app(services: Services, *, route_handlers: Sequence[Any] = ()) -> Lit
         rate_limit=("minute", settings.post_rate_per_minute), check_throttle_handler=throttled
     )
 
+    from samhjelp.web import web_layer
+
+    web = web_layer(services)
+
     def on_app_init(config: AppConfig) -> AppConfig:
         config.state = State({"services": services})
         return config
@@ -123,14 +127,24 @@ def create_app(services: Services, *, route_handlers: Sequence[Any] = ()) -> Lit
         await services.engine.dispose()
 
     return Litestar(
-        route_handlers=[*API_CONTROLLERS, live, ready, metrics, *route_handlers],
+        route_handlers=[
+            *API_CONTROLLERS,
+            live,
+            ready,
+            metrics,
+            *web.route_handlers,
+            *route_handlers,
+        ],
         dependencies={
             "db": Provide(provide_db),
             "cipher": Provide(provide_cipher, sync_to_thread=False),
             "now": Provide(provide_now, sync_to_thread=False),
             "base_url": Provide(provide_base_url, sync_to_thread=False),
         },
-        middleware=[prometheus.middleware, rate_limit.middleware],
+        middleware=[prometheus.middleware, rate_limit.middleware, *web.middleware],
+        template_config=web.template_config,
+        csrf_config=web.csrf_config,
+        after_request=web.after_request,
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(title="samhjelp", version="1", path="/schema"),
         request_max_body_size=64 * 1024,

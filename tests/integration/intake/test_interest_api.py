@@ -70,8 +70,9 @@ async def test_register_status_withdraw(client: Any, session: AsyncSession) -> N
     assert after["status"] == "withdrawn" and after["contact"] is None
     row = (
         await session.execute(
-            select(interest.c.contact_encrypted, interest.c.contact_kind, interest.c.withdrawn_at)
-            .where(interest.c.status == "withdrawn")
+            select(
+                interest.c.contact_encrypted, interest.c.contact_kind, interest.c.withdrawn_at
+            ).where(interest.c.status == "withdrawn")
         )
     ).one()
     assert row.contact_encrypted is None and row.contact_kind is None and row.withdrawn_at
@@ -200,15 +201,16 @@ async def test_no_plaintext_contact_anywhere_in_the_database(
     email, phone = "hemmelig.adresse@example.no", "98765432"
     for contact in ({"email": email}, {"phone": phone}):
         resp = await client.post(
-            "/api/v1/interests", json=interest_body(contact=contact),
+            "/api/v1/interests",
+            json=interest_body(contact=contact),
             headers={"Idempotency-Key": str(contact)},
         )
         assert resp.status_code == 201
     tables = (
-        await session.execute(
-            text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-        )
-    ).scalars().all()
+        (await session.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")))
+        .scalars()
+        .all()
+    )
     assert "interest" in tables
     for needle in ("hemmelig", "98765432", "8765432"):
         hexed = needle.encode().hex()

@@ -75,14 +75,18 @@ def test_age_bands_are_five_years_from_18() -> None:
     assert age_band_start("78+") == 78
     assert age_band_label(23) == "23-27"
     base = {
-        "municipality": "0301", "themes": ["sorg"], "availability": ["mon-evening"],
+        "municipality": "0301",
+        "themes": ["sorg"],
+        "availability": ["mon-evening"],
         "consent": {"given": True, "text_version": "v"},
     }
     with pytest.raises(ValidationError, match="age_band"):
         InterestIn.model_validate(base | {"age_band": "15-19"})
     with pytest.raises(ValidationError, match="theme"):
         InterestIn.model_validate(base | {"age_band": "18-22", "themes": []})
-    ok = InterestIn.model_validate(base | {"age_band": "18-22", "themes": [], "cross_problem_welcome": True})
+    ok = InterestIn.model_validate(
+        base | {"age_band": "18-22", "themes": [], "cross_problem_welcome": True}
+    )
     assert ok.cross_problem_welcome
 
 
@@ -98,8 +102,10 @@ def test_production_refuses_placeholder_secrets() -> None:
         Settings(environment="production", DATABASE_URL="postgresql://db/x", link_secret="x" * 40)
     with pytest.raises(ValidationError, match="SAMHJELP_LINK_SECRET"):
         Settings(
-            environment="production", DATABASE_URL="postgresql://db/x",
-            contact_key="changeme", link_secret="changeme",
+            environment="production",
+            DATABASE_URL="postgresql://db/x",
+            contact_key="changeme",
+            link_secret="changeme",
         )
     ok = Settings(DATABASE_URL="postgres://u@h/db")
     assert ok.database_url == "postgresql+asyncpg://u@h/db"
