@@ -67,4 +67,9 @@ def build_email(message: RenderedMessage, *, mail_from: str) -> EmailMessage:
             filename=attachment.filename,
             params=dict(p.split("=", 1) for p in params if "=" in p),
         )
+    # MIME boundaries are random by default; deriving them from the id makes a resend
+    # byte-for-byte identical, which keeps deduplication by Message-ID honest.
+    for number, part in enumerate(mail.walk()):
+        if part.is_multipart():
+            part.set_boundary(f"==samhjelp-{message.message_id.hex}-{number}")
     return mail
