@@ -18,8 +18,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
-import pytest
 import httpx
+import pytest
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import idempotency, interests, referrals
 from intake.crypto import ContactCipher
+from intake.errors import InvalidInterest
 from intake.reference import CROSS_PROBLEM, LANGUAGES, fold
 from intake.registry import ApiPrincipal, authenticate, list_organisations
 from intake.schemas import (
@@ -100,9 +101,14 @@ class ReferenceController(Controller):
     @get("/themes")
     async def themes(self, db: Db) -> dict[str, Any]:
         rows = (await db.execute(select(theme).order_by(theme.c.position))).mappings().all()
-        names = lambda r: {"nb": r["name_nb"], "nn": r["name_nn"], "en": r["name_en"]}  # noqa: E731
         return {
-            "themes": [{"slug": r["slug"], "names": names(r)} for r in rows],
+            "themes": [
+                {
+                    "slug": r["slug"],
+                    "names": {"nb": r["name_nb"], "nn": r["name_nn"], "en": r["name_en"]},
+                }
+                for r in rows
+            ],
             "cross_problem": {
                 "slug": CROSS_PROBLEM.slug,
                 "names": {"nb": CROSS_PROBLEM.nb, "nn": CROSS_PROBLEM.nn, "en": CROSS_PROBLEM.en},
@@ -183,7 +189,7 @@ class InterestController(Controller):
                     forced_org=forced,
                     referral_id=referral_id,
                 )
-            except interests.InvalidInterest:
+            except InvalidInterest:
                 if forced is None:
                     raise
                 # The course's organisation does not serve this person's municipality:
@@ -208,7 +214,7 @@ class StaffController(Controller):
 
     path = "/api/v1/staff/interests"
     tags = ["staff"]
-    dependencies = {"principal": provide_principal, "staff": _require("staff")}  # noqa: RUF012
+    dependencies = {"principal": provide_principal, "staff": _require("staff")}
 
     @post("/", status_code=HTTP_201_CREATED)
     async def register(
@@ -252,7 +258,7 @@ class ReferralController(Controller):
 
     path = "/api/v1"
     tags = ["referrals"]
-    dependencies = {"principal": provide_principal, "referrer": _require("referrer")}  # noqa: RUF012
+    dependencies = {"principal": provide_principal, "referrer": _require("referrer")}
 
     @post("/referral-links", status_code=HTTP_201_CREATED)
     async def create_link(

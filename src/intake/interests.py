@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import RowMapping, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import receipt
@@ -311,24 +311,24 @@ async def withdraw(session: AsyncSession, code: str, *, now: datetime) -> uuid.U
     ).scalar_one_or_none()
     if interest_id is None:
         raise NotFound("no interest with this receipt code")
-    return interest_id
+    return uuid.UUID(str(interest_id))
 
 
-def _staff_view(row: dict[str, object]) -> StaffInterest:
+def _staff_view(row: RowMapping) -> StaffInterest:
     return StaffInterest(
-        id=row["id"],  # type: ignore[arg-type]
-        status=row["status"],  # type: ignore[arg-type]
-        municipality=row["municipality_number"],  # type: ignore[arg-type]
-        themes=list(row["themes"]),  # type: ignore[call-overload]
-        cross_problem_welcome=row["cross_problem_welcome"],  # type: ignore[arg-type]
-        age_band=age_band_label(row["age_band"]),  # type: ignore[arg-type]
-        gender=row["gender"],  # type: ignore[arg-type]
-        languages=list(row["languages"]),  # type: ignore[call-overload]
-        availability=list(row["slots"]),  # type: ignore[call-overload]
-        digital_welcome=row["digital_welcome"],  # type: ignore[arg-type]
-        contact=row["contact_masked"],  # type: ignore[arg-type]
-        source=row["source"],  # type: ignore[arg-type]
-        waiting_since=row["waiting_since"],  # type: ignore[arg-type]
+        id=row["id"],
+        status=row["status"],
+        municipality=row["municipality_number"],
+        themes=list(row["themes"]),
+        cross_problem_welcome=row["cross_problem_welcome"],
+        age_band=age_band_label(row["age_band"]),
+        gender=row["gender"],
+        languages=list(row["languages"]),
+        availability=list(row["slots"]),
+        digital_welcome=row["digital_welcome"],
+        contact=row["contact_masked"],
+        source=row["source"],
+        waiting_since=row["waiting_since"],
     )
 
 
@@ -346,7 +346,7 @@ async def list_for_organisation(
         stmt = stmt.where(interest.c.status == status_filter)
     stmt = stmt.order_by(interest.c.waiting_since, interest.c.id).limit(limit).offset(offset)
     rows = (await session.execute(stmt)).mappings().all()
-    return [_staff_view(dict(r)) for r in rows]
+    return [_staff_view(r) for r in rows]
 
 
 async def get_for_organisation(
@@ -366,4 +366,4 @@ async def get_for_organisation(
     )
     if row is None:
         raise NotFound("no such interest in your organisation")
-    return _staff_view(dict(row))
+    return _staff_view(row)

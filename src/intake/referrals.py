@@ -137,7 +137,7 @@ async def outcome(
     ).scalar_one_or_none()
     if kind is None:
         raise NotFound("no such referral for your organisation")
-    counts = dict(
+    counts: dict[str, int] = dict(
         (
             await session.execute(
                 select(interest.c.status, func.count())

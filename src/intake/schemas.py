@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 PARTS_OF_DAY = ("morning", "daytime", "evening")
 SLOTS = tuple(f"{d}-{p}" for d in WEEKDAYS for p in PARTS_OF_DAY)
-AGE_BANDS = tuple(f"{a}-{a + 4}" for a in range(18, 78, 5)) + ("78+",)
+AGE_BANDS = (*(f"{a}-{a + 4}" for a in range(18, 78, 5)), "78+")
 GENDERS = ("female", "male", "other", "unspecified")
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +14,7 @@ from litestar.di import Provide
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig
+from litestar.types import Message, Scope
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Gauge, generate_latest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -24,6 +25,8 @@ from intake.tables import interest
 from samhjelp.database import current_revisions, head_revisions
 from samhjelp.problems import EXCEPTION_HANDLERS, problem
 from samhjelp.settings import Settings
+
+_SESSION_KEY = "samhjelp.db_session"
 
 
 def utc_now() -> datetime:
@@ -50,16 +53,28 @@ _INTERESTS = Gauge(
 def create_app(services: Services, *, route_handlers: Sequence[Any] = ()) -> Litestar:
     """Build the application; ``route_handlers`` lets later slices add pages and links."""
 
-    async def provide_db(state: State) -> AsyncGenerator[AsyncSession, None]:
-        # One transaction per request: commit when the handler returns, roll back if it raises.
-        session: AsyncSession = state.services.sessionmaker()
+    async def provide_db(request: Request[Any, Any, Any]) -> AsyncSession:
+        # One transaction per request, opened on first use and ended in ``end_transaction``
+        # when the response starts: commit on 2xx/3xx, roll back otherwise. (A generator
+        # dependency is not closed when a *dependency* raises, so it cannot own this.)
+        scope_state = request.scope.setdefault("state", {})
+        session: AsyncSession | None = scope_state.get(_SESSION_KEY)
+        if session is None:
+            session = services.sessionmaker()
+            scope_state[_SESSION_KEY] = session
+        return session
+
+    async def end_transaction(message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start":
+            return
+        session: AsyncSession | None = scope.get("state", {}).pop(_SESSION_KEY, None)
+        if session is None:
+            return
         try:
-            yield session
-        except BaseException:
-            await session.rollback()
-            raise
-        else:
-            await session.commit()
+            if 200 <= message["status"] < 400:
+                await session.commit()
+            else:
+                await session.rollback()
         finally:
             await session.close()
 
@@ -150,6 +165,7 @@ def create_app(services: Services, *, route_handlers: Sequence[Any] = ()) -> Lit
         request_max_body_size=64 * 1024,
         on_app_init=[on_app_init],
         on_shutdown=[dispose],
+        before_send=[end_transaction],
         logging_config=None,
         debug=False,
     )

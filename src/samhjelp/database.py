@@ -46,7 +46,7 @@ def start_embedded(data_dir: Path) -> str:
 
     pgdata = (data_dir / "pgdata").resolve()
     pgdata.mkdir(parents=True, exist_ok=True)
-    _embedded = pgserver.get_server(pgdata, cleanup_mode="stop")
+    _embedded = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
     uri: str = _embedded.get_uri()
     # pgserver gives a socket URI; asyncpg takes the socket folder as ?host=.
     return uri.replace("postgresql://", "postgresql+asyncpg://", 1)
