@@ -101,7 +101,7 @@ def _group_problems(
     if not all(group.slot in p.slots for p in people):
         out.append("slot not shared by all")
     single = {p.gender for p in people if p.same_gender and p.gender is not None}
-    if single and {p.gender for p in people} != single:
+    if single and (len(single) > 1 or {p.gender for p in people} != single):
         out.append("a single-gender wish is not honoured")
     orgs = {p.organisation for p in people}
     if group.digital:
