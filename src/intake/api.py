@@ -19,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import idempotency, interests, referrals
 from intake.crypto import ContactCipher
-from intake.errors import InvalidInterest
 from intake.reference import CROSS_PROBLEM, LANGUAGES, fold
 from intake.registry import ApiPrincipal, authenticate, list_organisations
 from intake.schemas import (
@@ -177,26 +176,15 @@ class InterestController(Controller):
                 referral_id, target = await referrals.resolve_link(
                     db, data.referral_code, today=now.date()
                 )
-            source = "referral" if referral_id else "self"
-            forced = target if (target and data.organisation is None) else None
-            try:
-                return await interests.register(
-                    db,
-                    data,
-                    cipher=cipher,
-                    source=source,
-                    now=now,
-                    forced_org=forced,
-                    referral_id=referral_id,
-                )
-            except InvalidInterest:
-                if forced is None:
-                    raise
-                # The course's organisation does not serve this person's municipality:
-                # place them where they live, still counted for the referral.
-                return await interests.register(
-                    db, data, cipher=cipher, source=source, now=now, referral_id=referral_id
-                )
+            return await interests.register(
+                db,
+                data,
+                cipher=cipher,
+                source="referral" if referral_id else "self",
+                now=now,
+                preferred_org=target,
+                referral_id=referral_id,
+            )
 
         return await _idempotent(request, db, cipher, "public", work)
 

@@ -17,7 +17,7 @@ from intake import receipt
 from intake.consent import TEXTS as CONSENT_TEXTS
 from intake.crypto import ContactCipher
 from intake.errors import FieldProblem, InvalidInterest, NotFound
-from intake.reference import LANGUAGES
+from intake.reference import LANGUAGES, THEMES
 from intake.schemas import (
     InterestIn,
     InterestStatus,
@@ -26,9 +26,10 @@ from intake.schemas import (
     age_band_label,
     age_band_start,
 )
-from intake.tables import catchment, county, interest, municipality, organisation, region, theme
+from intake.tables import catchment, county, interest, municipality, organisation, region
 
 CONTACT_CONTEXT = b"interest.contact"
+THEME_SLUGS = frozenset(t.slug for t in THEMES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,33 +56,45 @@ async def _place(
     data: InterestIn,
     *,
     forced_org: uuid.UUID | None,
+    preferred_org: uuid.UUID | None = None,
     problems: list[FieldProblem],
     field_prefix: str,
 ) -> Placement | None:
-    muni = (
+    # One round trip: the municipality's region and every organisation serving it.
+    rows = (
         await session.execute(
-            select(county.c.region_slug, region.c.name)
+            select(
+                county.c.region_slug,
+                region.c.name.label("region_name"),
+                organisation.c.id,
+                organisation.c.slug,
+                organisation.c.name,
+            )
             .select_from(municipality)
             .join(county, county.c.number == municipality.c.county_number)
             .join(region, region.c.slug == county.c.region_slug)
+            .outerjoin(catchment, catchment.c.municipality_number == municipality.c.number)
+            .outerjoin(organisation, organisation.c.id == catchment.c.organisation_id)
             .where(municipality.c.number == data.municipality)
+            .order_by(organisation.c.name)
         )
-    ).first()
-    if muni is None:
+    ).all()
+    if not rows:
         problems.append(
             FieldProblem(f"{field_prefix}municipality", "unknown municipality number", "unknown")
         )
         return None
-    serving = (
-        await session.execute(
-            select(organisation.c.id, organisation.c.slug, organisation.c.name)
-            .join(catchment, catchment.c.organisation_id == organisation.c.id)
-            .where(catchment.c.municipality_number == data.municipality)
-            .order_by(organisation.c.name)
-        )
-    ).all()
-    wanted = forced_org
-    if wanted is None and data.organisation is not None:
+    region_slug, region_name = rows[0].region_slug, rows[0].region_name
+    serving = [r for r in rows if r.id is not None]
+    if forced_org is not None:
+        # Staff register for their own organisation, wherever the person lives.
+        name = (
+            await session.execute(
+                select(organisation.c.name).where(organisation.c.id == forced_org)
+            )
+        ).scalar_one()
+        return Placement(forced_org, name, region_slug, region_name)
+    if data.organisation is not None:
         match = [o for o in serving if data.organisation in (str(o.id), o.slug)]
         if not match:
             problems.append(
@@ -92,12 +105,10 @@ async def _place(
                 )
             )
             return None
-        wanted = match[0].id
-    if wanted is not None:
-        name = (
-            await session.execute(select(organisation.c.name).where(organisation.c.id == wanted))
-        ).scalar_one()
-        return Placement(wanted, name, muni.region_slug, muni.name)
+        serving = match
+    elif preferred_org is not None and any(o.id == preferred_org for o in serving):
+        # A referral link's organisation, when it serves where the person lives.
+        serving = [o for o in serving if o.id == preferred_org]
     if len(serving) > 1:
         choices = ", ".join(f"{o.slug} ({o.name})" for o in serving)
         problems.append(
@@ -109,17 +120,18 @@ async def _place(
         )
         return None
     if serving:
-        return Placement(serving[0].id, serving[0].name, muni.region_slug, muni.name)
-    return Placement(None, None, muni.region_slug, muni.name)
+        return Placement(serving[0].id, serving[0].name, region_slug, region_name)
+    return Placement(None, None, region_slug, region_name)
 
 
-async def check_choices(
-    session: AsyncSession, data: InterestIn, problems: list[FieldProblem], field_prefix: str = ""
-) -> None:
-    """Problems with choices that need reference data: themes, languages, consent text."""
-    known = set((await session.execute(select(theme.c.slug))).scalars())
+def check_choices(data: InterestIn, problems: list[FieldProblem], field_prefix: str = "") -> None:
+    """Problems with choices checked against reference data: themes, languages, consent.
+
+    The theme table is seeded from :data:`intake.reference.THEMES` at every start, so the
+    constant is the truth and no query is needed on the hot path.
+    """
     for i, slug in enumerate(data.themes):
-        if slug not in known:
+        if slug not in THEME_SLUGS:
             problems.append(FieldProblem(f"{field_prefix}themes[{i}]", f"unknown theme {slug!r}"))
     for i, code in enumerate(data.languages):
         if code not in LANGUAGES:
@@ -137,13 +149,19 @@ async def prepare(
     data: InterestIn,
     *,
     forced_org: uuid.UUID | None = None,
+    preferred_org: uuid.UUID | None = None,
     field_prefix: str = "",
 ) -> tuple[Placement | None, list[FieldProblem]]:
     """Validate one interest against the database; collects every problem, stores nothing."""
     problems: list[FieldProblem] = []
-    await check_choices(session, data, problems, field_prefix)
+    check_choices(data, problems, field_prefix)
     placement = await _place(
-        session, data, forced_org=forced_org, problems=problems, field_prefix=field_prefix
+        session,
+        data,
+        forced_org=forced_org,
+        preferred_org=preferred_org,
+        problems=problems,
+        field_prefix=field_prefix,
     )
     return placement, problems
 
@@ -219,10 +237,13 @@ async def register(
     source: str,
     now: datetime,
     forced_org: uuid.UUID | None = None,
+    preferred_org: uuid.UUID | None = None,
     referral_id: uuid.UUID | None = None,
 ) -> Registered:
     """Validate and store one interest, or raise :class:`InvalidInterest` with every problem."""
-    placement, problems = await prepare(session, data, forced_org=forced_org)
+    placement, problems = await prepare(
+        session, data, forced_org=forced_org, preferred_org=preferred_org
+    )
     if problems or placement is None:
         raise InvalidInterest(problems)
     return await insert_interest(

@@ -118,6 +118,16 @@ async def test_referral_link_attributes_self_registrations(
     foreign = await make_key(session, other_lms, "referrer")
     assert (await client.get(f"/api/v1/referrals/{link['id']}", headers=foreign)).status_code == 404
 
+    # A participant living outside the link organisation's catchment is placed where they live,
+    # and still counts for the referral.
+    tromso = await make_org(session, ("5501",))
+    moved = await client.post(
+        "/api/v1/interests", json=interest_body(municipality="5501", referral_code=link["code"])
+    )
+    assert moved.json()["organisation"] == tromso.name
+    outcome = (await client.get(f"/api/v1/referrals/{link['id']}", headers=headers)).json()
+    assert outcome["total"] == 4
+
     unknown = await client.post("/api/v1/interests", json=interest_body(referral_code="NOPE2345"))
     assert unknown.status_code == 422
     assert unknown.json()["errors"][0]["field"] == "referral_code"

@@ -1,0 +1,213 @@
+"""Load benchmark of POST /api/v1/interests against its ceiling, measured in one run.
+
+Starts the real service (uvicorn, one worker) on a fresh PostgreSQL database, then:
+  1. ceiling: the same interest row inserted straight through asyncpg, 16 connections,
+     one row per transaction;
+  2. throughput: 16 concurrent HTTP clients posting realistic bodies (validation,
+     encryption, Idempotency-Key) as fast as the service answers;
+  3. latency at a fixed arrival rate (default 200 requests/s, open loop).
+Prints requests/s, p50/p99 latency and the ratio to the ceiling.
+
+    .venv/bin/python bench/intake_load.py [--seconds 10] [--rate 200]
+
+Needs PostgreSQL at BENCH_ADMIN_URL (default postgresql://postgres@127.0.0.1:5432/postgres).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import os
+import random
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+ADMIN = os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+DB = "samhjelp_bench"
+CONCURRENCY = 16
+THEMES = ["angst", "depresjon", "sorg", "ensomhet", "samlivsbrudd", "utbrenthet", "stress"]
+SLOTS = [f"{d}-{p}" for d in ("mon", "tue", "wed", "thu") for p in ("daytime", "evening")]
+MUNIS = ["0301", "4601", "4627", "5001", "5501", "3405"]
+
+
+def body(rng: random.Random) -> dict[str, object]:
+    contact = (
+        {"email": f"person{rng.randrange(10**6)}@example.no"}
+        if rng.random() < 0.5
+        else {"phone": f"9{rng.randrange(10**7):07d}"}
+    )
+    return {
+        "municipality": rng.choice(MUNIS),
+        "themes": rng.sample(THEMES, rng.randint(1, 3)),
+        "cross_problem_welcome": rng.random() < 0.6,
+        "age_band": f"{18 + 5 * (a := rng.randrange(12))}-{22 + 5 * a}",
+        "gender": rng.choice(["female", "male", None, "unspecified"]),
+        "languages": ["no"],
+        "availability": rng.sample(SLOTS, rng.randint(1, 4)),
+        "digital_welcome": rng.random() < 0.4,
+        "contact": contact,
+        "consent": {"given": True, "text_version": "2026-11-v1"},
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def recreate_db() -> str:
+    conn = await asyncpg.connect(ADMIN)
+    await conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+    await conn.execute(f"CREATE DATABASE {DB}")
+    await conn.close()
+    return ADMIN.rsplit("/", 1)[0] + "/" + DB
+
+
+async def ceiling(url: str, seconds: float) -> float:
+    """Rows/s of the same interest row inserted directly, 16 connections."""
+    pool = await asyncpg.create_pool(url, min_size=CONCURRENCY, max_size=CONCURRENCY)
+    org = await pool.fetchval("SELECT id FROM organisation WHERE slug = 'link-bergen'")
+    contact = secrets.token_bytes(60)
+    sql = (
+        "INSERT INTO interest (id, receipt_hash, municipality_number, organisation_id,"
+        " region_slug, themes, cross_problem_welcome, age_band, gender, same_gender, languages,"
+        " slots, digital_welcome, contact_kind, contact_encrypted, contact_masked,"
+        " consent_version, consented_at, source, status, waiting_since)"
+        " VALUES ($1,$2,'4601',$3,'vestland',$4,true,33,'female',false,$5,$6,false,'email',$7,"
+        " 'k***@e***.no','2026-11-v1',$8,'self','waiting',$8)"
+    )
+    count = 0
+    deadline = time.perf_counter() + seconds
+
+    async def worker() -> None:
+        nonlocal count
+        while time.perf_counter() < deadline:
+            async with pool.acquire() as conn:
+                now = datetime.now(UTC)
+                await conn.execute(
+                    sql, uuid.uuid4(), hashlib.sha256(secrets.token_bytes(16)).digest(), org,
+                    ["sorg"], ["no"], ["tue-evening"], contact, now,
+                )
+            count += 1
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+    elapsed = time.perf_counter() - start
+    await pool.execute("DELETE FROM interest")
+    await pool.close()
+    return count / elapsed
+
+
+async def post(client: httpx.AsyncClient, rng: random.Random, lat: list[float]) -> int:
+    b = body(rng)
+    t0 = time.perf_counter()
+    r = await client.post(
+        "/api/v1/interests", json=b, headers={"Idempotency-Key": uuid.uuid4().hex}
+    )
+    lat.append((time.perf_counter() - t0) * 1000)
+    return r.status_code
+
+
+async def closed_loop(base: str, seconds: float) -> tuple[float, list[float], dict[int, int]]:
+    lat: list[float] = []
+    codes: dict[int, int] = {}
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=CONCURRENCY)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+
+        async def worker(seed: int) -> None:
+            rng = random.Random(seed)
+            while time.perf_counter() < deadline:
+                code = await post(client, rng, lat)
+                codes[code] = codes.get(code, 0) + 1
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker(i) for i in range(CONCURRENCY)))
+        elapsed = time.perf_counter() - start
+    return len(lat) / elapsed, lat, codes
+
+
+async def open_loop(base: str, rate: float, seconds: float) -> tuple[float, list[float], dict[int, int]]:
+    lat: list[float] = []
+    codes: dict[int, int] = {}
+    rng = random.Random(7)
+    async with httpx.AsyncClient(
+        base_url=base, limits=httpx.Limits(max_connections=64), timeout=30
+    ) as client:
+        tasks = []
+        start = time.perf_counter()
+        n = int(rate * seconds)
+        for i in range(n):
+            target = start + i / rate
+            delay = target - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(post(client, rng, lat)))
+        for code in await asyncio.gather(*tasks):
+            codes[code] = codes.get(code, 0) + 1
+        elapsed = time.perf_counter() - start
+    return n / elapsed, lat, codes
+
+
+def pct(values: list[float], p: float) -> float:
+    return statistics.quantiles(values, n=1000)[int(p * 10) - 1] if len(values) > 10 else max(values)
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=10)
+    ap.add_argument("--rate", type=float, default=200)
+    args = ap.parse_args()
+    url = await recreate_db()
+    port = free_port()
+    env = os.environ | {
+        "DATABASE_URL": url, "SAMHJELP_POST_RATE_PER_MINUTE": str(10**9),
+        "SAMHJELP_SCHEDULER_ENABLED": "false", "SAMHJELP_LOG_LEVEL": "WARNING",
+        "SAMHJELP_DATA_DIR": str(ROOT / ".samhjelp" / "bench"), "SAMHJELP_DB_POOL_SIZE": "16",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "samhjelp.cli", "serve", "--demo", "--port", str(port)], env=env
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base) as c:
+            for _ in range(300):
+                try:
+                    if (await c.get("/health/ready")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.2)
+        ceil = await ceiling(url, args.seconds)
+        await closed_loop(base, 2)  # warm-up
+        rps, lat, codes = await closed_loop(base, args.seconds)
+        fixed, flat, fcodes = await open_loop(base, args.rate, args.seconds)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    print(f"ceiling (asyncpg insert, {CONCURRENCY} conns)     {ceil:8.0f} rows/s")
+    print(
+        f"service  ({CONCURRENCY} concurrent clients)          {rps:8.0f} req/s   "
+        f"p50 {pct(lat, 50):6.1f} ms  p99 {pct(lat, 99):6.1f} ms   ratio {rps / ceil:.2f}   {codes}"
+    )
+    print(
+        f"service  (open loop at {args.rate:.0f}/s)              {fixed:8.0f} req/s   "
+        f"p50 {pct(flat, 50):6.1f} ms  p99 {pct(flat, 99):6.1f} ms   {fcodes}"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,342 @@
+"""Participant pages: front page, sign-up, receipt, status and withdrawal (issue 5).
+
+Every page is server-rendered and works without JavaScript. The receipt is rendered directly as
+the response to the sign-up POST (``Cache-Control: no-store``) and status is looked up by POSTing
+the code: a receipt code never appears in a URL, so it never lands in an access log, a proxy
+cache, the browser history or a ``Referer`` header.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from datetime import datetime
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import Cookie
+from litestar.response import Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from intake import interests, receipt, referrals
+from intake.consent import CURRENT_VERSION
+from intake.consent import TEXTS as CONSENT_TEXTS
+from intake.crypto import ContactCipher
+from intake.errors import InvalidInterest, NotFound
+from intake.reference import CROSS_PROBLEM, THEMES
+from intake.registry import list_organisations, organisation_by_ref
+from intake.schemas import AGE_BANDS, InterestIn, Registered
+from intake.web import views
+from intake.web.forms import Messages, SignupForm, service_errors, validate
+from intake.web.i18n import LANGS, NATIVE_NAMES, Translator, negotiate
+
+log = logging.getLogger("samhjelp.pages")
+
+NO_STORE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
+
+
+def page_language(request: Request[Any, Any, Any], posted: str | None = None) -> str:
+    return negotiate(
+        posted or request.query_params.get("lang"),
+        request.cookies.get("lang"),
+        request.headers.get("accept-language"),
+    )
+
+
+def render(
+    request: Request[Any, Any, Any],
+    name: str,
+    *,
+    lang: str,
+    status: int = 200,
+    **context: Any,
+) -> Template:
+    """Render a page in ``lang``; a language chosen with ``?lang=`` is remembered in a cookie."""
+    t = Translator(lang)
+    cookies = []
+    if request.query_params.get("lang") in LANGS:
+        cookies.append(
+            Cookie(key="lang", value=lang, max_age=365 * 86400, httponly=True, samesite="lax")
+        )
+    return Template(
+        template_name=name,
+        context={
+            "lang": lang,
+            "languages": list(NATIVE_NAMES.items()),
+            "errors": {},
+            "server_error": None,
+            "referral_note": None,
+            "result": None,
+            **t.template_globals(),
+            **context,
+        },
+        status_code=status,
+        headers={**NO_STORE, "Content-Language": lang},
+        cookies=cookies,
+    )
+
+
+def error_page(request: Request[Any, Any, Any], status: int, lang: str | None = None) -> Template:
+    """A calm HTML error page instead of the API's problem+json."""
+    lang = lang or page_language(request)
+    t = Translator(lang)
+    if status == 404:
+        title = t.gettext("Page not found")
+        text = t.gettext("The page or link does not exist, or it has expired.")
+    elif status == 403:
+        title = t.gettext("The form had expired")
+        text = t.gettext(
+            "For your safety, forms expire. Go back, reload the page and send it again."
+        )
+    elif status == 429:
+        title = t.gettext("Too many attempts")
+        text = t.gettext("Please wait a minute and try again.")
+    else:
+        title = t.gettext("Something went wrong on our side")
+        text = t.gettext("Please try again in a little while.")
+    return render(request, "error.html", lang=lang, status=status, title=title, text=text)
+
+
+@get("/", name="home")
+async def home(request: Request[Any, Any, Any]) -> Template:
+    return render(request, "home.html", lang=page_language(request))
+
+
+async def _form_context(
+    db: AsyncSession, t: Translator, form: SignupForm, errors: dict[str, str]
+) -> dict[str, Any]:
+    names = views.theme_names(t.lang)
+    common, rest = views.language_choices(t.lang)
+    organisations = (
+        await list_organisations(db, municipality_number=form.municipality)
+        if len(form.municipality) == 4 and form.municipality.isdigit()
+        else []
+    )
+    return {
+        "form": form,
+        "errors": errors,
+        "municipalities": await views.municipalities_by_county(db),
+        "organisations": organisations,
+        "cross": CROSS_PROBLEM,
+        "cross_name": names[CROSS_PROBLEM.slug],
+        "themes": [(th.slug, names[th.slug]) for th in THEMES],
+        "age_bands": AGE_BANDS,
+        "band_label": lambda band: views.age_band_label(t, band),
+        "genders": views.gender_choices(t),
+        "common_languages": common,
+        "other_languages": rest,
+        "other_languages_chosen": any(c in form.languages for c, _ in rest),
+        "weekdays": views.weekday_names(t.lang),
+        "parts": views.part_names(t),
+        "consent_version": form.consent_version,
+        "consent_text": CONSENT_TEXTS.get(form.consent_version, CONSENT_TEXTS[CURRENT_VERSION])[
+            t.lang
+        ],
+    }
+
+
+async def _referral_note(db: AsyncSession, t: Translator, ref: str, now: datetime) -> str | None:
+    """What a referred person is told; ``None`` if the link is unknown or expired."""
+    try:
+        _, target = await referrals.resolve_link(db, ref, today=now.date())
+    except InvalidInterest:
+        return None
+    if target is None:
+        return t.gettext(
+            "You came here through a link from a course. Only the course learns, as a number, "
+            "that someone signed up: never who."
+        )
+    org = await organisation_by_ref(db, str(target))
+    return t.gettext(
+        "You came here through a link from a course. We sign you up with %(org)s, if it "
+        "starts groups where you live.",
+        org=org.name,
+    )
+
+
+@get("/meld-interesse", name="signup")
+async def signup_form(
+    request: Request[Any, Any, Any], db: AsyncSession, now: datetime, ref: str | None = None
+) -> Template:
+    lang = page_language(request)
+    t = Translator(lang)
+    form = SignupForm()
+    note = None
+    if ref:
+        note = await _referral_note(db, t, ref[:20], now)
+        if note is None:
+            note = t.gettext(
+                "The link you followed is unknown or has expired. You can still sign up here."
+            )
+        else:
+            form.ref = ref[:20].strip().upper()
+    context = await _form_context(db, t, form, {})
+    return render(request, "signup.html", lang=lang, referral_note=note, **context)
+
+
+async def _register(
+    db: AsyncSession, data: InterestIn, *, cipher: ContactCipher, now: datetime
+) -> Registered:
+    """Register like the public API does: a valid referral link attributes the sign-up and,
+    when the person chose no organisation, places them with the course's target organisation
+    unless it does not serve their municipality (then where they live)."""
+    referral_id: uuid.UUID | None = None
+    target: uuid.UUID | None = None
+    if data.referral_code:
+        # An expired course link must not stop anyone from signing up.
+        with contextlib.suppress(InvalidInterest):
+            referral_id, target = await referrals.resolve_link(
+                db, data.referral_code, today=now.date()
+            )
+    source = "referral" if referral_id else "self"
+    forced = target if (target and data.organisation is None) else None
+    try:
+        return await interests.register(
+            db, data, cipher=cipher, source=source, now=now, forced_org=forced,
+            referral_id=referral_id,
+        )  # fmt: skip
+    except InvalidInterest:
+        if forced is None:
+            raise
+        return await interests.register(
+            db, data, cipher=cipher, source=source, now=now, referral_id=referral_id
+        )
+
+
+async def _form_values(
+    request: Request[Any, Any, Any],
+) -> tuple[dict[str, str], dict[str, list[str]]]:
+    body = await request.form()
+    multi = {k: [str(v) for v in body.getall(k)] for k in body}
+    return {k: v[0] for k, v in multi.items() if v}, multi
+
+
+@post("/meld-interesse", name="signup-post")
+async def signup_post(
+    request: Request[Any, Any, Any], db: AsyncSession, cipher: ContactCipher, now: datetime
+) -> Template:
+    single, multi = await _form_values(request)
+    lang = page_language(request, single.get("lang"))
+    t = Translator(lang)
+    form = SignupForm.parse(single, multi)
+    if form.honeypot:
+        log.info("sign-up honeypot filled; nothing stored")
+        return error_page(request, 400, lang)
+    messages = Messages(t)
+    data, errors = validate(form, messages)
+    server_error = None
+    if data is not None:
+        try:
+            done = await _register(db, data, cipher=cipher, now=now)
+        except InvalidInterest as exc:
+            errors = service_errors(exc.problems, messages)
+        except Exception:
+            # Keep what the person typed: show the form again with everything filled in.
+            log.exception("sign-up failed")
+            await db.rollback()
+            server_error = t.gettext(
+                "Sorry, something went wrong on our side and nothing was saved. What you "
+                "entered is still here: please try to send it again in a moment."
+            )
+        else:
+            contact = (
+                interests.mask_contact(data.contact.kind, data.contact.value)
+                if data.contact
+                else None
+            )
+            where = (
+                t.gettext("You are on the waiting list at %(org)s.", org=done.organisation)
+                if done.served
+                else t.gettext(
+                    "No place starts groups in your municipality yet. Your interest is counted "
+                    "as demand in your region, and you keep your place in line if one starts."
+                )
+            )
+            return render(
+                request, "receipt.html", lang=lang, code=done.receipt_code, where=where,
+                contact=contact,
+            )  # fmt: skip
+    context = await _form_context(db, t, form, errors)
+    status = 503 if server_error else 422
+    return render(
+        request, "signup.html", lang=lang, status=status, server_error=server_error,
+        referral_note=None, **context,
+    )  # fmt: skip
+
+
+@get("/status", name="status")
+async def status_form(request: Request[Any, Any, Any]) -> Template:
+    return render(request, "status.html", lang=page_language(request), errors={}, code="")
+
+
+async def _lookup(
+    db: AsyncSession, t: Translator, code: str
+) -> tuple[views.StatusView | None, dict[str, str], int]:
+    try:
+        receipt.normalise(code)
+    except receipt.InvalidReceiptCode:
+        msg = t.gettext("Write the code as on your receipt: ten letters and digits.")
+        return None, {"code": msg}, 422
+    try:
+        found = await interests.status(db, code)
+    except NotFound:
+        msg = t.gettext("We found no sign-up with this code. Check that it is written correctly.")
+        return None, {"code": msg}, 404
+    return views.status_in_words(t, found), {}, 200
+
+
+@post("/status", name="status-post")
+async def status_post(request: Request[Any, Any, Any], db: AsyncSession) -> Template:
+    single, _ = await _form_values(request)
+    lang = page_language(request, single.get("lang"))
+    code = single.get("code", "").strip()[:40]
+    result, errors, status = await _lookup(db, Translator(lang), code)
+    return render(
+        request, "status.html", lang=lang, status=status, result=result, errors=errors, code=code
+    )
+
+
+@post("/status/trekk", name="withdraw")
+async def withdraw_post(
+    request: Request[Any, Any, Any], db: AsyncSession, now: datetime
+) -> Template:
+    """Withdrawal takes two steps: this page asks, the same form with ``confirm=yes`` acts."""
+    single, _ = await _form_values(request)
+    lang = page_language(request, single.get("lang"))
+    code = single.get("code", "").strip()[:40]
+    result, errors, status = await _lookup(db, Translator(lang), code)
+    if result is None:
+        return render(
+            request, "status.html", lang=lang, status=status, result=None, errors=errors, code=code
+        )
+    if single.get("confirm") != "yes":
+        return render(request, "withdraw.html", lang=lang, code=code, done=False)
+    await interests.withdraw(db, code, now=now)
+    return render(request, "withdraw.html", lang=lang, code="", done=True)
+
+
+@get("/personvern", name="privacy")
+async def privacy(request: Request[Any, Any, Any]) -> Template:
+    return render(request, "privacy.html", lang=page_language(request))
+
+
+@get("/tilgjengelighet", name="accessibility")
+async def accessibility(request: Request[Any, Any, Any]) -> Template:
+    lang = page_language(request)
+    updated = views.long_date(datetime(2026, 11, 23), lang)
+    return render(request, "accessibility.html", lang=lang, updated=updated)
+
+
+PAGE_HANDLERS: list[Any] = [
+    home,
+    signup_form,
+    signup_post,
+    status_form,
+    status_post,
+    withdraw_post,
+    privacy,
+    accessibility,
+]
+
+__all__ = ["PAGE_HANDLERS", "Response", "error_page", "render"]
