@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.errors import IntakeError
+from intake.reference import THEMES
 from samhjelp import logs
 from samhjelp.settings import Settings
 
@@ -49,6 +50,7 @@ def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from samhjelp import jobs  # noqa: F401  (registers the scheduled jobs)
     from samhjelp.app import create_app
     from samhjelp.bootstrap import build_services, prepare_database
     from samhjelp.database import redact
@@ -123,6 +125,42 @@ def cmd_apikey(args: argparse.Namespace) -> None:
     print("Store this key now: it is shown only once.", file=sys.stderr)
 
 
+def cmd_match(args: argparse.Namespace) -> None:
+    from matching.explain import explain_unplaced
+    from matching.job import run_matching
+    from samhjelp.app import utc_now
+    from samhjelp.bootstrap import resolve_database_url
+    from samhjelp.database import make_engine, make_sessionmaker
+
+    settings = _settings()
+
+    async def run() -> Any:
+        engine = make_engine(resolve_database_url(settings), pool_size=1)
+        try:
+            return await run_matching(
+                make_sessionmaker(engine), now=utc_now(), dry_run=args.dry_run
+            )
+        finally:
+            await engine.dispose()
+
+    report = asyncio.run(run())
+    if not report.ran:
+        print("another matching run holds the lock; nothing done")
+        return
+    assert report.plan is not None and report.inputs is not None
+    names = report.inputs.organisation_names
+    verb = "would form" if args.dry_run else "formed"
+    print(f"{report.candidates} waiting; {verb} {report.groups} groups placing {report.placed}")
+    for g in report.plan.groups:
+        what = g.theme or "på tvers"
+        where = "digital" if g.digital else names.get(g.organisation, g.organisation)
+        print(f"  group: {len(g.members)} people, {what}, {g.language}, {g.slot}, {where}")
+    themes = {t.slug: t.nb for t in THEMES}
+    for u in report.plan.unplaced[: args.show]:
+        text = explain_unplaced(u, "nb", organisations=names, themes=themes)
+        print(f"  waiting {u.candidate[:8]}: {text}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="samhjelp", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -161,6 +199,12 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--role", required=True, choices=["referrer", "staff"])
     create.add_argument("--label")
     key.set_defaults(func=cmd_apikey)
+    match = sub.add_parser("match", help="group forming")
+    match_sub = match.add_subparsers(dest="action", required=True)
+    run = match_sub.add_parser("run", help="run the matching job now")
+    run.add_argument("--dry-run", action="store_true", help="print the plan, store nothing")
+    run.add_argument("--show", type=int, default=20, help="how many waiting people to explain")
+    match.set_defaults(func=cmd_match)
     return parser
 
 

@@ -1,0 +1,113 @@
+"""Tables of matching: start groups (proposals and their life cycle), members, notes, runs."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+from intake.tables import NAMING_CONVENTION, facilitator, interest, organisation
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+#: States of a start group. 'proposed' is what the matching job creates; the notification
+#: slice moves it on. 'lapsed' and 'closed' are terminal.
+GROUP_STATES = (
+    "proposed",
+    "accepted",
+    "scheduled",
+    "running",
+    "self_running",
+    "lapsed",
+    "closed",
+)
+OPEN_GROUP_STATES = ("proposed", "accepted", "scheduled", "running")
+
+start_group = Table(
+    "start_group",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("organisation_id", ForeignKey(organisation.c.id), nullable=False),
+    Column("theme", String(60)),  # None: across problems (på tvers)
+    Column("language", String(8), nullable=False),
+    Column("slot", String(20), nullable=False),
+    Column("digital", Boolean, nullable=False),
+    Column("facilitator_id", ForeignKey(facilitator.c.id)),
+    Column("status", String(20), nullable=False, server_default="proposed"),
+    # Why: the rules that applied when the group was formed, and the run that formed it.
+    Column("rules", JSONB, nullable=False),
+    Column("match_run_id", ForeignKey("match_run.id")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint(
+        "status IN ('proposed','accepted','scheduled','running','self_running','lapsed','closed')",
+        name="status",
+    ),
+    Index("ix_start_group_status", "status"),
+)
+
+group_member = Table(
+    "group_member",
+    metadata,
+    Column("group_id", ForeignKey("start_group.id", ondelete="CASCADE"), primary_key=True),
+    Column("interest_id", ForeignKey(interest.c.id), primary_key=True),
+    # Active while the group is open and the person has not declined or left.
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    Column("state", String(20), nullable=False, server_default="proposed"),
+    Column("joined_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # The database, not only the code, guarantees a person is never in two open groups.
+    Index(
+        "uq_group_member_one_open_group",
+        "interest_id",
+        unique=True,
+        postgresql_where=text("active"),
+    ),
+)
+
+match_run = Table(
+    "match_run",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("candidates", Integer, nullable=False, server_default="0"),
+    Column("groups", Integer, nullable=False, server_default="0"),
+    Column("placed", Integer, nullable=False, server_default="0"),
+    Column("rules", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+)
+
+waiting_note = Table(
+    "waiting_note",
+    metadata,
+    # Why someone still waits and the smallest change that would place them (latest run).
+    Column("interest_id", ForeignKey(interest.c.id, ondelete="CASCADE"), primary_key=True),
+    Column("reason", JSONB, nullable=False),
+    Column("suggestion", JSONB),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+group_event = Table(
+    "group_event",
+    metadata,
+    # Every state change of a group (who, what, when) for the coordinator's overview.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("group_id", ForeignKey("start_group.id", ondelete="CASCADE"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("what", Text, nullable=False),
+    Column("detail", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Index("ix_group_event_group", "group_id"),
+)

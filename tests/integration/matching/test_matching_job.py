@@ -1,0 +1,212 @@
+"""The matching job against PostgreSQL: proposals, statuses, locks and the one-group rule."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+
+from helpers import interest_body, make_org
+from intake.crypto import ContactCipher
+from intake.interests import register, withdraw
+from intake.receipt import code_hash
+from intake.registry import add_facilitator
+from intake.schemas import InterestIn
+from intake.tables import interest, organisation
+from matching.job import run_matching
+from matching.service import lapse_group, note_for
+from matching.tables import group_event, group_member, match_run, start_group, waiting_note
+
+
+async def _sign_up(
+    session: AsyncSession, cipher: ContactCipher, now: Any, n: int, **overrides: Any
+) -> list[tuple[uuid.UUID, str]]:
+    out = []
+    for i in range(n):
+        body = interest_body(**overrides)
+        done = await register(
+            session,
+            InterestIn.model_validate(body),
+            cipher=cipher,
+            source="self",
+            now=now - timedelta(days=10 - i),
+        )
+        iid = (
+            await session.execute(
+                select(interest.c.id).where(interest.c.receipt_hash == code_hash(done.receipt_code))
+            )
+        ).scalar_one()
+        out.append((iid, done.receipt_code))
+    return out
+
+
+def _maker(conn: AsyncConnection) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(
+        bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+
+
+async def test_job_forms_a_group_and_does_not_rematch(
+    conn: AsyncConnection, session: AsyncSession, cipher: ContactCipher, clock: Any
+) -> None:
+    org = await make_org(session, ("4601",))
+    await add_facilitator(
+        session,
+        organisation_id=org.id,
+        name="F",
+        email="f@example.no",
+        themes=["sorg"],
+        languages=["no"],
+        max_concurrent_starts=1,
+    )
+    people = await _sign_up(session, cipher, clock.now, 6)
+    lonely = await _sign_up(session, cipher, clock.now, 1, themes=["kreft"])
+    await session.commit()
+
+    report = await run_matching(_maker(conn), now=clock.now)
+    assert report.ran and report.groups == 1 and report.placed == 6
+    group = (await session.execute(select(start_group))).one()
+    assert (
+        group.theme == "sorg"
+        and group.status == "proposed"
+        and group.slot in ("tue-evening", "thu-evening")
+    )
+    assert group.rules["min_size"] == 4
+    members = set((await session.execute(select(group_member.c.interest_id))).scalars())
+    assert members == {p[0] for p in people}
+    statuses = dict((await session.execute(select(interest.c.id, interest.c.status))).all())
+    assert all(statuses[p[0]] == "proposed" for p in people)
+    assert statuses[lonely[0][0]] == "waiting"
+    assert (await session.execute(select(group_event.c.what))).scalars().all() == ["formed"]
+    note = await note_for(session, lonely[0][0])
+    assert note is not None and note["reason"]["theme"] == "kreft"
+
+    again = await run_matching(_maker(conn), now=clock.now)
+    assert again.ran and again.groups == 0
+    assert await session.scalar(select(func.count()).select_from(start_group)) == 1
+
+
+async def test_withdrawn_people_are_not_matched_and_dry_run_stores_nothing(
+    conn: AsyncConnection, session: AsyncSession, cipher: ContactCipher, clock: Any
+) -> None:
+    org = await make_org(session, ("4601",))
+    await add_facilitator(
+        session, organisation_id=org.id, name="F", email=None, themes=["sorg"], languages=["no"]
+    )
+    people = await _sign_up(session, cipher, clock.now, 5)
+    await withdraw(session, people[0][1], now=clock.now)
+    await session.commit()
+    dry = await run_matching(_maker(conn), now=clock.now, dry_run=True)
+    assert dry.ran and dry.candidates == 4
+    assert await session.scalar(select(func.count()).select_from(match_run)) == 0
+    assert await session.scalar(select(func.count()).select_from(waiting_note)) == 0
+    # Four remain: a group of four is only proposed after min_size_after_days (28) of waiting.
+    assert dry.groups == 0
+    later = await run_matching(_maker(conn), now=clock.now + timedelta(days=30))
+    assert later.groups == 1 and later.placed == 4
+    ids = set((await session.execute(select(group_member.c.interest_id))).scalars())
+    assert people[0][0] not in ids
+
+
+async def test_a_person_is_never_in_two_open_groups_by_constraint(
+    session: AsyncSession, cipher: ContactCipher, clock: Any
+) -> None:
+    org = await make_org(session, ("4601",))
+    [(iid, _)] = await _sign_up(session, cipher, clock.now, 1)
+    gids = [uuid.uuid4(), uuid.uuid4()]
+    for gid in gids:
+        await session.execute(
+            start_group.insert().values(
+                id=gid,
+                organisation_id=org.id,
+                theme="sorg",
+                language="no",
+                slot="tue-evening",
+                digital=False,
+                rules={},
+            )
+        )
+    await session.execute(group_member.insert().values(group_id=gids[0], interest_id=iid))
+    with pytest.raises(IntegrityError):
+        async with session.begin_nested():
+            await session.execute(group_member.insert().values(group_id=gids[1], interest_id=iid))
+    # After leaving the first group (inactive), the person may join another.
+    await session.execute(group_member.update().values(active=False))
+    await session.execute(group_member.insert().values(group_id=gids[1], interest_id=iid))
+
+
+async def test_lapsed_group_returns_members_with_original_waiting_time(
+    conn: AsyncConnection, session: AsyncSession, cipher: ContactCipher, clock: Any
+) -> None:
+    org = await make_org(session, ("4601",))
+    await add_facilitator(
+        session, organisation_id=org.id, name="F", email=None, themes=["sorg"], languages=["no"]
+    )
+    await _sign_up(session, cipher, clock.now, 6)
+    await session.commit()
+    before = dict((await session.execute(select(interest.c.id, interest.c.waiting_since))).all())
+    await run_matching(_maker(conn), now=clock.now)
+    gid = (await session.execute(select(start_group.c.id))).scalar_one()
+    returned = await lapse_group(
+        session, gid, now=clock.now + timedelta(days=3), actor="test", why="facilitator declined"
+    )
+    assert set(returned) == set(before)
+    rows = (
+        await session.execute(select(interest.c.id, interest.c.status, interest.c.waiting_since))
+    ).all()
+    assert all(r.status == "waiting" and r.waiting_since == before[r.id] for r in rows)
+    assert (await session.execute(select(start_group.c.status))).scalar_one() == "lapsed"
+    # They can be matched again (the facilitator's start is free again too).
+    again = await run_matching(_maker(conn), now=clock.now + timedelta(days=3))
+    assert again.groups == 1
+
+
+async def test_two_runs_at_once_produce_one_set_of_proposals(
+    engine: AsyncEngine, cipher: ContactCipher, clock: Any
+) -> None:
+    maker = async_sessionmaker(engine, expire_on_commit=False)
+    async with maker.begin() as s:
+        org = await make_org(s, ("5001",))
+        await add_facilitator(
+            s,
+            organisation_id=org.id,
+            name="F",
+            email=None,
+            themes=["angst"],
+            languages=["no"],
+            max_concurrent_starts=3,
+        )
+        await _sign_up(s, cipher, clock.now, 8, municipality="5001", themes=["angst"])
+    try:
+        reports = await asyncio.gather(*(run_matching(maker, now=clock.now) for _ in range(4)))
+        assert sum(r.groups for r in reports) == 1
+        async with maker() as s:
+            groups = await s.scalar(
+                select(func.count())
+                .select_from(start_group)
+                .where(start_group.c.organisation_id == org.id)
+            )
+            assert groups == 1
+            per_person = (
+                await s.execute(
+                    select(group_member.c.interest_id, func.count()).group_by(
+                        group_member.c.interest_id
+                    )
+                )
+            ).all()
+            assert len(per_person) == 8 and all(c == 1 for _, c in per_person)
+    finally:
+        async with maker.begin() as s:
+            gids = select(start_group.c.id).where(start_group.c.organisation_id == org.id)
+            await s.execute(delete(group_member).where(group_member.c.group_id.in_(gids)))
+            await s.execute(delete(start_group).where(start_group.c.organisation_id == org.id))
+            await s.execute(delete(match_run))
+            await s.execute(delete(waiting_note))
+            await s.execute(delete(interest).where(interest.c.organisation_id == org.id))
+            await s.execute(delete(organisation).where(organisation.c.id == org.id))
