@@ -35,6 +35,7 @@ from intake.schemas import (
     StaffInterest,
 )
 from intake.tables import county, municipality, theme
+from matching.service import waiting_explanation
 
 Db = SkipValidation[AsyncSession]
 Cipher = SkipValidation[ContactCipher]
@@ -189,8 +190,16 @@ class InterestController(Controller):
         return await _idempotent(request, db, cipher, "public", work)
 
     @get("/{receipt_code:str}")
-    async def status(self, receipt_code: str, db: Db) -> InterestStatus:
-        return await interests.status(db, receipt_code)
+    async def status(
+        self,
+        receipt_code: str,
+        db: Db,
+        lang: Annotated[str, Parameter(pattern="^(nb|nn|en)$")] = "nb",
+    ) -> InterestStatus:
+        found = await interests.status(db, receipt_code)
+        if found.status == "waiting" and found.id is not None:
+            found.explanation = await waiting_explanation(db, found.id, lang)  # type: ignore[arg-type]
+        return found
 
     @delete("/{receipt_code:str}", status_code=HTTP_204_NO_CONTENT)
     async def withdraw(self, receipt_code: str, db: Db, now: Now) -> None:

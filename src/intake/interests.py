@@ -310,6 +310,7 @@ async def status(session: AsyncSession, code: str) -> InterestStatus:
         waiting_since=row["waiting_since"],
         others_waiting_same_theme=others,
         contact=row["contact_masked"],
+        id=row["id"],
     )
 
 

@@ -162,6 +162,11 @@ class InterestStatus(BaseModel):
     waiting_since: datetime
     others_waiting_same_theme: int
     contact: str | None = Field(description="masked")
+    explanation: str | None = Field(
+        default=None,
+        description="why no group yet, and the smallest change that would place one now",
+    )
+    id: uuid.UUID | None = Field(default=None, exclude=True)
 
 
 class StaffInterest(BaseModel):

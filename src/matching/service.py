@@ -20,8 +20,21 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import pool
+from intake.reference import REGIONS, THEMES
 from matching.algorithm import form_groups
-from matching.model import Candidate, Facilitator, Plan, RuleBook, Rules
+from matching.explain import Locale, explain_unplaced
+from matching.model import (
+    Candidate,
+    Facilitator,
+    Plan,
+    Reason,
+    ReasonKind,
+    RuleBook,
+    Rules,
+    Suggestion,
+    SuggestionKind,
+    Unplaced,
+)
 from matching.tables import (
     OPEN_GROUP_STATES,
     group_event,
@@ -243,3 +256,22 @@ async def note_for(session: AsyncSession, interest_id: uuid.UUID) -> dict[str, A
         )
     ).first()
     return None if row is None else {"reason": row.reason, "suggestion": row.suggestion}
+
+
+async def waiting_explanation(
+    session: AsyncSession, interest_id: uuid.UUID, locale: Locale
+) -> str | None:
+    """Why this person still waits and what would place them now, in words (latest run)."""
+    note = await note_for(session, interest_id)
+    if note is None:
+        return None
+    raw = dict(note["reason"])
+    reason = Reason(**(raw | {"kind": ReasonKind(raw["kind"])}))
+    s = note["suggestion"]
+    suggestion = Suggestion(SuggestionKind(s["kind"]), s.get("value")) if s else None
+    orgs = {str(o.id): o.name for o in (await pool.organisations(session)).values()}
+    orgs |= {f"region:{slug}": name for slug, (name, _) in REGIONS.items()}
+    themes = {t.slug: getattr(t, locale) for t in THEMES}
+    return explain_unplaced(
+        Unplaced(str(interest_id), reason, suggestion), locale, organisations=orgs, themes=themes
+    )

@@ -182,6 +182,10 @@ def ordered(errors: dict[str, str]) -> dict[str, str]:
 def validate(form: SignupForm, messages: Messages) -> tuple[InterestIn | None, dict[str, str]]:
     """The schema check alone (no database): a valid :class:`InterestIn` or errors."""
     try:
-        return InterestIn.model_validate(form.payload()), {}
+        data = InterestIn.model_validate(form.payload())
     except ValidationError as exc:
-        return None, schema_errors(exc, messages)
+        errors = schema_errors(exc, messages)
+        if form.email and form.phone:
+            errors["email"] = messages.both_contacts
+        return None, ordered(errors)
+    return data, {}

@@ -53,7 +53,7 @@ def _maker(conn: AsyncConnection) -> async_sessionmaker[AsyncSession]:
 
 
 async def test_job_forms_a_group_and_does_not_rematch(
-    conn: AsyncConnection, session: AsyncSession, cipher: ContactCipher, clock: Any
+    conn: AsyncConnection, session: AsyncSession, cipher: ContactCipher, clock: Any, client: Any
 ) -> None:
     org = await make_org(session, ("4601",))
     await add_facilitator(
@@ -86,6 +86,13 @@ async def test_job_forms_a_group_and_does_not_rematch(
     assert (await session.execute(select(group_event.c.what))).scalars().all() == ["formed"]
     note = await note_for(session, lonely[0][0])
     assert note is not None and note["reason"]["theme"] == "kreft"
+    status = (await client.get(f"/api/v1/interests/{lonely[0][1]}")).json()
+    assert "kreft" in status["explanation"].lower() and "4" in status["explanation"]
+    english = (await client.get(f"/api/v1/interests/{lonely[0][1]}?lang=en")).json()
+    assert "cancer" in english["explanation"].lower()
+    placed = (await client.get(f"/api/v1/interests/{people[0][1]}")).json()
+    assert placed["status"] == "proposed" and placed["explanation"] is None
+    assert "id" not in placed
 
     again = await run_matching(_maker(conn), now=clock.now)
     assert again.ran and again.groups == 0
