@@ -1,0 +1,175 @@
+"""End-to-end fixtures: a real HTTP server on a free port and a real headless Chromium.
+
+The server runs as a task on the test session's event loop (the engine's asyncpg connections
+belong to that loop) with a normal committing sessionmaker, so what the browser does is really
+stored. Rows it creates are confined to organisations made here with unique slugs, in
+municipalities the rolled-back tests do not use (Lillehammer, Ålesund), and deleted afterwards.
+
+Browser tests need /usr/bin/chromium and node_modules/axe-core. Locally they skip with the
+reason; under ``CI=true`` a missing part fails the run instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from helpers import make_org
+from intake.crypto import ContactCipher
+from intake.referrals import create_link
+from intake.registry import Organisation
+from intake.schemas import ReferralLinkIn
+from intake.tables import interest, organisation, referral
+from samhjelp.app import Services, create_app
+from samhjelp.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+LANGS = ("nb", "nn", "en")
+SINGLE_MUNI = "3405"  # Lillehammer: served by one test organisation
+SHARED_MUNI = "1508"  # Ålesund: served by two, so the form asks which
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Site:
+    """The running server and what was seeded for it."""
+
+    url: str
+    engine: AsyncEngine
+    single: Organisation
+    shared: tuple[Organisation, Organisation]
+    referral_code: str
+
+
+@pytest.fixture(scope="module")
+async def site(
+    engine: AsyncEngine, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Site]:
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    maker = async_sessionmaker(engine, expire_on_commit=False)
+    async with maker.begin() as s:
+        single = await make_org(s, (SINGLE_MUNI,), name="LINK Lillehammer test")
+        shared = (
+            await make_org(s, (SHARED_MUNI,), name="Ålesund frivilligsentral test"),
+            await make_org(
+                s, (SHARED_MUNI,), kind="frisklivssentral", name="Ålesund frisklivssentral test"
+            ),
+        )
+        link = await create_link(
+            s,
+            single.id,
+            ReferralLinkIn(
+                course_kind="KID", ends_on=date(2026, 12, 1), target_organisation=single.slug
+            ),
+            base_url=url,
+        )
+    orgs = [single.id, *(o.id for o in shared)]
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("e2e"),
+        public_base_url=url,
+        post_rate_per_minute=10_000,
+        scheduler_enabled=False,
+        link_secret="e2e-link-secret-" + "x" * 32,
+    )
+    services = Services(
+        settings=settings, engine=engine, sessionmaker=maker, cipher=ContactCipher(bytes(range(32)))
+    )
+    config = uvicorn.Config(
+        create_app(services), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.02)
+    try:
+        yield Site(url, engine, single, shared, link.code)
+    finally:
+        server.should_exit = True
+        await task
+        async with maker.begin() as s:
+            await s.execute(delete(interest).where(interest.c.organisation_id.in_(orgs)))
+            await s.execute(delete(referral).where(referral.c.organisation_id.in_(orgs)))
+            await s.execute(delete(organisation).where(organisation.c.id.in_(orgs)))
+
+
+async def interest_rows(site: Site, org_id: Any) -> list[dict[str, Any]]:
+    async with site.engine.connect() as conn:
+        rows = await conn.execute(select(interest).where(interest.c.organisation_id == org_id))
+        return [dict(r) for r in rows.mappings()]
+
+
+def _require_browser() -> None:
+    missing = []
+    if not CHROMIUM.exists():
+        missing.append(f"{CHROMIUM} (apt-get install -y chromium)")
+    if not AXE.exists():
+        missing.append(f"{AXE} (npm ci)")
+    try:
+        import playwright.async_api  # noqa: F401
+    except ImportError:
+        missing.append("the playwright Python package")
+    if missing:
+        reason = "browser tests need " + ", ".join(missing)
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Any]:
+    _require_browser()
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        b = await p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        await b.close()
+
+
+@pytest.fixture
+async def page(browser: Any) -> AsyncIterator[Any]:
+    """A fresh context per test; CSP bypassed only so axe-core can be injected."""
+    context = await browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
+    pg = await context.new_page()
+    yield pg
+    await context.close()
+
+
+async def axe_violations(page: Any) -> list[dict[str, Any]]:
+    """Run axe-core on the current page for WCAG 2.1 A and AA rules."""
+    await page.add_script_tag(content=AXE.read_text())
+    result: dict[str, Any] = await page.evaluate(
+        """async () => await axe.run(document, {runOnly: {type: 'tag',
+            values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"""
+    )
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in result["violations"]
+    ]
