@@ -8,6 +8,7 @@ from pathlib import Path
 
 from intake.crypto import ContactCipher, load_or_create_key_file, parse_key
 from intake.reference import seed_reference
+from notify.settings import NotifySettings, notifiers_from_settings
 from samhjelp.app import Services
 from samhjelp.database import (
     make_engine,
@@ -71,12 +72,25 @@ def prepare_database(settings: Settings, *, demo: bool = False) -> str:
     return url
 
 
+def notify_settings(settings: Settings) -> NotifySettings:
+    """Notify's settings; the folder channel defaults to ``<data_dir>/outbox``."""
+    configured = NotifySettings()
+    if "outbox_dir" not in configured.model_fields_set:
+        configured = configured.model_copy(update={"outbox_dir": settings.data_dir / "outbox"})
+    return configured
+
+
 def build_services(settings: Settings, url: str) -> Services:
     engine = make_engine(url, pool_size=settings.db_pool_size)
+    notify = notify_settings(settings)
     return Services(
         settings=settings,
         engine=engine,
         sessionmaker=make_sessionmaker(engine),
         cipher=ContactCipher(contact_key(settings)),
-        extra={"link_secret": link_secret(settings)},
+        extra={
+            "link_secret": link_secret(settings),
+            "notify_settings": notify,
+            "notifiers": notifiers_from_settings(notify),
+        },
     )

@@ -161,6 +161,38 @@ def cmd_match(args: argparse.Namespace) -> None:
         print(f"  waiting {u.candidate[:8]}: {text}")
 
 
+def cmd_outbox(args: argparse.Namespace) -> None:
+    import uuid
+
+    from notify import list_messages, retry_failed
+    from samhjelp.app import utc_now
+
+    settings = _settings()
+    if args.action == "list":
+
+        async def listing(session: AsyncSession) -> Any:
+            return await list_messages(session, status=args.status, limit=args.limit)
+
+        rows = _in_transaction(settings, listing)
+        print("id\tchannel\ttemplate\tlang\tstatus\tattempts\tcreated\tnext attempt\terror")
+        for m in rows:
+            print(
+                f"{m.id}\t{m.channel}\t{m.template}\t{m.lang}\t{m.status}\t{m.attempts}\t"
+                f"{m.created_at:%Y-%m-%d %H:%M}\t{m.next_attempt_at:%Y-%m-%d %H:%M}\t"
+                f"{m.last_error or ''}"
+            )
+        return
+    try:
+        ids = [uuid.UUID(i) for i in args.ids] or None
+    except ValueError:
+        sys.exit("samhjelp: message ids must be UUIDs (see `samhjelp outbox list`)")
+
+    async def retry(session: AsyncSession) -> int:
+        return await retry_failed(session, ids, now=utc_now())
+
+    print(f"re-queued {_in_transaction(settings, retry)} failed message(s)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="samhjelp", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -205,6 +237,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dry-run", action="store_true", help="print the plan, store nothing")
     run.add_argument("--show", type=int, default=20, help="how many waiting people to explain")
     match.set_defaults(func=cmd_match)
+
+    outbox = sub.add_parser("outbox", help="outgoing e-mail and SMS")
+    outbox_sub = outbox.add_subparsers(dest="action", required=True)
+    listing = outbox_sub.add_parser("list", help="newest messages (no addresses or text)")
+    listing.add_argument("--status", choices=["pending", "sending", "sent", "failed"])
+    listing.add_argument("--limit", type=int, default=50)
+    retry = outbox_sub.add_parser("retry", help="re-queue failed messages")
+    retry.add_argument("ids", nargs="*", help="message ids; none: every failed message")
+    outbox.set_defaults(func=cmd_outbox)
     return parser
 
 

@@ -17,13 +17,13 @@ from samhjelp.app import Services
 
 log = logging.getLogger("samhjelp.scheduler")
 
-#: (job id, minutes between runs, coroutine function taking Services). Later slices append.
-JOBS: list[tuple[str, Callable[[Services], int], Callable[[Services], Awaitable[Any]]]] = []
+#: (job id, seconds between runs, coroutine function taking Services). ``samhjelp.jobs`` adds.
+JOBS: list[tuple[str, Callable[[Services], float], Callable[[Services], Awaitable[Any]]]] = []
 
 
 def add_job(
     job_id: str,
-    interval: Callable[[Services], int],
+    interval: Callable[[Services], float],
 ) -> Callable[[Callable[[Services], Awaitable[Any]]], Callable[[Services], Awaitable[Any]]]:
     def register(fn: Callable[[Services], Awaitable[Any]]) -> Callable[[Services], Awaitable[Any]]:
         JOBS.append((job_id, interval, fn))
@@ -38,11 +38,11 @@ def with_scheduler(app: Litestar, services: Services) -> Litestar:
     scheduler = AsyncIOScheduler(timezone="UTC")
 
     async def start() -> None:
-        for job_id, minutes, fn in JOBS:
+        for job_id, seconds, fn in JOBS:
             scheduler.add_job(
                 _logged(job_id, fn),
                 "interval",
-                minutes=minutes(services),
+                seconds=seconds(services),
                 args=[services],
                 id=job_id,
                 max_instances=1,
