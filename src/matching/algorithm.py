@@ -137,12 +137,13 @@ def components(ctx: Context) -> list[list[int]]:
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
 
-    first_of_org: dict[str, int] = {}
+    # Coarse on purpose: linking every digital-welcoming person of a digital pool is O(n) and
+    # never splits people who could share a group; finer splits would not change any result.
+    first: dict[str, int] = {}
     for ci, c in enumerate(ctx.cands):
-        union(first_of_org.setdefault(c.organisation, ci), ci)
-    for members in ctx.buckets(range(len(ctx.cands)), local=False, digital=True).values():
-        for ci in members[1:]:
-            union(members[0], ci)
+        union(first.setdefault(c.organisation, ci), ci)
+        if c.digital_welcome:
+            union(first.setdefault(ctx.dpool(ci), ci), ci)
     comps: dict[int, list[int]] = {}
     for ci in range(len(ctx.cands)):
         comps.setdefault(find(ci), []).append(ci)
@@ -191,7 +192,7 @@ def _best_group(
     for is_digital in modes:
         r = ctx.own_rules[seed]
         pool = ctx.dpool(seed) if is_digital else c.organisation
-        cap = 2 * r.max_size
+        cap = r.max_size + 2
         for theme, pos in ctx.themes(seed, r):
             for lang in ctx.langs[seed]:
                 if not is_digital and ctx.facilitator(False, [pool], theme, lang) is None:
@@ -263,7 +264,7 @@ def _collect(
         other = c[ci]
         if abs(other.age_band - a) > span:
             continue
-        if theme is None and not ctx.cross_ok(ci, r):
+        if theme is None and ctx.own_rules[ci] is not r and not ctx.cross_ok(ci, r):
             continue
         if not seed_single and not single[ci] and len(mixed) < cap:
             mixed.append(ci)

@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable
 from datetime import timedelta
 
-from matching.context import BucketKey, Context
+from matching.context import SLOT_ORDER, BucketKey, Context
 from matching.model import (
     ACROSS,
     ALL_SLOTS,
@@ -34,6 +34,7 @@ _STATUS_RANK = {
 _LANGUAGE_ORDER = {"no": 0, "en": 1}
 
 Count = tuple[int, bool, timedelta]  # people in best window, anyone "old" there, longest wait
+_EMPTY: Count = (0, False, timedelta(0))
 
 
 def diagnose(ctx: Context, unplaced: list[int]) -> list[Unplaced]:
@@ -42,35 +43,37 @@ def diagnose(ctx: Context, unplaced: list[int]) -> list[Unplaced]:
         return []
     buckets = ctx.buckets(unplaced, local=True, digital=True)
     memo: dict[tuple[BucketKey, int, bool, str | None, str], Count] = {}
+    hists: dict[BucketKey, Hist] = {}
     fac_memo: dict[tuple[bool, str, str | None, str], bool] = {}
     pool_langs: dict[str, set[str]] = {}
     for key in buckets:
         pool_langs.setdefault(key[0], set()).add(key[2])
 
+    digital_anywhere: set[tuple[str, str]] = {
+        (slug, lang)
+        for (is_digital, _, slug, lang), ids in ctx.fac_index.items()
+        if is_digital and any(ctx.left[i] > 0 for i in ids)
+    }
+
     def has_fac(digital: bool, org: str, theme: str | None, lang: str) -> bool:
         k = (digital, org, theme, lang)
         if k not in fac_memo:
-            if digital:
-                slug = ACROSS if theme is None else theme
-                fac_memo[k] = (
-                    any(
-                        ctx.left[i] > 0
-                        for (d, _, t, lg), ids in ctx.fac_index.items()
-                        if d and t == slug and lg == lang
-                        for i in ids
-                    )
-                    if org == "*"
-                    else ctx.facilitator(True, [org], theme, lang) is not None
-                )
+            if digital and org == "*":
+                fac_memo[k] = (ACROSS if theme is None else theme, lang) in digital_anywhere
             else:
-                fac_memo[k] = ctx.facilitator(False, [org], theme, lang) is not None
+                fac_memo[k] = ctx.facilitator(digital, [org], theme, lang) is not None
         return fac_memo[k]
 
     def count(u: int, key: BucketKey, r: Rules) -> Count:
+        bucket = buckets.get(key)
+        if bucket is None:
+            return _EMPTY
         c = ctx.cands[u]
         mk = (key, c.age_band, ctx.single[u], c.gender, c.organisation)
         if mk not in memo:
-            memo[mk] = _count(ctx, u, buckets.get(key, []), r)
+            if key not in hists:
+                hists[key] = _histogram(ctx, bucket)
+            memo[mk] = _count(ctx, u, hists[key], r)
         return memo[mk]
 
     out = []
@@ -78,44 +81,60 @@ def diagnose(ctx: Context, unplaced: list[int]) -> list[Unplaced]:
         reason = _reason(ctx, u, count, has_fac)
         suggestion = None
         if reason.kind is not ReasonKind.NOT_THIS_RUN:
-            suggestion = _suggest(ctx, u, count, has_fac, pool_langs)
+            suggestion = _suggest(ctx, u, count, has_fac, pool_langs, buckets)
         out.append(Unplaced(ctx.cands[u].id, reason, suggestion))
     return out
 
 
-def _count(ctx: Context, u: int, bucket: list[int], r: Rules) -> Count:
-    """People in ``bucket`` (u included if present) who fit one age window with u."""
-    c = ctx.cands
-    a = c[u].age_band
-    span = r.max_age_span
-    g = c[u].gender
-    single_u = ctx.single[u]
-    cap = 3 * r.max_size
-    hist_mixed: dict[int, list[int]] = {}
-    hist_same: dict[int, list[int]] = {}
-    n = 0
+Hist = dict[str | None, dict[int, tuple[int, timedelta]]]
+
+
+def _histogram(ctx: Context, bucket: list[int]) -> Hist:
+    """Per gender class, per age band: (people, longest wait). Class "*" = no single wish."""
+    out: Hist = {}
     for ci in bucket:
-        x = c[ci].age_band
-        if abs(x - a) > span:
+        c = ctx.cands[ci]
+        classes: list[str | None] = [c.gender]
+        if not ctx.single[ci]:
+            classes.append("*")
+        for cls in classes:
+            ages = out.setdefault(cls, {})
+            n, w = ages.get(c.age_band, (0, timedelta(0)))
+            ages[c.age_band] = (n + 1, max(w, ctx.waited[ci]))
+    return out
+
+
+def _count(ctx: Context, u: int, hist: Hist, r: Rules) -> Count:
+    """People in the bucket (u included if present) who fit one age window with u."""
+    a = ctx.cands[u].age_band
+    span = r.max_age_span
+    classes: list[str | None] = []
+    if not ctx.single[u]:
+        classes.append("*")
+    if ctx.cands[u].gender is not None:
+        classes.append(ctx.cands[u].gender)
+    old_after = timedelta(days=r.min_size_after_days)
+    best: Count = _EMPTY
+    for cls in classes:
+        ages = hist.get(cls)
+        if not ages:
             continue
-        fits_mixed = not single_u and not ctx.single[ci]
-        fits_same = g is not None and c[ci].gender == g
-        if fits_mixed:
-            hist_mixed.setdefault(x, []).append(ci)
-        if fits_same:
-            hist_same.setdefault(x, []).append(ci)
-        n += fits_mixed or fits_same
-        if n >= cap:
-            break
-    best: Count = (0, False, timedelta(0))
-    for hist in (hist_mixed, hist_same):
-        for lo in sorted({x for x in hist if x <= a} | {a - span, a}):
-            if lo < a - span:
-                continue
-            inside = [ci for x, cis in hist.items() if lo <= x <= lo + span for ci in cis]
-            if len(inside) > best[0]:
-                waits = [ctx.waited[ci] for ci in inside]
-                best = (len(inside), any(ctx.old(ci, r) for ci in inside), max(waits))
+        near = [(x, k, w) for x, (k, w) in ages.items() if a - span <= x <= a + span]
+        if not near:
+            continue
+        xs = [a] + [x for x, _, _ in near]
+        # Usually everyone nearby fits one window; only otherwise try each window start.
+        lowest = min(xs)
+        starts = [lowest] if max(xs) - lowest <= span else sorted({x for x in xs if x <= a})
+        for lo in starts:
+            n, longest = 0, timedelta(0)
+            for x, k, w in near:
+                if lo <= x <= lo + span:
+                    n += k
+                    if w > longest:
+                        longest = w
+            if n > best[0]:
+                best = (n, longest >= old_after, longest)
     return best
 
 
@@ -181,7 +200,12 @@ def _reason(ctx: Context, u: int, count: CountFn, has_fac: FacFn) -> Reason:
 
 
 def _suggest(
-    ctx: Context, u: int, count: CountFn, has_fac: FacFn, pool_langs: dict[str, set[str]]
+    ctx: Context,
+    u: int,
+    count: CountFn,
+    has_fac: FacFn,
+    pool_langs: dict[str, set[str]],
+    buckets: dict[BucketKey, list[int]],
 ) -> Suggestion | None:
     """The first change, smallest kind first, that would let a group form with u right now."""
     c = ctx.cands[u]
@@ -193,26 +217,34 @@ def _suggest(
         themes: list[str | None],
         langs: list[str],
         slots: list[str],
-    ) -> bool:
+    ) -> str | None:
+        """The first slot (week order) in which a group could form with u; None if none."""
+        found: str | None = None
         for digital, pool, forg in modes:
             for theme in themes:
                 for lang in langs:
                     if not has_fac(digital, forg, theme, lang):
                         continue
                     for slot in slots:
-                        n, old, _ = count(u, (pool, theme, lang, slot), r)
+                        if found is not None and SLOT_ORDER[slot] >= SLOT_ORDER[found]:
+                            break
+                        key = (pool, theme, lang, slot)
+                        if len(buckets.get(key, ())) + 1 < r.min_size:
+                            continue
+                        n, old, _ = count(u, key, r)
                         if n + 1 > r.min_size or (
                             n + 1 == r.min_size and (old or old_u or r.min_size == r.target_size)
                         ):
-                            return True
-        return False
+                            found = slot
+        return found
 
     modes = _modes(ctx, u, c.digital_welcome)
     themes = [t for t, _ in ctx.themes(u, r)]
     own_slots = ctx.slots[u]
-    for slot in ALL_SLOTS:
-        if slot not in c.slots and works(modes, themes, ctx.langs[u], [slot]):
-            return Suggestion(SuggestionKind.ADD_SLOT, slot)
+    missing = [s for s in ALL_SLOTS if s not in c.slots]
+    slot = works(modes, themes, ctx.langs[u], missing)
+    if slot is not None:
+        return Suggestion(SuggestionKind.ADD_SLOT, slot)
     if not c.digital_welcome:
         digital_only = [m for m in _modes(ctx, u, True) if m[0]]
         if works(digital_only, themes, ctx.langs[u], own_slots):

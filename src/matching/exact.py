@@ -213,7 +213,7 @@ class _Model:
         self.rows.append((lo, hi, coef))
 
     def solve(self) -> list[float] | None:
-        h = highspy.Highs()
+        h = highspy.Highs()  # type: ignore[no-untyped-call]
         h.setOptionValue("output_flag", False)
         h.setOptionValue("threads", 1)
         h.setOptionValue("random_seed", 0)

@@ -68,10 +68,12 @@ def candidates(draw: st.DrawFn, index: int, orgs: tuple[str, ...]) -> Candidate:
         age_band=draw(st.sampled_from(ages)),
         gender=draw(st.sampled_from(["female", "male", "other", None])),
         same_gender=draw(st.integers(0, 3)) == 0,
-        languages=frozenset(draw(st.lists(st.sampled_from(["no", "en"]), min_size=1,
-                                          max_size=2, unique=True))),
-        slots=frozenset(draw(st.lists(st.sampled_from(SLOTS), min_size=1, max_size=2,
-                                      unique=True))),
+        languages=frozenset(
+            draw(st.lists(st.sampled_from(["no", "en"]), min_size=1, max_size=2, unique=True))
+        ),
+        slots=frozenset(
+            draw(st.lists(st.sampled_from(SLOTS), min_size=1, max_size=2, unique=True))
+        ),
         digital_welcome=draw(st.booleans()),
         waiting_since=NOW - timedelta(days=draw(st.integers(0, 60)), minutes=index),
     )
@@ -101,10 +103,21 @@ def instances(
             Facilitator(
                 id=f"f{k}",
                 organisation=draw(st.sampled_from(orgs)),
-                themes=frozenset(draw(st.lists(st.sampled_from([*THEMES, "across"]),
-                                               min_size=1, max_size=4, unique=True))),
-                languages=frozenset(draw(st.lists(st.sampled_from(["no", "en"]), min_size=1,
-                                                  max_size=2, unique=True))),
+                themes=frozenset(
+                    draw(
+                        st.lists(
+                            st.sampled_from([*THEMES, "across"]),
+                            min_size=1,
+                            max_size=4,
+                            unique=True,
+                        )
+                    )
+                ),
+                languages=frozenset(
+                    draw(
+                        st.lists(st.sampled_from(["no", "en"]), min_size=1, max_size=2, unique=True)
+                    )
+                ),
                 free_starts=draw(st.integers(0, 2)),
                 digital=draw(st.booleans()),
             )

@@ -8,14 +8,14 @@ facilitators within capacity.
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import lru_cache
+from functools import cache
 from itertools import combinations
 
 from hypothesis import HealthCheck, given, settings
-from unit.matching.matching_strategies import NOW, instances, person, starter
 
 from matching.algorithm import form_groups
 from matching.model import Candidate, Facilitator, RuleBook
+from unit.matching.matching_strategies import NOW, instances, person, starter
 
 
 def feasible_facilitators(
@@ -77,7 +77,7 @@ def optimum(cands: list[Candidate], book: RuleBook, facs: list[Facilitator]) -> 
                 groups[combo[0]].append((mask, f))
     caps = tuple(f.free_starts for f in facs)
 
-    @lru_cache(maxsize=None)
+    @cache
     def best(used: int, caps: tuple[int, ...]) -> int:
         first = next((i for i in range(n) if not used >> i & 1), None)
         if first is None:
@@ -88,7 +88,7 @@ def optimum(cands: list[Candidate], book: RuleBook, facs: list[Facilitator]) -> 
                 continue
             for fi in fs:
                 if caps[fi] > 0:
-                    nc = caps[:fi] + (caps[fi] - 1,) + caps[fi + 1 :]
+                    nc = (*caps[:fi], caps[fi] - 1, *caps[fi + 1 :])
                     result = max(result, mask.bit_count() + best(used | mask, nc))
         return result
 

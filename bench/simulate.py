@@ -1,0 +1,437 @@
+"""A year of synthetic sign-ups for all of Norway, run week by week through ``form_groups``.
+
+Run: ``.venv/bin/python bench/simulate.py [--seed 7] [--weeks 52]``
+
+Assumptions (documented in docs/matching.md, all synthetic, none measured):
+
+* Arrivals: every municipality in ``db/reference/kommuner_2024.csv`` gets a Poisson number of
+  sign-ups per week with mean population / 2,000 / 52 (about one sign-up per 2,000 inhabitants a
+  year, ~2,800 a year nationally).
+* Catchments: the seven LINK centres named in DOMAIN.md (LINK Bergen og omegn covers Bergen and
+  five neighbours; LINK Vestfold og Telemark both counties), a LINK-like centre for every other
+  municipality over 60,000 people, and county contact points that cover the remaining small
+  municipalities, clustered within 50 km of the largest unassigned one.
+* People: themes, age, gender, languages, slots and openness as in :data:`THEMES` etc. below.
+* Facilitators: one per 40,000 inhabitants of a catchment (at least one), each able to run two
+  starts at a time; a start keeps the facilitator busy for 6 weeks (first meetings + follow-up).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import random
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from matching.algorithm import form_groups  # noqa: E402
+from matching.check import violations  # noqa: E402
+from matching.model import (  # noqa: E402
+    ACROSS,
+    AGE_BANDS,
+    ALL_SLOTS,
+    Candidate,
+    Facilitator,
+    GroupProposal,
+    Plan,
+    Reason,
+    ReasonKind,
+    RuleBook,
+    Rules,
+    Unplaced,
+)
+
+START = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)  # a Monday
+THEMES = {  # first-choice share, from the themes DOMAIN.md lists; guessed weights
+    "angst": 18,
+    "depresjon": 16,
+    "sorg": 12,
+    "ensomhet": 10,
+    "samlivsbrudd": 8,
+    "parorende": 8,
+    "utbrenthet": 6,
+    "kronisk-sykdom": 6,
+    "kreft": 4,
+    "stress": 4,
+    "rus": 3,
+    "smerte": 3,
+    "spiseforstyrrelser": 2,
+}
+AGE_WEIGHTS = [6, 9, 11, 12, 12, 11, 10, 9, 7, 5, 4, 3, 1]  # per band 18..78
+OTHER_LANGS = {"en": 30, "ar": 15, "pl": 15, "uk": 15, "es": 10, "so": 10, "ti": 5}
+SLOT_WEIGHTS = {
+    s: (6 if s.endswith("evening") else 3 if s.endswith("daytime") else 1)
+    * (1 if s[:3] in ("sat", "sun") else 3)
+    for s in ALL_SLOTS
+}
+LINKS = {
+    "LINK Oslo": ["0301"],
+    "LINK Bergen og omegn": ["4601", "4624", "4626", "4627", "4630", "4631"],
+    "LINK Trondheim": ["5001"],
+    "LINK Tromsø": ["5501"],
+    "LINK Lillehammer": ["3405"],
+    "LINK Lyngen": ["5536"],
+}
+
+
+@dataclass(frozen=True)
+class Municipality:
+    number: str
+    name: str
+    county: str
+    population: int
+    lat: float
+    lon: float
+
+
+def municipalities() -> list[Municipality]:
+    with (ROOT / "db/reference/kommuner_2024.csv").open(encoding="utf-8") as fh:
+        return [
+            Municipality(
+                r["kommunenummer"],
+                r["kommunenavn"],
+                r["fylkesnummer"],
+                int(r["population"]),
+                float(r["lat"]),
+                float(r["lon"]),
+            )
+            for r in csv.DictReader(fh)
+        ]
+
+
+def _km(a: Municipality, b: Municipality) -> float:
+    dy = (a.lat - b.lat) * 111.0
+    dx = (a.lon - b.lon) * 111.0 * math.cos(math.radians((a.lat + b.lat) / 2))
+    return math.hypot(dx, dy)
+
+
+def catchments(munis: Sequence[Municipality]) -> dict[str, str]:
+    """Municipality number -> organisation id (see module docstring)."""
+    out: dict[str, str] = {}
+    for org, numbers in LINKS.items():
+        for n in numbers:
+            out[n] = org
+    for m in munis:
+        if m.county in ("39", "40"):
+            out[m.number] = "LINK Vestfold og Telemark"
+        elif m.number not in out and m.population > 60_000:
+            out[m.number] = f"Selvhjelp {m.name}"
+    rest = sorted(
+        (m for m in munis if m.number not in out), key=lambda m: (-m.population, m.number)
+    )
+    for m in rest:
+        if m.number in out:
+            continue
+        org = f"Kontaktpunkt {m.name}"
+        for other in rest:
+            if other.number not in out and other.county == m.county and _km(m, other) <= 50:
+                out[other.number] = org
+    return out
+
+
+def facilitators(
+    munis: Sequence[Municipality],
+    orgs: dict[str, str],
+    rng: random.Random,
+    per_inhabitants: int = 40_000,
+) -> list[Facilitator]:
+    pop: Counter[str] = Counter()
+    for m in munis:
+        pop[orgs[m.number]] += m.population
+    out = []
+    themes = list(THEMES)
+    for org in sorted(pop):
+        for k in range(max(1, round(pop[org] / per_inhabitants))):
+            t = set(rng.sample(themes, rng.randint(3, 7))) | {ACROSS}
+            langs = {"no"} | ({"en"} if rng.random() < 0.5 else set())
+            if rng.random() < 0.08:
+                langs.add(rng.choice(list(OTHER_LANGS)))
+            out.append(
+                Facilitator(
+                    f"{org}#{k}", org, frozenset(t), frozenset(langs), 2, rng.random() < 0.5
+                )
+            )
+    return out
+
+
+def _pick(rng: random.Random, weights: dict[str, int], k: int) -> list[str]:
+    keys = list(weights)
+    chosen: list[str] = []
+    while len(chosen) < k:
+        c = rng.choices(keys, [weights[x] for x in keys])[0]
+        if c not in chosen:
+            chosen.append(c)
+    return chosen
+
+
+def person(cid: str, m: Municipality, org: str, when: datetime, rng: random.Random) -> Candidate:
+    """One synthetic sign-up; the shares below are the simulator's documented assumptions."""
+    themes = _pick(rng, THEMES, rng.choices([1, 2, 3], [50, 35, 15])[0])
+    gender = rng.choices(["female", "male", "other", None], [62, 33, 2, 3])[0]
+    if rng.random() < 0.92:
+        langs = {"no"} | ({"en"} if rng.random() < 0.35 else set())
+    else:
+        langs = {rng.choices(list(OTHER_LANGS), list(OTHER_LANGS.values()))[0]}
+        if rng.random() < 0.5:
+            langs.add("en")
+    return Candidate(
+        id=cid,
+        organisation=org,
+        municipality=m.number,
+        themes=tuple(themes),
+        cross_problem_welcome=rng.random() < 0.6,
+        age_band=rng.choices(AGE_BANDS, AGE_WEIGHTS)[0],
+        gender=gender,  # type: ignore[arg-type]
+        same_gender=gender is not None and rng.random() < 0.1,
+        languages=frozenset(langs),
+        slots=frozenset(_pick(rng, SLOT_WEIGHTS, rng.randint(2, 6))),
+        digital_welcome=rng.random() < 0.4,
+        waiting_since=when,
+    )
+
+
+def _poisson(rng: random.Random, lam: float) -> int:
+    if lam > 30:
+        return max(0, round(rng.gauss(lam, math.sqrt(lam))))
+    k, p, limit = 0, 1.0, math.exp(-lam)
+    while True:
+        p *= rng.random()
+        if p <= limit:
+            return k
+        k += 1
+
+
+def arrivals(weeks: int, seed: int, per_inhabitants: int = 2_000) -> list[list[Candidate]]:
+    """Sign-ups per week, deterministic for a seed."""
+    rng = random.Random(seed)
+    munis = municipalities()
+    orgs = catchments(munis)
+    out: list[list[Candidate]] = []
+    n = 0
+    for w in range(weeks):
+        week: list[Candidate] = []
+        for m in munis:
+            for _ in range(_poisson(rng, m.population / per_inhabitants / 52)):
+                when = START + timedelta(weeks=w, hours=rng.randrange(0, 24 * 7))
+                week.append(person(f"p{n:06d}", m, orgs[m.number], when, rng))
+                n += 1
+        out.append(week)
+    return out
+
+
+Matcher = Callable[[list[Candidate], RuleBook, datetime, list[Facilitator]], Plan]
+
+
+def matcher_core(c: list[Candidate], b: RuleBook, now: datetime, f: list[Facilitator]) -> Plan:
+    return form_groups(c, b, now=now, facilitators=f)
+
+
+def matcher_naive(c: list[Candidate], b: RuleBook, now: datetime, f: list[Facilitator]) -> Plan:
+    """Staff-style baseline: same municipality and first theme, started at target size.
+
+    People are taken longest-waiting first while the group stays valid (shared language and
+    slot, age span, gender wish); a facilitator of the organisation with capacity starts it.
+    """
+    left = {x.id: x.free_starts for x in f}
+    buckets: dict[tuple[str, str], list[Candidate]] = {}
+    for p in sorted(c, key=lambda p: (p.waiting_since, p.id)):
+        if p.themes:
+            buckets.setdefault((p.municipality, p.themes[0]), []).append(p)
+    groups = []
+    for (_, theme), people in sorted(buckets.items()):
+        r = b.for_org(people[0].organisation)
+        while len(people) >= r.target_size:
+            g = _naive_group(people, r)
+            if g is None:
+                break
+            lang, slot, members = g
+            fac = next(
+                (
+                    x
+                    for x in f
+                    if x.organisation == members[0].organisation
+                    and left[x.id]
+                    and theme in x.themes
+                    and lang in x.languages
+                ),
+                None,
+            )
+            if fac is None:
+                break
+            left[fac.id] -= 1
+            groups.append(
+                GroupProposal(
+                    tuple(p.id for p in members),
+                    members[0].organisation,
+                    theme,
+                    lang,
+                    slot,
+                    False,
+                    fac.id,
+                    r,
+                )
+            )
+            people = [p for p in people if p not in members]
+    placed = {m for g in groups for m in g.members}
+    rest = tuple(
+        Unplaced(p.id, Reason(ReasonKind.TOO_FEW, p.organisation, None, 0, 0, False), None)
+        for p in c
+        if p.id not in placed
+    )
+    return Plan(tuple(groups), rest)
+
+
+def _naive_group(people: list[Candidate], r: Rules) -> tuple[str, str, list[Candidate]] | None:
+    seed = people[0]
+    for lang in sorted(seed.languages):
+        for slot in sorted(seed.slots):
+            g = [seed]
+            for p in people[1:]:
+                ages = [x.age_band for x in (*g, p)]
+                genders = {x.gender for x in (*g, p)}
+                single = {x.gender for x in (*g, p) if x.wants_single_gender}
+                if (
+                    lang in p.languages
+                    and slot in p.slots
+                    and max(ages) - min(ages) <= r.max_age_span
+                    and (not single or {*genders} == single == {seed.gender})
+                ):
+                    g.append(p)
+                if len(g) == r.target_size:
+                    return lang, slot, g
+    return None
+
+
+@dataclass
+class Result:
+    name: str
+    waits: list[float | None]  # weeks from sign-up to group, None = still waiting at the end
+    sizes: Counter[int]
+    cross: int
+    digital: int
+    groups: int
+    violations: int
+    seconds: float
+
+
+def run(
+    name: str,
+    weekly: list[list[Candidate]],
+    book: RuleBook,
+    match: Matcher,
+    facs: list[Facilitator],
+    cohort_weeks: int,
+    busy_weeks: int = 6,
+) -> Result:
+    waiting: dict[str, Candidate] = {}
+    placed_at: dict[str, datetime] = {}
+    busy: list[tuple[datetime, str]] = []  # (free again at, facilitator)
+    sizes: Counter[int] = Counter()
+    cross = digital = bad = ngroups = 0
+    cohort = {p.id: p for w in weekly[:cohort_weeks] for p in w}
+    t0 = time.perf_counter()
+    for w, new in enumerate(weekly):
+        now = START + timedelta(weeks=w + 1)
+        for p in new:
+            waiting[p.id] = p
+        busy = [(t, fid) for t, fid in busy if t > now]
+        in_use = Counter(fid for _, fid in busy)
+        free = [replace(f, free_starts=max(0, f.free_starts - in_use[f.id])) for f in facs]
+        people = list(waiting.values())
+        plan = match(people, book, now, free)
+        bad += len(violations(plan, people, book, free, now=now))
+        for g in plan.groups:
+            ngroups += 1
+            sizes[len(g.members)] += 1
+            cross += g.theme is None
+            digital += g.digital
+            busy.append((now + timedelta(weeks=busy_weeks), g.facilitator))
+            for m in g.members:
+                placed_at[m] = now
+                del waiting[m]
+    seconds = time.perf_counter() - t0
+    week = timedelta(weeks=1)
+    waits = [
+        (placed_at[i] - p.waiting_since) / week if i in placed_at else None
+        for i, p in cohort.items()
+    ]
+    return Result(name, waits, sizes, cross, digital, ngroups, bad, seconds)
+
+
+def _pct(waits: list[float | None], q: float) -> str:
+    known = sorted(w if w is not None else math.inf for w in waits)
+    if not known:
+        return "-"
+    v = known[min(len(known) - 1, int(q * len(known)))]
+    return "never" if v == math.inf else f"{v:.1f}"
+
+
+def _share(waits: list[float | None], weeks: float) -> str:
+    hit = sum(1 for w in waits if w is not None and w <= weeks)
+    return f"{100 * hit / max(1, len(waits)):.1f}%"
+
+
+def report(results: list[Result]) -> None:
+    rows: list[tuple[str, Callable[[Result], str]]] = [
+        ("people in cohort", lambda r: str(len(r.waits))),
+        ("placed within 4 weeks", lambda r: _share(r.waits, 4)),
+        ("placed within 8 weeks", lambda r: _share(r.waits, 8)),
+        ("placed within 12 weeks", lambda r: _share(r.waits, 12)),
+        ("placed by end of run", lambda r: _share(r.waits, math.inf)),
+        ("median wait (weeks)", lambda r: _pct(r.waits, 0.5)),
+        ("90th pct wait (weeks)", lambda r: _pct(r.waits, 0.9)),
+        ("groups formed", lambda r: str(r.groups)),
+        ("sizes 4/5/6/7/8", lambda r: "/".join(str(r.sizes[s]) for s in range(4, 9))),
+        ("share of size 4", lambda r: f"{100 * r.sizes[4] / max(1, r.groups):.1f}%"),
+        ("cross-problem groups", lambda r: f"{100 * r.cross / max(1, r.groups):.1f}%"),
+        ("digital groups", lambda r: f"{100 * r.digital / max(1, r.groups):.1f}%"),
+        ("rule violations", lambda r: str(r.violations)),
+        ("run time (s)", lambda r: f"{r.seconds:.1f}"),
+    ]
+    width = max(14, *(len(r.name) + 2 for r in results))
+    print(f"{'':26}" + "".join(f"{r.name:>{width}}" for r in results))
+    for label, fn in rows:
+        print(f"{label:26}" + "".join(f"{fn(r):>{width}}" for r in results))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--weeks", type=int, default=52, help="weeks of sign-ups measured")
+    ap.add_argument("--tail", type=int, default=12, help="extra weeks to let the cohort finish")
+    ap.add_argument("--settings", default="0,14,28,56", help="min_size_after_days to compare")
+    args = ap.parse_args()
+    weekly = arrivals(args.weeks + args.tail, args.seed)
+    munis = municipalities()
+    facs = facilitators(munis, catchments(munis), random.Random(args.seed + 1))
+    total = sum(len(w) for w in weekly[: args.weeks])
+    print(
+        f"{total} sign-ups in {args.weeks} weeks (+{args.tail} weeks tail), "
+        f"{len({f.organisation for f in facs})} catchments, {len(facs)} facilitators, "
+        f"seed {args.seed}\n"
+    )
+    default = RuleBook()
+    results = [
+        run("form_groups", weekly, default, matcher_core, facs, args.weeks),
+        run("naive", weekly, default, matcher_naive, facs, args.weeks),
+    ]
+    report(results)
+    print("\nThe 4-versus-wait trade-off (min_size_after_days):\n")
+    trade = []
+    for days in (int(x) for x in args.settings.split(",")):
+        book = RuleBook(Rules(min_size_after_days=days))
+        trade.append(run(f"wait {days}d", weekly, book, matcher_core, facs, args.weeks))
+    report(trade)
+
+
+if __name__ == "__main__":
+    main()

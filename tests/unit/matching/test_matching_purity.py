@@ -1,0 +1,100 @@
+"""The matching core stays pure: no database, web, validation or I/O libraries, no clock or
+randomness. Checked by reading every core module's syntax tree."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+CORE = Path(__file__).resolve().parents[3] / "src" / "matching"
+SHELL = {"job.py", "tables.py", "service.py"}
+FORBIDDEN_MODULES = {
+    "sqlalchemy",
+    "litestar",
+    "pydantic",
+    "pydantic_settings",
+    "asyncpg",
+    "alembic",
+    "advanced_alchemy",
+    "httpx",
+    "requests",
+    "aiosmtplib",
+    "socket",
+    "ssl",
+    "urllib",
+    "http",
+    "os",
+    "io",
+    "pathlib",
+    "shutil",
+    "subprocess",
+    "tempfile",
+    "sqlite3",
+    "random",
+    "secrets",
+    "uuid",
+    "time",
+    "asyncio",
+    "logging",
+    "threading",
+    "multiprocessing",
+    "apscheduler",
+    "notify",
+    "intake",
+    "samhjelp",
+    "pickle",
+    "json",
+    "csv",
+}
+FORBIDDEN_CALLS = {"now", "utcnow", "today", "open", "input", "print", "time", "perf_counter"}
+
+
+def impurities(source: str) -> list[str]:
+    """Forbidden imports and calls found in ``source``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        found += [f"import {n}" for n in names if n.split(".")[0] in FORBIDDEN_MODULES]
+        if isinstance(node, ast.Call):
+            f = node.func
+            name = (
+                f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+            )
+            if name in FORBIDDEN_CALLS:
+                found.append(f"call {name}()")
+    return found
+
+
+def core_modules() -> list[Path]:
+    return sorted(p for p in CORE.glob("*.py") if p.name not in SHELL)
+
+
+def test_core_modules_exist() -> None:
+    names = {p.name for p in core_modules()}
+    assert {"model.py", "algorithm.py", "explain.py", "exact.py", "check.py"} <= names
+
+
+@pytest.mark.parametrize("path", core_modules(), ids=lambda p: p.name)
+def test_core_module_is_pure(path: Path) -> None:
+    assert impurities(path.read_text(encoding="utf-8")) == []
+
+
+def test_the_purity_check_can_fail() -> None:
+    bad = (
+        "import sqlalchemy\nfrom litestar import get\nfrom pydantic import BaseModel\n"
+        "import random\nfrom datetime import datetime\nx = datetime.now()\nopen('f')\n"
+    )
+    assert impurities(bad) == [
+        "import sqlalchemy",
+        "import litestar",
+        "import pydantic",
+        "import random",
+        "call now()",
+        "call open()",
+    ]
