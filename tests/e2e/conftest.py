@@ -13,65 +13,30 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
 import uvicorn
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from e2e.support import AXE, CHROMIUM, CHROMIUM_ARGS, SHARED_MUNI, SINGLE_MUNI, Site, free_port
 from helpers import make_org
 from intake.crypto import ContactCipher
 from intake.referrals import create_link
-from intake.registry import Organisation
 from intake.schemas import ReferralLinkIn
 from intake.tables import interest, organisation, referral
 from samhjelp.app import Services, create_app
 from samhjelp.settings import Settings
-
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-LANGS = ("nb", "nn", "en")
-SINGLE_MUNI = "3405"  # Lillehammer: served by one test organisation
-SHARED_MUNI = "1508"  # Ålesund: served by two, so the form asks which
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Site:
-    """The running server and what was seeded for it."""
-
-    url: str
-    engine: AsyncEngine
-    single: Organisation
-    shared: tuple[Organisation, Organisation]
-    referral_code: str
 
 
 @pytest.fixture(scope="module")
 async def site(
     engine: AsyncEngine, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Site]:
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     maker = async_sessionmaker(engine, expire_on_commit=False)
     async with maker.begin() as s:
@@ -79,7 +44,7 @@ async def site(
         shared = (
             await make_org(s, (SHARED_MUNI,), name="Ålesund frivilligsentral test"),
             await make_org(
-                s, (SHARED_MUNI,), kind="frisklivssentral", name="Ålesund frisklivssentral test"
+                s, (SHARED_MUNI,), kind="contact_point", name="Ålesund frisklivssentral test"
             ),
         )
         link = await create_link(
@@ -106,7 +71,9 @@ async def site(
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
-    while not server.started:
+    for _ in range(500):  # uvicorn offers no start event; poll its flag
+        if server.started:
+            break
         await asyncio.sleep(0.02)
     try:
         yield Site(url, engine, single, shared, link.code)
@@ -117,12 +84,6 @@ async def site(
             await s.execute(delete(interest).where(interest.c.organisation_id.in_(orgs)))
             await s.execute(delete(referral).where(referral.c.organisation_id.in_(orgs)))
             await s.execute(delete(organisation).where(organisation.c.id.in_(orgs)))
-
-
-async def interest_rows(site: Site, org_id: Any) -> list[dict[str, Any]]:
-    async with site.engine.connect() as conn:
-        rows = await conn.execute(select(interest).where(interest.c.organisation_id == org_id))
-        return [dict(r) for r in rows.mappings()]
 
 
 def _require_browser() -> None:
@@ -160,16 +121,3 @@ async def page(browser: Any) -> AsyncIterator[Any]:
     pg = await context.new_page()
     yield pg
     await context.close()
-
-
-async def axe_violations(page: Any) -> list[dict[str, Any]]:
-    """Run axe-core on the current page for WCAG 2.1 A and AA rules."""
-    await page.add_script_tag(content=AXE.read_text())
-    result: dict[str, Any] = await page.evaluate(
-        """async () => await axe.run(document, {runOnly: {type: 'tag',
-            values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"""
-    )
-    return [
-        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
-        for v in result["violations"]
-    ]

@@ -25,10 +25,10 @@ from intake.consent import TEXTS as CONSENT_TEXTS
 from intake.crypto import ContactCipher
 from intake.errors import InvalidInterest, NotFound
 from intake.reference import CROSS_PROBLEM, THEMES
-from intake.registry import list_organisations, organisation_by_ref
+from intake.registry import Organisation, list_organisations, organisation_by_ref
 from intake.schemas import AGE_BANDS, InterestIn, Registered
 from intake.web import views
-from intake.web.forms import Messages, SignupForm, service_errors, validate
+from intake.web.forms import Messages, SignupForm, ordered, service_errors, validate
 from intake.web.i18n import LANGS, NATIVE_NAMES, Translator, negotiate
 
 log = logging.getLogger("samhjelp.pages")
@@ -103,16 +103,18 @@ async def home(request: Request[Any, Any, Any]) -> Template:
     return render(request, "home.html", lang=page_language(request))
 
 
+async def _serving(db: AsyncSession, municipality: str) -> list[Organisation]:
+    if len(municipality) == 4 and municipality.isdigit():
+        return await list_organisations(db, municipality_number=municipality)
+    return []
+
+
 async def _form_context(
     db: AsyncSession, t: Translator, form: SignupForm, errors: dict[str, str]
 ) -> dict[str, Any]:
     names = views.theme_names(t.lang)
     common, rest = views.language_choices(t.lang)
-    organisations = (
-        await list_organisations(db, municipality_number=form.municipality)
-        if len(form.municipality) == 4 and form.municipality.isdigit()
-        else []
-    )
+    organisations = await _serving(db, form.municipality)
     return {
         "form": form,
         "errors": errors,
@@ -257,6 +259,11 @@ async def signup_post(
                 request, "receipt.html", lang=lang, code=done.receipt_code, where=where,
                 contact=contact,
             )  # fmt: skip
+    if errors and "organisation" not in errors and not (form.organisation or form.ref):
+        # Ask for the organisation in the same round as the other problems, not one later.
+        serving = await _serving(db, form.municipality)
+        if len(serving) > 1:
+            errors = ordered({**errors, "organisation": messages.by_field["organisation"]})
     context = await _form_context(db, t, form, errors)
     status = 503 if server_error else 422
     return render(

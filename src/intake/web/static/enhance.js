@@ -1,6 +1,9 @@
 // Small progressive enhancements; every page works fully without this file.
 (function () {
   "use strict";
+  // After a failed submit, start at the error summary so its links are the next stop.
+  var summary = document.getElementById("error-summary");
+  if (summary) { summary.focus(); }
   // Print and copy buttons exist only when they can work.
   document.querySelectorAll("[data-print]").forEach(function (button) {
     button.hidden = false;
