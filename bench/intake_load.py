@@ -6,7 +6,9 @@ Starts the real service (uvicorn, one worker) on a fresh PostgreSQL database, th
   2. throughput: 16 concurrent HTTP clients posting realistic bodies (validation,
      encryption, Idempotency-Key) as fast as the service answers;
   3. latency at a fixed arrival rate (default 200 requests/s, open loop).
-Prints requests/s, p50/p99 latency and the ratio to the ceiling.
+Prints requests/s, p50/p99 latency and the ratio to the ceiling. Throughput is driven by
+`wrk` (Debian package) with bench/intake_post.lua when installed, and by an httpx client too;
+the fixed-rate run uses httpx.
 
     .venv/bin/python bench/intake_load.py [--seconds 10] [--rate 200]
 
@@ -21,6 +23,7 @@ import hashlib
 import os
 import random
 import secrets
+import shutil
 import socket
 import statistics
 import subprocess
@@ -98,8 +101,15 @@ async def ceiling(url: str, seconds: float) -> float:
             async with pool.acquire() as conn:
                 now = datetime.now(UTC)
                 await conn.execute(
-                    sql, uuid.uuid4(), hashlib.sha256(secrets.token_bytes(16)).digest(), org,
-                    ["sorg"], ["no"], ["tue-evening"], contact, now,
+                    sql,
+                    uuid.uuid4(),
+                    hashlib.sha256(secrets.token_bytes(16)).digest(),
+                    org,
+                    ["sorg"],
+                    ["no"],
+                    ["tue-evening"],
+                    contact,
+                    now,
                 )
             count += 1
 
@@ -140,7 +150,9 @@ async def closed_loop(base: str, seconds: float) -> tuple[float, list[float], di
     return len(lat) / elapsed, lat, codes
 
 
-async def open_loop(base: str, rate: float, seconds: float) -> tuple[float, list[float], dict[int, int]]:
+async def open_loop(
+    base: str, rate: float, seconds: float
+) -> tuple[float, list[float], dict[int, int]]:
     lat: list[float] = []
     codes: dict[int, int] = {}
     rng = random.Random(7)
@@ -162,8 +174,35 @@ async def open_loop(base: str, rate: float, seconds: float) -> tuple[float, list
     return n / elapsed, lat, codes
 
 
+def wrk_closed_loop(base: str, seconds: float) -> tuple[float, float, float, int] | None:
+    """Throughput with wrk (far lighter than a Python client), if installed."""
+    if shutil.which("wrk") is None:
+        return None
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{CONCURRENCY}",
+            f"-d{int(seconds)}s",
+            "--latency",
+            "-s",
+            str(ROOT / "bench" / "intake_post.lua"),
+            base,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    line = next(ln for ln in out.splitlines() if ln.startswith("WRK "))
+    f = dict(kv.split("=") for kv in line.split()[1:])
+    rps = int(f["requests"]) / (int(f["duration_us"]) / 1e6)
+    return rps, int(f["p50_us"]) / 1000, int(f["p99_us"]) / 1000, int(f["errors"])
+
+
 def pct(values: list[float], p: float) -> float:
-    return statistics.quantiles(values, n=1000)[int(p * 10) - 1] if len(values) > 10 else max(values)
+    return (
+        statistics.quantiles(values, n=1000)[int(p * 10) - 1] if len(values) > 10 else max(values)
+    )
 
 
 async def main() -> None:
@@ -174,9 +213,12 @@ async def main() -> None:
     url = await recreate_db()
     port = free_port()
     env = os.environ | {
-        "DATABASE_URL": url, "SAMHJELP_POST_RATE_PER_MINUTE": str(10**9),
-        "SAMHJELP_SCHEDULER_ENABLED": "false", "SAMHJELP_LOG_LEVEL": "WARNING",
-        "SAMHJELP_DATA_DIR": str(ROOT / ".samhjelp" / "bench"), "SAMHJELP_DB_POOL_SIZE": "16",
+        "DATABASE_URL": url,
+        "SAMHJELP_POST_RATE_PER_MINUTE": str(10**9),
+        "SAMHJELP_SCHEDULER_ENABLED": "false",
+        "SAMHJELP_LOG_LEVEL": "WARNING",
+        "SAMHJELP_DATA_DIR": str(ROOT / ".samhjelp" / "bench"),
+        "SAMHJELP_DB_POOL_SIZE": "16",
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "samhjelp.cli", "serve", "--demo", "--port", str(port)], env=env
@@ -193,14 +235,21 @@ async def main() -> None:
                 await asyncio.sleep(0.2)
         ceil = await ceiling(url, args.seconds)
         await closed_loop(base, 2)  # warm-up
+        with_wrk = wrk_closed_loop(base, args.seconds)
         rps, lat, codes = await closed_loop(base, args.seconds)
         fixed, flat, fcodes = await open_loop(base, args.rate, args.seconds)
     finally:
         server.terminate()
         server.wait(timeout=30)
     print(f"ceiling (asyncpg insert, {CONCURRENCY} conns)     {ceil:8.0f} rows/s")
+    if with_wrk is not None:
+        w_rps, w50, w99, errors = with_wrk
+        print(
+            f"service  (wrk, {CONCURRENCY} connections)              {w_rps:8.0f} req/s   "
+            f"p50 {w50:6.1f} ms  p99 {w99:6.1f} ms   ratio {w_rps / ceil:.2f}   non-2xx {errors}"
+        )
     print(
-        f"service  ({CONCURRENCY} concurrent clients)          {rps:8.0f} req/s   "
+        f"service  (httpx, {CONCURRENCY} clients)                {rps:8.0f} req/s   "
         f"p50 {pct(lat, 50):6.1f} ms  p99 {pct(lat, 99):6.1f} ms   ratio {rps / ceil:.2f}   {codes}"
     )
     print(

@@ -75,20 +75,25 @@ async def _idempotent(
     work: Any,
 ) -> Response[Any]:
     """Run ``work()`` once per Idempotency-Key; a retry gets the first answer verbatim."""
+    result = await work()
+    payload = result.model_dump(mode="json")
     key = request.headers.get("idempotency-key")
     if key:
-        body = await request.body()
-        replay = await idempotency.claim(db, scope=scope, key=key, request_body=body, cipher=cipher)
+        replay = await idempotency.record(
+            db,
+            scope=scope,
+            key=key,
+            request_body=await request.body(),
+            status=HTTP_201_CREATED,
+            body=payload,
+            cipher=cipher,
+        )
         if replay is not None:
+            # The key was used before: undo this request's work, answer as the first time.
+            await db.rollback()
             return Response(
                 replay.body, status_code=replay.status, headers={"Idempotent-Replayed": "true"}
             )
-    result = await work()
-    payload = result.model_dump(mode="json")
-    if key:
-        await idempotency.remember(
-            db, scope=scope, key=key, status=HTTP_201_CREATED, body=payload, cipher=cipher
-        )
     return Response(payload, status_code=HTTP_201_CREATED)
 
 

@@ -1,8 +1,9 @@
 """Idempotency-Key support: a retried POST returns the first answer and stores nothing twice.
 
-The key row is inserted in the same transaction as the work. A concurrent retry with the same
-key blocks on the unique index until the first transaction ends, then reads its answer — so
-two racing requests can never both register. Answers are kept encrypted for 24 hours.
+The key row, holding the answer, is inserted in the same transaction as the work, after it. A
+concurrent retry with the same key blocks on the unique index until the first transaction ends,
+then replays its answer and discards its own work — so two racing requests can never both
+register. Answers are kept encrypted for 24 hours.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,15 +36,30 @@ def _key_hash(scope: str, key: str) -> bytes:
     return hashlib.sha256(f"{scope}\x00{key}".encode()).digest()
 
 
-async def claim(
-    session: AsyncSession, *, scope: str, key: str, request_body: bytes, cipher: ContactCipher
+async def record(
+    session: AsyncSession,
+    *,
+    scope: str,
+    key: str,
+    request_body: bytes,
+    status: int,
+    body: Any,
+    cipher: ContactCipher,
 ) -> Replay | None:
-    """Claim ``key`` for this request, or return the stored answer of the first one."""
+    """Store this request's answer under ``key`` — or, if the key is taken, return the first
+    answer (the caller must then roll back its own work and send that answer instead).
+
+    Called after the work, in the same transaction, so a first request costs one extra
+    statement. A concurrent request with the same key blocks on the unique index until the
+    first transaction ends; if it committed, its answer is replayed, if it rolled back, this
+    insert goes through.
+    """
     kh, rh = _key_hash(scope, key), hashlib.sha256(request_body).digest()
+    sealed = cipher.encrypt(json.dumps(body, default=str), context=_CONTEXT)
     inserted = (
         await session.execute(
             insert(idempotency_key)
-            .values(key_hash=kh, request_hash=rh)
+            .values(key_hash=kh, request_hash=rh, response_status=status, response_encrypted=sealed)
             .on_conflict_do_nothing()
             .returning(idempotency_key.c.key_hash)
         )
@@ -52,27 +68,11 @@ async def claim(
         return None
     row = (
         await session.execute(select(idempotency_key).where(idempotency_key.c.key_hash == kh))
-    ).first()
-    if row is None:  # expired and purged between our insert and select: treat as new
-        return None
+    ).one()
     if row.request_hash != rh:
         raise Conflict("this Idempotency-Key was used for a different request")
-    body = json.loads(cipher.decrypt(row.response_encrypted, context=_CONTEXT))
-    return Replay(row.response_status, body)
-
-
-async def remember(
-    session: AsyncSession, *, scope: str, key: str, status: int, body: Any, cipher: ContactCipher
-) -> None:
-    """Store the answer for a claimed key (same transaction as the work)."""
-    await session.execute(
-        update(idempotency_key)
-        .where(idempotency_key.c.key_hash == _key_hash(scope, key))
-        .values(
-            response_status=status,
-            response_encrypted=cipher.encrypt(json.dumps(body, default=str), context=_CONTEXT),
-        )
-    )
+    first = json.loads(cipher.decrypt(row.response_encrypted, context=_CONTEXT))
+    return Replay(row.response_status, first)
 
 
 async def purge(session: AsyncSession, *, now: datetime) -> int:

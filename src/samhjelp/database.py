@@ -53,7 +53,9 @@ def start_embedded(data_dir: Path) -> str:
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # No pre-ping: it costs a round trip on every checkout; asyncpg invalidates a broken
+    # connection on first use and the request fails cleanly (rolled back) instead.
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Any]:
