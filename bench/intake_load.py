@@ -220,7 +220,7 @@ async def main() -> None:
         "SAMHJELP_DATA_DIR": str(ROOT / ".samhjelp" / "bench"),
         "SAMHJELP_DB_POOL_SIZE": "16",
     }
-    server = subprocess.Popen(
+    server = subprocess.Popen(  # noqa: ASYNC220 - a long-lived server, not awaited
         [sys.executable, "-m", "samhjelp.cli", "serve", "--demo", "--port", str(port)], env=env
     )
     base = f"http://127.0.0.1:{port}"
@@ -235,7 +235,7 @@ async def main() -> None:
                 await asyncio.sleep(0.2)
         ceil = await ceiling(url, args.seconds)
         await closed_loop(base, 2)  # warm-up
-        with_wrk = wrk_closed_loop(base, args.seconds)
+        with_wrk = await asyncio.to_thread(wrk_closed_loop, base, args.seconds)
         rps, lat, codes = await closed_loop(base, args.seconds)
         fixed, flat, fcodes = await open_loop(base, args.rate, args.seconds)
     finally:
