@@ -27,6 +27,8 @@ from intake.tables import (
 )
 
 ROLES = ("referrer", "staff")
+#: The facilitator "theme" meaning they start groups across problems (på tvers).
+ACROSS = "across"
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +181,25 @@ async def add_facilitator(
     digital: bool = False,
     phone: str | None = None,
 ) -> uuid.UUID:
-    """Register an igangsetter with the themes and languages they start groups for."""
+    """Register an igangsetter with the themes and languages they start groups for.
+
+    Themes are theme slugs or ``across`` (they start cross-problem groups).
+    """
+    from intake.reference import LANGUAGES, THEMES
+
+    known = {t.slug for t in THEMES} | {ACROSS}
+    problems = [FieldProblem("themes", f"unknown theme {t!r}") for t in themes if t not in known]
+    problems += [
+        FieldProblem("languages", f"unsupported language {code!r}")
+        for code in languages
+        if code not in LANGUAGES
+    ]
+    if not themes:
+        problems.append(FieldProblem("themes", "give at least one theme (or 'across')"))
+    if max_concurrent_starts < 1:
+        problems.append(FieldProblem("max_concurrent_starts", "must be at least 1"))
+    if problems:
+        raise InvalidInterest(problems)
     fid = uuid.uuid4()
     await session.execute(
         insert(facilitator).values(

@@ -111,6 +111,42 @@ def cmd_org(args: argparse.Namespace) -> None:
             print(f"{o.slug}\t{o.kind}\t{o.name}\t{','.join(o.municipalities)}")
 
 
+def cmd_facilitator(args: argparse.Namespace) -> None:
+    from intake.pool import facilitators
+    from intake.registry import add_facilitator, organisation_by_ref
+
+    settings = _settings()
+    if args.action == "add":
+
+        async def add(session: AsyncSession) -> Any:
+            org = await organisation_by_ref(session, args.org)
+            return await add_facilitator(
+                session,
+                organisation_id=org.id,
+                name=args.name,
+                email=args.email,
+                phone=args.phone,
+                themes=[t.strip() for t in args.themes.split(",") if t.strip()],
+                languages=[x.strip() for x in args.languages.split(",") if x.strip()],
+                max_concurrent_starts=args.max_starts,
+                digital=args.digital,
+            )
+
+        print(_in_transaction(settings, add))
+        return
+
+    async def listing(session: AsyncSession) -> Any:
+        org = await organisation_by_ref(session, args.org) if args.org else None
+        found = await facilitators(session)
+        return [f for f in found if org is None or f.organisation_id == org.id]
+
+    for f in _in_transaction(settings, listing):
+        print(
+            f"{f.id}\t{f.name}\t{','.join(sorted(f.themes))}\t{','.join(sorted(f.languages))}"
+            f"\tmax {f.max_concurrent_starts}" + ("\tdigital" if f.digital else "")
+        )
+
+
 def cmd_apikey(args: argparse.Namespace) -> None:
     from intake.registry import create_api_key, organisation_by_ref
 
@@ -223,6 +259,23 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--coordinator", help="coordinator's e-mail for alerts")
     org_sub.add_parser("list")
     org.set_defaults(func=cmd_org)
+
+    fac = sub.add_parser("facilitator", help="facilitators (igangsettere)")
+    fac_sub = fac.add_subparsers(dest="action", required=True)
+    fadd = fac_sub.add_parser("add")
+    fadd.add_argument("--org", required=True, help="organisation slug or id")
+    fadd.add_argument("--name", required=True)
+    fadd.add_argument("--email")
+    fadd.add_argument("--phone")
+    fadd.add_argument(
+        "--themes", required=True, help="comma-separated theme slugs; 'across' = cross-problem"
+    )
+    fadd.add_argument("--languages", default="no", help="comma-separated ISO 639-1 codes")
+    fadd.add_argument("--max-starts", type=int, default=1, help="starts taken at once")
+    fadd.add_argument("--digital", action="store_true", help="also starts digital groups")
+    flist = fac_sub.add_parser("list")
+    flist.add_argument("--org")
+    fac.set_defaults(func=cmd_facilitator)
 
     key = sub.add_parser("apikey", help="API keys for referrers and staff")
     key_sub = key.add_subparsers(dest="action", required=True)

@@ -99,6 +99,39 @@ async def test_cli_org_and_apikey(database_url: str, engine: AsyncEngine) -> Non
     )
     assert bad.returncode != 0 and "unknown: 9999" in bad.stderr
 
+    fac = await asyncio.to_thread(
+        _cli,
+        database_url,
+        "facilitator",
+        "add",
+        "--org",
+        slug,
+        "--name",
+        "Igang Setter",
+        "--themes",
+        "sorg,across",
+        "--languages",
+        "no,en",
+        "--max-starts",
+        "2",
+    )
+    assert fac.returncode == 0, fac.stderr
+    facs = await asyncio.to_thread(_cli, database_url, "facilitator", "list", "--org", slug)
+    assert "Igang Setter\tacross,sorg\ten,no\tmax 2" in facs.stdout
+    wrong = await asyncio.to_thread(
+        _cli,
+        database_url,
+        "facilitator",
+        "add",
+        "--org",
+        slug,
+        "--name",
+        "X",
+        "--themes",
+        "tull",
+    )
+    assert wrong.returncode != 0 and "unknown theme 'tull'" in wrong.stderr
+
     created = await asyncio.to_thread(
         _cli, database_url, "apikey", "create", "--org", slug, "--role", "staff"
     )
