@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake.tables import facilitator, interest, organisation
+from intake.crypto import ContactCipher
+from intake.interests import CONTACT_CONTEXT
+from intake.tables import facilitator, interest, organisation, region
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,3 +160,178 @@ async def organisations(session: AsyncSession) -> dict[uuid.UUID, OrganisationIn
         r.id: OrganisationInfo(r.id, r.name, r.region_slug, r.coordinator_email, dict(r.rules))
         for r in rows
     }
+
+
+# --- The group life cycle (matching.lifecycle) ----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MemberProfile:
+    """What the life cycle needs to know about a group member (no contact data)."""
+
+    id: uuid.UUID
+    status: str
+    organisation_id: uuid.UUID | None
+    age_band: int
+    gender: str | None
+    same_gender: bool
+    has_contact: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """A decrypted contact channel, only ever held in memory to address a message."""
+
+    kind: str  # 'email' | 'sms'
+    value: str = field(repr=False)
+
+
+async def profiles(
+    session: AsyncSession, ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, MemberProfile]:
+    """Status, age band, gender wish and whether a contact channel exists, per interest."""
+    if not ids:
+        return {}
+    rows = (
+        await session.execute(
+            select(
+                interest.c.id,
+                interest.c.status,
+                interest.c.organisation_id,
+                interest.c.age_band,
+                interest.c.gender,
+                interest.c.same_gender,
+                interest.c.contact_encrypted.is_not(None).label("has_contact"),
+            ).where(interest.c.id.in_(list(ids)))
+        )
+    ).all()
+    return {
+        r.id: MemberProfile(
+            r.id,
+            r.status,
+            r.organisation_id,
+            r.age_band,
+            None if r.gender in (None, "unspecified") else r.gender,
+            r.same_gender,
+            r.has_contact,
+        )
+        for r in rows
+    }
+
+
+async def contacts(
+    session: AsyncSession, ids: Collection[uuid.UUID], cipher: ContactCipher
+) -> dict[uuid.UUID, Contact]:
+    """Decrypted contact channels of the given interests (those without one are left out).
+
+    Only the life cycle calls this, to address an invitation or offer in the same transaction
+    that seals the address again for the outbox.
+    """
+    if not ids:
+        return {}
+    rows = (
+        await session.execute(
+            select(interest.c.id, interest.c.contact_kind, interest.c.contact_encrypted).where(
+                interest.c.id.in_(list(ids)),
+                interest.c.contact_encrypted.is_not(None),
+                interest.c.status != "withdrawn",
+            )
+        )
+    ).all()
+    return {
+        r.id: Contact(r.contact_kind, cipher.decrypt(r.contact_encrypted, context=CONTACT_CONTEXT))
+        for r in rows
+    }
+
+
+async def waiting_for_place(
+    session: AsyncSession,
+    *,
+    organisation_ids: Collection[uuid.UUID] | None,
+    digital: bool,
+    language: str,
+    slot: str,
+    exclude: Collection[uuid.UUID] = (),
+    limit: int = 200,
+) -> list[WaitingInterest]:
+    """Waiting people who could take a freed place, longest waiting first.
+
+    Only people with a contact channel: a place offer must reach them within the reply window.
+    ``organisation_ids=None`` means any organisation (a digital group pooled nationally). Rows
+    are locked (``SKIP LOCKED``) until the caller's transaction ends, like :func:`waiting_pool`.
+    Theme, age and gender fit are checked by the caller.
+    """
+    stmt = (
+        select(
+            interest.c.id,
+            interest.c.organisation_id,
+            interest.c.region_slug,
+            interest.c.municipality_number,
+            interest.c.themes,
+            interest.c.cross_problem_welcome,
+            interest.c.age_band,
+            interest.c.gender,
+            interest.c.same_gender,
+            interest.c.languages,
+            interest.c.slots,
+            interest.c.digital_welcome,
+            interest.c.waiting_since,
+        )
+        .where(
+            interest.c.status == "waiting",
+            interest.c.contact_encrypted.is_not(None),
+            interest.c.languages.contains([language]),
+            interest.c.slots.contains([slot]),
+        )
+        .order_by(interest.c.waiting_since, interest.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    if organisation_ids is not None:
+        stmt = stmt.where(interest.c.organisation_id.in_(list(organisation_ids)))
+    if digital:
+        stmt = stmt.where(interest.c.digital_welcome)
+    if exclude:
+        stmt = stmt.where(interest.c.id.not_in(list(exclude)))
+    rows = (await session.execute(stmt)).all()
+    return [
+        WaitingInterest(
+            r.id,
+            r.organisation_id,
+            r.region_slug,
+            r.municipality_number,
+            tuple(r.themes),
+            r.cross_problem_welcome,
+            r.age_band,
+            None if r.gender in (None, "unspecified") else r.gender,
+            r.same_gender,
+            frozenset(r.languages),
+            frozenset(r.slots),
+            r.digital_welcome,
+            r.waiting_since,
+        )
+        for r in rows
+    ]
+
+
+async def erase_contacts(
+    session: AsyncSession, ids: Collection[uuid.UUID], *, now: datetime
+) -> int:
+    """Erase the contact channel of the given interests (the record itself stays)."""
+    if not ids:
+        return 0
+    erased = await session.execute(
+        update(interest)
+        .where(interest.c.id.in_(list(ids)), interest.c.contact_encrypted.is_not(None))
+        .values(contact_kind=None, contact_encrypted=None, contact_masked=None, updated_at=now)
+        .returning(interest.c.id)
+    )
+    return len(erased.scalars().all())
+
+
+async def region_coordinator(session: AsyncSession, region_slug: str) -> str | None:
+    """The e-mail of the coordinator who oversees a region's catchments, if any."""
+    email: str | None = await session.scalar(
+        select(region.c.coordinator_email).where(region.c.slug == region_slug)
+    )
+    return email

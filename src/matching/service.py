@@ -151,6 +151,7 @@ async def store_plan(
                 status="proposed",
                 rules=dataclasses.asdict(group.rules),
                 match_run_id=run_id,
+                places=len(group.members),
                 created_at=now,
                 updated_at=now,
             )
@@ -236,7 +237,9 @@ async def lapse_group(
             )
         ).scalars()
     )
-    await pool.set_status(session, members, "waiting", now=now, only_from=("proposed", "invited"))
+    await pool.set_status(
+        session, members, "waiting", now=now, only_from=("proposed", "invited", "placed")
+    )
     await session.execute(
         update(start_group)
         .where(start_group.c.id == group_id)

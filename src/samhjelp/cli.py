@@ -68,7 +68,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 def extra_routes(services: Any) -> list[Any]:
     """Route handlers contributed by later slices (pages, facilitator links)."""
-    return []
+    from matching.pages import ROUTES
+
+    return [*ROUTES]
 
 
 def cmd_db(args: argparse.Namespace) -> None:

@@ -1,0 +1,248 @@
+"""Helpers shared by the life-cycle steps: loading a group, wording, addressing messages.
+
+Every message goes through :func:`notify.enqueue` in the caller's transaction, so a state
+change and the message it causes commit (or roll back) together.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import RowMapping, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from intake import pool
+from intake.reference import THEMES
+from matching import links
+from matching.lifecycle.config import Lifecycle
+from matching.links import Purpose
+from matching.service import record_event
+from matching.tables import ACTIVE_MEMBER_STATES, group_member, start_group
+from notify import Attachment, Channel, OutgoingMessage, enqueue, seal_address
+
+#: Groups whose places may still be refilled (no meeting has taken place yet).
+BEFORE_START = ("proposed", "accepted", "scheduled")
+
+_ACROSS = {"nb": "på tvers av problemer", "nn": "på tvers av problem", "en": "across problems"}
+
+
+async def load_group(
+    session: AsyncSession, group_id: uuid.UUID, *, lock: bool = True
+) -> RowMapping | None:
+    stmt = select(start_group).where(start_group.c.id == group_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).mappings().first()
+
+
+async def set_group(session: AsyncSession, group_id: uuid.UUID, **values: Any) -> None:
+    await session.execute(update(start_group).where(start_group.c.id == group_id).values(**values))
+
+
+async def event(
+    session: AsyncSession,
+    group_id: uuid.UUID,
+    what: str,
+    *,
+    now: datetime,
+    actor: str = "lifecycle",
+    **detail: Any,
+) -> None:
+    await record_event(session, group_id, now=now, actor=actor, what=what, detail=detail)
+
+
+async def active_members(session: AsyncSession, group_id: uuid.UUID) -> list[RowMapping]:
+    rows = await session.execute(
+        select(group_member)
+        .where(
+            group_member.c.group_id == group_id,
+            group_member.c.active,
+            group_member.c.state.in_(ACTIVE_MEMBER_STATES),
+        )
+        .order_by(group_member.c.joined_at, group_member.c.interest_id)
+    )
+    return list(rows.mappings())
+
+
+async def set_member(
+    session: AsyncSession, group_id: uuid.UUID, interest_id: uuid.UUID, **values: Any
+) -> None:
+    await session.execute(
+        update(group_member)
+        .where(group_member.c.group_id == group_id, group_member.c.interest_id == interest_id)
+        .values(**values)
+    )
+
+
+def theme_name(theme: str | None, lang: str) -> str:
+    if theme is None:
+        return _ACROSS.get(lang, _ACROSS["nb"])
+    for t in THEMES:
+        if t.slug == theme:
+            return str(getattr(t, lang, t.nb))
+    return theme
+
+
+def participant_lang(group: Mapping[Any, Any]) -> str:
+    """Messages to participants: English for English-language groups, else bokmål."""
+    return "en" if group["language"] == "en" else "nb"
+
+
+async def organisation(session: AsyncSession, org_id: uuid.UUID) -> pool.OrganisationInfo:
+    return (await pool.organisations(session))[org_id]
+
+
+def area(group: Mapping[Any, Any], org: pool.OrganisationInfo) -> str:
+    return f"{org.name} (digital)" if group["digital"] else org.name
+
+
+async def facilitator_info(
+    session: AsyncSession, facilitator_id: uuid.UUID | None
+) -> pool.FacilitatorInfo | None:
+    if facilitator_id is None:
+        return None
+    for f in await pool.facilitators(session):
+        if f.id == facilitator_id:
+            return f
+    return None
+
+
+async def link(
+    session: AsyncSession,
+    lc: Lifecycle,
+    purpose: Purpose,
+    object_id: uuid.UUID,
+    subject_id: uuid.UUID,
+    *,
+    expires_at: datetime,
+    now: datetime,
+) -> str:
+    token = await links.issue(
+        session,
+        secret=lc.link_secret,
+        purpose=purpose,
+        object_id=object_id,
+        subject_id=subject_id,
+        expires_at=expires_at,
+        now=now,
+    )
+    return links.url(lc.base_url, token)
+
+
+async def to_facilitator(
+    session: AsyncSession,
+    lc: Lifecycle,
+    fac: pool.FacilitatorInfo,
+    org: pool.OrganisationInfo,
+    template: str,
+    context: Mapping[Any, Any],
+    *,
+    dedupe_key: str,
+    now: datetime,
+    attachments: tuple[Attachment, ...] = (),
+) -> bool:
+    """E-mail if the facilitator has an address, else SMS; False if neither exists."""
+    if fac.email:
+        channel, address = Channel.EMAIL, fac.email
+    elif fac.phone:
+        channel, address, attachments = Channel.SMS, fac.phone, ()
+    else:
+        return False
+    await enqueue(
+        session,
+        OutgoingMessage(
+            channel=channel,
+            recipient=seal_address(lc.cipher, address),
+            template=template,
+            lang="nb",
+            context=dict(context),
+            recipient_ref=f"facilitator:{fac.id}",
+            organisation_id=org.id,
+            coordinator=_coordinator(lc, org),
+            attachments=attachments,
+            dedupe_key=dedupe_key,
+        ),
+        now=now,
+    )
+    return True
+
+
+async def to_participants(
+    session: AsyncSession,
+    lc: Lifecycle,
+    group: Mapping[Any, Any],
+    org: pool.OrganisationInfo,
+    interest_ids: Sequence[uuid.UUID],
+    template: str,
+    context: Callable[[uuid.UUID], Mapping[Any, Any]] | Mapping[Any, Any],
+    *,
+    dedupe: str,
+    now: datetime,
+    attachments: Callable[[uuid.UUID], tuple[Attachment, ...]] | None = None,
+) -> set[uuid.UUID]:
+    """Message each participant who has a contact channel; returns who was addressed.
+
+    ``context`` may be a function of the interest id (for personal links); the dedupe key is
+    ``<dedupe>:<interest id>``.
+    """
+    found = await pool.contacts(session, interest_ids, lc.cipher)
+    lang = participant_lang(group)
+    for iid, contact in found.items():
+        channel = Channel.EMAIL if contact.kind == "email" else Channel.SMS
+        ctx = context(iid) if callable(context) else context
+        files = attachments(iid) if attachments and channel is Channel.EMAIL else ()
+        await enqueue(
+            session,
+            OutgoingMessage(
+                channel=channel,
+                recipient=seal_address(lc.cipher, contact.value),
+                template=template,
+                lang=lang,
+                context=dict(ctx),
+                recipient_ref=f"interest:{iid}",
+                organisation_id=org.id,
+                coordinator=_coordinator(lc, org),
+                attachments=files,
+                dedupe_key=f"{dedupe}:{iid}",
+            ),
+            now=now,
+        )
+    return set(found)
+
+
+async def to_coordinator(
+    session: AsyncSession,
+    lc: Lifecycle,
+    email: str,
+    org_id: uuid.UUID,
+    context: Mapping[Any, Any],
+    *,
+    dedupe_key: str,
+    now: datetime,
+) -> None:
+    await enqueue(
+        session,
+        OutgoingMessage(
+            channel=Channel.EMAIL,
+            recipient=seal_address(lc.cipher, email),
+            template="coordinator_alert",
+            lang="nb",
+            context=dict(context),
+            recipient_ref=None,
+            organisation_id=org_id,
+            dedupe_key=dedupe_key,
+        ),
+        now=now,
+    )
+
+
+def _coordinator(lc: Lifecycle, org: pool.OrganisationInfo) -> bytes | None:
+    return seal_address(lc.cipher, org.coordinator_email) if org.coordinator_email else None
+
+
+def reference(group_id: uuid.UUID) -> str:
+    """A short, non-identifying name of a group for coordinators (first 8 hex digits)."""
+    return group_id.hex[:8]

@@ -1,0 +1,334 @@
+"""Meetings 1..N with the facilitator, check-ins, self-running, follow-up and review.
+
+The facilitator proposes the first meeting (date, time, place); meetings 2..N follow weekly at
+the same time and place (DOMAIN.md: same time and place every week). The day before each, the
+participants and the facilitator get a reminder; after each, the facilitator gets a check-in
+link. After meeting N the group runs on its own; 4 weeks later the facilitator is reminded to
+follow up, after 6 months to review.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from matching.lifecycle import common, members
+from matching.lifecycle.config import Lifecycle, meetings_for
+from matching.links import Purpose
+from matching.tables import group_meeting, start_group
+
+#: Members who are told about meetings (those who declined or left are not).
+COMING = ("invited", "informed", "confirmed")
+
+
+async def propose_first_meeting(
+    session: AsyncSession,
+    lc: Lifecycle,
+    group_id: uuid.UUID,
+    facilitator_id: uuid.UUID,
+    *,
+    starts_at: datetime,
+    place: str,
+    now: datetime,
+) -> bool:
+    """Plan meetings 1..N and invite the participants. False if the group is not waiting
+    for a first meeting from this facilitator (or the time is not in the future)."""
+    group = await common.load_group(session, group_id)
+    if (
+        group is None
+        or group["status"] != "accepted"
+        or group["facilitator_id"] != facilitator_id
+        or starts_at <= now
+        or starts_at.tzinfo is None
+    ):
+        return False
+    org = await common.organisation(session, group["organisation_id"])
+    n = meetings_for(org.rules, lc.config)
+    place = place.strip()[:300]
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "group_id": group_id,
+            "number": k,
+            "starts_at": starts_at + lc.config.meeting_interval * (k - 1),
+            "place": place,
+        }
+        for k in range(1, n + 1)
+    ]
+    await session.execute(group_meeting.insert().values(rows))
+    await common.set_group(
+        session, group_id, status="scheduled", scheduled_at=now, meetings_planned=n, updated_at=now
+    )
+    await common.event(
+        session,
+        group_id,
+        "meetings_planned",
+        now=now,
+        actor=f"facilitator:{facilitator_id}",
+        first=starts_at.isoformat(),
+        meetings=n,
+    )
+    first = await members.first_meeting(session, group_id)
+    assert first is not None
+    await members.invite(session, lc, group, first, now=now)
+    return True
+
+
+async def _coming(session: AsyncSession, group_id: uuid.UUID) -> list[uuid.UUID]:
+    return [
+        m["interest_id"]
+        for m in await common.active_members(session, group_id)
+        if m["state"] in COMING
+    ]
+
+
+async def advance_meetings(
+    session: AsyncSession, lc: Lifecycle, *, now: datetime
+) -> dict[str, int]:
+    """Tick step: reminders, start, check-ins, self-running, follow-up and review."""
+    counts = {"meeting_reminders": 0, "checkins": 0, "started": 0, "self_running": 0}
+    cfg = lc.config
+    due = (
+        (
+            await session.execute(
+                select(group_meeting, start_group.c.meetings_planned)
+                .join(start_group, start_group.c.id == group_meeting.c.group_id)
+                .where(
+                    group_meeting.c.status == "planned",
+                    start_group.c.status.in_(("scheduled", "running")),
+                    group_meeting.c.starts_at <= now + cfg.reminder_before,
+                )
+                .order_by(group_meeting.c.starts_at)
+                .with_for_update(of=group_meeting, skip_locked=True)
+            )
+        )
+        .mappings()
+        .all()
+    )
+    for m in due:
+        group = await common.load_group(session, m["group_id"])
+        if group is None:
+            continue
+        org = await common.organisation(session, group["organisation_id"])
+        fac = await common.facilitator_info(session, group["facilitator_id"])
+        if m["reminded_at"] is None and now < m["starts_at"]:
+            context = {"org_name": org.name, "meeting_start": m["starts_at"], "place": m["place"]}
+            await common.to_participants(
+                session,
+                lc,
+                group,
+                org,
+                await _coming(session, group["id"]),
+                "meeting_reminder",
+                context,
+                dedupe=f"meeting_reminder:{m['id']}",
+                now=now,
+            )
+            if fac is not None:
+                await common.to_facilitator(
+                    session,
+                    lc,
+                    fac,
+                    org,
+                    "meeting_reminder",
+                    context,
+                    dedupe_key=f"meeting_reminder:{m['id']}:facilitator",
+                    now=now,
+                )
+            await _set_meeting(session, m["id"], reminded_at=now)
+            counts["meeting_reminders"] += 1
+        if m["number"] == 1 and now >= m["starts_at"] and group["status"] == "scheduled":
+            await common.set_group(
+                session, group["id"], status="running", started_at=m["starts_at"], updated_at=now
+            )
+            await common.event(session, group["id"], "started", now=now)
+            counts["started"] += 1
+        ended = m["starts_at"] + cfg.meeting_duration
+        if now < ended:
+            continue
+        await _set_meeting(session, m["id"], status="held", checkin_sent_at=now)
+        await common.event(session, group["id"], "meeting_held", now=now, number=m["number"])
+        if fac is not None:
+            url = await common.link(
+                session,
+                lc,
+                Purpose.CHECKIN,
+                m["id"],
+                fac.id,
+                expires_at=now + cfg.checkin_valid,
+                now=now,
+            )
+            await common.to_facilitator(
+                session,
+                lc,
+                fac,
+                org,
+                "checkin_request",
+                {"org_name": org.name, "meeting_number": m["number"], "checkin_url": url},
+                dedupe_key=f"checkin_request:{m['id']}",
+                now=now,
+            )
+            counts["checkins"] += 1
+        if m["number"] >= (m["meetings_planned"] or cfg.facilitated_meetings):
+            await common.set_group(
+                session,
+                group["id"],
+                status="self_running",
+                self_running_at=ended,
+                erase_contacts_after=ended + cfg.erase_after,
+                updated_at=now,
+            )
+            await common.event(session, group["id"], "self_running", now=now)
+            counts["self_running"] += 1
+    counts |= await _after_self_running(session, lc, now=now)
+    return counts
+
+
+async def _after_self_running(
+    session: AsyncSession, lc: Lifecycle, *, now: datetime
+) -> dict[str, int]:
+    cfg = lc.config
+    counts = {"followups": 0, "reviews": 0}
+    for kind, after, sent_col, template in (
+        ("followup", cfg.followup_after, "followup_sent_at", "followup_reminder"),
+        ("review", cfg.review_after, "review_sent_at", "review_reminder"),
+    ):
+        rows = (
+            (
+                await session.execute(
+                    select(start_group)
+                    .where(
+                        start_group.c.status == "self_running",
+                        start_group.c[sent_col].is_(None),
+                        start_group.c.self_running_at <= now - after,
+                    )
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            .mappings()
+            .all()
+        )
+        for group in rows:
+            fac = await common.facilitator_info(session, group["facilitator_id"])
+            org = await common.organisation(session, group["organisation_id"])
+            if fac is not None:
+                purpose = Purpose.FOLLOWUP if kind == "followup" else Purpose.REVIEW
+                url = await common.link(
+                    session,
+                    lc,
+                    purpose,
+                    group["id"],
+                    fac.id,
+                    expires_at=now + cfg.followup_valid,
+                    now=now,
+                )
+                await common.to_facilitator(
+                    session,
+                    lc,
+                    fac,
+                    org,
+                    template,
+                    {"org_name": org.name, f"{kind}_url": url},
+                    dedupe_key=f"{template}:{group['id']}",
+                    now=now,
+                )
+            await common.set_group(session, group["id"], **{sent_col: now})
+            await common.event(session, group["id"], f"{kind}_requested", now=now)
+            counts[f"{kind}s"] += 1
+    return counts
+
+
+async def _set_meeting(session: AsyncSession, meeting_id: uuid.UUID, **values: Any) -> None:
+    await session.execute(
+        update(group_meeting).where(group_meeting.c.id == meeting_id).values(**values)
+    )
+
+
+async def record_checkin(
+    session: AsyncSession,
+    lc: Lifecycle,
+    meeting_id: uuid.UUID,
+    facilitator_id: uuid.UUID,
+    *,
+    attended: int,
+    goes_on: bool,
+    follow_up: str,
+    now: datetime,
+) -> bool:
+    """The facilitator's short report after a meeting; 'does not go on' closes the group."""
+    m = (
+        (
+            await session.execute(
+                select(group_meeting).where(group_meeting.c.id == meeting_id).with_for_update()
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if m is None or m["checkin_at"] is not None:
+        return False
+    group = await common.load_group(session, m["group_id"])
+    if group is None or group["facilitator_id"] != facilitator_id:
+        return False
+    await _set_meeting(
+        session,
+        meeting_id,
+        checkin_at=now,
+        attended=max(0, min(attended, 99)),
+        goes_on=goes_on,
+        follow_up=follow_up.strip()[:1000] or None,
+    )
+    actor = f"facilitator:{facilitator_id}"
+    await common.event(
+        session,
+        group["id"],
+        "checkin",
+        now=now,
+        actor=actor,
+        meeting=m["number"],
+        attended=attended,
+        goes_on=goes_on,
+        follow_up=bool(follow_up.strip()),
+    )
+    if not goes_on and group["status"] in ("running", "self_running"):
+        from matching.lifecycle.steps import close_group
+
+        await close_group(
+            session,
+            group["id"],
+            now=now,
+            actor=actor,
+            reason=f"stopped after meeting {m['number']}",
+            config=lc.config,
+        )
+    return True
+
+
+async def record_followup(
+    session: AsyncSession,
+    group_id: uuid.UUID,
+    facilitator_id: uuid.UUID,
+    *,
+    kind: str,
+    goes_on: bool,
+    now: datetime,
+    lc: Lifecycle,
+) -> bool:
+    """Follow-up (4 weeks) or review (6 months) done; a group that stopped is closed."""
+    group = await common.load_group(session, group_id)
+    if group is None or group["facilitator_id"] != facilitator_id:
+        return False
+    actor = f"facilitator:{facilitator_id}"
+    await common.set_group(session, group_id, **{f"{kind}_done_at": now})
+    await common.event(session, group_id, f"{kind}_done", now=now, actor=actor, goes_on=goes_on)
+    if not goes_on and group["status"] == "self_running":
+        from matching.lifecycle.steps import close_group
+
+        await close_group(
+            session, group_id, now=now, actor=actor, reason=f"ended ({kind})", config=lc.config
+        )
+    return True

@@ -1,0 +1,430 @@
+"""Participants of a forming group: invitations, answers, freed places and lapsing.
+
+A decline or a reply window that passes frees the place: the person returns to the pool with
+their original waiting time, and the next compatible waiting person (longest waiting first) is
+offered the place. If the group then has fewer active members than its minimum before it
+starts, it lapses: everyone returns to the pool and is told (``group_cancelled``, with a
+calendar cancellation for those who had the invitation).
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import RowMapping, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from intake import pool
+from matching import links
+from matching.lifecycle import common
+from matching.lifecycle.compat import Person, Seat, fits
+from matching.lifecycle.config import Lifecycle
+from matching.links import Purpose
+from matching.model import Rules
+from matching.service import lapse_group, rules_from
+from matching.tables import facilitator_offer, group_meeting, group_member, start_group
+from notify import Attachment, CalendarMethod, MeetingEvent, erase_recipient, meeting_attachment
+
+SUMMARY = "Gruppemøte"  # neutral: calendar entries never name the theme
+
+
+class Answer(enum.StrEnum):
+    CONFIRMED = "confirmed"
+    DECLINED = "declined"
+    GONE = "gone"
+
+
+async def first_meeting(session: AsyncSession, group_id: uuid.UUID) -> RowMapping | None:
+    return (
+        (
+            await session.execute(
+                select(group_meeting).where(
+                    group_meeting.c.group_id == group_id, group_meeting.c.number == 1
+                )
+            )
+        )
+        .mappings()
+        .first()
+    )
+
+
+def calendar(
+    meeting: Mapping[Any, Any], lc: Lifecycle, *, method: CalendarMethod, now: datetime
+) -> Attachment:
+    return meeting_attachment(
+        MeetingEvent(
+            meeting_id=meeting["id"],
+            start=meeting["starts_at"],
+            duration=lc.config.meeting_duration,
+            summary=SUMMARY,
+            location=meeting["place"],
+            sequence=meeting["sequence"] + (1 if method is CalendarMethod.CANCEL else 0),
+        ),
+        method=method,
+        now=now,
+    )
+
+
+async def invite(
+    session: AsyncSession,
+    lc: Lifecycle,
+    group: Mapping[Any, Any],
+    meeting: Mapping[Any, Any],
+    *,
+    now: datetime,
+) -> dict[str, int]:
+    """Invite every member not yet invited: with a contact channel by message (with .ics),
+    without one via their status page (``participant_step``)."""
+    gid: uuid.UUID = group["id"]
+    waiting = [
+        m["interest_id"]
+        for m in await common.active_members(session, gid)
+        if m["state"] == "proposed"
+    ]
+    org = await common.organisation(session, group["organisation_id"])
+    respond_by = now + lc.config.reply_window
+    urls: dict[uuid.UUID, dict[str, str]] = {}
+    for iid in waiting:
+        urls[iid] = {
+            "accept_url": await common.link(
+                session, lc, Purpose.INVITE_ACCEPT, gid, iid, expires_at=respond_by, now=now
+            ),
+            "decline_url": await common.link(
+                session, lc, Purpose.INVITE_DECLINE, gid, iid, expires_at=respond_by, now=now
+            ),
+        }
+    ics = calendar(meeting, lc, method=CalendarMethod.REQUEST, now=now)
+    reached = await common.to_participants(
+        session,
+        lc,
+        group,
+        org,
+        waiting,
+        "invitation",
+        lambda iid: {
+            "org_name": org.name,
+            "theme_name": common.theme_name(group["theme"], common.participant_lang(group)),
+            "meeting_start": meeting["starts_at"],
+            "place": meeting["place"],
+            **urls[iid],
+        },
+        dedupe=f"invitation:{meeting['id']}:{meeting['sequence']}",
+        now=now,
+        attachments=lambda _: (ics,),
+    )
+    for iid in waiting:
+        if iid in reached:
+            await common.set_member(
+                session, gid, iid, state="invited", respond_by=respond_by, answered_at=None
+            )
+        else:
+            await common.set_member(session, gid, iid, state="informed", respond_by=None)
+    await pool.set_status(session, waiting, "invited", now=now, only_from=("proposed",))
+    await common.event(
+        session,
+        gid,
+        "invited",
+        now=now,
+        by_message=len(reached),
+        on_status_page=len(waiting) - len(reached),
+    )
+    return {"invited": len(reached), "informed": len(waiting) - len(reached)}
+
+
+async def _member(
+    session: AsyncSession, group_id: uuid.UUID, interest_id: uuid.UUID
+) -> RowMapping | None:
+    return (
+        (
+            await session.execute(
+                select(group_member)
+                .where(
+                    group_member.c.group_id == group_id,
+                    group_member.c.interest_id == interest_id,
+                )
+                .with_for_update()
+            )
+        )
+        .mappings()
+        .first()
+    )
+
+
+async def answer(
+    session: AsyncSession,
+    lc: Lifecycle,
+    group_id: uuid.UUID,
+    interest_id: uuid.UUID,
+    *,
+    accept: bool,
+    now: datetime,
+    states: tuple[str, ...] = ("invited", "informed", "offered"),
+) -> Answer:
+    """A participant's yes or no to an invitation (or, from ``offered``, to a freed place).
+
+    Yes to an invitation confirms the place (interest 'placed'). Yes to a place offer confirms
+    it too once a first meeting exists; before that the person simply joins the proposal and
+    is invited with the others. No returns the person to the pool with their waiting time and
+    frees the place for the next person.
+    """
+    group = await common.load_group(session, group_id)
+    member = await _member(session, group_id, interest_id)
+    if (
+        group is None
+        or member is None
+        or not member["active"]
+        or member["state"] not in states
+        or group["status"] not in (*common.BEFORE_START, "running")
+    ):
+        return Answer.GONE
+    actor = f"interest:{interest_id}"
+    if accept:
+        meeting = await first_meeting(session, group_id)
+        if member["state"] == "offered" and meeting is None:
+            await common.set_member(
+                session, group_id, interest_id, state="proposed", answered_at=now, respond_by=None
+            )
+        else:
+            await common.set_member(
+                session, group_id, interest_id, state="confirmed", answered_at=now, respond_by=None
+            )
+            await pool.set_status(
+                session, [interest_id], "placed", now=now, only_from=("proposed", "invited")
+            )
+        await common.event(session, group_id, "member_confirmed", now=now, actor=actor)
+        return Answer.CONFIRMED
+    await _leave(session, group_id, interest_id, state="declined", now=now)
+    await common.event(session, group_id, "member_declined", now=now, actor=actor)
+    await refill(session, lc, group_id, now=now)
+    return Answer.DECLINED
+
+
+async def _leave(
+    session: AsyncSession, group_id: uuid.UUID, interest_id: uuid.UUID, *, state: str, now: datetime
+) -> None:
+    await common.set_member(
+        session, group_id, interest_id, active=False, state=state, answered_at=now
+    )
+    await pool.set_status(
+        session, [interest_id], "waiting", now=now, only_from=("proposed", "invited", "placed")
+    )
+
+
+def _rules(group: Mapping[Any, Any]) -> Rules:
+    return rules_from(dict(group["rules"]))
+
+
+async def refill(
+    session: AsyncSession, lc: Lifecycle, group_id: uuid.UUID, *, now: datetime
+) -> int:
+    """Offer freed places to compatible waiting people; lapse the group if it is too small.
+
+    Returns the number of places offered.
+    """
+    group = await common.load_group(session, group_id)
+    if group is None or group["status"] not in common.BEFORE_START:
+        return 0
+    rules = _rules(group)
+    members = await common.active_members(session, group_id)
+    places = group["places"] or max(len(members), rules.min_size)
+    free = places - len(members)
+    offered = 0
+    if free > 0:
+        everyone = set(
+            (
+                await session.execute(
+                    select(group_member.c.interest_id).where(group_member.c.group_id == group_id)
+                )
+            ).scalars()
+        )
+        profiles = await pool.profiles(session, [m["interest_id"] for m in members])
+        people = [Person(p.age_band, p.gender, p.same_gender) for p in profiles.values()]
+        seat = Seat(
+            group["theme"],
+            group["language"],
+            group["slot"],
+            rules.max_age_span,
+            rules.cross_problem_after_days,
+        )
+        orgs = (
+            None
+            if group["digital"] and rules.pool_digital_across_catchments
+            else [group["organisation_id"]]
+        )
+        pool_rows = await pool.waiting_for_place(
+            session,
+            organisation_ids=orgs,
+            digital=group["digital"],
+            language=group["language"],
+            slot=group["slot"],
+            exclude=everyone,
+        )
+        for w in pool_rows:
+            if offered >= free:
+                break
+            person = Person(w.age_band, w.gender, w.same_gender)
+            fit = fits(
+                person,
+                themes=w.themes,
+                cross_problem_welcome=w.cross_problem_welcome,
+                languages=w.languages,
+                slots=w.slots,
+                waiting_since=w.waiting_since,
+                seat=seat,
+                members=people,
+                now=now,
+            )
+            if fit and await _offer_place(session, lc, group, w.id, now=now):
+                people.append(person)
+                offered += 1
+    if len(members) + offered < rules.min_size:
+        await cancel(session, lc, group, why="below_minimum", now=now)
+    return offered
+
+
+async def _offer_place(
+    session: AsyncSession,
+    lc: Lifecycle,
+    group: Mapping[Any, Any],
+    interest_id: uuid.UUID,
+    *,
+    now: datetime,
+) -> bool:
+    gid: uuid.UUID = group["id"]
+    moved = await pool.set_status(
+        session, [interest_id], "proposed", now=now, only_from=("waiting",)
+    )
+    if not moved:
+        return False
+    respond_by = now + lc.config.reply_window
+    await session.execute(
+        group_member.insert().values(
+            group_id=gid,
+            interest_id=interest_id,
+            joined_at=now,
+            state="offered",
+            respond_by=respond_by,
+        )
+    )
+    org = await common.organisation(session, group["organisation_id"])
+    lang = common.participant_lang(group)
+    context = {
+        "org_name": org.name,
+        "theme_name": common.theme_name(group["theme"], lang),
+        "respond_by": respond_by,
+        "accept_url": await common.link(
+            session, lc, Purpose.PLACE_ACCEPT, gid, interest_id, expires_at=respond_by, now=now
+        ),
+        "decline_url": await common.link(
+            session, lc, Purpose.PLACE_DECLINE, gid, interest_id, expires_at=respond_by, now=now
+        ),
+    }
+    await common.to_participants(
+        session,
+        lc,
+        group,
+        org,
+        [interest_id],
+        "place_offered",
+        context,
+        dedupe=f"place_offered:{gid}",
+        now=now,
+    )
+    await common.event(session, gid, "place_offered", now=now, interest=str(interest_id))
+    return True
+
+
+async def cancel(
+    session: AsyncSession, lc: Lifecycle, group: Mapping[Any, Any], *, why: str, now: datetime
+) -> list[uuid.UUID]:
+    """The group cannot start: everyone back to the pool (keeping their waiting time), told."""
+    gid: uuid.UUID = group["id"]
+    members = await common.active_members(session, gid)
+    had_invitation = {m["interest_id"] for m in members if m["state"] in ("invited", "confirmed")}
+    meeting = await first_meeting(session, gid)
+    returned = await lapse_group(session, gid, now=now, actor="lifecycle", why=why)
+    await session.execute(
+        facilitator_offer.update()
+        .where(facilitator_offer.c.group_id == gid, facilitator_offer.c.status == "pending")
+        .values(status="withdrawn")
+    )
+    await session.execute(
+        group_meeting.update()
+        .where(group_meeting.c.group_id == gid, group_meeting.c.status == "planned")
+        .values(status="cancelled", sequence=group_meeting.c.sequence + 1)
+    )
+    await links.retire(session, gid, now=now)
+    org = await common.organisation(session, group["organisation_id"])
+    ics = calendar(meeting, lc, method=CalendarMethod.CANCEL, now=now) if meeting else None
+    await common.to_participants(
+        session,
+        lc,
+        group,
+        org,
+        returned,
+        "group_cancelled",
+        {"org_name": org.name, "min_size": _rules(group).min_size},
+        dedupe=f"group_cancelled:{gid}",
+        now=now,
+        attachments=lambda iid: (ics,) if ics is not None and iid in had_invitation else (),
+    )
+    return returned
+
+
+async def expire_replies(session: AsyncSession, lc: Lifecycle, *, now: datetime) -> int:
+    """Tick step: invitations and place offers whose window passed free their place."""
+    rows = (
+        await session.execute(
+            select(group_member.c.group_id, group_member.c.interest_id)
+            .join(start_group, start_group.c.id == group_member.c.group_id)
+            .where(
+                group_member.c.active,
+                group_member.c.state.in_(("invited", "offered")),
+                group_member.c.respond_by <= now,
+                start_group.c.status.in_(common.BEFORE_START),
+            )
+            .with_for_update(of=group_member, skip_locked=True)
+        )
+    ).all()
+    groups: set[uuid.UUID] = set()
+    for gid, iid in rows:
+        await _leave(session, gid, iid, state="expired", now=now)
+        await common.event(session, gid, "member_no_reply", now=now, interest=str(iid))
+        groups.add(gid)
+    for gid in sorted(groups):
+        await refill(session, lc, gid, now=now)
+    return len(rows)
+
+
+async def members_gone(session: AsyncSession, lc: Lifecycle, *, now: datetime) -> int:
+    """Tick step: members who withdrew leave their group (a place to re-offer), and their
+    queued or sent messages are erased."""
+    rows = (
+        await session.execute(
+            select(group_member.c.group_id, group_member.c.interest_id, group_member.c.active)
+            .where(group_member.c.contact_erased_at.is_(None))
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    profiles = await pool.profiles(session, {r.interest_id for r in rows})
+    groups: set[uuid.UUID] = set()
+    gone = 0
+    for r in rows:
+        p = profiles.get(r.interest_id)
+        if p is None or p.status != "withdrawn":
+            continue
+        values: dict[str, Any] = {"contact_erased_at": now}
+        if r.active:
+            values |= {"active": False, "state": "withdrawn"}
+            await common.event(session, r.group_id, "member_withdrew", now=now)
+            groups.add(r.group_id)
+        await common.set_member(session, r.group_id, r.interest_id, **values)
+        await erase_recipient(session, f"interest:{r.interest_id}", now=now)
+        gone += 1
+    for gid in sorted(groups):
+        await refill(session, lc, gid, now=now)
+    return gone
