@@ -177,20 +177,7 @@ class InterestController(Controller):
         self, request: Request[Any, Any, Any], data: InterestIn, db: Db, cipher: Cipher, now: Now
     ) -> Response[Registered]:
         async def work() -> Registered:
-            referral_id, target = None, None
-            if data.referral_code:
-                referral_id, target = await referrals.resolve_link(
-                    db, data.referral_code, today=now.date()
-                )
-            return await interests.register(
-                db,
-                data,
-                cipher=cipher,
-                source="referral" if referral_id else "self",
-                now=now,
-                preferred_org=target,
-                referral_id=referral_id,
-            )
+            return await referrals.register_self(db, data, cipher=cipher, now=now)
 
         return await _idempotent(request, db, cipher, "public", work)
 

@@ -15,15 +15,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.crypto import ContactCipher
 from intake.errors import FieldProblem, InvalidInterest, NotFound
-from intake.interests import insert_interest, prepare
+from intake.interests import insert_interest, prepare, register
 from intake.receipt import ALPHABET
 from intake.registry import organisation_by_ref
 from intake.schemas import (
+    InterestIn,
     ReferralBatch,
     ReferralBatchIn,
     ReferralLink,
     ReferralLinkIn,
     ReferralOutcome,
+    Registered,
 )
 from intake.tables import interest, referral
 
@@ -154,4 +156,35 @@ async def outcome(
         in_progress=counts.get("proposed", 0) + counts.get("invited", 0),
         placed=counts.get("placed", 0),
         withdrawn=counts.get("withdrawn", 0),
+    )
+
+
+async def register_self(
+    session: AsyncSession,
+    data: InterestIn,
+    *,
+    cipher: ContactCipher,
+    now: datetime,
+    strict_link: bool = True,
+) -> Registered:
+    """A person's own sign-up (API or page). A valid ``referral_code`` attributes it to the
+    course and places the person with the course's organisation where that serves their
+    municipality. ``strict_link=False`` (the web form) lets an expired link pass unattributed,
+    since an old poster must never stop anyone from signing up."""
+    referral_id: uuid.UUID | None = None
+    target: uuid.UUID | None = None
+    if data.referral_code:
+        try:
+            referral_id, target = await resolve_link(session, data.referral_code, today=now.date())
+        except InvalidInterest:
+            if strict_link:
+                raise
+    return await register(
+        session,
+        data,
+        cipher=cipher,
+        source="referral" if referral_id else "self",
+        now=now,
+        preferred_org=target,
+        referral_id=referral_id,
     )

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpers import make_org
-from intake import interests
+from intake import interests, referrals
 from intake.referrals import create_link
 from intake.schemas import ReferralLinkIn
 from intake.tables import interest
@@ -130,10 +130,13 @@ async def test_errors_are_summarised_linked_and_every_value_is_kept(
 async def test_a_server_error_keeps_what_was_typed_and_stores_nothing(
     client: httpx.AsyncClient, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def broken(*args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError("database fell over")
+    real = referrals.register
 
-    monkeypatch.setattr(interests, "register", broken)
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        await real(*args, **kwargs)  # the interest row is written…
+        raise RuntimeError("database fell over")  # …then something fails: it must not stay
+
+    monkeypatch.setattr(referrals, "register", broken)
     before = await count(session)
     body = await form_body(client, email="ola@example.no", themes=["ensomhet"])
     r = await client.post("/meld-interesse", data=body)

@@ -8,9 +8,7 @@ cache, the browser history or a ``Referer`` header.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import uuid
 from datetime import datetime
 from typing import Any
 
@@ -26,7 +24,7 @@ from intake.crypto import ContactCipher
 from intake.errors import InvalidInterest, NotFound
 from intake.reference import CROSS_PROBLEM, THEMES
 from intake.registry import Organisation, list_organisations, organisation_by_ref
-from intake.schemas import AGE_BANDS, InterestIn, Registered
+from intake.schemas import AGE_BANDS
 from intake.web import views
 from intake.web.forms import Messages, SignupForm, ordered, service_errors, validate
 from intake.web.i18n import LANGS, NATIVE_NAMES, Translator, negotiate
@@ -177,35 +175,6 @@ async def signup_form(
     return render(request, "signup.html", lang=lang, referral_note=note, **context)
 
 
-async def _register(
-    db: AsyncSession, data: InterestIn, *, cipher: ContactCipher, now: datetime
-) -> Registered:
-    """Register like the public API does: a valid referral link attributes the sign-up and,
-    when the person chose no organisation, places them with the course's target organisation
-    unless it does not serve their municipality (then where they live)."""
-    referral_id: uuid.UUID | None = None
-    target: uuid.UUID | None = None
-    if data.referral_code:
-        # An expired course link must not stop anyone from signing up.
-        with contextlib.suppress(InvalidInterest):
-            referral_id, target = await referrals.resolve_link(
-                db, data.referral_code, today=now.date()
-            )
-    source = "referral" if referral_id else "self"
-    forced = target if (target and data.organisation is None) else None
-    try:
-        return await interests.register(
-            db, data, cipher=cipher, source=source, now=now, forced_org=forced,
-            referral_id=referral_id,
-        )  # fmt: skip
-    except InvalidInterest:
-        if forced is None:
-            raise
-        return await interests.register(
-            db, data, cipher=cipher, source=source, now=now, referral_id=referral_id
-        )
-
-
 async def _form_values(
     request: Request[Any, Any, Any],
 ) -> tuple[dict[str, str], dict[str, list[str]]]:
@@ -230,7 +199,9 @@ async def signup_post(
     server_error = None
     if data is not None:
         try:
-            done = await _register(db, data, cipher=cipher, now=now)
+            done = await referrals.register_self(
+                db, data, cipher=cipher, now=now, strict_link=False
+            )
         except InvalidInterest as exc:
             errors = service_errors(exc.problems, messages)
         except Exception:
