@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import highspy
+from highspy._core import _Highs
 
 from matching.context import Context, Formed, Option
 
@@ -213,7 +214,10 @@ class _Model:
         self.rows.append((lo, hi, coef))
 
     def solve(self) -> list[float] | None:
-        h = highspy.Highs()  # type: ignore[no-untyped-call]
+        # The bare core class: ``highspy.Highs()`` calls ``enableCallbacks()`` in its
+        # constructor, which prints the "Running HiGHS ..." banner before any option can be
+        # set. Here ``output_flag`` is off before HiGHS does anything, so nothing is printed.
+        h = _Highs()
         h.setOptionValue("output_flag", False)
         h.setOptionValue("threads", 1)
         h.setOptionValue("random_seed", 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -105,3 +106,13 @@ def test_single_gender_wish_is_honoured() -> None:
     men = [person(f"m{i}", gender="male", days=30) for i in range(3)]
     plan = form_groups([*women, *men], RuleBook(), now=NOW, facilitators=[starter("f")])
     assert [set(g.members) for g in plan.groups] == [{w.id for w in women}]
+
+
+def test_form_groups_prints_nothing(capfd: pytest.CaptureFixture[str]) -> None:
+    # A small pool runs the exact step, i.e. creates a HiGHS instance; its banner ("Running
+    # HiGHS ...") is written by C++ straight to file descriptor 1, so capfd is needed.
+    people = [person(f"p{i}", days=30 + i) for i in range(6)]
+    plan = form_groups(people, RuleBook(), now=NOW, facilitators=[starter("f")])
+    assert len(plan.groups) == 1
+    out, err = capfd.readouterr()
+    assert (out, err) == ("", "")
