@@ -24,6 +24,7 @@ from intake.tables import idempotency_key
 
 RETENTION = timedelta(hours=24)
 _CONTEXT = b"idempotency.response"
+_CLAIM = insert(idempotency_key).on_conflict_do_nothing().returning(idempotency_key.c.key_hash)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,14 +57,13 @@ async def record(
     """
     kh, rh = _key_hash(scope, key), hashlib.sha256(request_body).digest()
     sealed = cipher.encrypt(json.dumps(body, default=str), context=_CONTEXT)
-    inserted = (
-        await session.execute(
-            insert(idempotency_key)
-            .values(key_hash=kh, request_hash=rh, response_status=status, response_encrypted=sealed)
-            .on_conflict_do_nothing()
-            .returning(idempotency_key.c.key_hash)
-        )
-    ).first()
+    params = {
+        "key_hash": kh,
+        "request_hash": rh,
+        "response_status": status,
+        "response_encrypted": sealed,
+    }
+    inserted = (await session.execute(_CLAIM, params)).first()
     if inserted is not None:
         return None
     row = (

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import RowMapping, func, select, update
+from sqlalchemy import RowMapping, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import receipt
@@ -30,6 +30,24 @@ from intake.tables import catchment, county, interest, municipality, organisatio
 
 CONTACT_CONTEXT = b"interest.contact"
 THEME_SLUGS = frozenset(t.slug for t in THEMES)
+_INSERT_INTEREST = interest.insert()
+#: One round trip: the municipality's region and every organisation serving it.
+_PLACEMENT = (
+    select(
+        county.c.region_slug,
+        region.c.name.label("region_name"),
+        organisation.c.id,
+        organisation.c.slug,
+        organisation.c.name,
+    )
+    .select_from(municipality)
+    .join(county, county.c.number == municipality.c.county_number)
+    .join(region, region.c.slug == county.c.region_slug)
+    .outerjoin(catchment, catchment.c.municipality_number == municipality.c.number)
+    .outerjoin(organisation, organisation.c.id == catchment.c.organisation_id)
+    .where(municipality.c.number == bindparam("municipality"))
+    .order_by(organisation.c.name)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,25 +78,7 @@ async def _place(
     problems: list[FieldProblem],
     field_prefix: str,
 ) -> Placement | None:
-    # One round trip: the municipality's region and every organisation serving it.
-    rows = (
-        await session.execute(
-            select(
-                county.c.region_slug,
-                region.c.name.label("region_name"),
-                organisation.c.id,
-                organisation.c.slug,
-                organisation.c.name,
-            )
-            .select_from(municipality)
-            .join(county, county.c.number == municipality.c.county_number)
-            .join(region, region.c.slug == county.c.region_slug)
-            .outerjoin(catchment, catchment.c.municipality_number == municipality.c.number)
-            .outerjoin(organisation, organisation.c.id == catchment.c.organisation_id)
-            .where(municipality.c.number == data.municipality)
-            .order_by(organisation.c.name)
-        )
-    ).all()
+    rows = (await session.execute(_PLACEMENT, {"municipality": data.municipality})).all()
     if not rows:
         problems.append(
             FieldProblem(f"{field_prefix}municipality", "unknown municipality number", "unknown")
@@ -179,8 +179,10 @@ async def insert_interest(
     """Store a validated interest and return its receipt (the only time the code is shown)."""
     code = receipt.new_code()
     contact = data.contact
+    # Parameters rather than .values(): the statement compiles once and is cached (hot path).
     await session.execute(
-        interest.insert().values(
+        _INSERT_INTEREST,
+        dict(
             id=uuid.uuid4(),
             receipt_hash=receipt.code_hash(code),
             municipality_number=data.municipality,
@@ -207,7 +209,7 @@ async def insert_interest(
             waiting_since=now,
             created_at=now,
             updated_at=now,
-        )
+        ),
     )
     served = placement.organisation_id is not None
     return Registered(

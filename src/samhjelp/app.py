@@ -11,7 +11,7 @@ from litestar import Litestar, MediaType, Request, Response, get
 from litestar.config.app import AppConfig
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig
 from litestar.types import Message, Scope
@@ -24,6 +24,7 @@ from intake.crypto import ContactCipher
 from intake.tables import interest
 from samhjelp.database import current_revisions, head_revisions
 from samhjelp.problems import EXCEPTION_HANDLERS, problem
+from samhjelp.ratelimit import WriteRateLimit
 from samhjelp.settings import Settings
 
 _SESSION_KEY = "samhjelp.db_session"
@@ -120,15 +121,10 @@ def create_app(services: Services, *, route_handlers: Sequence[Any] = ()) -> Lit
             _INTERESTS.labels(status).set(counts.get(status, 0))
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
-    async def throttled(request: Request[Any, Any, Any]) -> bool:
-        # Only writes are limited: reading one's status should never be refused.
-        return request.method in ("POST", "DELETE") and not request.url.path.startswith("/health")
-
     settings = services.settings
     prometheus = PrometheusConfig(app_name="samhjelp", group_path=True, exclude=["/metrics"])
-    rate_limit = RateLimitConfig(
-        rate_limit=("minute", settings.post_rate_per_minute), check_throttle_handler=throttled
-    )
+    # Only writes are limited: reading one's status should never be refused.
+    rate_limit = DefineMiddleware(WriteRateLimit, per_minute=settings.post_rate_per_minute)
 
     from samhjelp.web import web_layer
 
@@ -156,7 +152,7 @@ def create_app(services: Services, *, route_handlers: Sequence[Any] = ()) -> Lit
             "now": Provide(provide_now, sync_to_thread=False),
             "base_url": Provide(provide_base_url, sync_to_thread=False),
         },
-        middleware=[prometheus.middleware, rate_limit.middleware, *web.middleware],
+        middleware=[prometheus.middleware, rate_limit, *web.middleware],
         template_config=web.template_config,
         csrf_config=web.csrf_config,
         after_request=web.after_request,

@@ -70,8 +70,6 @@ def handle_intake(request: Request[Any, Any, Any], exc: IntakeError) -> Response
 
 def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     headers = dict(exc.headers or {})
-    if exc.status_code == 429 and "RateLimit-Reset" in headers:
-        headers["Retry-After"] = str(max(1, int(headers["RateLimit-Reset"])))
     if exc.status_code >= 500:
         log.error("http error", extra={"path": request.url.path, "status": exc.status_code})
     return problem(exc.status_code, _title(exc.status_code), exc.detail, headers=headers)
