@@ -9,6 +9,7 @@ from typing import Any
 
 from litestar import Litestar, MediaType, Request, Response, get
 from litestar.config.app import AppConfig
+from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
@@ -159,6 +160,12 @@ def create_app(services: Services, *, route_handlers: Sequence[Any] = ()) -> Lit
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(title="samhjelp", version="1", path="/schema"),
         request_max_body_size=64 * 1024,
+        # Pages carry the municipality list so they work without JavaScript; gzip keeps them light.
+        compression_config=CompressionConfig(
+            backend="gzip",
+            minimum_size=2048,
+            exclude=["^/static/"],  # static: gzipped already
+        ),
         on_app_init=[on_app_init],
         on_shutdown=[dispose],
         before_send=[end_transaction],

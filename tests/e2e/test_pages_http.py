@@ -271,3 +271,15 @@ async def test_page_weight_stays_under_100_kb(client: httpx.AsyncClient) -> None
             assert "immutable" in a.headers["cache-control"]
             total += int(a.headers["content-length"])
         assert total < 100_000, f"{path}: {total} bytes"
+
+
+async def test_pages_are_gzipped_once_and_static_files_not_twice(client: httpx.AsyncClient) -> None:
+    r = await client.get("/meld-interesse", headers={"Accept-Encoding": "gzip"})
+    assert r.headers["content-encoding"] == "gzip"
+    assert r.text.startswith("<!doctype html>")
+    assert int(r.headers["content-length"]) < len(r.content) / 3
+    css = re.search(r'href="(/static/[^"]+\.css)"', r.text)
+    assert css is not None
+    style = await client.get(css.group(1), headers={"Accept-Encoding": "gzip"})
+    assert style.headers["content-encoding"] == "gzip"
+    assert style.text.startswith("/*")  # decoded once: plain CSS, not a second gzip layer
