@@ -17,6 +17,7 @@ Shape of a run:
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -150,6 +151,45 @@ def components(ctx: Context) -> list[list[int]]:
     return [comps[k] for k in sorted(comps)]
 
 
+#: (pool, theme, language) -> [(gender, slot -> lane)]. A lane holds the people of one gender
+#: who could meet in that (pool, theme, language, slot), in priority order. Each person is
+#: stored once per bucket (building the index is the largest single cost of a country-wide run),
+#: and splitting by gender lets a same-gender search skip everyone else.
+_Index = dict[tuple[str, str | None, str], list[tuple[str | None, dict[str, list[int]]]]]
+
+
+def _index(ctx: Context, pool: list[int], *, local: bool, digital: bool) -> _Index:
+    """Every person of ``pool`` in every bucket they could meet in (the membership of
+    :meth:`Context.buckets`, split by gender)."""
+    flat: dict[tuple[str, str | None, str, str | None], defaultdict[str, list[int]]] = {}
+    cands, gender, slots_of, langs_of = ctx.cands, ctx.gender, ctx.slots, ctx.langs
+    for ci in sorted(pool):
+        c = cands[ci]
+        pools: list[str] = []
+        if local:
+            pools.append(c.organisation)
+        if digital and c.digital_welcome:
+            pools.append(ctx.dpool(ci))
+        themes: list[str | None] = list(c.themes)
+        if ctx.cross_ok(ci, ctx.own_rules[ci]):
+            themes.append(None)
+        g = gender[ci]
+        slots = slots_of[ci]
+        for theme in themes:
+            for lang in langs_of[ci]:
+                for p in pools:
+                    k = (p, theme, lang, g)
+                    by_slot = flat.get(k)
+                    if by_slot is None:
+                        by_slot = flat[k] = defaultdict(list)
+                    for slot in slots:
+                        by_slot[slot].append(ci)
+    out: _Index = {}
+    for (p, theme, lang, g), by_slot in flat.items():
+        out.setdefault((p, theme, lang), []).append((g, by_slot))
+    return out
+
+
 def greedy(ctx: Context, pool: list[int], *, local: bool, digital: bool) -> list[Formed]:
     """Seed-and-grow: the longest-waiting unplaced person gets the best group around them.
 
@@ -158,14 +198,14 @@ def greedy(ctx: Context, pool: list[int], *, local: bool, digital: bool) -> list
     option with the largest group (up to the target), then the seed's preferred theme, local
     before digital, mixed gender and size nearest the target, wins.
     """
-    buckets = ctx.buckets(pool, local=local, digital=digital)
+    index = _index(ctx, pool, local=local, digital=digital)
     placed = bytearray(len(ctx.cands))
-    start: dict[tuple[str, str | None, str, str], int] = {}
+    waste: dict[int, int] = {}
     out: list[Formed] = []
     for seed in pool:
         if placed[seed]:
             continue
-        found = _best_group(ctx, seed, buckets, start, placed, local=local, digital=digital)
+        found = _best_group(ctx, seed, index, placed, waste, local=local, digital=digital)
         if found is None:
             continue
         for m in found.members:
@@ -178,9 +218,9 @@ def greedy(ctx: Context, pool: list[int], *, local: bool, digital: bool) -> list
 def _best_group(
     ctx: Context,
     seed: int,
-    buckets: dict[tuple[str, str | None, str, str], list[int]],
-    start: dict[tuple[str, str | None, str, str], int],
+    index: _Index,
     placed: bytearray,
+    waste: dict[int, int],
     *,
     local: bool,
     digital: bool,
@@ -189,44 +229,55 @@ def _best_group(
     best: Formed | None = None
     best_key: tuple[int, int, int, int, int] | None = None
     modes = ([False] if local else []) + ([True] if digital and c.digital_welcome else [])
+    r = ctx.own_rules[seed]
+    old_cut = ctx.cutoffs(r)[0]
+    gender = ctx.gender
     for is_digital in modes:
-        r = ctx.own_rules[seed]
         pool = ctx.dpool(seed) if is_digital else c.organisation
         cap = r.max_size + 2
         for theme, pos in ctx.themes(seed, r):
             for lang in ctx.langs[seed]:
-                if not is_digital and ctx.facilitator(False, [pool], theme, lang) is None:
+                local_fac: int | None = None
+                if not is_digital:
+                    # A local group's facilitator depends only on (theme, language) here.
+                    local_fac = ctx.facilitator(False, [pool], theme, lang)
+                    if local_fac is None:
+                        continue
+                lanes = index.get((pool, theme, lang))
+                if lanes is None:
                     continue
                 for slot in ctx.slots[seed]:
-                    key = (pool, theme, lang, slot)
-                    bucket = buckets.get(key)
-                    if bucket is None or len(bucket) < r.min_size:
+                    bucket = [(g, lane) for g, by_slot in lanes if (lane := by_slot.get(slot))]
+                    if sum(len(lane) for _, lane in bucket) < r.min_size:
                         continue
-                    lists = _collect(ctx, seed, bucket, start, key, placed, r, theme, cap)
+                    lists = _collect(ctx, seed, bucket, placed, waste, r, theme, cap)
                     for others in lists:
                         chosen = best_window(ctx, seed, others, r.max_age_span)
                         size = _size(len(chosen) + 1, r.min_size, r.target_size, r.max_size)
                         if size == 0:
                             continue
                         members = [seed, *chosen[: size - 1]]
-                        if size == r.min_size < r.target_size and not any(
-                            ctx.old(m, r) for m in members
-                        ):
+                        if size == r.min_size < r.target_size and min(members) >= old_cut:
                             continue
-                        orgs = sorted({ctx.cands[m].organisation for m in members})
-                        fac = ctx.facilitator(is_digital, orgs, theme, lang)
-                        if fac is None:
-                            continue
+                        if is_digital:
+                            orgs = sorted({ctx.cands[m].organisation for m in members})
+                            fac = ctx.facilitator(True, orgs, theme, lang)
+                            if fac is None:
+                                continue
+                        else:
+                            fac = local_fac
+                        genders = {gender[m] for m in members}
                         rank = (
                             min(size, r.target_size),
                             -pos,
                             0 if is_digital else 1,
-                            int(_mixed(ctx, members)),
+                            int("female" in genders and "male" in genders),
                             -abs(size - r.target_size),
                         )
                         if best_key is None or rank > best_key:
                             best_key = rank
                             opt = Option(is_digital, c.organisation, theme, lang, slot)
+                            assert fac is not None
                             best = Formed(sorted(members), opt, fac)
                         if best_key[:3] == (r.target_size, 0, 1):
                             return best
@@ -236,47 +287,99 @@ def _best_group(
 def _collect(
     ctx: Context,
     seed: int,
-    bucket: list[int],
-    start: dict[tuple[str, str | None, str, str], int],
-    key: tuple[str, str | None, str, str],
+    bucket: list[tuple[str | None, list[int]]],
     placed: bytearray,
+    waste: dict[int, int],
     r: Rules,
     theme: str | None,
     cap: int,
 ) -> list[list[int]]:
-    """Unplaced people in ``bucket`` who could join the seed: a mixed list and a same-gender
-    list, each longest-waiting first and at most ``cap`` long."""
-    c = ctx.cands
-    a = c[seed].age_band
-    span = r.max_age_span
-    g = c[seed].gender
+    """Unplaced people in ``bucket`` (its lanes by gender) who could join the seed: a mixed
+    list (nobody with a single-gender wish) and a same-gender list, each longest-waiting first
+    and at most ``cap`` long."""
+    g = ctx.gender[seed]
     seed_single = ctx.single[seed]
-    i = start.get(key, 0)
-    while i < len(bucket) and placed[bucket[i]]:
-        i += 1
-    start[key] = i
-    mixed: list[int] = []
+    cross = r if theme is None else None
+    span = r.max_age_span
+    parts: list[list[int]] = []
     same: list[int] = []
-    single = ctx.single
-    for ci in bucket[i:]:
-        if placed[ci] or ci == seed:
+    for lane_gender, lane in bucket:
+        own = g is not None and lane_gender == g
+        if seed_single and not own:
             continue
-        other = c[ci]
-        if abs(other.age_band - a) > span:
-            continue
-        if theme is None and ctx.own_rules[ci] is not r and not ctx.cross_ok(ci, r):
-            continue
-        if not seed_single and not single[ci] and len(mixed) < cap:
-            mixed.append(ci)
-        if g is not None and other.gender == g and len(same) < cap:
-            same.append(ci)
-        if len(mixed) >= cap and (g is None or len(same) >= cap):
-            break
+        mix, anyone = _scan(ctx, lane, seed, placed, waste, span, cross, cap, not seed_single, own)
+        if mix:
+            parts.append(mix)
+        if own:
+            same = anyone
     if seed_single:
         return [same]
-    if g is None or (len(same) <= len(mixed) and not any(single[s] for s in same)):
+    # Each part is the first ``cap`` of its lane, so the first ``cap`` of their union are the
+    # first ``cap`` of the whole bucket.
+    mixed = parts[0] if len(parts) == 1 else sorted([ci for p in parts for ci in p])[:cap]
+    if g is None:
+        return [mixed]
+    if len(same) <= len(mixed) and not any(ctx.single[s] for s in same):
         return [mixed]
     return [mixed, same]
+
+
+def _scan(
+    ctx: Context,
+    lane: list[int],
+    seed: int,
+    placed: bytearray,
+    waste: dict[int, int],
+    span: int,
+    cross: Rules | None,
+    cap: int,
+    want_mixed: bool,
+    want_same: bool,
+) -> tuple[list[int], list[int]]:
+    """Unplaced people of ``lane`` (not the seed) within ``span`` years of the seed's age,
+    longest-waiting first: the first ``cap`` without a single-gender wish (if ``want_mixed``)
+    and the first ``cap`` of everyone (if ``want_same``).
+
+    For a cross-problem group (``cross`` = the group's rules) only those who may already join
+    one under those rules count. Placed people are dropped lazily: once the placed people
+    stepped over since the lane's last compaction reach a quarter of it, it is rebuilt without
+    them, so a busy city lane is not re-walked over and over.
+    """
+    age = ctx.age
+    single = ctx.single
+    a = age[seed]
+    lo, hi = a - span, a + span
+    own_rules = ctx.own_rules
+    mixed: list[int] = []
+    anyone: list[int] = []
+    need_mixed = cap if want_mixed else 0
+    need_same = cap if want_same else 0
+    skipped = 0
+    for ci in lane:
+        if placed[ci]:
+            skipped += 1
+            continue
+        if ci == seed:
+            continue
+        x = age[ci]
+        if x < lo or x > hi:
+            continue
+        if cross is not None and own_rules[ci] is not cross and not ctx.cross_ok(ci, cross):
+            continue
+        if len(anyone) < need_same:
+            anyone.append(ci)
+        if len(mixed) < need_mixed and not single[ci]:
+            mixed.append(ci)
+        if len(mixed) >= need_mixed and len(anyone) >= need_same:
+            break
+    if skipped:
+        key = id(lane)
+        total = waste.get(key, 0) + skipped
+        if total * 4 >= len(lane):
+            lane[:] = [ci for ci in lane if not placed[ci]]
+            total = 0
+        waste[key] = total
+    return mixed, anyone
 
 
 def _size(n: int, lo: int, target: int, hi: int) -> int:

@@ -8,14 +8,18 @@ passed things in.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from operator import attrgetter
 
 from matching.model import ACROSS, ALL_SLOTS, Candidate, Facilitator, RuleBook, Rules
 
 SLOT_ORDER = {s: i for i, s in enumerate(ALL_SLOTS)}
+_by_id = attrgetter("id")
+_by_waiting_since = attrgetter("waiting_since")
 
 #: Bucket key: (pool, theme or None, language, slot). The pool is the organisation for local
 #: groups and "digital:<pool>" for digital ones.
@@ -57,17 +61,33 @@ class Context:
         facilitators: Iterable[Facilitator],
         now: datetime,
     ) -> None:
-        self.cands: list[Candidate] = sorted(candidates, key=lambda c: (c.waiting_since, c.id))
-        ids = [c.id for c in self.cands]
+        # Two stable sorts equal one sort by (waiting_since, id) and compare single attributes,
+        # which is about three times faster than a tuple key on 100,000 people.
+        self.cands: list[Candidate] = sorted(candidates, key=_by_id)
+        self.cands.sort(key=_by_waiting_since)
+        cands = self.cands
+        ids = [c.id for c in cands]
         if len(set(ids)) != len(ids):
             raise ValueError("candidate ids must be unique")
         self.now = now
         self.book = book
-        self.own_rules: list[Rules] = [book.for_org(c.organisation) for c in self.cands]
-        self.waited: list[timedelta] = [c.waited(now) for c in self.cands]
-        self.single: list[bool] = [c.wants_single_gender for c in self.cands]
-        self.langs: list[list[str]] = [sorted(c.languages) for c in self.cands]
-        self.slots: list[list[str]] = [sorted_slots(c.slots) for c in self.cands]
+        self.own_rules: list[Rules] = [book.for_org(c.organisation) for c in cands]
+        self.since: list[datetime] = [c.waiting_since for c in cands]
+        # Plain per-index arrays: the hot loops read these instead of dataclass attributes.
+        self.age: list[int] = [c.age_band for c in cands]
+        self.gender: list[str | None] = [c.gender for c in cands]
+        self.single: list[bool] = [c.same_gender and c.gender is not None for c in cands]
+        lang_memo: dict[frozenset[str], list[str]] = {}
+        slot_memo: dict[frozenset[str], list[str]] = {}
+        self.langs: list[list[str]] = [
+            lang_memo.get(c.languages) or lang_memo.setdefault(c.languages, sorted(c.languages))
+            for c in cands
+        ]
+        self.slots: list[list[str]] = [
+            slot_memo.get(c.slots) or slot_memo.setdefault(c.slots, sorted_slots(c.slots))
+            for c in cands
+        ]
+        self._cuts: dict[Rules, tuple[int, int]] = {}
         self.facs: list[Facilitator] = sorted(facilitators, key=lambda f: f.id)
         if len({f.id for f in self.facs}) != len(self.facs):
             raise ValueError("facilitator ids must be unique")
@@ -100,15 +120,41 @@ class Context:
             out.append((None, len(c.themes)))
         return out
 
+    def waited(self, ci: int) -> timedelta:
+        """How long candidate ``ci`` has waited at ``now`` (never negative)."""
+        return max(self.now - self.since[ci], timedelta(0))
+
+    def cutoffs(self, r: Rules) -> tuple[int, int]:
+        """(old, cross): candidates with an index below ``old`` have waited
+        ``min_size_after_days``, below ``cross`` ``cross_problem_after_days``.
+
+        Candidates are sorted by ``waiting_since``, so "has waited at least d days" holds for a
+        prefix of the priority order; one binary search per rule set replaces a timedelta
+        comparison per person and check.
+        """
+        cut = self._cuts.get(r)
+        if cut is None:
+            cut = (self._prefix(r.min_size_after_days), self._prefix(r.cross_problem_after_days))
+            self._cuts[r] = cut
+        return cut
+
+    def _prefix(self, days: int) -> int:
+        """Number of candidates who have waited at least ``days`` days at ``now``."""
+        if days <= 0:
+            return len(self.since)  # waiting time is never negative
+        try:
+            latest = self.now - timedelta(days=days)
+        except OverflowError:
+            return 0
+        return bisect_right(self.since, latest)
+
     def cross_ok(self, ci: int, r: Rules) -> bool:
         """Welcomes a cross-problem group and has waited long enough under rules ``r``."""
-        return self.cands[ci].cross_problem_welcome and self.waited[ci] >= timedelta(
-            days=r.cross_problem_after_days
-        )
+        return self.cands[ci].cross_problem_welcome and ci < self.cutoffs(r)[1]
 
     def old(self, ci: int, r: Rules) -> bool:
         """Has waited long enough that a group of minimum size may be proposed for them."""
-        return self.waited[ci] >= timedelta(days=r.min_size_after_days)
+        return ci < self.cutoffs(r)[0]
 
     def theme_pos(self, ci: int, theme: str | None) -> int:
         """Position of ``theme`` in the person's preferences (cross-problem ranks last)."""
@@ -159,12 +205,17 @@ class Context:
 def best_window(ctx: Context, seed: int, others: list[int], span: int) -> list[int]:
     """The largest subset of ``others`` whose ages fit one span together with ``seed``.
 
-    Ties go to the lowest window, which is deterministic; ``others`` keeps its order.
+    Ties go to the lowest window, which is deterministic; ``others`` keeps its order. The result
+    may be ``others`` itself; callers must not change it.
     """
-    a = ctx.cands[seed].age_band
     if not others:
         return []
-    ages = [ctx.cands[o].age_band for o in others]
+    age = ctx.age
+    a = age[seed]
+    ages = [age[o] for o in others]
+    low, high = min(ages), max(ages)
+    if max(high, a) - min(low, a) <= span:
+        return others  # the lowest window already holds everyone
     los = sorted({x for x in ages if a - span <= x <= a} | {a})
     best: list[int] = []
     for lo in los:

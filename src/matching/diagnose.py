@@ -100,7 +100,7 @@ def _histogram(ctx: Context, bucket: list[int]) -> Hist:
         for cls in classes:
             ages = out.setdefault(cls, {})
             n, w = ages.get(c.age_band, (0, timedelta(0)))
-            ages[c.age_band] = (n + 1, max(w, ctx.waited[ci]))
+            ages[c.age_band] = (n + 1, max(w, ctx.waited(ci)))
     return out
 
 
@@ -255,7 +255,7 @@ def _suggest(
     for lang in sorted(spoken - c.languages, key=lambda x: (_LANGUAGE_ORDER.get(x, 9), x)):
         if works(modes, themes, [lang], own_slots):
             return Suggestion(SuggestionKind.ADD_LANGUAGE, lang)
-    cross_now = ctx.waited[u] >= timedelta(days=r.cross_problem_after_days)
+    cross_now = u < ctx.cutoffs(r)[1]
     if not c.cross_problem_welcome and cross_now and works(modes, [None], ctx.langs[u], own_slots):
         return Suggestion(SuggestionKind.WELCOME_CROSS_PROBLEM)
     return None
