@@ -104,7 +104,7 @@ def parse(raw: bytes) -> Mail:
     return Mail(
         to=str(msg["To"]),
         subject=str(msg["Subject"]),
-        text=body.get_content(),  # type: ignore[attr-defined]
+        text=body.get_content(),
         message_id=str(msg["Message-ID"]),
         calendars=calendars,
     )
