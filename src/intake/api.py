@@ -35,7 +35,7 @@ from intake.schemas import (
     StaffInterest,
 )
 from intake.tables import county, municipality, theme
-from matching.service import waiting_explanation
+from matching.service import waiting_explanation, waiting_explanations
 
 Db = SkipValidation[AsyncSession]
 Cipher = SkipValidation[ContactCipher]
@@ -95,6 +95,15 @@ async def _idempotent(
                 replay.body, status_code=replay.status, headers={"Idempotent-Replayed": "true"}
             )
     return Response(payload, status_code=HTTP_201_CREATED)
+
+
+async def _explained(
+    db: AsyncSession, found: list[StaffInterest], lang: str
+) -> list[StaffInterest]:
+    """Add, for those waiting, why and the smallest change that would place them now."""
+    waiting = [i.id for i in found if i.status == "waiting"]
+    words = await waiting_explanations(db, waiting, lang)  # type: ignore[arg-type]
+    return [i.model_copy(update={"explanation": words.get(i.id)}) for i in found]
 
 
 class ReferenceController(Controller):
@@ -232,14 +241,23 @@ class StaffController(Controller):
         ] = "waiting",
         limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
         offset: Annotated[int, Parameter(ge=0)] = 0,
+        lang: Annotated[str, Parameter(pattern="^(nb|nn|en)$")] = "nb",
     ) -> list[StaffInterest]:
-        return await interests.list_for_organisation(
+        found = await interests.list_for_organisation(
             db, staff.organisation_id, status_filter=status, limit=limit, offset=offset
         )
+        return await _explained(db, found, lang)
 
     @get("/{interest_id:uuid}")
-    async def one(self, interest_id: uuid.UUID, db: Db, staff: Principal) -> StaffInterest:
-        return await interests.get_for_organisation(db, staff.organisation_id, interest_id)
+    async def one(
+        self,
+        interest_id: uuid.UUID,
+        db: Db,
+        staff: Principal,
+        lang: Annotated[str, Parameter(pattern="^(nb|nn|en)$")] = "nb",
+    ) -> StaffInterest:
+        found = await interests.get_for_organisation(db, staff.organisation_id, interest_id)
+        return (await _explained(db, [found], lang))[0]
 
 
 class ReferralController(Controller):

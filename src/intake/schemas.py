@@ -183,6 +183,9 @@ class StaffInterest(BaseModel):
     contact: str | None
     source: str
     waiting_since: datetime
+    explanation: str | None = Field(
+        default=None, description="for someone waiting: why, and what would place them now"
+    )
 
 
 class ReferralLinkIn(BaseModel):

@@ -11,6 +11,7 @@ import dataclasses
 import logging
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -261,20 +262,36 @@ async def note_for(session: AsyncSession, interest_id: uuid.UUID) -> dict[str, A
     return None if row is None else {"reason": row.reason, "suggestion": row.suggestion}
 
 
+async def waiting_explanations(
+    session: AsyncSession, interest_ids: Sequence[uuid.UUID], locale: Locale
+) -> dict[uuid.UUID, str]:
+    """Why each of these people still waits and what would place them now (latest run)."""
+    if not interest_ids:
+        return {}
+    rows = (
+        await session.execute(
+            select(
+                waiting_note.c.interest_id, waiting_note.c.reason, waiting_note.c.suggestion
+            ).where(waiting_note.c.interest_id.in_(list(interest_ids)))
+        )
+    ).all()
+    if not rows:
+        return {}
+    orgs = {str(o.id): o.name for o in (await pool.organisations(session)).values()}
+    orgs |= {f"region:{slug}": name for slug, (name, _) in REGIONS.items()}
+    themes = {t.slug: getattr(t, locale) for t in THEMES}
+    out = {}
+    for row in rows:
+        reason = Reason(**(dict(row.reason) | {"kind": ReasonKind(row.reason["kind"])}))
+        s = row.suggestion
+        suggestion = Suggestion(SuggestionKind(s["kind"]), s.get("value")) if s else None
+        unplaced = Unplaced(str(row.interest_id), reason, suggestion)
+        out[row.interest_id] = explain_unplaced(unplaced, locale, organisations=orgs, themes=themes)
+    return out
+
+
 async def waiting_explanation(
     session: AsyncSession, interest_id: uuid.UUID, locale: Locale
 ) -> str | None:
     """Why this person still waits and what would place them now, in words (latest run)."""
-    note = await note_for(session, interest_id)
-    if note is None:
-        return None
-    raw = dict(note["reason"])
-    reason = Reason(**(raw | {"kind": ReasonKind(raw["kind"])}))
-    s = note["suggestion"]
-    suggestion = Suggestion(SuggestionKind(s["kind"]), s.get("value")) if s else None
-    orgs = {str(o.id): o.name for o in (await pool.organisations(session)).values()}
-    orgs |= {f"region:{slug}": name for slug, (name, _) in REGIONS.items()}
-    themes = {t.slug: getattr(t, locale) for t in THEMES}
-    return explain_unplaced(
-        Unplaced(str(interest_id), reason, suggestion), locale, organisations=orgs, themes=themes
-    )
+    return (await waiting_explanations(session, [interest_id], locale)).get(interest_id)

@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from helpers import interest_body, make_org
+from helpers import interest_body, make_key, make_org
 from intake.crypto import ContactCipher
 from intake.interests import register, withdraw
 from intake.receipt import code_hash
@@ -90,6 +90,11 @@ async def test_job_forms_a_group_and_does_not_rematch(
     assert "kreft" in status["explanation"].lower() and "4" in status["explanation"]
     english = (await client.get(f"/api/v1/interests/{lonely[0][1]}?lang=en")).json()
     assert "cancer" in english["explanation"].lower()
+    staff = await make_key(session, org, "staff")
+    listed = (await client.get("/api/v1/staff/interests?lang=en", headers=staff)).json()
+    assert len(listed) == 1 and "cancer" in listed[0]["explanation"].lower()
+    proposed = (await client.get("/api/v1/staff/interests?status=proposed", headers=staff)).json()
+    assert len(proposed) == 6 and all(p["explanation"] is None for p in proposed)
     placed = (await client.get(f"/api/v1/interests/{people[0][1]}")).json()
     assert placed["status"] == "proposed" and placed["explanation"] is None
     assert "id" not in placed
