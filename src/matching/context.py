@@ -87,7 +87,7 @@ class Context:
             slot_memo.get(c.slots) or slot_memo.setdefault(c.slots, sorted_slots(c.slots))
             for c in cands
         ]
-        self._cuts: dict[Rules, tuple[int, int]] = {}
+        self._cuts: dict[int, tuple[Rules, tuple[int, int]]] = {}
         self.facs: list[Facilitator] = sorted(facilitators, key=lambda f: f.id)
         if len({f.id for f in self.facs}) != len(self.facs):
             raise ValueError("facilitator ids must be unique")
@@ -132,11 +132,13 @@ class Context:
         prefix of the priority order; one binary search per rule set replaces a timedelta
         comparison per person and check.
         """
-        cut = self._cuts.get(r)
-        if cut is None:
+        # Keyed by identity (hashing the dataclass costs more than the look-up saves); the
+        # entry keeps ``r`` alive, so its id cannot be reused by another object.
+        got = self._cuts.get(id(r))
+        if got is None or got[0] is not r:
             cut = (self._prefix(r.min_size_after_days), self._prefix(r.cross_problem_after_days))
-            self._cuts[r] = cut
-        return cut
+            got = self._cuts[id(r)] = (r, cut)
+        return got[1]
 
     def _prefix(self, days: int) -> int:
         """Number of candidates who have waited at least ``days`` days at ``now``."""

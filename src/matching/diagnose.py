@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable
 from datetime import timedelta
 
-from matching.context import SLOT_ORDER, BucketKey, Context
+from matching.context import SLOT_ORDER, Context
 from matching.model import (
     ACROSS,
     ALL_SLOTS,
@@ -33,21 +33,28 @@ _STATUS_RANK = {
 }
 _LANGUAGE_ORDER = {"no": 0, "en": 1}
 
-Count = tuple[int, bool, timedelta]  # people in best window, anyone "old" there, longest wait
-_EMPTY: Count = (0, False, timedelta(0))
+#: People in the best window, anyone "old" there, and the one of them who has waited longest.
+Count = tuple[int, bool, int]
+_EMPTY: Count = (0, False, -1)
+#: Buckets up to this size are counted directly from their members; bigger ones get a shared
+#: per-age histogram (built once) and memoised answers per (age band, gender wish, rules).
+_DIRECT_MAX = 24
+
+#: (pool, theme, language) -> slot -> unplaced people in priority order.
+Index = dict[tuple[str, str | None, str], dict[str, list[int]]]
 
 
 def diagnose(ctx: Context, unplaced: list[int]) -> list[Unplaced]:
     """Reason and suggestion for each unplaced candidate index."""
     if not unplaced:
         return []
-    buckets = ctx.buckets(unplaced, local=True, digital=True)
-    memo: dict[tuple[BucketKey, int, bool, str | None, str], Count] = {}
-    hists: dict[BucketKey, Hist] = {}
+    index = _index(ctx, unplaced)
+    memo: dict[tuple[int, int, bool, str | None, int], Count] = {}
+    hists: dict[int, Hist] = {}
     fac_memo: dict[tuple[bool, str, str | None, str], bool] = {}
     pool_langs: dict[str, set[str]] = {}
-    for key in buckets:
-        pool_langs.setdefault(key[0], set()).add(key[2])
+    for pool, _, lang in index:
+        pool_langs.setdefault(pool, set()).add(lang)
 
     digital_anywhere: set[tuple[str, str]] = {
         (slug, lang)
@@ -64,57 +71,111 @@ def diagnose(ctx: Context, unplaced: list[int]) -> list[Unplaced]:
                 fac_memo[k] = ctx.facilitator(digital, [org], theme, lang) is not None
         return fac_memo[k]
 
-    def count(u: int, key: BucketKey, r: Rules) -> Count:
-        bucket = buckets.get(key)
-        if bucket is None:
-            return _EMPTY
-        c = ctx.cands[u]
-        mk = (key, c.age_band, ctx.single[u], c.gender, c.organisation)
-        if mk not in memo:
-            if key not in hists:
-                hists[key] = _histogram(ctx, bucket)
-            memo[mk] = _count(ctx, u, hists[key], r)
-        return memo[mk]
+    def count(u: int, bucket: list[int], r: Rules) -> Count:
+        if len(bucket) <= _DIRECT_MAX:
+            return _count_direct(ctx, u, bucket, r)
+        mk = (id(bucket), ctx.age[u], ctx.single[u], ctx.gender[u], id(r))
+        found = memo.get(mk)
+        if found is None:
+            hist = hists.get(id(bucket))
+            if hist is None:
+                hist = hists[id(bucket)] = _histogram(ctx, bucket)
+            found = memo[mk] = _count(ctx, u, hist, r)
+        return found
 
     out = []
     for u in unplaced:
-        reason = _reason(ctx, u, count, has_fac)
+        reason = _reason(ctx, u, index, count, has_fac)
         suggestion = None
         if reason.kind is not ReasonKind.NOT_THIS_RUN:
-            suggestion = _suggest(ctx, u, count, has_fac, pool_langs, buckets)
+            suggestion = _suggest(ctx, u, count, has_fac, pool_langs, index)
         out.append(Unplaced(ctx.cands[u].id, reason, suggestion))
     return out
 
 
-Hist = dict[str | None, dict[int, tuple[int, timedelta]]]
+def _index(ctx: Context, members: list[int]) -> Index:
+    """The buckets of :meth:`Context.buckets` (local and digital), nested by slot."""
+    out: Index = {}
+    for (pool, theme, lang, slot), ids in ctx.buckets(members, local=True, digital=True).items():
+        by_slot = out.get((pool, theme, lang))
+        if by_slot is None:
+            by_slot = out[(pool, theme, lang)] = {}
+        by_slot[slot] = ids
+    return out
+
+
+def _count_direct(ctx: Context, u: int, bucket: list[int], r: Rules) -> Count:
+    """:func:`_count` straight from a small bucket's members (no histogram).
+
+    Members are in priority order, so the first one of a window has waited longest.
+    """
+    age, single, gender = ctx.age, ctx.single, ctx.gender
+    if len(bucket) == 1 and bucket[0] == u:  # most buckets of people left over: just u
+        return (1, u < ctx.cutoffs(r)[0], u)
+    a = age[u]
+    span = r.max_age_span
+    lo_a, hi_a = a - span, a + span
+    best_n = 0
+    best_first = 0
+    g = gender[u]
+    for cls in (0, 1):
+        if cls == 0:
+            if single[u]:
+                continue
+            near = [ci for ci in bucket if not single[ci] and lo_a <= age[ci] <= hi_a]
+        else:
+            if g is None:
+                continue
+            near = [ci for ci in bucket if gender[ci] == g and lo_a <= age[ci] <= hi_a]
+        if not near:
+            continue
+        ages = [age[ci] for ci in near]
+        lowest = min(min(ages), a)
+        if max(max(ages), a) - lowest <= span:
+            if len(near) > best_n:
+                best_n, best_first = len(near), near[0]
+            continue
+        for lo in sorted({x for x in ages if x <= a} | {a}):
+            hi = lo + span
+            window = [ci for ci, x in zip(near, ages, strict=True) if lo <= x <= hi]
+            if len(window) > best_n:
+                best_n, best_first = len(window), window[0]
+    if best_n == 0:
+        return _EMPTY
+    return (best_n, best_first < ctx.cutoffs(r)[0], best_first)
+
+
+#: Per gender class ("*" = no single-gender wish), per age band: (people, first in priority
+#: order, i.e. the one who has waited longest).
+Hist = dict[str | None, dict[int, tuple[int, int]]]
 
 
 def _histogram(ctx: Context, bucket: list[int]) -> Hist:
-    """Per gender class, per age band: (people, longest wait). Class "*" = no single wish."""
+    """Per gender class, per age band: (people, longest waiting). Class "*" = no single wish."""
     out: Hist = {}
-    for ci in bucket:
-        c = ctx.cands[ci]
-        classes: list[str | None] = [c.gender]
-        if not ctx.single[ci]:
-            classes.append("*")
-        for cls in classes:
-            ages = out.setdefault(cls, {})
-            n, w = ages.get(c.age_band, (0, timedelta(0)))
-            ages[c.age_band] = (n + 1, max(w, ctx.waited(ci)))
+    age, single, gender = ctx.age, ctx.single, ctx.gender
+    for ci in bucket:  # priority order: the first one seen in a band has waited longest
+        x = age[ci]
+        for cls in (gender[ci], "*") if not single[ci] else (gender[ci],):
+            ages = out.get(cls)
+            if ages is None:
+                ages = out[cls] = {}
+            got = ages.get(x)
+            ages[x] = (1, ci) if got is None else (got[0] + 1, got[1])
     return out
 
 
 def _count(ctx: Context, u: int, hist: Hist, r: Rules) -> Count:
     """People in the bucket (u included if present) who fit one age window with u."""
-    a = ctx.cands[u].age_band
+    a = ctx.age[u]
     span = r.max_age_span
     classes: list[str | None] = []
     if not ctx.single[u]:
         classes.append("*")
-    if ctx.cands[u].gender is not None:
-        classes.append(ctx.cands[u].gender)
-    old_after = timedelta(days=r.min_size_after_days)
-    best: Count = _EMPTY
+    if ctx.gender[u] is not None:
+        classes.append(ctx.gender[u])
+    best_n = 0
+    best_first = 0
     for cls in classes:
         ages = hist.get(cls)
         if not ages:
@@ -127,18 +188,20 @@ def _count(ctx: Context, u: int, hist: Hist, r: Rules) -> Count:
         lowest = min(xs)
         starts = [lowest] if max(xs) - lowest <= span else sorted({x for x in xs if x <= a})
         for lo in starts:
-            n, longest = 0, timedelta(0)
+            n, first = 0, -1
             for x, k, w in near:
                 if lo <= x <= lo + span:
                     n += k
-                    if w > longest:
-                        longest = w
-            if n > best[0]:
-                best = (n, longest >= old_after, longest)
-    return best
+                    if first < 0 or w < first:
+                        first = w
+            if n > best_n:
+                best_n, best_first = n, first
+    if best_n == 0:
+        return _EMPTY
+    return (best_n, best_first < ctx.cutoffs(r)[0], best_first)
 
 
-CountFn = Callable[[int, BucketKey, Rules], Count]
+CountFn = Callable[[int, list[int], Rules], Count]
 FacFn = Callable[[bool, str, str | None, str], bool]
 
 
@@ -152,41 +215,48 @@ def _modes(ctx: Context, u: int, digital_ok: bool) -> list[tuple[bool, str, str]
     return out
 
 
-def _reason(ctx: Context, u: int, count: CountFn, has_fac: FacFn) -> Reason:
+def _reason(ctx: Context, u: int, index: Index, count: CountFn, has_fac: FacFn) -> Reason:
     c = ctx.cands[u]
     r = ctx.own_rules[u]
-    best: tuple[tuple[int, int, int, int], Reason] | None = None
+    min_size, max_size = r.min_size, r.max_size
+    best_rank: tuple[int, int, int, int] | None = None
+    best: tuple[ReasonKind, str | None, int, bool, int] | None = None
     for digital, pool, forg in _modes(ctx, u, c.digital_welcome):
         for theme, pos in ctx.themes(u, r):
             for lang in ctx.langs[u]:
                 fac = has_fac(digital, forg, theme, lang)
+                by_slot = index.get((pool, theme, lang), {})
                 for slot in ctx.slots[u]:
-                    n, old, longest = count(u, (pool, theme, lang, slot), r)
+                    bucket = by_slot.get(slot)
+                    size = 0 if bucket is None else len(bucket)
+                    if best_rank is not None:
+                        # At most ``size`` people fit, so this option's rank is at most this;
+                        # when that cannot beat the best so far, counting is not needed.
+                        bound = (
+                            4 if size >= min_size else 1,
+                            min(max(size - 1, 0), max_size),
+                            -pos,
+                            0 if digital else 1,
+                        )
+                        if bound <= best_rank:
+                            continue
+                    n, old, first = _EMPTY if bucket is None else count(u, bucket, r)
                     others = max(n - 1, 0)
                     days_left = 0
-                    if others + 1 < r.min_size:
+                    if others + 1 < min_size:
                         kind = ReasonKind.TOO_FEW
-                    elif others + 1 == r.min_size < r.target_size and not old:
+                    elif others + 1 == min_size < r.target_size and not old:
                         kind = ReasonKind.WAITING_FOR_FIFTH
-                        wait_days = longest / timedelta(days=1)
+                        wait_days = ctx.waited(first) / timedelta(days=1)
                         days_left = max(1, math.ceil(r.min_size_after_days - wait_days))
                     elif not fac:
                         kind = ReasonKind.NO_FACILITATOR
                     else:
                         kind = ReasonKind.NOT_THIS_RUN
-                    rank = (_STATUS_RANK[kind], min(others, r.max_size), -pos, 0 if digital else 1)
-                    if best is None or rank > best[0]:
-                        why = Reason(
-                            kind,
-                            c.organisation,
-                            theme,
-                            others,
-                            r.min_size,
-                            c.cross_problem_welcome,
-                            digital,
-                            days_left,
-                        )
-                        best = (rank, why)
+                    rank = (_STATUS_RANK[kind], min(others, max_size), -pos, 0 if digital else 1)
+                    if best_rank is None or rank > best_rank:
+                        best_rank = rank
+                        best = (kind, theme, others, digital, days_left)
     if best is None:
         return Reason(
             ReasonKind.NO_CHOICES,
@@ -196,7 +266,10 @@ def _reason(ctx: Context, u: int, count: CountFn, has_fac: FacFn) -> Reason:
             r.min_size,
             c.cross_problem_welcome,
         )
-    return best[1]
+    kind, theme, others, digital, days_left = best
+    return Reason(
+        kind, c.organisation, theme, others, min_size, c.cross_problem_welcome, digital, days_left
+    )
 
 
 def _suggest(
@@ -205,7 +278,7 @@ def _suggest(
     count: CountFn,
     has_fac: FacFn,
     pool_langs: dict[str, set[str]],
-    buckets: dict[BucketKey, list[int]],
+    index: Index,
 ) -> Suggestion | None:
     """The first change, smallest kind first, that would let a group form with u right now."""
     c = ctx.cands[u]
@@ -225,13 +298,16 @@ def _suggest(
                 for lang in langs:
                     if not has_fac(digital, forg, theme, lang):
                         continue
+                    by_slot = index.get((pool, theme, lang))
+                    if by_slot is None:
+                        continue
                     for slot in slots:
                         if found is not None and SLOT_ORDER[slot] >= SLOT_ORDER[found]:
                             break
-                        key = (pool, theme, lang, slot)
-                        if len(buckets.get(key, ())) + 1 < r.min_size:
+                        bucket = by_slot.get(slot)
+                        if bucket is None or len(bucket) + 1 < r.min_size:
                             continue
-                        n, old, _ = count(u, key, r)
+                        n, old, _ = count(u, bucket, r)
                         if n + 1 > r.min_size or (
                             n + 1 == r.min_size and (old or old_u or r.min_size == r.target_size)
                         ):
