@@ -202,3 +202,18 @@ async def test_a_link_works_once(
     accepted = (await session.execute(select(facilitator_offer.c.status))).scalars().all()
     assert accepted == ["accepted"]
     assert await deliver(maker, MemoryNotifier(), cipher, clock.now)
+
+
+async def test_tick_runs_once_across_replicas(
+    maker: Maker, engine: Any, clock: Any, lc: Lifecycle
+) -> None:
+    """While another replica's tick holds the advisory lock, a second tick returns at once."""
+    from sqlalchemy import func
+
+    from matching.lifecycle import TICK_LOCK
+
+    async with engine.connect() as other, other.begin():
+        assert await other.scalar(select(func.pg_try_advisory_xact_lock(TICK_LOCK)))
+        report = await tick(maker, lc, now=clock.now)
+        assert not report.ran
+    assert (await tick(maker, lc, now=clock.now)).ran

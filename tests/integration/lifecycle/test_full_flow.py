@@ -119,8 +119,11 @@ async def test_full_life_cycle_over_smtp(
 
     # Everyone confirms through their own link.
     for mail in invitations:
-        yes, _no = mail.links()
+        yes, no = mail.links()
         assert (await click(app_client, yes)).status_code == 200
+        for used in (yes, no):  # a link works once, and its sibling goes with it
+            again = await app_client.get(used)
+            assert again.status_code == 410 and "allerede brukt" in again.text
     statuses = (await session.execute(select(interest.c.status))).scalars().all()
     assert sorted(statuses) == ["placed"] * 6
 
@@ -145,6 +148,7 @@ async def test_full_life_cycle_over_smtp(
         [checkin_link] = checkin.links()
         reply = await click(app_client, checkin_link, attended="6", goes_on="yes", follow_up="")
         assert reply.status_code == 200
+        assert (await app_client.get(checkin_link)).status_code == 410
     assert await _status(session) == "self_running"
     step = await participant_step(session, people[0], "en")
     assert step is not None and step.step == "self_running"
