@@ -124,31 +124,41 @@ def _mixed(ctx: Context, members: list[int]) -> bool:
 
 
 def components(ctx: Context) -> list[list[int]]:
-    """Independent sub-problems: same catchment, or linked through a shared digital bucket."""
-    parent = list(range(len(ctx.cands)))
+    """Independent sub-problems: same catchment, or linked through a shared digital bucket.
 
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
+    Coarse on purpose: everyone of a catchment, and every digital-welcoming person of a digital
+    pool, is linked, which never splits people who could share a group; finer splits would not
+    change any result. The linking is done on the few hundred catchment and pool labels, not on
+    people. Components come in the order of their longest-waiting member.
+    """
+    parent: dict[str, str] = {}
 
-    def union(a: int, b: int) -> None:
-        ra, rb = find(a), find(b)
+    def find(x: str) -> str:
+        root = x
+        while parent.get(root, root) != root:
+            root = parent[root]
+        while x != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    cands = ctx.cands
+    links = {(c.organisation, ctx.dpool(ci)) for ci, c in enumerate(cands) if c.digital_welcome}
+    for org, dp in sorted(links):
+        ra, rb = find("org:" + org), find(dp)
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
-
-    # Coarse on purpose: linking every digital-welcoming person of a digital pool is O(n) and
-    # never splits people who could share a group; finer splits would not change any result.
-    first: dict[str, int] = {}
-    for ci, c in enumerate(ctx.cands):
-        union(first.setdefault(c.organisation, ci), ci)
-        if c.digital_welcome:
-            union(first.setdefault(ctx.dpool(ci), ci), ci)
-    comps: dict[int, list[int]] = {}
-    for ci in range(len(ctx.cands)):
-        comps.setdefault(find(ci), []).append(ci)
-    return [comps[k] for k in sorted(comps)]
+    roots: dict[str, str] = {}
+    comps: dict[str, list[int]] = {}
+    for ci, c in enumerate(cands):
+        org = c.organisation
+        root = roots.get(org)
+        if root is None:
+            root = roots[org] = find("org:" + org)
+        comp = comps.get(root)
+        if comp is None:
+            comp = comps[root] = []
+        comp.append(ci)
+    return list(comps.values())
 
 
 #: (pool, theme, language) -> [(gender, slot -> lane)]. A lane holds the people of one gender
@@ -171,7 +181,7 @@ def _index(ctx: Context, pool: list[int], *, local: bool, digital: bool) -> _Ind
         if digital and c.digital_welcome:
             pools.append(ctx.dpool(ci))
         themes: list[str | None] = list(c.themes)
-        if ctx.cross_ok(ci, ctx.own_rules[ci]):
+        if ctx.cross_own[ci]:
             themes.append(None)
         g = gender[ci]
         slots = slots_of[ci]
@@ -232,10 +242,16 @@ def _best_group(
     r = ctx.own_rules[seed]
     old_cut = ctx.cutoffs(r)[0]
     gender = ctx.gender
+    target = r.target_size
     for is_digital in modes:
         pool = ctx.dpool(seed) if is_digital else c.organisation
+        fac_org = None if pool == "digital:*" else c.organisation
+        where = 0 if is_digital else 1
         cap = r.max_size + 2
         for theme, pos in ctx.themes(seed, r):
+            # No option of this theme can rank above (target, -pos, where, mixed, on target).
+            if best_key is not None and (target, -pos, where, 1, 0) <= best_key:
+                continue
             for lang in ctx.langs[seed]:
                 local_fac: int | None = None
                 if not is_digital:
@@ -243,12 +259,20 @@ def _best_group(
                     local_fac = ctx.facilitator(False, [pool], theme, lang)
                     if local_fac is None:
                         continue
+                elif not ctx.digital_capacity(theme, lang, fac_org):
+                    continue
                 lanes = index.get((pool, theme, lang))
                 if lanes is None:
                     continue
                 for slot in ctx.slots[seed]:
                     bucket = [(g, lane) for g, by_slot in lanes if (lane := by_slot.get(slot))]
-                    if sum(len(lane) for _, lane in bucket) < r.min_size:
+                    total = 0
+                    for _, lane in bucket:
+                        total += len(lane)
+                    if total < r.min_size:
+                        continue
+                    # At most ``total`` people (the seed included) are in the bucket.
+                    if best_key is not None and (min(total, target), -pos, where, 1, 0) <= best_key:
                         continue
                     lists = _collect(ctx, seed, bucket, placed, waste, r, theme, cap)
                     for others in lists:
@@ -268,18 +292,18 @@ def _best_group(
                             fac = local_fac
                         genders = {gender[m] for m in members}
                         rank = (
-                            min(size, r.target_size),
+                            min(size, target),
                             -pos,
-                            0 if is_digital else 1,
+                            where,
                             int("female" in genders and "male" in genders),
-                            -abs(size - r.target_size),
+                            -abs(size - target),
                         )
                         if best_key is None or rank > best_key:
                             best_key = rank
                             opt = Option(is_digital, c.organisation, theme, lang, slot)
                             assert fac is not None
                             best = Formed(sorted(members), opt, fac)
-                        if best_key[:3] == (r.target_size, 0, 1):
+                        if best_key[:3] == (target, 0, 1):
                             return best
     return best
 

@@ -8,7 +8,7 @@ passed things in.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -28,7 +28,11 @@ BucketKey = tuple[str, str | None, str, str]
 
 def sorted_slots(slots: Iterable[str]) -> list[str]:
     """Slots in canonical week order; unknown strings last, alphabetically."""
-    return sorted(slots, key=lambda s: (SLOT_ORDER.get(s, len(SLOT_ORDER)), s))
+    given = slots if isinstance(slots, frozenset | set) else set(slots)
+    known = [s for s in ALL_SLOTS if s in given]
+    if len(known) == len(given):
+        return known
+    return known + sorted(given - SLOT_ORDER.keys())
 
 
 @dataclass(slots=True)
@@ -88,6 +92,11 @@ class Context:
             for c in cands
         ]
         self._cuts: dict[int, tuple[Rules, tuple[int, int]]] = {}
+        #: May join a cross-problem group now under their own organisation's rules.
+        self.cross_own: list[bool] = [
+            c.cross_problem_welcome and ci < self.cutoffs(r)[1]
+            for ci, (c, r) in enumerate(zip(cands, self.own_rules, strict=True))
+        ]
         self.facs: list[Facilitator] = sorted(facilitators, key=lambda f: f.id)
         if len({f.id for f in self.facs}) != len(self.facs):
             raise ValueError("facilitator ids must be unique")
@@ -98,6 +107,8 @@ class Context:
             key=lambda i: (len(self.facs[i].themes) * len(self.facs[i].languages), self.facs[i].id),
         )
         self.fac_index: dict[tuple[bool, str, str, str], list[int]] = defaultdict(list)
+        #: (theme slug, language) -> digital facilitators of any organisation.
+        self.digital_facs: dict[tuple[str, str], list[int]] = defaultdict(list)
         for i in order:
             f = self.facs[i]
             for theme in f.themes:
@@ -105,6 +116,16 @@ class Context:
                     self.fac_index[(False, f.organisation, theme, lang)].append(i)
                     if f.digital:
                         self.fac_index[(True, f.organisation, theme, lang)].append(i)
+                        self.digital_facs[(theme, lang)].append(i)
+
+    def digital_capacity(self, theme: str | None, lang: str, org: str | None) -> bool:
+        """Whether any digital facilitator (of ``org``, or of any organisation when None) has
+        capacity left for the theme (``None``: cross-problem) and language."""
+        slug = ACROSS if theme is None else theme
+        left = self.left
+        if org is not None:
+            return any(left[i] > 0 for i in self.fac_index.get((True, org, slug, lang), ()))
+        return any(left[i] > 0 for i in self.digital_facs.get((slug, lang), ()))
 
     def dpool(self, ci: int) -> str:
         """Digital pool of a candidate: national, or their own catchment if it opts out."""
@@ -116,7 +137,7 @@ class Context:
         """(theme, preference position) options; cross-problem (None) last, if allowed yet."""
         c = self.cands[ci]
         out: list[tuple[str | None, int]] = [(t, p) for p, t in enumerate(c.themes)]
-        if self.cross_ok(ci, r):
+        if self.cross_own[ci] if r is self.own_rules[ci] else self.cross_ok(ci, r):
             out.append((None, len(c.themes)))
         return out
 
@@ -196,7 +217,10 @@ class Context:
                 pools.append(c.organisation)
             if digital and c.digital_welcome:
                 pools.append(self.dpool(ci))
-            for theme, _ in self.themes(ci, self.own_rules[ci]):
+            themes: list[str | None] = list(c.themes)
+            if self.cross_own[ci]:
+                themes.append(None)
+            for theme in themes:
                 for lang in self.langs[ci]:
                     for slot in self.slots[ci]:
                         for pool in pools:
@@ -218,13 +242,14 @@ def best_window(ctx: Context, seed: int, others: list[int], span: int) -> list[i
     low, high = min(ages), max(ages)
     if max(high, a) - min(low, a) <= span:
         return others  # the lowest window already holds everyone
-    los = sorted({x for x in ages if a - span <= x <= a} | {a})
-    best: list[int] = []
-    for lo in los:
-        hi = lo + span
-        if hi < a:
-            continue
-        sel = [o for o, x in zip(others, ages, strict=True) if lo <= x <= hi]
-        if len(sel) > len(best):
-            best = sel
-    return best
+    # Count each window with a binary search; build only the winning selection.
+    ordered = sorted(ages)
+    best_lo, best_n = a, -1
+    for lo in sorted({x for x in ages if a - span <= x <= a} | {a}):
+        n = bisect_right(ordered, lo + span) - bisect_left(ordered, lo)
+        if n > best_n:
+            best_lo, best_n = lo, n
+    if best_n <= 0:
+        return []
+    hi = best_lo + span
+    return [o for o, x in zip(others, ages, strict=True) if best_lo <= x <= hi]
