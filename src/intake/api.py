@@ -17,13 +17,15 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake import idempotency, interests, referrals
+from intake import idempotency, interests, progress, referrals
 from intake.crypto import ContactCipher
+from intake.errors import Conflict
 from intake.reference import CROSS_PROBLEM, LANGUAGES, fold
 from intake.registry import ApiPrincipal, authenticate, list_organisations
 from intake.schemas import (
     AGE_BANDS,
     SLOTS,
+    AnswerIn,
     InterestIn,
     InterestStatus,
     ReferralBatch,
@@ -35,7 +37,8 @@ from intake.schemas import (
     StaffInterest,
 )
 from intake.tables import county, municipality, theme
-from matching.service import waiting_explanation, waiting_explanations
+from matching.lifecycle import Answer
+from matching.service import waiting_explanations
 
 Db = SkipValidation[AsyncSession]
 Cipher = SkipValidation[ContactCipher]
@@ -198,9 +201,17 @@ class InterestController(Controller):
         lang: Annotated[str, Parameter(pattern="^(nb|nn|en)$")] = "nb",
     ) -> InterestStatus:
         found = await interests.status(db, receipt_code)
-        if found.status == "waiting" and found.id is not None:
-            found.explanation = await waiting_explanation(db, found.id, lang)  # type: ignore[arg-type]
-        return found
+        return await progress.with_progress(db, found, lang)  # type: ignore[arg-type]
+
+    @post("/{receipt_code:str}/answer")
+    async def answer(
+        self, receipt_code: str, data: AnswerIn, db: Db, now: Now, lifecycle: Any
+    ) -> dict[str, str]:
+        """Yes or no to a group, for people who left no way to be reached."""
+        result = await progress.answer(db, lifecycle, receipt_code, accept=data.accept, now=now)
+        if result is Answer.GONE:
+            raise Conflict("nothing waits for an answer from you now")
+        return {"answer": result.value}
 
     @delete("/{receipt_code:str}", status_code=HTTP_204_NO_CONTENT)
     async def withdraw(self, receipt_code: str, db: Db, now: Now) -> None:

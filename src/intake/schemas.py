@@ -142,6 +142,11 @@ class InterestIn(BaseModel):
         return self
 
 
+class AnswerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    accept: bool
+
+
 class Registered(BaseModel):
     receipt_code: str
     status: str
@@ -165,6 +170,20 @@ class InterestStatus(BaseModel):
     explanation: str | None = Field(
         default=None,
         description="why no group yet, and the smallest change that would place one now",
+    )
+    step: str | None = Field(
+        default=None,
+        description="in a group: proposed|accepted|offered|invited|confirmed|running|"
+        "self_running|closed",
+    )
+    step_text: str | None = None
+    meeting_start: datetime | None = None
+    meeting_place: str | None = None
+    respond_by: datetime | None = None
+    can_answer: bool = Field(
+        default=False,
+        description="true when the group waits for this person's yes or no and we cannot "
+        "reach them: answer with POST /api/v1/interests/{code}/answer",
     )
     id: uuid.UUID | None = Field(default=None, exclude=True)
 

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from intake.api import API_CONTROLLERS
 from intake.crypto import ContactCipher
 from intake.tables import interest
+from matching.lifecycle import Lifecycle, LifecycleConfig
 from samhjelp.database import current_revisions, head_revisions
 from samhjelp.problems import EXCEPTION_HANDLERS, problem
 from samhjelp.ratelimit import WriteRateLimit
@@ -50,6 +51,16 @@ class Services:
 _INTERESTS = Gauge(
     "samhjelp_interests", "Interests by status (refreshed at each scrape)", ["status"]
 )
+
+
+def lifecycle_of(services: Services) -> Lifecycle:
+    """The life cycle's runtime needs, from the composition root's services."""
+    return Lifecycle(
+        cipher=services.cipher,
+        link_secret=str(services.extra.get("link_secret") or services.settings.link_secret),
+        base_url=services.settings.public_base_url,
+        config=services.extra.get("lifecycle_config") or LifecycleConfig(),
+    )
 
 
 def create_app(services: Services, *, route_handlers: Sequence[Any] = ()) -> Litestar:
@@ -152,6 +163,7 @@ def create_app(services: Services, *, route_handlers: Sequence[Any] = ()) -> Lit
             "cipher": Provide(provide_cipher, sync_to_thread=False),
             "now": Provide(provide_now, sync_to_thread=False),
             "base_url": Provide(provide_base_url, sync_to_thread=False),
+            "lifecycle": Provide(lambda: lifecycle_of(services), sync_to_thread=False),
         },
         middleware=[prometheus.middleware, rate_limit, *web.middleware],
         template_config=web.template_config,

@@ -13,10 +13,10 @@ from typing import Any
 
 from intake.idempotency import purge
 from matching.job import run_matching
-from matching.lifecycle import Lifecycle, LifecycleConfig, tick
+from matching.lifecycle import tick
 from notify import deliver_due, scrub_delivered
 from notify.settings import NotifySettings
-from samhjelp.app import Services
+from samhjelp.app import Services, lifecycle_of
 from samhjelp.runtime import add_job
 
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
@@ -26,16 +26,6 @@ WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 async def match(services: Services) -> dict[str, Any]:
     report = await run_matching(services.sessionmaker, now=services.clock())
     return report.summary()
-
-
-def lifecycle_of(services: Services) -> Lifecycle:
-    """The life cycle's runtime needs, from the composition root's services."""
-    return Lifecycle(
-        cipher=services.cipher,
-        link_secret=str(services.extra.get("link_secret") or services.settings.link_secret),
-        base_url=services.settings.public_base_url,
-        config=services.extra.get("lifecycle_config") or LifecycleConfig(),
-    )
 
 
 @add_job("lifecycle", lambda s: 60)

@@ -17,7 +17,7 @@ from litestar.datastructures import Cookie
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake import interests, receipt, referrals
+from intake import interests, progress, receipt, referrals
 from intake.consent import CURRENT_VERSION
 from intake.consent import TEXTS as CONSENT_TEXTS
 from intake.crypto import ContactCipher
@@ -28,6 +28,7 @@ from intake.schemas import AGE_BANDS
 from intake.web import views
 from intake.web.forms import Messages, SignupForm, ordered, service_errors, validate
 from intake.web.i18n import LANGS, NATIVE_NAMES, Translator, negotiate
+from matching.lifecycle import Lifecycle
 
 log = logging.getLogger("samhjelp.pages")
 
@@ -257,7 +258,11 @@ async def _lookup(
         msg = t.gettext("Write the code as on your receipt: ten letters and digits.")
         return None, {"code": msg}, 422
     try:
-        found = await interests.status(db, code)
+        found = await progress.with_progress(
+            db,
+            await interests.status(db, code),
+            t.lang,  # type: ignore[arg-type]
+        )
     except NotFound:
         msg = t.gettext("We found no sign-up with this code. Check that it is written correctly.")
         return None, {"code": msg}, 404
@@ -294,6 +299,24 @@ async def withdraw_post(
     return render(request, "withdraw.html", lang=lang, code="", done=True)
 
 
+@post("/status/svar", name="answer")
+async def answer_post(
+    request: Request[Any, Any, Any], db: AsyncSession, now: datetime, lifecycle: Lifecycle
+) -> Template:
+    """Yes or no to a group, for people who left no way to be reached (code in the form)."""
+    single, _ = await _form_values(request)
+    lang = page_language(request, single.get("lang"))
+    t = Translator(lang)
+    code = single.get("code", "").strip()[:40]
+    result, errors, status = await _lookup(db, t, code)
+    if result is not None and result.can_answer:
+        await progress.answer(db, lifecycle, code, accept=single.get("accept") == "yes", now=now)
+        result, errors, status = await _lookup(db, t, code)
+    return render(
+        request, "status.html", lang=lang, status=status, result=result, errors=errors, code=code
+    )
+
+
 @get("/personvern", name="privacy")
 async def privacy(request: Request[Any, Any, Any]) -> Template:
     return render(request, "privacy.html", lang=page_language(request))
@@ -313,6 +336,7 @@ PAGE_HANDLERS: list[Any] = [
     status_form,
     status_post,
     withdraw_post,
+    answer_post,
     privacy,
     accessibility,
 ]

@@ -117,6 +117,10 @@ class StatusView:
     since: str | None
     contact: str | None
     can_withdraw: bool
+    #: Why the person still waits and what would place them now, or the group step in words.
+    detail: str | None = None
+    #: The group waits for this person's yes or no and we cannot reach them.
+    can_answer: bool = False
 
 
 def status_in_words(t: Translator, s: InterestStatus) -> StatusView:
@@ -164,4 +168,6 @@ def status_in_words(t: Translator, s: InterestStatus) -> StatusView:
         since=long_date(s.waiting_since, t.lang) if s.status != "withdrawn" else None,
         contact=s.contact,
         can_withdraw=s.status != "withdrawn",
+        detail=s.step_text or s.explanation,
+        can_answer=s.can_answer,
     )

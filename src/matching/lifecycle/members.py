@@ -203,6 +203,23 @@ async def answer(
     return Answer.DECLINED
 
 
+async def answer_for(
+    session: AsyncSession, lc: Lifecycle, interest_id: uuid.UUID, *, accept: bool, now: datetime
+) -> Answer:
+    """A yes or no given on the status page (people without a contact channel get no links):
+    answers for the person's one active group, if it is waiting for their answer."""
+    group_id = (
+        await session.execute(
+            select(group_member.c.group_id).where(
+                group_member.c.interest_id == interest_id, group_member.c.active
+            )
+        )
+    ).scalar_one_or_none()
+    if group_id is None:
+        return Answer.GONE
+    return await answer(session, lc, group_id, interest_id, accept=accept, now=now)
+
+
 async def _leave(
     session: AsyncSession, group_id: uuid.UUID, interest_id: uuid.UUID, *, state: str, now: datetime
 ) -> None:
