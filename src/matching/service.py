@@ -295,3 +295,54 @@ async def waiting_explanation(
 ) -> str | None:
     """Why this person still waits and what would place them now, in words (latest run)."""
     return (await waiting_explanations(session, [interest_id], locale)).get(interest_id)
+
+
+@dataclass(frozen=True)
+class GroupSummary:
+    """One group as the coordinator's overview shows it: no names, counts only."""
+
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    theme: str | None
+    language: str
+    slot: str
+    digital: bool
+    status: str
+    members: int
+    created_at: datetime
+    updated_at: datetime
+
+
+async def list_groups(
+    session: AsyncSession,
+    *,
+    organisation_id: uuid.UUID | None = None,
+    status: str | None = None,
+    limit: int = 100,
+) -> list[GroupSummary]:
+    """Groups, newest first, with how many active members each has."""
+    members = (
+        select(func.count())
+        .where(group_member.c.group_id == start_group.c.id, group_member.c.active)
+        .scalar_subquery()
+    )
+    stmt = select(
+        start_group.c.id, start_group.c.organisation_id, start_group.c.theme,
+        start_group.c.language, start_group.c.slot, start_group.c.digital, start_group.c.status,
+        members.label("members"), start_group.c.created_at, start_group.c.updated_at,
+    ).order_by(start_group.c.created_at.desc()).limit(limit)  # fmt: skip
+    if organisation_id is not None:
+        stmt = stmt.where(start_group.c.organisation_id == organisation_id)
+    if status is not None:
+        stmt = stmt.where(start_group.c.status == status)
+    return [GroupSummary(**r._mapping) for r in (await session.execute(stmt)).all()]
+
+
+async def group_events(session: AsyncSession, group_id: uuid.UUID) -> list[dict[str, Any]]:
+    """A group's recorded state changes (who, what, when), oldest first."""
+    rows = await session.execute(
+        select(group_event.c.at, group_event.c.actor, group_event.c.what, group_event.c.detail)
+        .where(group_event.c.group_id == group_id)
+        .order_by(group_event.c.at, group_event.c.id)
+    )
+    return [dict(r._mapping) for r in rows]

@@ -231,6 +231,52 @@ def cmd_outbox(args: argparse.Namespace) -> None:
     print(f"re-queued {_in_transaction(settings, retry)} failed message(s)")
 
 
+def cmd_group(args: argparse.Namespace) -> None:
+    import uuid
+
+    from intake.registry import organisation_by_ref
+    from matching.lifecycle import close_group
+    from matching.service import group_events, list_groups
+    from samhjelp.app import utc_now
+
+    settings = _settings()
+    if args.action == "list":
+
+        async def listing(session: AsyncSession) -> Any:
+            org = await organisation_by_ref(session, args.org) if args.org else None
+            return await list_groups(
+                session, organisation_id=org.id if org else None, status=args.status
+            )
+
+        for g in _in_transaction(settings, listing):
+            what = g.theme or "på tvers"
+            print(
+                f"{g.id}\t{g.status}\t{what}\t{g.language}\t{g.slot}"
+                f"\t{'digital' if g.digital else 'local'}\t{g.members} members"
+                f"\t{g.updated_at:%Y-%m-%d %H:%M}"
+            )
+        return
+    try:
+        group_id = uuid.UUID(args.id)
+    except ValueError:
+        sys.exit("samhjelp: a group id is a UUID (see `samhjelp group list`)")
+    if args.action == "events":
+
+        async def events(session: AsyncSession) -> Any:
+            return await group_events(session, group_id)
+
+        for e in _in_transaction(settings, events):
+            print(f"{e['at']:%Y-%m-%d %H:%M}\t{e['actor']}\t{e['what']}\t{json.dumps(e['detail'])}")
+        return
+
+    async def close(session: AsyncSession) -> bool:
+        return await close_group(session, group_id, now=utc_now(), actor="cli", reason=args.reason)
+
+    if not _in_transaction(settings, close):
+        sys.exit("samhjelp: no open group with that id")
+    print("closed")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="samhjelp", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -292,6 +338,29 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dry-run", action="store_true", help="print the plan, store nothing")
     run.add_argument("--show", type=int, default=20, help="how many waiting people to explain")
     match.set_defaults(func=cmd_match)
+
+    group = sub.add_parser("group", help="groups and their start (coordinator's overview)")
+    group_sub = group.add_subparsers(dest="action", required=True)
+    glist = group_sub.add_parser("list")
+    glist.add_argument("--org", help="organisation slug or id")
+    glist.add_argument(
+        "--status",
+        choices=[
+            "proposed",
+            "accepted",
+            "scheduled",
+            "running",
+            "self_running",
+            "lapsed",
+            "closed",
+        ],
+    )
+    gev = group_sub.add_parser("events", help="who did what when")
+    gev.add_argument("id")
+    gclose = group_sub.add_parser("close", help="close a group with a reason")
+    gclose.add_argument("id")
+    gclose.add_argument("--reason", required=True)
+    group.set_defaults(func=cmd_group)
 
     outbox = sub.add_parser("outbox", help="outgoing e-mail and SMS")
     outbox_sub = outbox.add_subparsers(dest="action", required=True)

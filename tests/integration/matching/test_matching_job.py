@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -214,11 +217,78 @@ async def test_two_runs_at_once_produce_one_set_of_proposals(
             ).all()
             assert len(per_person) == 8 and all(c == 1 for _, c in per_person)
     finally:
-        async with maker.begin() as s:
-            gids = select(start_group.c.id).where(start_group.c.organisation_id == org.id)
-            await s.execute(delete(group_member).where(group_member.c.group_id.in_(gids)))
-            await s.execute(delete(start_group).where(start_group.c.organisation_id == org.id))
-            await s.execute(delete(match_run))
-            await s.execute(delete(waiting_note))
-            await s.execute(delete(interest).where(interest.c.organisation_id == org.id))
-            await s.execute(delete(organisation).where(organisation.c.id == org.id))
+        await _purge(maker, org.id)
+
+
+async def _purge(maker: async_sessionmaker[AsyncSession], org_id: uuid.UUID) -> None:
+    """Remove what a committing test made for one organisation."""
+    async with maker.begin() as s:
+        gids = select(start_group.c.id).where(start_group.c.organisation_id == org_id)
+        await s.execute(delete(group_event).where(group_event.c.group_id.in_(gids)))
+        await s.execute(delete(group_member).where(group_member.c.group_id.in_(gids)))
+        await s.execute(delete(start_group).where(start_group.c.organisation_id == org_id))
+        await s.execute(delete(match_run))
+        await s.execute(delete(waiting_note))
+        await s.execute(delete(interest).where(interest.c.organisation_id == org_id))
+        await s.execute(delete(organisation).where(organisation.c.id == org_id))
+
+
+def _cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {"DATABASE_URL": database_url, "SAMHJELP_LOG_LEVEL": "WARNING"}
+    return subprocess.run(
+        [sys.executable, "-m", "samhjelp.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+async def test_cli_runs_matching_and_lists_inspects_and_closes_groups(
+    engine: AsyncEngine, database_url: str, cipher: ContactCipher, clock: Any
+) -> None:
+    maker = async_sessionmaker(engine, expire_on_commit=False)
+    async with maker.begin() as s:
+        org = await make_org(s, ("3405",))
+        await add_facilitator(
+            s, organisation_id=org.id, name="F", email=None, themes=["stress"], languages=["no"]
+        )
+        await _sign_up(s, cipher, clock.now, 6, municipality="3405", themes=["stress"])
+    try:
+        dry = await asyncio.to_thread(_cli, database_url, "match", "run", "--dry-run")
+        assert dry.returncode == 0, dry.stderr
+        assert "would form 1 groups placing 6" in dry.stdout
+        real = await asyncio.to_thread(_cli, database_url, "match", "run")
+        assert "formed 1 groups placing 6" in real.stdout
+        listed = await asyncio.to_thread(_cli, database_url, "group", "list", "--org", org.slug)
+        [line] = listed.stdout.splitlines()
+        gid, status, theme = line.split("\t")[:3]
+        assert (status, theme) == ("proposed", "stress") and "6 members" in line
+        events = await asyncio.to_thread(_cli, database_url, "group", "events", gid)
+        assert "\tmatching\tformed\t" in events.stdout
+        closed = await asyncio.to_thread(
+            _cli, database_url, "group", "close", gid, "--reason", "facilitator ill"
+        )
+        assert closed.returncode == 0 and closed.stdout.strip() == "closed"
+        again = await asyncio.to_thread(
+            _cli, database_url, "group", "close", gid, "--reason", "twice"
+        )
+        assert again.returncode != 0 and "no open group" in again.stderr
+        after = await asyncio.to_thread(
+            _cli, database_url, "group", "list", "--org", org.slug, "--status", "closed"
+        )
+        assert after.stdout.startswith(gid)
+        async with maker() as s:
+            back = (
+                (
+                    await s.execute(
+                        select(interest.c.status).where(interest.c.organisation_id == org.id)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        assert back == ["waiting"] * 6  # closed before it met: back in the pool
+    finally:
+        await _purge(maker, org.id)
