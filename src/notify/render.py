@@ -38,6 +38,8 @@ TEMPLATES = (
     "followup_reminder",
     "review_reminder",
     "coordinator_alert",
+    "meeting_time_reminder",
+    "group_ended",
 )
 
 # Explicit patterns, not babel's "medium" formats: those use non-GSM characters (narrow no-break

@@ -234,10 +234,12 @@ def cmd_outbox(args: argparse.Namespace) -> None:
 def cmd_group(args: argparse.Namespace) -> None:
     import uuid
 
+    from intake.crypto import ContactCipher
     from intake.registry import organisation_by_ref
-    from matching.lifecycle import close_group
+    from matching.lifecycle import Lifecycle, close_group
     from matching.service import group_events, list_groups
     from samhjelp.app import utc_now
+    from samhjelp.bootstrap import contact_key, link_secret
 
     settings = _settings()
     if args.action == "list":
@@ -270,7 +272,14 @@ def cmd_group(args: argparse.Namespace) -> None:
         return
 
     async def close(session: AsyncSession) -> bool:
-        return await close_group(session, group_id, now=utc_now(), actor="cli", reason=args.reason)
+        lc = Lifecycle(
+            cipher=ContactCipher(contact_key(settings)),
+            link_secret=link_secret(settings),
+            base_url=settings.public_base_url,
+        )
+        return await close_group(
+            session, group_id, now=utc_now(), actor="cli", reason=args.reason, lc=lc
+        )
 
     if not _in_transaction(settings, close):
         sys.exit("samhjelp: no open group with that id")

@@ -20,7 +20,7 @@ from matching import links
 from matching.lifecycle.config import Lifecycle
 from matching.links import Purpose
 from matching.service import record_event
-from matching.tables import ACTIVE_MEMBER_STATES, group_member, start_group
+from matching.tables import ACTIVE_MEMBER_STATES, group_event, group_member, start_group
 from notify import Attachment, Channel, OutgoingMessage, enqueue, seal_address
 
 #: Groups whose places may still be refilled (no meeting has taken place yet).
@@ -52,6 +52,33 @@ async def event(
     **detail: Any,
 ) -> None:
     await record_event(session, group_id, now=now, actor=actor, what=what, detail=detail)
+
+
+async def has_event(session: AsyncSession, group_id: uuid.UUID, what: str) -> bool:
+    """Whether ``what`` has been recorded for the group (steps that must happen only once)."""
+    found = await session.execute(
+        select(group_event.c.id)
+        .where(group_event.c.group_id == group_id, group_event.c.what == what)
+        .limit(1)
+    )
+    return found.first() is not None
+
+
+async def tell_facilitator_ended(
+    session: AsyncSession, lc: Lifecycle, group: Mapping[Any, Any], *, why: str, now: datetime
+) -> bool:
+    """A facilitator who said yes hears when the group is cancelled or closed."""
+    if group["facilitator_id"] is None or group["accepted_at"] is None:
+        return False
+    fac = await facilitator_info(session, group["facilitator_id"])
+    if fac is None:
+        return False
+    org = await organisation(session, group["organisation_id"])
+    return await to_facilitator(
+        session, lc, fac, org, "group_ended",
+        {"org_name": org.name, "area": area(group, org), "why": why},
+        dedupe_key=f"group_ended:{group['id']}", now=now,
+    )  # fmt: skip
 
 
 async def active_members(session: AsyncSession, group_id: uuid.UUID) -> list[RowMapping]:

@@ -326,3 +326,58 @@ async def advance_offers(session: AsyncSession, lc: Lifecycle, *, now: datetime)
         if group is not None:
             counts["start_notices"] += await offer_next(session, lc, group, now=now)
     return counts
+
+
+async def advance_accepted(
+    session: AsyncSession, lc: Lifecycle, *, now: datetime
+) -> dict[str, int]:
+    """Tick step: a facilitator who said yes but set no first meeting is reminded (with a fresh
+    form link) after ``facilitator_reminder_after``; a ``facilitator_window`` later the
+    coordinator is told. A group never waits silently."""
+    counts = {"meeting_time_reminders": 0, "meeting_time_escalations": 0}
+    waiting = (
+        (
+            await session.execute(
+                select(start_group)
+                .where(start_group.c.status == "accepted")
+                .with_for_update(skip_locked=True)
+            )
+        )
+        .mappings()
+        .all()
+    )
+    for group in waiting:
+        gid: uuid.UUID = group["id"]
+        since = now - group["accepted_at"]
+        if since < lc.config.facilitator_reminder_after:
+            continue
+        org = await common.organisation(session, group["organisation_id"])
+        if not await common.has_event(session, gid, "meeting_time_reminder_sent"):
+            fac = await common.facilitator_info(session, group["facilitator_id"])
+            if fac is not None:
+                form = await common.link(
+                    session, lc, Purpose.MEETING_FORM, gid, fac.id,
+                    expires_at=now + lc.config.meeting_form_valid, now=now,
+                )  # fmt: skip
+                await common.to_facilitator(
+                    session, lc, fac, org, "meeting_time_reminder",
+                    {"org_name": org.name, "area": common.area(group, org), "form_url": form},
+                    dedupe_key=f"meeting_time_reminder:{gid}", now=now,
+                )  # fmt: skip
+            await common.event(session, gid, "meeting_time_reminder_sent", now=now)
+            counts["meeting_time_reminders"] += 1
+        elif since >= lc.config.facilitator_reminder_after + lc.config.facilitator_window and (
+            not await common.has_event(session, gid, "meeting_time_escalated")
+        ):
+            target = org.coordinator_email or await pool.region_coordinator(
+                session, org.region_slug
+            )
+            if target:
+                await common.to_coordinator(
+                    session, lc, target, org.id,
+                    {"reason": "no_meeting_time", "reference": common.reference(gid)},
+                    dedupe_key=f"no_meeting_time:{gid}", now=now,
+                )  # fmt: skip
+            await common.event(session, gid, "meeting_time_escalated", now=now, told=bool(target))
+            counts["meeting_time_escalations"] += 1
+    return counts

@@ -389,6 +389,7 @@ async def cancel(
         now=now,
         attachments=lambda iid: (ics,) if ics is not None and iid in had_invitation else (),
     )
+    await common.tell_facilitator_ended(session, lc, group, why=why, now=now)
     return returned
 
 

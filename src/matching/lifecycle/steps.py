@@ -14,7 +14,7 @@ from intake import pool
 from matching import links
 from matching.explain import Locale
 from matching.lifecycle import common
-from matching.lifecycle.config import LifecycleConfig
+from matching.lifecycle.config import Lifecycle, LifecycleConfig
 from matching.tables import (
     ACTIVE_MEMBER_STATES,
     facilitator_offer,
@@ -35,13 +35,14 @@ async def close_group(
     actor: str,
     reason: str,
     config: LifecycleConfig | None = None,
+    lc: Lifecycle | None = None,
 ) -> bool:
     """Close a group with a reason, at any point. False if it had already ended.
 
     Before the first meeting, members return to the pool with their waiting time. Once it has
     met, they stay placed, and their contact data is erased after ``erase_after``.
     """
-    cfg = config or LifecycleConfig()
+    cfg = config or (lc.config if lc else LifecycleConfig())
     group = await common.load_group(session, group_id)
     if group is None or group["status"] in TERMINAL:
         return False
@@ -76,6 +77,8 @@ async def close_group(
     )
     await links.retire(session, group_id, now=now)
     await common.event(session, group_id, "closed", now=now, actor=actor, reason=reason[:500])
+    if lc is not None and not actor.startswith("facilitator:"):
+        await common.tell_facilitator_ended(session, lc, group, why=reason[:200], now=now)
     return True
 
 

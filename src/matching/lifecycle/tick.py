@@ -44,6 +44,7 @@ async def tick(
         counts["members_withdrawn"] = await members.members_gone(session, lc, now=now)
         counts["replies_expired"] = await members.expire_replies(session, lc, now=now)
         counts |= await facilitators.advance_offers(session, lc, now=now)
+        counts |= await facilitators.advance_accepted(session, lc, now=now)
         counts |= await meetings.advance_meetings(session, lc, now=now)
         counts |= await erasure.erase_due(session, now=now)
     busy = {k: v for k, v in counts.items() if v}

@@ -217,3 +217,69 @@ async def test_tick_runs_once_across_replicas(
         report = await tick(maker, lc, now=clock.now)
         assert not report.ran
     assert (await tick(maker, lc, now=clock.now)).ran
+
+
+async def test_a_yes_without_a_meeting_time_is_chased_then_escalated(
+    maker: Maker,
+    session: AsyncSession,
+    cipher: ContactCipher,
+    clock: Any,
+    lc: Lifecycle,
+    app_client: httpx.AsyncClient,
+) -> None:
+    await _setup(session, cipher, clock.now, 1)
+    await run_matching(maker, now=clock.now)
+    await tick(maker, lc, now=clock.now)
+    [(_, _, notice)] = await _mails(session, cipher)
+    accept = LINK.findall(notice)[0]
+    accepted = await click(app_client, accept)
+    assert accepted.status_code == 200
+    assert (await session.execute(select(start_group.c.status))).scalar_one() == "accepted"
+    # The facilitator closes the page without setting a time: one day later, nothing yet.
+    clock.advance(days=1)
+    await tick(maker, lc, now=clock.now)
+    assert [t for t, _, _ in await _mails(session, cipher)] == ["start_notice"]
+    # After two days: a reminder with a fresh form link; only one, however often the tick runs.
+    clock.advance(days=1, minutes=1)
+    await tick(maker, lc, now=clock.now)
+    await tick(maker, lc, now=clock.now)
+    mails = await _mails(session, cipher)
+    assert [t for t, _, _ in mails] == ["start_notice", "meeting_time_reminder"]
+    assert mails[-1][1] == "f0@example.no"
+    form = LINK.findall(mails[-1][2])[0]
+    assert (await app_client.get(form)).status_code == 200  # the fresh link opens the form
+    # Still nothing three days later: the coordinator is told, once.
+    clock.advance(days=3)
+    await tick(maker, lc, now=clock.now)
+    await tick(maker, lc, now=clock.now)
+    mails = await _mails(session, cipher)
+    alerts = [m for m in mails if m[0] == "coordinator_alert"]
+    assert len(alerts) == 1 and alerts[0][1].startswith("koordinator@")
+    assert "første møte" in alerts[0][2]
+    whats = (await session.execute(select(group_event.c.what))).scalars().all()
+    assert whats.count("meeting_time_reminder_sent") == 1
+    assert whats.count("meeting_time_escalated") == 1
+
+
+async def test_the_facilitator_hears_when_their_group_is_closed(
+    maker: Maker,
+    session: AsyncSession,
+    cipher: ContactCipher,
+    clock: Any,
+    lc: Lifecycle,
+    app_client: httpx.AsyncClient,
+) -> None:
+    from matching.lifecycle import close_group
+
+    await _setup(session, cipher, clock.now, 1)
+    await run_matching(maker, now=clock.now)
+    await tick(maker, lc, now=clock.now)
+    [(_, _, notice)] = await _mails(session, cipher)
+    await click(app_client, LINK.findall(notice)[0])
+    gid = (await session.execute(select(start_group.c.id))).scalar_one()
+    assert await close_group(
+        session, gid, now=clock.now, actor="cli", reason="lokalet brant", lc=lc
+    )
+    ended = [m for m in await _mails(session, cipher) if m[0] == "group_ended"]
+    assert len(ended) == 1 and ended[0][1] == "f0@example.no"
+    assert "lokalet brant" in ended[0][2]

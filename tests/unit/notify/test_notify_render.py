@@ -35,6 +35,8 @@ COMMON: dict[str, Any] = {
     "channel": "email",
     "attempts": 8,
     "error": "smtp error 550",
+    "form_url": URL,
+    "why": "for få deltakere",
 }
 
 # GSM 03.38 basic set (incl. æøåÆØÅ): anything else switches an SMS to UCS-2 and 70 characters.
@@ -74,6 +76,15 @@ def test_no_facilitator_alert_has_its_own_wording() -> None:
     content = render("coordinator_alert", "nb", {**COMMON, "reason": "no_facilitator"})
     assert content.subject == "Ingen igangsetter har svart"
     assert "svarfristen er ute" in content.text
+
+
+@pytest.mark.parametrize("lang", list(Language))
+def test_missing_meeting_time_alert_has_its_own_wording(lang: Language) -> None:
+    alert = render("coordinator_alert", lang, {**COMMON, "reason": "no_meeting_time"})
+    failed = render("coordinator_alert", lang, COMMON)
+    assert alert.subject != failed.subject and COMMON["reference"] in alert.text
+    reminder = render("meeting_time_reminder", lang, COMMON)
+    assert URL in reminder.text and COMMON["area"] in reminder.text
 
 
 def test_languages_are_really_translated() -> None:
