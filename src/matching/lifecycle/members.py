@@ -424,17 +424,16 @@ async def members_gone(session: AsyncSession, lc: Lifecycle, *, now: datetime) -
     rows = (
         await session.execute(
             select(group_member.c.group_id, group_member.c.interest_id, group_member.c.active)
-            .where(group_member.c.contact_erased_at.is_(None))
+            .where(
+                group_member.c.contact_erased_at.is_(None),
+                group_member.c.interest_id.in_(pool.withdrawn_ids()),
+            )
             .with_for_update(skip_locked=True)
         )
     ).all()
-    profiles = await pool.profiles(session, {r.interest_id for r in rows})
     groups: set[uuid.UUID] = set()
     gone = 0
     for r in rows:
-        p = profiles.get(r.interest_id)
-        if p is None or p.status != "withdrawn":
-            continue
         values: dict[str, Any] = {"contact_erased_at": now}
         if r.active:
             values |= {"active": False, "state": "withdrawn"}
