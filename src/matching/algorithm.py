@@ -17,8 +17,10 @@ Shape of a run:
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from matching import exact
@@ -53,16 +55,35 @@ def form_groups(
         A plan whose groups satisfy every hard rule (see :func:`matching.check.violations`) and,
         for every unplaced person, a reason and the smallest change that would place them now.
     """
-    ctx = Context(candidates, rules, facilitators, now)
-    formed: list[Formed] = []
-    for comp in components(ctx):
-        formed.extend(solve_component(ctx, comp))
-    placed = {m for f in formed for m in f.members}
-    unplaced = [ci for ci in range(len(ctx.cands)) if ci not in placed]
-    return Plan(
-        groups=tuple(to_proposal(ctx, f) for f in formed),
-        unplaced=tuple(sorted(diagnose(ctx, unplaced), key=lambda u: u.candidate)),
-    )
+    with _gc_paused():
+        ctx = Context(candidates, rules, facilitators, now)
+        formed: list[Formed] = []
+        for comp in components(ctx):
+            formed.extend(solve_component(ctx, comp))
+        placed = {m for f in formed for m in f.members}
+        unplaced = [ci for ci in range(len(ctx.cands)) if ci not in placed]
+        return Plan(
+            groups=tuple(to_proposal(ctx, f) for f in formed),
+            unplaced=tuple(sorted(diagnose(ctx, unplaced), key=lambda u: u.candidate)),
+        )
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for one run.
+
+    A country-wide run allocates millions of small lists and tuples, and the collector would
+    walk all live objects again and again (about 13 % of a 100,000-person run). The core makes
+    no reference cycles worth collecting, so nothing is lost; reference counting still frees
+    memory at once, and the collector resumes afterwards (if it was on).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def solve_component(ctx: Context, comp: list[int]) -> list[Formed]:
@@ -374,28 +395,53 @@ def _scan(
     a = age[seed]
     lo, hi = a - span, a + span
     own_rules = ctx.own_rules
+    ok = ctx.cross_ok
     mixed: list[int] = []
     anyone: list[int] = []
-    need_mixed = cap if want_mixed else 0
-    need_same = cap if want_same else 0
     skipped = 0
-    for ci in lane:
-        if placed[ci]:
-            skipped += 1
-            continue
-        if ci == seed:
-            continue
-        x = age[ci]
-        if x < lo or x > hi:
-            continue
-        if cross is not None and own_rules[ci] is not cross and not ctx.cross_ok(ci, cross):
-            continue
-        if len(anyone) < need_same:
-            anyone.append(ci)
-        if len(mixed) < need_mixed and not single[ci]:
-            mixed.append(ci)
-        if len(mixed) >= need_mixed and len(anyone) >= need_same:
-            break
+    if cross is not None and not ctx.uniform_rules:
+        # Cross-problem group while organisations have different rules: someone eligible under
+        # their own rules may not have waited long enough under the group's.
+        for ci in lane:
+            if placed[ci]:
+                skipped += 1
+            elif lo <= age[ci] <= hi and ci != seed and (own_rules[ci] is cross or ok(ci, cross)):
+                if want_same and len(anyone) < cap:
+                    anyone.append(ci)
+                if want_mixed and len(mixed) < cap and not single[ci]:
+                    mixed.append(ci)
+                if len(mixed) >= (cap if want_mixed else 0) and len(anyone) >= (
+                    cap if want_same else 0
+                ):
+                    break
+    # Three more copies of the loop so that the common cases test as little as possible.
+    elif want_mixed and not want_same:
+        for ci in lane:
+            if placed[ci]:
+                skipped += 1
+            elif lo <= age[ci] <= hi and not single[ci] and ci != seed:
+                mixed.append(ci)
+                if len(mixed) >= cap:
+                    break
+    elif want_same and not want_mixed:
+        for ci in lane:
+            if placed[ci]:
+                skipped += 1
+            elif lo <= age[ci] <= hi and ci != seed:
+                anyone.append(ci)
+                if len(anyone) >= cap:
+                    break
+    elif want_mixed:
+        for ci in lane:
+            if placed[ci]:
+                skipped += 1
+            elif lo <= age[ci] <= hi and ci != seed:
+                if len(anyone) < cap:
+                    anyone.append(ci)
+                if not single[ci]:
+                    mixed.append(ci)
+                    if len(mixed) >= cap:
+                        break
     if skipped:
         key = id(lane)
         total = waste.get(key, 0) + skipped

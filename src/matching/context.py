@@ -76,6 +76,8 @@ class Context:
         self.now = now
         self.book = book
         self.own_rules: list[Rules] = [book.for_org(c.organisation) for c in cands]
+        #: Everyone is under the same rules object (no override applies).
+        self.uniform_rules = len({id(r) for r in self.own_rules}) <= 1
         self.since: list[datetime] = [c.waiting_since for c in cands]
         # Plain per-index arrays: the hot loops read these instead of dataclass attributes.
         self.age: list[int] = [c.age_band for c in cands]

@@ -9,6 +9,7 @@ this keeps the diagnosis linear in practice.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -135,11 +136,13 @@ def _count_direct(ctx: Context, u: int, bucket: list[int], r: Rules) -> Count:
             if len(near) > best_n:
                 best_n, best_first = len(near), near[0]
             continue
+        ordered = sorted(ages)
         for lo in sorted({x for x in ages if x <= a} | {a}):
             hi = lo + span
-            window = [ci for ci, x in zip(near, ages, strict=True) if lo <= x <= hi]
-            if len(window) > best_n:
-                best_n, best_first = len(window), window[0]
+            n = bisect_right(ordered, hi) - bisect_left(ordered, lo)
+            if n > best_n:
+                best_n = n
+                best_first = next(ci for ci, x in zip(near, ages, strict=True) if lo <= x <= hi)
     if best_n == 0:
         return _EMPTY
     return (best_n, best_first < ctx.cutoffs(r)[0], best_first)
