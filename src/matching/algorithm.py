@@ -193,6 +193,7 @@ def _index(ctx: Context, pool: list[int], *, local: bool, digital: bool) -> _Ind
     """Every person of ``pool`` in every bucket they could meet in (the membership of
     :meth:`Context.buckets`, split by gender)."""
     flat: dict[tuple[str, str | None, str, str | None], defaultdict[str, list[int]]] = {}
+    startable: dict[tuple[str, str | None, str], bool] = {}
     cands, gender, slots_of, langs_of = ctx.cands, ctx.gender, ctx.slots, ctx.langs
     for ci in sorted(pool):
         c = cands[ci]
@@ -212,6 +213,12 @@ def _index(ctx: Context, pool: list[int], *, local: bool, digital: bool) -> _Ind
                     k = (p, theme, lang, g)
                     by_slot = flat.get(k)
                     if by_slot is None:
+                        k3 = (p, theme, lang)
+                        usable = startable.get(k3)
+                        if usable is None:
+                            usable = startable[k3] = _startable(ctx, p, c.organisation, k3)
+                        if not usable:
+                            continue
                         by_slot = flat[k] = defaultdict(list)
                     for slot in slots:
                         by_slot[slot].append(ci)
@@ -219,6 +226,20 @@ def _index(ctx: Context, pool: list[int], *, local: bool, digital: bool) -> _Ind
     for (p, theme, lang, g), by_slot in flat.items():
         out.setdefault((p, theme, lang), []).append((g, by_slot))
     return out
+
+
+def _startable(ctx: Context, pool: str, org: str, k3: tuple[str, str | None, str]) -> bool:
+    """Whether a facilitator could start a group of this (pool, theme, language) now.
+
+    Capacity only shrinks while the greedy runs, and a seed skips such an option without looking
+    at its bucket (see :func:`_best_group`), so an index without these buckets gives the same
+    groups. ``org`` is the organisation of the person whose bucket this is: for a local pool
+    and for a catchment's own digital pool, the organisation of every member.
+    """
+    _, theme, lang = k3
+    if pool.startswith("digital:"):
+        return ctx.digital_capacity(theme, lang, None if pool == "digital:*" else org)
+    return ctx.facilitator(False, [pool], theme, lang) is not None
 
 
 def greedy(ctx: Context, pool: list[int], *, local: bool, digital: bool) -> list[Formed]:
