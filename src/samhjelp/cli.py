@@ -48,29 +48,32 @@ def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
+    import os
+
     import uvicorn
 
-    from samhjelp import jobs  # noqa: F401  (registers the scheduled jobs)
-    from samhjelp.app import create_app
-    from samhjelp.bootstrap import build_services, prepare_database
+    from samhjelp.bootstrap import prepare_database
     from samhjelp.database import redact
-    from samhjelp.runtime import with_scheduler
 
     settings = _settings()
     host, port = args.host or settings.host, args.port or settings.port
     url = prepare_database(settings, demo=args.demo)
-    services = build_services(settings, url)
-    app = with_scheduler(create_app(services, route_handlers=extra_routes(services)), services)
     print(f"samhjelp: database {redact(url)}", file=sys.stderr)
     print(f"samhjelp: listening on http://{host}:{port}  (API docs: /schema)", file=sys.stderr)
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+    if args.workers > 1:
+        # Worker processes build their own app from the environment; the embedded database
+        # (if any) keeps running in this parent process.
+        os.environ["DATABASE_URL"] = url
+        uvicorn.run(
+            "samhjelp.asgi:create_from_environment", factory=True, workers=args.workers,
+            host=host, port=port, log_config=None, access_log=False,
+        )  # fmt: skip
+        return
+    from samhjelp.asgi import create_from_environment
 
-
-def extra_routes(services: Any) -> list[Any]:
-    """Route handlers contributed by later slices (pages, facilitator links)."""
-    from matching.pages import ROUTES
-
-    return [*ROUTES]
+    uvicorn.run(
+        create_from_environment(url), host=host, port=port, log_config=None, access_log=False
+    )
 
 
 def cmd_db(args: argparse.Namespace) -> None:
@@ -294,6 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--demo", action="store_true", help="also load the demo registry")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="server processes (each runs the jobs too)"
+    )
     serve.set_defaults(func=cmd_serve)
 
     db = sub.add_parser("db", help="database maintenance")
