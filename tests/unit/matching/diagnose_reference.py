@@ -38,7 +38,7 @@ Count = tuple[int, bool, timedelta]  # people in best window, anyone "old" there
 _EMPTY: Count = (0, False, timedelta(0))
 
 
-def diagnose(ctx: Context, unplaced: list[int]) -> list[Unplaced]:
+def diagnose(ctx: Any, unplaced: list[int]) -> list[Unplaced]:
     """Reason and suggestion for each unplaced candidate index."""
     if not unplaced:
         return []
@@ -102,7 +102,7 @@ class _WithWaited:
         return getattr(self._ctx, name)
 
 
-def _histogram(ctx: Context, bucket: list[int]) -> Hist:
+def _histogram(ctx: Any, bucket: list[int]) -> Hist:
     """Per gender class, per age band: (people, longest wait). Class "*" = no single wish."""
     out: Hist = {}
     for ci in bucket:
@@ -117,7 +117,7 @@ def _histogram(ctx: Context, bucket: list[int]) -> Hist:
     return out
 
 
-def _count(ctx: Context, u: int, hist: Hist, r: Rules) -> Count:
+def _count(ctx: Any, u: int, hist: Hist, r: Rules) -> Count:
     """People in the bucket (u included if present) who fit one age window with u."""
     a = ctx.cands[u].age_band
     span = r.max_age_span
@@ -155,7 +155,7 @@ CountFn = Callable[[int, BucketKey, Rules], Count]
 FacFn = Callable[[bool, str, str | None, str], bool]
 
 
-def _modes(ctx: Context, u: int, digital_ok: bool) -> list[tuple[bool, str, str]]:
+def _modes(ctx: Any, u: int, digital_ok: bool) -> list[tuple[bool, str, str]]:
     """(digital, bucket pool, facilitator org) for the person's possible group kinds."""
     c = ctx.cands[u]
     out = [(False, c.organisation, c.organisation)]
@@ -165,7 +165,7 @@ def _modes(ctx: Context, u: int, digital_ok: bool) -> list[tuple[bool, str, str]
     return out
 
 
-def _reason(ctx: Context, u: int, count: CountFn, has_fac: FacFn) -> Reason:
+def _reason(ctx: Any, u: int, count: CountFn, has_fac: FacFn) -> Reason:
     c = ctx.cands[u]
     r = ctx.own_rules[u]
     best: tuple[tuple[int, int, int, int], Reason] | None = None
@@ -213,7 +213,7 @@ def _reason(ctx: Context, u: int, count: CountFn, has_fac: FacFn) -> Reason:
 
 
 def _suggest(
-    ctx: Context,
+    ctx: Any,
     u: int,
     count: CountFn,
     has_fac: FacFn,

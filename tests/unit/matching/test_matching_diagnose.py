@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from matching import diagnose as fast
 from matching.algorithm import components, solve_component
 from matching.context import Context
+from matching.model import Candidate, Facilitator, RuleBook
 from unit.matching import diagnose_reference as plain
 from unit.matching.matching_strategies import NOW, instances
 
@@ -17,7 +18,9 @@ FAST = settings(max_examples=80, deadline=None, suppress_health_check=[HealthChe
 @pytest.mark.parametrize("direct_max", [0, 3, fast._DIRECT_MAX])
 @FAST
 @given(instances(max_n=60))
-def test_fast_diagnosis_equals_the_plain_one(direct_max: int, inst: tuple) -> None:
+def test_fast_diagnosis_equals_the_plain_one(
+    direct_max: int, inst: tuple[list[Candidate], RuleBook, list[Facilitator]]
+) -> None:
     cands, book, facs = inst
     ctx = Context(cands, book, facs, NOW)
     placed = {m for comp in components(ctx) for f in solve_component(ctx, comp) for m in f.members}
