@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -42,7 +43,7 @@ _EMPTY: Count = (0, False, -1)
 _DIRECT_MAX = 24
 
 #: (pool, theme, language) -> slot -> unplaced people in priority order.
-Index = dict[tuple[str, str | None, str], dict[str, list[int]]]
+Index = dict[tuple[str, str | None, str], defaultdict[str, list[int]]]
 
 
 def diagnose(ctx: Context, unplaced: list[int]) -> list[Unplaced]:
@@ -95,13 +96,26 @@ def diagnose(ctx: Context, unplaced: list[int]) -> list[Unplaced]:
 
 
 def _index(ctx: Context, members: list[int]) -> Index:
-    """The buckets of :meth:`Context.buckets` (local and digital), nested by slot."""
+    """The buckets of :meth:`Context.buckets` (local and digital), nested by slot and built
+    directly (no four-part keys)."""
     out: Index = {}
-    for (pool, theme, lang, slot), ids in ctx.buckets(members, local=True, digital=True).items():
-        by_slot = out.get((pool, theme, lang))
-        if by_slot is None:
-            by_slot = out[(pool, theme, lang)] = {}
-        by_slot[slot] = ids
+    for ci in sorted(members):
+        c = ctx.cands[ci]
+        pools = [c.organisation]
+        if c.digital_welcome:
+            pools.append(ctx.dpool(ci))
+        themes: list[str | None] = list(c.themes)
+        if ctx.cross_own[ci]:
+            themes.append(None)
+        slots = ctx.slots[ci]
+        for theme in themes:
+            for lang in ctx.langs[ci]:
+                for pool in pools:
+                    by_slot = out.get((pool, theme, lang))
+                    if by_slot is None:
+                        by_slot = out[(pool, theme, lang)] = defaultdict(list)
+                    for slot in slots:
+                        by_slot[slot].append(ci)
     return out
 
 
@@ -228,9 +242,9 @@ def _reason(ctx: Context, u: int, index: Index, count: CountFn, has_fac: FacFn) 
         for theme, pos in ctx.themes(u, r):
             for lang in ctx.langs[u]:
                 fac = has_fac(digital, forg, theme, lang)
-                by_slot = index.get((pool, theme, lang), {})
+                by_slot = index.get((pool, theme, lang))
                 for slot in ctx.slots[u]:
-                    bucket = by_slot.get(slot)
+                    bucket = None if by_slot is None else by_slot.get(slot)
                     size = 0 if bucket is None else len(bucket)
                     if best_rank is not None:
                         # At most ``size`` people fit, so this option's rank is at most this;
