@@ -61,7 +61,7 @@ async def provide_principal(request: Request[Any, Any, Any], db: Db) -> ApiPrinc
     return principal
 
 
-def _require(role: str) -> Any:
+def require_role(role: str) -> Any:
     async def check(principal: Principal) -> ApiPrincipal:
         if principal.role != role:
             raise PermissionDeniedException(f"this needs an API key with role {role!r}")
@@ -223,7 +223,7 @@ class StaffController(Controller):
 
     path = "/api/v1/staff/interests"
     tags = ["staff"]
-    dependencies = {"principal": provide_principal, "staff": _require("staff")}
+    dependencies = {"principal": provide_principal, "staff": require_role("staff")}
 
     @post("/", status_code=HTTP_201_CREATED)
     async def register(
@@ -276,7 +276,7 @@ class ReferralController(Controller):
 
     path = "/api/v1"
     tags = ["referrals"]
-    dependencies = {"principal": provide_principal, "referrer": _require("referrer")}
+    dependencies = {"principal": provide_principal, "referrer": require_role("referrer")}
 
     @post("/referral-links", status_code=HTTP_201_CREATED)
     async def create_link(

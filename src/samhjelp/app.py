@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from intake.api import API_CONTROLLERS
 from intake.crypto import ContactCipher
 from intake.tables import interest
+from matching.api import StaffGroupsController
 from matching.lifecycle import Lifecycle, LifecycleConfig
 from samhjelp.database import current_revisions, head_revisions
 from samhjelp.problems import EXCEPTION_HANDLERS, problem
@@ -152,6 +153,7 @@ def create_app(services: Services, *, route_handlers: Sequence[Any] = ()) -> Lit
     return Litestar(
         route_handlers=[
             *API_CONTROLLERS,
+            StaffGroupsController,
             live,
             ready,
             metrics,

@@ -292,3 +292,28 @@ async def test_cli_runs_matching_and_lists_inspects_and_closes_groups(
         assert back == ["waiting"] * 6  # closed before it met: back in the pool
     finally:
         await _purge(maker, org.id)
+
+
+async def test_staff_see_their_groups_and_events_only(
+    conn: AsyncConnection, session: AsyncSession, cipher: ContactCipher, clock: Any, client: Any
+) -> None:
+    org = await make_org(session, ("4601",))
+    other = await make_org(session, ("0301",))
+    await add_facilitator(
+        session, organisation_id=org.id, name="F", email=None, themes=["sorg"], languages=["no"]
+    )
+    await _sign_up(session, cipher, clock.now, 6)
+    await session.commit()
+    await run_matching(_maker(conn), now=clock.now)
+    mine, theirs = await make_key(session, org, "staff"), await make_key(session, other, "staff")
+    groups = (await client.get("/api/v1/staff/groups", headers=mine)).json()
+    assert [(g["status"], g["theme"], g["members"]) for g in groups] == [("proposed", "sorg", 6)]
+    assert (await client.get("/api/v1/staff/groups", headers=theirs)).json() == []
+    events = await client.get(f"/api/v1/staff/groups/{groups[0]['id']}/events", headers=mine)
+    assert [e["what"] for e in events.json()] == ["formed"]
+    assert events.json()[0]["detail"]["members"] == 6
+    hidden = await client.get(f"/api/v1/staff/groups/{groups[0]['id']}/events", headers=theirs)
+    assert hidden.status_code == 404
+    closed = await client.get("/api/v1/staff/groups?status=closed", headers=mine)
+    assert closed.json() == []
+    assert (await client.get("/api/v1/staff/groups")).status_code == 401
