@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 from typing import Any
 
@@ -52,3 +55,16 @@ def interest_body(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+def run_cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``samhjelp …`` in a subprocess against the test database."""
+    env = os.environ | {"DATABASE_URL": database_url, "SAMHJELP_LOG_LEVEL": "WARNING"}
+    return subprocess.run(
+        [sys.executable, "-m", "samhjelp.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Row, Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.crypto import ContactCipher
@@ -61,46 +61,50 @@ class OrganisationInfo:
     rules: dict[str, Any]
 
 
+_WAITING_COLUMNS = (
+    interest.c.id,
+    interest.c.organisation_id,
+    interest.c.region_slug,
+    interest.c.municipality_number,
+    interest.c.themes,
+    interest.c.cross_problem_welcome,
+    interest.c.age_band,
+    interest.c.gender,
+    interest.c.same_gender,
+    interest.c.languages,
+    interest.c.slots,
+    interest.c.digital_welcome,
+    interest.c.waiting_since,
+)
+
+
+def _waiting(r: Row[Any, *tuple[Any, ...]]) -> WaitingInterest:
+    return WaitingInterest(
+        r.id,
+        r.organisation_id,
+        r.region_slug,
+        r.municipality_number,
+        tuple(r.themes),
+        r.cross_problem_welcome,
+        r.age_band,
+        None if r.gender in (None, "unspecified") else r.gender,
+        r.same_gender,
+        frozenset(r.languages),
+        frozenset(r.slots),
+        r.digital_welcome,
+        r.waiting_since,
+    )
+
+
 async def waiting_pool(session: AsyncSession, *, lock: bool = True) -> list[WaitingInterest]:
     """Everyone waiting. With ``lock`` the rows stay locked until the caller's transaction
     ends, so a withdrawal during a matching run waits instead of being overwritten; rows
     already locked by a withdrawal in progress are skipped (they are leaving anyway)."""
-    stmt = select(
-        interest.c.id,
-        interest.c.organisation_id,
-        interest.c.region_slug,
-        interest.c.municipality_number,
-        interest.c.themes,
-        interest.c.cross_problem_welcome,
-        interest.c.age_band,
-        interest.c.gender,
-        interest.c.same_gender,
-        interest.c.languages,
-        interest.c.slots,
-        interest.c.digital_welcome,
-        interest.c.waiting_since,
-    ).where(interest.c.status == "waiting")
+    stmt = select(*_WAITING_COLUMNS).where(interest.c.status == "waiting")
     if lock:
         stmt = stmt.with_for_update(skip_locked=True)
     rows = (await session.execute(stmt)).all()
-    return [
-        WaitingInterest(
-            r.id,
-            r.organisation_id,
-            r.region_slug,
-            r.municipality_number,
-            tuple(r.themes),
-            r.cross_problem_welcome,
-            r.age_band,
-            None if r.gender in (None, "unspecified") else r.gender,
-            r.same_gender,
-            frozenset(r.languages),
-            frozenset(r.slots),
-            r.digital_welcome,
-            r.waiting_since,
-        )
-        for r in rows
-    ]
+    return [_waiting(r) for r in rows]
 
 
 async def set_status(
@@ -262,21 +266,7 @@ async def waiting_for_place(
     Theme, age and gender fit are checked by the caller.
     """
     stmt = (
-        select(
-            interest.c.id,
-            interest.c.organisation_id,
-            interest.c.region_slug,
-            interest.c.municipality_number,
-            interest.c.themes,
-            interest.c.cross_problem_welcome,
-            interest.c.age_band,
-            interest.c.gender,
-            interest.c.same_gender,
-            interest.c.languages,
-            interest.c.slots,
-            interest.c.digital_welcome,
-            interest.c.waiting_since,
-        )
+        select(*_WAITING_COLUMNS)
         .where(
             interest.c.status == "waiting",
             interest.c.contact_encrypted.is_not(None),
@@ -294,24 +284,7 @@ async def waiting_for_place(
     if exclude:
         stmt = stmt.where(interest.c.id.not_in(list(exclude)))
     rows = (await session.execute(stmt)).all()
-    return [
-        WaitingInterest(
-            r.id,
-            r.organisation_id,
-            r.region_slug,
-            r.municipality_number,
-            tuple(r.themes),
-            r.cross_problem_welcome,
-            r.age_band,
-            None if r.gender in (None, "unspecified") else r.gender,
-            r.same_gender,
-            frozenset(r.languages),
-            frozenset(r.slots),
-            r.digital_welcome,
-            r.waiting_since,
-        )
-        for r in rows
-    ]
+    return [_waiting(r) for r in rows]
 
 
 async def erase_contacts(

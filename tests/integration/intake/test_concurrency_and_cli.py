@@ -11,7 +11,7 @@ import httpx
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from helpers import interest_body, make_org, unique
+from helpers import interest_body, make_org, run_cli, unique
 from intake.crypto import ContactCipher
 from intake.registry import authenticate
 from intake.tables import idempotency_key, interest, organisation
@@ -53,22 +53,10 @@ async def test_racing_retries_with_one_key_store_one_interest(
             await s.execute(delete(organisation).where(organisation.c.id == org.id))
 
 
-def _cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {"DATABASE_URL": database_url, "SAMHJELP_LOG_LEVEL": "WARNING"}
-    return subprocess.run(
-        [sys.executable, "-m", "samhjelp.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 async def test_cli_org_and_apikey(database_url: str, engine: AsyncEngine) -> None:
     slug = unique("cli-org")
     added = await asyncio.to_thread(
-        _cli,
+        run_cli,
         database_url,
         "org",
         "add",
@@ -82,11 +70,11 @@ async def test_cli_org_and_apikey(database_url: str, engine: AsyncEngine) -> Non
         slug,
     )
     assert added.returncode == 0, added.stderr
-    listed = await asyncio.to_thread(_cli, database_url, "org", "list")
+    listed = await asyncio.to_thread(run_cli, database_url, "org", "list")
     line = next(ln for ln in listed.stdout.splitlines() if ln.startswith(slug))
     assert "3405,3440" in line
     bad = await asyncio.to_thread(
-        _cli,
+        run_cli,
         database_url,
         "org",
         "add",
@@ -100,7 +88,7 @@ async def test_cli_org_and_apikey(database_url: str, engine: AsyncEngine) -> Non
     assert bad.returncode != 0 and "unknown: 9999" in bad.stderr
 
     fac = await asyncio.to_thread(
-        _cli,
+        run_cli,
         database_url,
         "facilitator",
         "add",
@@ -116,10 +104,10 @@ async def test_cli_org_and_apikey(database_url: str, engine: AsyncEngine) -> Non
         "2",
     )
     assert fac.returncode == 0, fac.stderr
-    facs = await asyncio.to_thread(_cli, database_url, "facilitator", "list", "--org", slug)
+    facs = await asyncio.to_thread(run_cli, database_url, "facilitator", "list", "--org", slug)
     assert "Igang Setter\tacross,sorg\ten,no\tmax 2" in facs.stdout
     wrong = await asyncio.to_thread(
-        _cli,
+        run_cli,
         database_url,
         "facilitator",
         "add",
@@ -133,7 +121,7 @@ async def test_cli_org_and_apikey(database_url: str, engine: AsyncEngine) -> Non
     assert wrong.returncode != 0 and "unknown theme 'tull'" in wrong.stderr
 
     created = await asyncio.to_thread(
-        _cli, database_url, "apikey", "create", "--org", slug, "--role", "staff"
+        run_cli, database_url, "apikey", "create", "--org", slug, "--role", "staff"
     )
     assert created.returncode == 0, created.stderr
     key = created.stdout.strip()
@@ -146,7 +134,7 @@ async def test_cli_org_and_apikey(database_url: str, engine: AsyncEngine) -> Non
     async with maker.begin() as s:
         await s.execute(delete(organisation).where(organisation.c.slug == slug))
 
-    seeded = await asyncio.to_thread(_cli, database_url, "db", "seed")
+    seeded = await asyncio.to_thread(run_cli, database_url, "db", "seed")
     assert seeded.returncode == 0 and '"municipalities": 357' in seeded.stdout
 
 

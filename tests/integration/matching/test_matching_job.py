@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -15,7 +12,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from helpers import interest_body, make_key, make_org
+from helpers import interest_body, make_key, make_org, run_cli
 from intake.crypto import ContactCipher
 from intake.interests import register, withdraw
 from intake.receipt import code_hash
@@ -233,18 +230,6 @@ async def _purge(maker: async_sessionmaker[AsyncSession], org_id: uuid.UUID) -> 
         await s.execute(delete(organisation).where(organisation.c.id == org_id))
 
 
-def _cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {"DATABASE_URL": database_url, "SAMHJELP_LOG_LEVEL": "WARNING"}
-    return subprocess.run(
-        [sys.executable, "-m", "samhjelp.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 async def test_cli_runs_matching_and_lists_inspects_and_closes_groups(
     engine: AsyncEngine, database_url: str, cipher: ContactCipher, clock: Any
 ) -> None:
@@ -256,27 +241,27 @@ async def test_cli_runs_matching_and_lists_inspects_and_closes_groups(
         )
         await _sign_up(s, cipher, clock.now, 6, municipality="3405", themes=["stress"])
     try:
-        dry = await asyncio.to_thread(_cli, database_url, "match", "run", "--dry-run")
+        dry = await asyncio.to_thread(run_cli, database_url, "match", "run", "--dry-run")
         assert dry.returncode == 0, dry.stderr
         assert "would form 1 groups placing 6" in dry.stdout
-        real = await asyncio.to_thread(_cli, database_url, "match", "run")
+        real = await asyncio.to_thread(run_cli, database_url, "match", "run")
         assert "formed 1 groups placing 6" in real.stdout
-        listed = await asyncio.to_thread(_cli, database_url, "group", "list", "--org", org.slug)
+        listed = await asyncio.to_thread(run_cli, database_url, "group", "list", "--org", org.slug)
         [line] = listed.stdout.splitlines()
         gid, status, theme = line.split("\t")[:3]
         assert (status, theme) == ("proposed", "stress") and "6 members" in line
-        events = await asyncio.to_thread(_cli, database_url, "group", "events", gid)
+        events = await asyncio.to_thread(run_cli, database_url, "group", "events", gid)
         assert "\tmatching\tformed\t" in events.stdout
         closed = await asyncio.to_thread(
-            _cli, database_url, "group", "close", gid, "--reason", "facilitator ill"
+            run_cli, database_url, "group", "close", gid, "--reason", "facilitator ill"
         )
         assert closed.returncode == 0 and closed.stdout.strip() == "closed"
         again = await asyncio.to_thread(
-            _cli, database_url, "group", "close", gid, "--reason", "twice"
+            run_cli, database_url, "group", "close", gid, "--reason", "twice"
         )
         assert again.returncode != 0 and "no open group" in again.stderr
         after = await asyncio.to_thread(
-            _cli, database_url, "group", "list", "--org", org.slug, "--status", "closed"
+            run_cli, database_url, "group", "list", "--org", org.slug, "--status", "closed"
         )
         assert after.stdout.startswith(gid)
         async with maker() as s:
