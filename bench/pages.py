@@ -38,8 +38,9 @@ def measure(base: str, path: str, n: int) -> tuple[float, float, int, int]:
             r = c.get(path)
             times.append((time.perf_counter() - t0) * 1000)
             r.raise_for_status()
-        html = len(r.content)
-        sent, raw = html, html
+        raw = len(r.content)
+        # As transferred: the app gzips pages over 2 KiB (Content-Length is the wire size).
+        sent = int(r.headers.get("content-length", raw))
         for asset in sorted(set(re.findall(r'(?:href|src)="(/static/[^"]+)"', r.text))):
             a = c.get(asset)
             sent += int(a.headers.get("content-length", len(a.content)))
