@@ -85,12 +85,13 @@ def diagnose(ctx: Context, unplaced: list[int]) -> list[Unplaced]:
             found = memo[mk] = _count(ctx, u, hist, r)
         return found
 
+    present: dict[int, list[tuple[str, list[int]]]] = {}
     out = []
     for u in unplaced:
         reason = _reason(ctx, u, index, count, has_fac)
         suggestion = None
         if reason.kind is not ReasonKind.NOT_THIS_RUN:
-            suggestion = _suggest(ctx, u, count, has_fac, pool_langs, index)
+            suggestion = _suggest(ctx, u, count, has_fac, pool_langs, index, present)
         out.append(Unplaced(ctx.cands[u].id, reason, suggestion))
     return out
 
@@ -296,19 +297,26 @@ def _suggest(
     has_fac: FacFn,
     pool_langs: dict[str, set[str]],
     index: Index,
+    present: dict[int, list[tuple[str, list[int]]]],
 ) -> Suggestion | None:
-    """The first change, smallest kind first, that would let a group form with u right now."""
+    """The first change, smallest kind first, that would let a group form with u right now.
+
+    ``present`` caches, per slot level of the index, its (slot, bucket) pairs in week order, so
+    the search for an extra slot only visits slots where somebody waits.
+    """
     c = ctx.cands[u]
     r = ctx.own_rules[u]
     old_u = ctx.old(u, r)
+    own = c.slots
 
     def works(
         modes: list[tuple[bool, str, str]],
         themes: list[str | None],
         langs: list[str],
-        slots: list[str],
+        slots: list[str] | None,
     ) -> str | None:
-        """The first slot (week order) in which a group could form with u; None if none."""
+        """The first slot (week order) in which a group could form with u; None if none.
+        ``slots=None`` means every known slot u has not chosen."""
         found: str | None = None
         for digital, pool, forg in modes:
             for theme in themes:
@@ -318,11 +326,18 @@ def _suggest(
                     by_slot = index.get((pool, theme, lang))
                     if by_slot is None:
                         continue
-                    for slot in slots:
+                    if slots is None:
+                        entries = present.get(id(by_slot))
+                        if entries is None:
+                            entries = present[id(by_slot)] = [
+                                (s, by_slot[s]) for s in ALL_SLOTS if s in by_slot
+                            ]
+                    else:
+                        entries = [(s, b) for s in slots if (b := by_slot.get(s)) is not None]
+                    for slot, bucket in entries:
                         if found is not None and SLOT_ORDER[slot] >= SLOT_ORDER[found]:
                             break
-                        bucket = by_slot.get(slot)
-                        if bucket is None or len(bucket) + 1 < r.min_size:
+                        if len(bucket) + 1 < r.min_size or (slots is None and slot in own):
                             continue
                         n, old, _ = count(u, bucket, r)
                         if n + 1 > r.min_size or (
@@ -334,8 +349,7 @@ def _suggest(
     modes = _modes(ctx, u, c.digital_welcome)
     themes = [t for t, _ in ctx.themes(u, r)]
     own_slots = ctx.slots[u]
-    missing = [s for s in ALL_SLOTS if s not in c.slots]
-    slot = works(modes, themes, ctx.langs[u], missing)
+    slot = works(modes, themes, ctx.langs[u], None)
     if slot is not None:
         return Suggestion(SuggestionKind.ADD_SLOT, slot)
     if not c.digital_welcome:
