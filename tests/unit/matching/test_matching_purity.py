@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 CORE = Path(__file__).resolve().parents[3] / "src" / "matching"
-# The imperative shell of the package. The issue names job/tables/service; links.py, pages.py
+# The imperative shell of the package. The issue names job/tables/service; links.py, pages.py, api.py
 # and the lifecycle/ subpackage (not globbed) were added to the shell by the web and life-cycle
 # work. Core modules must not import any of them either (see SHELL_IMPORTS).
-SHELL = {"job.py", "tables.py", "service.py", "links.py", "pages.py"}
+SHELL = {"job.py", "tables.py", "service.py", "links.py", "pages.py", "api.py"}
 SHELL_IMPORTS = {f"matching.{n.removesuffix('.py')}" for n in SHELL} | {"matching.lifecycle"}
 FORBIDDEN_MODULES = {
     "sqlalchemy",
