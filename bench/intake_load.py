@@ -244,6 +244,28 @@ def wrk_closed_loop(base: str, seconds: float) -> tuple[float, float, float, int
     return rps, int(f["p50_us"]) / 1000, int(f["p99_us"]) / 1000, int(f["errors"])
 
 
+def minimal_litestar(url: str, seconds: float) -> tuple[float, float, float, int] | None:
+    """wrk against bench/minimal_insert_app.py: the framework's floor for the same insert."""
+    port = free_port()
+    env = os.environ | {"BENCH_DATABASE_URL": url}
+    app = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "minimal_insert_app:create",
+         "--app-dir", str(ROOT / "bench"), "--port", str(port), "--log-level", "warning"],
+        env=env,
+    )  # fmt: skip
+    try:
+        for _ in range(100):
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        return wrk_closed_loop(f"http://127.0.0.1:{port}", seconds)
+    finally:
+        app.terminate()
+        app.wait(timeout=30)
+
+
 def pct(values: list[float], p: float) -> float:
     return (
         statistics.quantiles(values, n=1000)[int(p * 10) - 1] if len(values) > 10 else max(values)
@@ -291,6 +313,7 @@ async def main() -> None:
                     pass
                 await asyncio.sleep(0.2)
         ceil = await ceiling(url, args.seconds)
+        floor = await asyncio.to_thread(minimal_litestar, url, args.seconds)
         await closed_loop(port, 2)  # warm-up
         with_wrk = await asyncio.to_thread(wrk_closed_loop, base, args.seconds)
         rps, lat, codes = await closed_loop(port, args.seconds)
@@ -299,6 +322,12 @@ async def main() -> None:
         server.terminate()
         server.wait(timeout=30)
     print(f"ceiling (asyncpg insert, {CONCURRENCY} conns)     {ceil:8.0f} rows/s")
+    if floor is not None:
+        f_rps, f50, f99, _ = floor
+        print(
+            f"minimal Litestar insert (wrk, {CONCURRENCY} conns)  {f_rps:8.0f} req/s   "
+            f"p50 {f50:6.1f} ms  p99 {f99:6.1f} ms   ratio {f_rps / ceil:.2f}"
+        )
     if with_wrk is not None:
         w_rps, w50, w99, errors = with_wrk
         print(
