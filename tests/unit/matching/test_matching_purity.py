@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 CORE = Path(__file__).resolve().parents[3] / "src" / "matching"
-# The imperative shell of the package. The issue names job/tables/service; links.py, pages.py, api.py
+# The imperative shell of the package. The issue names job/tables/service; links, pages, api
 # and the lifecycle/ subpackage (not globbed) were added to the shell by the web and life-cycle
 # work. Core modules must not import any of them either (see SHELL_IMPORTS).
 SHELL = {"job.py", "tables.py", "service.py", "links.py", "pages.py", "api.py"}
