@@ -234,48 +234,37 @@ def _modes(ctx: Context, u: int, digital_ok: bool) -> list[tuple[bool, str, str]
 
 
 def _reason(ctx: Context, u: int, index: Index, count: CountFn, has_fac: FacFn) -> Reason:
+    """The person's best option, "closest" to a group first (see ``_STATUS_RANK``).
+
+    Every option gets an upper bound on its rank from its bucket size and facilitator alone;
+    options are counted best bound first and the search stops once no bound can beat the best
+    rank found. Ties go to the earliest option in (mode, theme, language, slot) order, exactly
+    as a plain walk over all options would pick.
+    """
     c = ctx.cands[u]
     r = ctx.own_rules[u]
     min_size, max_size = r.min_size, r.max_size
-    best_rank: tuple[int, int, int, int] | None = None
-    best: tuple[ReasonKind, str | None, int, bool, int] | None = None
+    opts: list[tuple[tuple[int, int, int, int], int, bool, str | None, int, list[int] | None]] = []
     for digital, pool, forg in _modes(ctx, u, c.digital_welcome):
+        where = 0 if digital else 1
         for theme, pos in ctx.themes(u, r):
             for lang in ctx.langs[u]:
                 fac = has_fac(digital, forg, theme, lang)
+                top = 4 if fac else 3
                 by_slot = index.get((pool, theme, lang))
                 for slot in ctx.slots[u]:
                     bucket = None if by_slot is None else by_slot.get(slot)
                     size = 0 if bucket is None else len(bucket)
-                    if best_rank is not None:
-                        # At most ``size`` people fit, so this option's rank is at most this;
-                        # when that cannot beat the best so far, counting is not needed.
-                        bound = (
-                            4 if size >= min_size else 1,
-                            min(max(size - 1, 0), max_size),
-                            -pos,
-                            0 if digital else 1,
-                        )
-                        if bound <= best_rank:
-                            continue
-                    n, old, first = _EMPTY if bucket is None else count(u, bucket, r)
-                    others = max(n - 1, 0)
-                    days_left = 0
-                    if others + 1 < min_size:
-                        kind = ReasonKind.TOO_FEW
-                    elif others + 1 == min_size < r.target_size and not old:
-                        kind = ReasonKind.WAITING_FOR_FIFTH
-                        wait_days = ctx.waited(first) / timedelta(days=1)
-                        days_left = max(1, math.ceil(r.min_size_after_days - wait_days))
-                    elif not fac:
-                        kind = ReasonKind.NO_FACILITATOR
-                    else:
-                        kind = ReasonKind.NOT_THIS_RUN
-                    rank = (_STATUS_RANK[kind], min(others, max_size), -pos, 0 if digital else 1)
-                    if best_rank is None or rank > best_rank:
-                        best_rank = rank
-                        best = (kind, theme, others, digital, days_left)
-    if best is None:
+                    # At most ``size`` people fit, and without a facilitator the option is at
+                    # best NO_FACILITATOR, so its rank is at most this bound.
+                    bound = (
+                        top if size >= min_size else 1,
+                        min(max(size - 1, 0), max_size),
+                        -pos,
+                        where,
+                    )
+                    opts.append((bound, -len(opts), digital, theme, fac, bucket))
+    if not opts:
         return Reason(
             ReasonKind.NO_CHOICES,
             c.organisation,
@@ -284,6 +273,29 @@ def _reason(ctx: Context, u: int, index: Index, count: CountFn, has_fac: FacFn) 
             r.min_size,
             c.cross_problem_welcome,
         )
+    opts.sort(reverse=True)  # (bound, -position) is unique, so nothing else is compared
+    best_key: tuple[tuple[int, int, int, int], int] | None = None
+    best: tuple[ReasonKind, str | None, int, bool, int] = (ReasonKind.TOO_FEW, None, 0, False, 0)
+    for bound, neg_at, digital, theme, fac, bucket in opts:
+        if best_key is not None and (bound, neg_at) <= best_key:
+            break
+        n, old, first = _EMPTY if bucket is None else count(u, bucket, r)
+        others = max(n - 1, 0)
+        days_left = 0
+        if others + 1 < min_size:
+            kind = ReasonKind.TOO_FEW
+        elif others + 1 == min_size < r.target_size and not old:
+            kind = ReasonKind.WAITING_FOR_FIFTH
+            wait_days = ctx.waited(first) / timedelta(days=1)
+            days_left = max(1, math.ceil(r.min_size_after_days - wait_days))
+        elif not fac:
+            kind = ReasonKind.NO_FACILITATOR
+        else:
+            kind = ReasonKind.NOT_THIS_RUN
+        key = ((_STATUS_RANK[kind], min(others, max_size), bound[2], bound[3]), neg_at)
+        if best_key is None or key > best_key:
+            best_key = key
+            best = (kind, theme, others, digital, days_left)
     kind, theme, others, digital, days_left = best
     return Reason(
         kind, c.organisation, theme, others, min_size, c.cross_problem_welcome, digital, days_left
