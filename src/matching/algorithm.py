@@ -182,19 +182,20 @@ def components(ctx: Context) -> list[list[int]]:
     return list(comps.values())
 
 
-#: (pool, theme, language) -> [(gender, slot -> lane)]. A lane holds the people of one gender
-#: who could meet in that (pool, theme, language, slot), in priority order. Each person is
-#: stored once per bucket (building the index is the largest single cost of a country-wide run),
-#: and splitting by gender lets a same-gender search skip everyone else.
-_Index = dict[tuple[str, str | None, str], list[tuple[str | None, dict[str, list[int]]]]]
+#: (pool, theme, language) -> slot -> lane. A lane holds everyone who could meet in that
+#: (pool, theme, language, slot), in priority order; each person is stored once per bucket
+#: (building the index is the largest single cost of a country-wide run). One lane for all
+#: genders: a seed reads one list per option, and the gender tests are cheaper than merging
+#: per-gender lanes.
+_Index = dict[tuple[str, str | None, str], defaultdict[str, list[int]]]
 
 
 def _index(ctx: Context, pool: list[int], *, local: bool, digital: bool) -> _Index:
     """Every person of ``pool`` in every bucket they could meet in (the membership of
-    :meth:`Context.buckets`, split by gender)."""
-    flat: dict[tuple[str, str | None, str, str | None], defaultdict[str, list[int]]] = {}
+    :meth:`Context.buckets`), nested by slot."""
+    out: _Index = {}
     startable: dict[tuple[str, str | None, str], bool] = {}
-    cands, gender, slots_of, langs_of = ctx.cands, ctx.gender, ctx.slots, ctx.langs
+    cands, slots_of, langs_of = ctx.cands, ctx.slots, ctx.langs
     for ci in sorted(pool):
         c = cands[ci]
         pools: list[str] = []
@@ -205,26 +206,21 @@ def _index(ctx: Context, pool: list[int], *, local: bool, digital: bool) -> _Ind
         themes: list[str | None] = list(c.themes)
         if ctx.cross_own[ci]:
             themes.append(None)
-        g = gender[ci]
         slots = slots_of[ci]
         for theme in themes:
             for lang in langs_of[ci]:
                 for p in pools:
-                    k = (p, theme, lang, g)
-                    by_slot = flat.get(k)
+                    k = (p, theme, lang)
+                    by_slot = out.get(k)
                     if by_slot is None:
-                        k3 = (p, theme, lang)
-                        usable = startable.get(k3)
+                        usable = startable.get(k)
                         if usable is None:
-                            usable = startable[k3] = _startable(ctx, p, c.organisation, k3)
+                            usable = startable[k] = _startable(ctx, p, c.organisation, k)
                         if not usable:
                             continue
-                        by_slot = flat[k] = defaultdict(list)
+                        by_slot = out[k] = defaultdict(list)
                     for slot in slots:
                         by_slot[slot].append(ci)
-    out: _Index = {}
-    for (p, theme, lang, g), by_slot in flat.items():
-        out.setdefault((p, theme, lang), []).append((g, by_slot))
     return out
 
 
@@ -303,20 +299,20 @@ def _best_group(
                         continue
                 elif not ctx.digital_capacity(theme, lang, fac_org):
                     continue
-                lanes = index.get((pool, theme, lang))
-                if lanes is None:
+                by_slot = index.get((pool, theme, lang))
+                if by_slot is None:
                     continue
                 for slot in ctx.slots[seed]:
-                    bucket = [(g, lane) for g, by_slot in lanes if (lane := by_slot.get(slot))]
-                    total = 0
-                    for _, lane in bucket:
-                        total += len(lane)
+                    lane = by_slot.get(slot)
+                    if lane is None:
+                        continue
+                    total = len(lane)
                     if total < r.min_size:
                         continue
                     # At most ``total`` people (the seed included) are in the bucket.
                     if best_key is not None and (min(total, target), -pos, where, 1, 0) <= best_key:
                         continue
-                    lists = _collect(ctx, seed, bucket, placed, waste, r, theme, cap)
+                    lists = _collect(ctx, seed, lane, placed, waste, r, theme, cap)
                     for others in lists:
                         chosen = best_window(ctx, seed, others, r.max_age_span)
                         size = _size(len(chosen) + 1, r.min_size, r.target_size, r.max_size)
@@ -353,36 +349,22 @@ def _best_group(
 def _collect(
     ctx: Context,
     seed: int,
-    bucket: list[tuple[str | None, list[int]]],
+    lane: list[int],
     placed: bytearray,
     waste: dict[int, int],
     r: Rules,
     theme: str | None,
     cap: int,
 ) -> list[list[int]]:
-    """Unplaced people in ``bucket`` (its lanes by gender) who could join the seed: a mixed
-    list (nobody with a single-gender wish) and a same-gender list, each longest-waiting first
-    and at most ``cap`` long."""
+    """Unplaced people in ``lane`` who could join the seed: a mixed list (nobody with a
+    single-gender wish) and a same-gender list, each longest-waiting first and at most ``cap``
+    long."""
     g = ctx.gender[seed]
     seed_single = ctx.single[seed]
     cross = r if theme is None else None
-    span = r.max_age_span
-    parts: list[list[int]] = []
-    same: list[int] = []
-    for lane_gender, lane in bucket:
-        own = g is not None and lane_gender == g
-        if seed_single and not own:
-            continue
-        mix, anyone = _scan(ctx, lane, seed, placed, waste, span, cross, cap, not seed_single, own)
-        if mix:
-            parts.append(mix)
-        if own:
-            same = anyone
+    mixed, same = _scan(ctx, lane, seed, placed, waste, r.max_age_span, cross, cap, g, seed_single)
     if seed_single:
         return [same]
-    # Each part is the first ``cap`` of its lane, so the first ``cap`` of their union are the
-    # first ``cap`` of the whole bucket.
-    mixed = parts[0] if len(parts) == 1 else sorted([ci for p in parts for ci in p])[:cap]
     if g is None:
         return [mixed]
     if len(same) <= len(mixed) and not any(ctx.single[s] for s in same):
@@ -399,12 +381,12 @@ def _scan(
     span: int,
     cross: Rules | None,
     cap: int,
-    want_mixed: bool,
-    want_same: bool,
+    g: str | None,
+    seed_single: bool,
 ) -> tuple[list[int], list[int]]:
     """Unplaced people of ``lane`` (not the seed) within ``span`` years of the seed's age,
-    longest-waiting first: the first ``cap`` without a single-gender wish (if ``want_mixed``)
-    and the first ``cap`` of everyone (if ``want_same``).
+    longest-waiting first: the first ``cap`` without a single-gender wish (unless the seed has
+    one) and the first ``cap`` of gender ``g`` (if ``g`` is given).
 
     For a cross-problem group (``cross`` = the group's rules) only those who may already join
     one under those rules count. Placed people are dropped lazily: once the placed people
@@ -413,12 +395,15 @@ def _scan(
     """
     age = ctx.age
     single = ctx.single
+    gender = ctx.gender
     a = age[seed]
     lo, hi = a - span, a + span
     own_rules = ctx.own_rules
     ok = ctx.cross_ok
+    want_mixed = not seed_single
+    want_same = g is not None
     mixed: list[int] = []
-    anyone: list[int] = []
+    same: list[int] = []
     skipped = 0
     if cross is not None and not ctx.uniform_rules:
         # Cross-problem group while organisations have different rules: someone eligible under
@@ -427,16 +412,16 @@ def _scan(
             if placed[ci]:
                 skipped += 1
             elif lo <= age[ci] <= hi and ci != seed and (own_rules[ci] is cross or ok(ci, cross)):
-                if want_same and len(anyone) < cap:
-                    anyone.append(ci)
+                if want_same and len(same) < cap and gender[ci] == g:
+                    same.append(ci)
                 if want_mixed and len(mixed) < cap and not single[ci]:
                     mixed.append(ci)
-                if len(mixed) >= (cap if want_mixed else 0) and len(anyone) >= (
+                if len(mixed) >= (cap if want_mixed else 0) and len(same) >= (
                     cap if want_same else 0
                 ):
                     break
     # Three more copies of the loop so that the common cases test as little as possible.
-    elif want_mixed and not want_same:
+    elif not want_same:
         for ci in lane:
             if placed[ci]:
                 skipped += 1
@@ -444,25 +429,30 @@ def _scan(
                 mixed.append(ci)
                 if len(mixed) >= cap:
                     break
-    elif want_same and not want_mixed:
+    elif not want_mixed:
         for ci in lane:
             if placed[ci]:
                 skipped += 1
-            elif lo <= age[ci] <= hi and ci != seed:
-                anyone.append(ci)
-                if len(anyone) >= cap:
+            elif gender[ci] == g and lo <= age[ci] <= hi and ci != seed:
+                same.append(ci)
+                if len(same) >= cap:
                     break
-    elif want_mixed:
+    else:
+        n_mixed = n_same = 0
         for ci in lane:
             if placed[ci]:
                 skipped += 1
             elif lo <= age[ci] <= hi and ci != seed:
-                if len(anyone) < cap:
-                    anyone.append(ci)
-                if not single[ci]:
+                if n_mixed < cap and not single[ci]:
                     mixed.append(ci)
-                    if len(mixed) >= cap:
+                    n_mixed += 1
+                if n_same < cap and gender[ci] == g:
+                    same.append(ci)
+                    n_same += 1
+                    if n_same >= cap and n_mixed >= cap:
                         break
+                elif n_mixed >= cap and n_same >= cap:
+                    break
     if skipped:
         key = id(lane)
         total = waste.get(key, 0) + skipped
@@ -470,7 +460,7 @@ def _scan(
             lane[:] = [ci for ci in lane if not placed[ci]]
             total = 0
         waste[key] = total
-    return mixed, anyone
+    return mixed, same
 
 
 def _size(n: int, lo: int, target: int, hi: int) -> int:

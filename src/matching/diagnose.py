@@ -244,7 +244,7 @@ def _reason(ctx: Context, u: int, index: Index, count: CountFn, has_fac: FacFn) 
     c = ctx.cands[u]
     r = ctx.own_rules[u]
     min_size, max_size = r.min_size, r.max_size
-    opts: list[tuple[tuple[int, int, int, int], int, bool, str | None, int, list[int] | None]] = []
+    opts: list[tuple[tuple[int, int, int, int], int, bool, str | None, bool, list[int] | None]] = []
     for digital, pool, forg in _modes(ctx, u, c.digital_welcome):
         where = 0 if digital else 1
         for theme, pos in ctx.themes(u, r):
