@@ -18,6 +18,7 @@ from operator import attrgetter
 from matching.model import ACROSS, ALL_SLOTS, Candidate, Facilitator, RuleBook, Rules
 
 SLOT_ORDER = {s: i for i, s in enumerate(ALL_SLOTS)}
+_KNOWN_SLOTS = frozenset(ALL_SLOTS)
 _by_id = attrgetter("id")
 _by_waiting_since = attrgetter("waiting_since")
 
@@ -29,9 +30,9 @@ BucketKey = tuple[str, str | None, str, str]
 def sorted_slots(slots: Iterable[str]) -> list[str]:
     """Slots in canonical week order; unknown strings last, alphabetically."""
     given = slots if isinstance(slots, frozenset | set) else set(slots)
+    if given <= _KNOWN_SLOTS:
+        return sorted(given, key=SLOT_ORDER.__getitem__)
     known = [s for s in ALL_SLOTS if s in given]
-    if len(known) == len(given):
-        return known
     return known + sorted(given - SLOT_ORDER.keys())
 
 
@@ -75,7 +76,12 @@ class Context:
             raise ValueError("candidate ids must be unique")
         self.now = now
         self.book = book
-        self.own_rules: list[Rules] = [book.for_org(c.organisation) for c in cands]
+        org_rules: dict[str, Rules] = {}
+        self.own_rules: list[Rules] = [
+            org_rules.get(c.organisation)
+            or org_rules.setdefault(c.organisation, book.for_org(c.organisation))
+            for c in cands
+        ]
         #: Everyone is under the same rules object (no override applies).
         self.uniform_rules = len({id(r) for r in self.own_rules}) <= 1
         self.since: list[datetime] = [c.waiting_since for c in cands]
@@ -95,8 +101,9 @@ class Context:
         ]
         self._cuts: dict[int, tuple[Rules, tuple[int, int]]] = {}
         #: May join a cross-problem group now under their own organisation's rules.
+        cross_cut = {id(r): self.cutoffs(r)[1] for r in org_rules.values()}
         self.cross_own: list[bool] = [
-            c.cross_problem_welcome and ci < self.cutoffs(r)[1]
+            c.cross_problem_welcome and ci < cross_cut[id(r)]
             for ci, (c, r) in enumerate(zip(cands, self.own_rules, strict=True))
         ]
         self.facs: list[Facilitator] = sorted(facilitators, key=lambda f: f.id)
