@@ -40,6 +40,7 @@ TEMPLATES = (
     "coordinator_alert",
     "meeting_time_reminder",
     "group_ended",
+    "meeting_changed",
 )
 
 # Explicit patterns, not babel's "medium" formats: those use non-GSM characters (narrow no-break

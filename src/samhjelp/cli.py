@@ -239,7 +239,7 @@ def cmd_group(args: argparse.Namespace) -> None:
 
     from intake.crypto import ContactCipher
     from intake.registry import organisation_by_ref
-    from matching.lifecycle import Lifecycle, close_group
+    from matching.lifecycle import Lifecycle, close_group, reschedule_meeting
     from matching.service import group_events, list_groups
     from samhjelp.app import utc_now
     from samhjelp.bootstrap import contact_key, link_secret
@@ -274,12 +274,34 @@ def cmd_group(args: argparse.Namespace) -> None:
             print(f"{e['at']:%Y-%m-%d %H:%M}\t{e['actor']}\t{e['what']}\t{json.dumps(e['detail'])}")
         return
 
+    lc = Lifecycle(
+        cipher=ContactCipher(contact_key(settings)),
+        link_secret=link_secret(settings),
+        base_url=settings.public_base_url,
+    )
+    if args.action == "reschedule":
+        from datetime import datetime
+        from zoneinfo import ZoneInfo
+
+        try:
+            at = datetime.fromisoformat(args.at)
+        except ValueError:
+            sys.exit("samhjelp: --at takes a date and time like 2026-12-01T18:00 (Norwegian time)")
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=ZoneInfo("Europe/Oslo"))
+
+        async def move(session: AsyncSession) -> bool:
+            return await reschedule_meeting(
+                session, lc, group_id, args.meeting, starts_at=at, place=args.place,
+                now=utc_now(), actor="cli",
+            )  # fmt: skip
+
+        if not _in_transaction(settings, move):
+            sys.exit("samhjelp: no planned meeting with that number, or the time has passed")
+        print("rescheduled; participants are told with an updated calendar file")
+        return
+
     async def close(session: AsyncSession) -> bool:
-        lc = Lifecycle(
-            cipher=ContactCipher(contact_key(settings)),
-            link_secret=link_secret(settings),
-            base_url=settings.public_base_url,
-        )
         return await close_group(
             session, group_id, now=utc_now(), actor="cli", reason=args.reason, lc=lc
         )
@@ -372,6 +394,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gev = group_sub.add_parser("events", help="who did what when")
     gev.add_argument("id")
+    gmove = group_sub.add_parser("reschedule", help="move a planned meeting")
+    gmove.add_argument("id")
+    gmove.add_argument("--meeting", type=int, required=True, help="meeting number (1..N)")
+    gmove.add_argument("--at", required=True, help="new start, e.g. 2026-12-01T18:00 (Oslo time)")
+    gmove.add_argument("--place", help="new place (default: unchanged)")
     gclose = group_sub.add_parser("close", help="close a group with a reason")
     gclose.add_argument("id")
     gclose.add_argument("--reason", required=True)

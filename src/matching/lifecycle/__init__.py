@@ -7,7 +7,12 @@ See docs/lifecycle.md. The scheduled :func:`tick` moves time-based steps; the li
 
 from matching.lifecycle.config import Lifecycle, LifecycleConfig
 from matching.lifecycle.facilitators import OfferAnswer, answer_offer, offer_next
-from matching.lifecycle.meetings import propose_first_meeting, record_checkin, record_followup
+from matching.lifecycle.meetings import (
+    propose_first_meeting,
+    record_checkin,
+    record_followup,
+    reschedule_meeting,
+)
 from matching.lifecycle.members import Answer, answer, answer_for, refill
 from matching.lifecycle.steps import ParticipantStep, close_group, participant_step
 from matching.lifecycle.tick import TICK_LOCK, TickReport, tick
@@ -30,5 +35,6 @@ __all__ = [
     "record_checkin",
     "record_followup",
     "refill",
+    "reschedule_meeting",
     "tick",
 ]

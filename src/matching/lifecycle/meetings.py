@@ -20,6 +20,7 @@ from matching.lifecycle import common, members
 from matching.lifecycle.config import Lifecycle, meetings_for
 from matching.links import Purpose
 from matching.tables import group_meeting, start_group
+from notify import CalendarMethod
 
 #: Members who are told about meetings (those who declined or left are not).
 COMING = ("invited", "informed", "confirmed")
@@ -331,4 +332,69 @@ async def record_followup(
         await close_group(
             session, group_id, now=now, actor=actor, reason=f"ended ({kind})", config=lc.config
         )
+    return True
+
+
+async def reschedule_meeting(
+    session: AsyncSession,
+    lc: Lifecycle,
+    group_id: uuid.UUID,
+    number: int,
+    *,
+    starts_at: datetime,
+    place: str | None,
+    now: datetime,
+    actor: str,
+) -> bool:
+    """Move a planned meeting. Everyone coming gets ``meeting_changed`` with the updated
+    ``.ics`` (same UID, SEQUENCE + 1, so calendars move the event instead of adding one); the
+    reminder and check-in follow the new time. False if there is no such planned meeting or
+    the new time is not in the future."""
+    if starts_at.tzinfo is None or starts_at <= now:
+        return False
+    meeting = (
+        (
+            await session.execute(
+                select(group_meeting)
+                .where(
+                    group_meeting.c.group_id == group_id,
+                    group_meeting.c.number == number,
+                    group_meeting.c.status == "planned",
+                )
+                .with_for_update()
+            )
+        )
+        .mappings()
+        .first()
+    )
+    group = await common.load_group(session, group_id)
+    if meeting is None or group is None:
+        return False
+    new_place = (place or meeting["place"]).strip()[:300]
+    await session.execute(
+        update(group_meeting)
+        .where(group_meeting.c.id == meeting["id"])
+        .values(
+            starts_at=starts_at,
+            place=new_place,
+            sequence=group_meeting.c.sequence + 1,
+            reminded_at=None,
+            checkin_sent_at=None,
+        )
+    )
+    moved = {**meeting, "starts_at": starts_at, "place": new_place}
+    moved["sequence"] = meeting["sequence"] + 1
+    ics = members.calendar(moved, lc, method=CalendarMethod.REQUEST, now=now)
+    org = await common.organisation(session, group["organisation_id"])
+    await common.to_participants(
+        session, lc, group, org, await _coming(session, group_id), "meeting_changed",
+        {"org_name": org.name, "meeting_number": number, "meeting_start": starts_at,
+         "place": new_place},
+        dedupe=f"meeting_changed:{meeting['id']}:{moved['sequence']}", now=now,
+        attachments=lambda _iid: (ics,),
+    )  # fmt: skip
+    await common.event(
+        session, group_id, "meeting_rescheduled", now=now, actor=actor, meeting=number,
+        starts_at=starts_at.isoformat(),
+    )  # fmt: skip
     return True

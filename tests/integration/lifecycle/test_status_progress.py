@@ -19,8 +19,15 @@ from intake.schemas import InterestIn
 from intake.tables import interest
 from integration.lifecycle.support import sign_up
 from matching.job import run_matching
-from matching.lifecycle import Lifecycle, answer_offer, propose_first_meeting, tick
+from matching.lifecycle import (
+    Lifecycle,
+    answer_offer,
+    propose_first_meeting,
+    reschedule_meeting,
+    tick,
+)
 from matching.tables import facilitator_offer, start_group
+from notify.tables import outbox
 
 PLACE = "Frivilligsentralen, 2. etasje"
 
@@ -124,3 +131,48 @@ async def test_answer_no_on_the_status_page_keeps_the_place_in_line(
         )
     ).scalar_one()
     assert kept == clock.now - timedelta(days=20)
+
+
+async def test_a_moved_meeting_updates_everyones_calendar(
+    session: AsyncSession,
+    maker: async_sessionmaker[AsyncSession],
+    lc: Lifecycle,
+    cipher: ContactCipher,
+    clock: Any,
+    client: httpx.AsyncClient,
+) -> None:
+    code = await _invited_without_contact(session, maker, lc, cipher, clock, client)
+    gid = (await session.execute(select(start_group.c.id))).scalar_one()
+    later = clock.now + timedelta(days=8, hours=1)
+    assert not await reschedule_meeting(
+        session,
+        lc,
+        gid,
+        1,
+        starts_at=clock.now - timedelta(hours=1),
+        place=None,
+        now=clock.now,
+        actor="cli",
+    )  # the past is refused
+    assert await reschedule_meeting(
+        session, lc, gid, 1, starts_at=later, place="Biblioteket", now=clock.now, actor="cli"
+    )
+    rows = (
+        await session.execute(
+            select(outbox.c.template, outbox.c.subject, outbox.c.attachments).where(
+                outbox.c.template.in_(["invitation", "meeting_changed"])
+            )
+        )
+    ).all()
+    invites = [r for r in rows if r.template == "invitation"]
+    changes = [r for r in rows if r.template == "meeting_changed"]
+    assert len(invites) == len(changes) == 5  # the five reachable people
+    first_ics = invites[0].attachments[0]["content"]
+    moved_ics = changes[0].attachments[0]["content"]
+    uid = re.search(r"UID:(\S+)", first_ics)
+    assert uid is not None and f"UID:{uid.group(1)}" in moved_ics  # the same event, moved
+    assert "SEQUENCE:1" in moved_ics and "METHOD:REQUEST" in moved_ics
+    assert "Biblioteket" in moved_ics and "sorg" not in (changes[0].subject or "").lower()
+    step = (await client.get(f"/api/v1/interests/{code}")).json()
+    assert step["meeting_place"] == "Biblioteket"
+    assert step["meeting_start"].startswith(later.date().isoformat())

@@ -252,6 +252,15 @@ async def test_cli_runs_matching_and_lists_inspects_and_closes_groups(
         assert (status, theme) == ("proposed", "stress") and "6 members" in line
         events = await asyncio.to_thread(run_cli, database_url, "group", "events", gid)
         assert "\tmatching\tformed\t" in events.stdout
+        early = await asyncio.to_thread(
+            run_cli, database_url, "group", "reschedule", gid, "--meeting", "1",
+            "--at", "2030-01-01T18:00",
+        )  # fmt: skip
+        assert early.returncode != 0 and "no planned meeting" in early.stderr
+        garbled = await asyncio.to_thread(
+            run_cli, database_url, "group", "reschedule", gid, "--meeting", "1", "--at", "soon"
+        )
+        assert garbled.returncode != 0 and "--at takes a date" in garbled.stderr
         closed = await asyncio.to_thread(
             run_cli, database_url, "group", "close", gid, "--reason", "facilitator ill"
         )
