@@ -10,13 +10,16 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from litestar import Controller, get
+from litestar import Controller, get, post
 from litestar.params import Parameter
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake.api import Db, Principal, provide_principal, require_role
-from intake.errors import NotFound
-from matching.service import group_events, list_groups
+from intake.api import Db, Now, Principal, provide_principal, require_role
+from intake.errors import Conflict, NotFound
+from intake.registry import ApiPrincipal
+from matching.lifecycle import close_group
+from matching.service import group_belongs_to, group_events, list_groups
 
 
 class GroupOverview(BaseModel):
@@ -36,6 +39,11 @@ class GroupEvent(BaseModel):
     actor: str
     what: str
     detail: dict[str, Any]
+
+
+class CloseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=3, max_length=500)
 
 
 class StaffGroupsController(Controller):
@@ -61,7 +69,32 @@ class StaffGroupsController(Controller):
 
     @get("/{group_id:uuid}/events")
     async def events(self, group_id: uuid.UUID, db: Db, staff: Principal) -> list[GroupEvent]:
-        mine = await list_groups(db, organisation_id=staff.organisation_id, limit=10_000)
-        if group_id not in {g.id for g in mine}:
-            raise NotFound("no such group in your organisation")
+        await _own(db, staff, group_id)
         return [GroupEvent.model_validate(e) for e in await group_events(db, group_id)]
+
+    @post("/{group_id:uuid}/close", status_code=200)
+    async def close(
+        self,
+        group_id: uuid.UUID,
+        data: CloseIn,
+        db: Db,
+        staff: Principal,
+        now: Now,
+        lifecycle: Any,
+    ) -> dict[str, str]:
+        """Close a group with a reason, at any point (before it meets, members return to the
+        pool with their waiting time; the facilitator is told)."""
+        await _own(db, staff, group_id)
+        closed = await close_group(
+            db, group_id, now=now, actor=f"staff:{staff.key_id}", reason=data.reason,
+            lc=lifecycle,
+        )  # fmt: skip
+        if not closed:
+            raise Conflict("this group has already ended")
+        return {"status": "closed"}
+
+
+async def _own(db: AsyncSession, staff: ApiPrincipal, group_id: uuid.UUID) -> None:
+    """Another organisation's group is indistinguishable from none."""
+    if not await group_belongs_to(db, group_id, staff.organisation_id):
+        raise NotFound("no such group in your organisation")

@@ -346,3 +346,14 @@ async def group_events(session: AsyncSession, group_id: uuid.UUID) -> list[dict[
         .order_by(group_event.c.at, group_event.c.id)
     )
     return [dict(r._mapping) for r in rows]
+
+
+async def group_belongs_to(
+    session: AsyncSession, group_id: uuid.UUID, organisation_id: uuid.UUID
+) -> bool:
+    found = await session.execute(
+        select(start_group.c.id).where(
+            start_group.c.id == group_id, start_group.c.organisation_id == organisation_id
+        )
+    )
+    return found.first() is not None

@@ -311,3 +311,15 @@ async def test_staff_see_their_groups_and_events_only(
     closed = await client.get("/api/v1/staff/groups?status=closed", headers=mine)
     assert closed.json() == []
     assert (await client.get("/api/v1/staff/groups")).status_code == 401
+    gid = groups[0]["id"]
+    url = f"/api/v1/staff/groups/{gid}/close"
+    assert (await client.post(url, json={"reason": "x"}, headers=mine)).status_code == 422
+    assert (await client.post(url, json={"reason": "lokalet"}, headers=theirs)).status_code == 404
+    done = await client.post(url, json={"reason": "lokalet er stengt"}, headers=mine)
+    assert done.status_code == 200 and done.json() == {"status": "closed"}
+    assert (await client.post(url, json={"reason": "igjen"}, headers=mine)).status_code == 409
+    statuses = (await session.execute(select(interest.c.status))).scalars().all()
+    assert statuses == ["waiting"] * 6  # closed before it met: back in the pool
+    log = (await client.get(f"/api/v1/staff/groups/{gid}/events", headers=mine)).json()
+    assert [e["what"] for e in log] == ["formed", "closed"]
+    assert log[-1]["actor"].startswith("staff:")
