@@ -73,19 +73,12 @@ def diagnose(ctx: Context, unplaced: list[int]) -> list[Unplaced]:
                 fac_memo[k] = ctx.facilitator(digital, [org], theme, lang) is not None
         return fac_memo[k]
 
-    age, single, gender = ctx.age, ctx.single, ctx.gender
-
     def count(u: int, bucket: list[int], r: Rules) -> Count:
-        if len(bucket) == 1:
+        if len(bucket) <= _DIRECT_MAX:
             return _count_direct(ctx, u, bucket, r)
-        # The answer depends on u only through age band, gender wish and gender (u, if in the
-        # bucket, is counted as a member like anyone else), so people alike share it.
-        mk = (id(bucket), age[u], single[u], gender[u], id(r))
+        mk = (id(bucket), ctx.age[u], ctx.single[u], ctx.gender[u], id(r))
         found = memo.get(mk)
         if found is None:
-            if len(bucket) <= _DIRECT_MAX:
-                found = memo[mk] = _count_direct(ctx, u, bucket, r)
-                return found
             hist = hists.get(id(bucket))
             if hist is None:
                 hist = hists[id(bucket)] = _histogram(ctx, bucket)
