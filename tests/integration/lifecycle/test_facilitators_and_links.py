@@ -51,6 +51,22 @@ async def _setup(
     return facs
 
 
+async def _start_notice(
+    maker: Maker,
+    session: AsyncSession,
+    cipher: ContactCipher,
+    clock: Any,
+    lc: Lifecycle,
+    n_fac: int,
+) -> tuple[str, str, str]:
+    """Set up, match, tick: the one start notice sent (template, address, text)."""
+    await _setup(session, cipher, clock.now, n_fac)
+    await run_matching(maker, now=clock.now)
+    await tick(maker, lc, now=clock.now)
+    [notice] = await _mails(session, cipher)
+    return notice
+
+
 async def _mails(session: AsyncSession, cipher: ContactCipher) -> list[tuple[str, str, str]]:
     rows = (
         await session.execute(
@@ -70,11 +86,8 @@ async def test_silent_facilitators_escalate_to_next_then_coordinators(
     lc: Lifecycle,
     app_client: httpx.AsyncClient,
 ) -> None:
-    await _setup(session, cipher, clock.now, 2)
-    await run_matching(maker, now=clock.now)
-    await tick(maker, lc, now=clock.now)
     # The core chose one of the two (the first notice goes to its choice); the other is next.
-    [(template, first, _)] = await _mails(session, cipher)
+    (template, first, _) = await _start_notice(maker, session, cipher, clock, lc, 2)
     assert template == "start_notice"
     chosen = (await session.execute(select(start_group.c.facilitator_id))).scalar_one()
     assert first in ("f0@example.no", "f1@example.no")
@@ -126,10 +139,7 @@ async def test_decline_moves_to_next_facilitator_at_once(
     lc: Lifecycle,
     app_client: httpx.AsyncClient,
 ) -> None:
-    await _setup(session, cipher, clock.now, 2)
-    await run_matching(maker, now=clock.now)
-    await tick(maker, lc, now=clock.now)
-    [(_, first, body)] = await _mails(session, cipher)
+    (_, first, body) = await _start_notice(maker, session, cipher, clock, lc, 2)
     accept, decline = LINK.findall(body)
     clock.advance(minutes=5)
     page = await click(app_client, decline)
@@ -150,10 +160,7 @@ async def test_forged_expired_and_used_links_are_refused_kindly(
     lc: Lifecycle,
     app_client: httpx.AsyncClient,
 ) -> None:
-    await _setup(session, cipher, clock.now, 1)
-    await run_matching(maker, now=clock.now)
-    await tick(maker, lc, now=clock.now)
-    [(_, _, body)] = await _mails(session, cipher)
+    (_, _, body) = await _start_notice(maker, session, cipher, clock, lc, 1)
     accept, _decline = LINK.findall(body)
     token = accept.removeprefix("/s/")
     # A changed MAC, an unknown nonce, and garbage are all "forged".
@@ -187,10 +194,7 @@ async def test_a_link_works_once(
     lc: Lifecycle,
     app_client: httpx.AsyncClient,
 ) -> None:
-    await _setup(session, cipher, clock.now, 1)
-    await run_matching(maker, now=clock.now)
-    await tick(maker, lc, now=clock.now)
-    [(_, _, body)] = await _mails(session, cipher)
+    (_, _, body) = await _start_notice(maker, session, cipher, clock, lc, 1)
     accept, _ = LINK.findall(body)
     first = await click(app_client, accept)
     assert first.status_code == 200
@@ -227,10 +231,7 @@ async def test_a_yes_without_a_meeting_time_is_chased_then_escalated(
     lc: Lifecycle,
     app_client: httpx.AsyncClient,
 ) -> None:
-    await _setup(session, cipher, clock.now, 1)
-    await run_matching(maker, now=clock.now)
-    await tick(maker, lc, now=clock.now)
-    [(_, _, notice)] = await _mails(session, cipher)
+    (_, _, notice) = await _start_notice(maker, session, cipher, clock, lc, 1)
     accept = LINK.findall(notice)[0]
     accepted = await click(app_client, accept)
     assert accepted.status_code == 200
@@ -271,10 +272,7 @@ async def test_the_facilitator_hears_when_their_group_is_closed(
 ) -> None:
     from matching.lifecycle import close_group
 
-    await _setup(session, cipher, clock.now, 1)
-    await run_matching(maker, now=clock.now)
-    await tick(maker, lc, now=clock.now)
-    [(_, _, notice)] = await _mails(session, cipher)
+    (_, _, notice) = await _start_notice(maker, session, cipher, clock, lc, 1)
     await click(app_client, LINK.findall(notice)[0])
     gid = (await session.execute(select(start_group.c.id))).scalar_one()
     assert await close_group(
