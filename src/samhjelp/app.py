@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from litestar import Litestar, MediaType, Request, Response, get
@@ -54,13 +54,25 @@ _INTERESTS = Gauge(
 )
 
 
+def lifecycle_config(settings: Settings) -> LifecycleConfig:
+    """The life cycle's windows from settings (the rest keep their defaults)."""
+    return LifecycleConfig(
+        facilitator_window=timedelta(days=settings.facilitator_window_days),
+        # The reminder goes out two thirds into the window (2 of the default 3 days).
+        facilitator_reminder_after=timedelta(days=settings.facilitator_window_days) * 2 / 3,
+        reply_window=timedelta(hours=settings.reply_window_hours),
+        facilitated_meetings=settings.facilitated_meetings,
+        erase_after=timedelta(days=settings.erase_contacts_after_days),
+    )
+
+
 def lifecycle_of(services: Services) -> Lifecycle:
     """The life cycle's runtime needs, from the composition root's services."""
     return Lifecycle(
         cipher=services.cipher,
         link_secret=str(services.extra.get("link_secret") or services.settings.link_secret),
         base_url=services.settings.public_base_url,
-        config=services.extra.get("lifecycle_config") or LifecycleConfig(),
+        config=services.extra.get("lifecycle_config") or lifecycle_config(services.settings),
     )
 
 

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     post_rate_per_minute: int = Field(default=30, ge=1)
     match_interval_minutes: int = Field(default=15, ge=1)
     scheduler_enabled: bool = True
+    #: Life-cycle windows (defaults from DOMAIN.md and LINK practice; per deployment).
+    facilitator_window_days: int = Field(default=3, ge=1, le=30)
+    reply_window_hours: int = Field(default=72, ge=12, le=24 * 14)
+    facilitated_meetings: int = Field(default=3, ge=1, le=8)
+    erase_contacts_after_days: int = Field(default=30, ge=0, le=365)
     log_level: str = "INFO"
 
     @field_validator("database_url")
