@@ -148,18 +148,20 @@ async def facilitators(session: AsyncSession) -> list[FacilitatorInfo]:
     ]
 
 
-async def organisations(session: AsyncSession) -> dict[uuid.UUID, OrganisationInfo]:
-    rows = (
-        await session.execute(
-            select(
-                organisation.c.id,
-                organisation.c.name,
-                organisation.c.region_slug,
-                organisation.c.coordinator_email,
-                organisation.c.rules,
-            )
-        )
-    ).all()
+async def organisations(
+    session: AsyncSession, ids: Collection[uuid.UUID] | None = None
+) -> dict[uuid.UUID, OrganisationInfo]:
+    """All organisations, or only those with ``ids``."""
+    stmt = select(
+        organisation.c.id,
+        organisation.c.name,
+        organisation.c.region_slug,
+        organisation.c.coordinator_email,
+        organisation.c.rules,
+    )
+    if ids is not None:
+        stmt = stmt.where(organisation.c.id.in_(list(ids)))
+    rows = (await session.execute(stmt)).all()
     return {
         r.id: OrganisationInfo(r.id, r.name, r.region_slug, r.coordinator_email, dict(r.rules))
         for r in rows

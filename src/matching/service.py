@@ -7,6 +7,7 @@ Runs inside the caller's transaction. Inputs come from intake's service function
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import uuid
@@ -277,7 +278,12 @@ async def waiting_explanations(
     ).all()
     if not rows:
         return {}
-    orgs = {str(o.id): o.name for o in (await pool.organisations(session)).values()}
+    # Only the organisations the notes name: a status page asks for one person.
+    ids = set()
+    for row in rows:
+        with contextlib.suppress(ValueError, TypeError):  # "region:…" names are not ids
+            ids.add(uuid.UUID(row.reason["organisation"]))
+    orgs = {str(o.id): o.name for o in (await pool.organisations(session, ids)).values()}
     orgs |= {f"region:{slug}": name for slug, (name, _) in REGIONS.items()}
     themes = {t.slug: getattr(t, locale) for t in THEMES}
     out = {}
