@@ -1,0 +1,24 @@
+"""outbox: per-message outcome
+
+Revision ID: 0007_outbox_outcome
+Revises: 0006_controller
+Create Date: 2026-12-01 14:45:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa  # noqa: F401 - filled in by the change this revision belongs to
+from alembic import op  # noqa: F401
+
+revision: str = "0007_outbox_outcome"
+down_revision: str | None = "0006_controller"
+branch_labels: Sequence[str] | None = None
+depends_on: Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
