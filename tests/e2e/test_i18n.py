@@ -7,8 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
+from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
-from babel.messages.mofile import write_mo
+from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
 
 from intake.web.i18n import LANGS, LOCALE_DIR, from_accept_language, negotiate
@@ -28,15 +29,62 @@ def extracted_ids() -> set[str]:
     return ids
 
 
+Messages = dict[tuple[str | None, str | tuple[str, ...]], str | tuple[str, ...]]
+
+
+def _key(value: str | list[str] | tuple[str, ...]) -> str | tuple[str, ...]:
+    return value if isinstance(value, str) else tuple(value)
+
+
+def compiled_messages(catalog: Catalog) -> Messages:
+    """What ``pybabel compile`` puts in a .mo: translated, non-fuzzy entries; an empty plural
+    form falls back to the English id, as gettext would show it."""
+    out: Messages = {}
+    for m in catalog:
+        if not m.id or not m.string or m.fuzzy:
+            continue
+        if m.pluralizable:
+            ids, strings = tuple(m.id), tuple(m.string)
+            out[(m.context, ids)] = tuple(s or ids[min(i, 1)] for i, s in enumerate(strings))
+        else:
+            out[(m.context, m.id)] = m.string
+    return out
+
+
+def mo_messages(catalog: Catalog) -> Messages:
+    """The entries of a compiled catalogue, header (tool name, dates) left out."""
+    return {(m.context, _key(m.id)): _key(m.string) for m in catalog if m.id}
+
+
 @pytest.mark.parametrize("lang", LANGS)
-def test_mo_files_are_compiled_from_the_current_po(lang: str) -> None:
+def test_mo_files_hold_the_messages_of_the_current_po(lang: str) -> None:
+    """Compares messages and plural rule, never bytes: a newer Babel writes other headers."""
     po = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
     with po.open("rb") as fh:
-        catalog = read_po(fh, locale=lang)
+        source = read_po(fh, locale=lang)
+    with po.with_suffix(".mo").open("rb") as fh:
+        compiled = read_mo(fh)
+    hint = f"run: pybabel compile -d {LOCALE_DIR.relative_to(ROOT)}"
+    expected, actual = compiled_messages(source), mo_messages(compiled)
+    stale = sorted(str(k[1]) for k in expected.keys() ^ actual.keys())
+    assert not stale, f"{hint} (ids differ: {stale[:3]})"
+    changed = sorted(str(k[1]) for k in expected if expected[k] != actual[k])
+    assert not changed, f"{hint} (translations differ: {changed[:3]})"
+    assert compiled.plural_forms == source.plural_forms, hint
+
+
+def test_the_catalogue_check_notices_a_change_not_compiled() -> None:
+    """The check above must fail when a .po changes without a recompile (and only then)."""
+    po = LOCALE_DIR / "nn" / "LC_MESSAGES" / "messages.po"
+    with po.open("rb") as fh:
+        source = read_po(fh, locale="nn")
     fresh = io.BytesIO()
-    write_mo(fresh, catalog)
-    committed = (po.with_suffix(".mo")).read_bytes()
-    assert fresh.getvalue() == committed, f"run: pybabel compile -d {LOCALE_DIR.relative_to(ROOT)}"
+    write_mo(fresh, source)
+    fresh.seek(0)
+    assert mo_messages(read_mo(fresh)) == compiled_messages(source)
+    edited = next(m for m in source if m.id and not m.pluralizable and m.string)
+    edited.string += " (endra)"
+    assert mo_messages(read_mo(io.BytesIO(fresh.getvalue()))) != compiled_messages(source)
 
 
 @pytest.mark.parametrize("lang", LANGS)
