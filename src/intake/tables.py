@@ -94,6 +94,10 @@ organisation = Table(
     Column("region_slug", ForeignKey("region.slug"), nullable=False),
     Column("contact_email", Text),
     Column("coordinator_email", Text),
+    # The legal data controller (e.g. "Oslo kommune") and whom to ask about privacy; the
+    # privacy page falls back to contact_email and the national controller (0006_controller).
+    Column("controller_name", Text),
+    Column("privacy_contact", Text),
     # Per-organisation overrides of the group rules (see matching.model.Rules).
     Column("rules", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     _created_at(),
