@@ -7,6 +7,7 @@ SQLAlchemy Core tables rather than ORM classes: intake's work is short, explicit
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     LargeBinary,
@@ -22,6 +24,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
@@ -156,6 +159,10 @@ referral = Table(
     Column("course_name", Text),
     Column("ends_on", Date),
     _created_at(),
+    # Outcomes of people from this referral whose registration has since been erased: the
+    # referrer's counts survive the erasure without a row per person (issue 8).
+    Column("erased_withdrawn", Integer, nullable=False, server_default="0"),
+    Column("erased_placed", Integer, nullable=False, server_default="0"),
     CheckConstraint("course_kind IN ('KID','KIB','Starthjelp','other')", name="course_kind"),
 )
 
@@ -204,6 +211,42 @@ interest = Table(
     Index(
         "ix_interest_region_unmet", "region_slug", postgresql_where=text("organisation_id IS NULL")
     ),
+)
+
+#: What an erased registration leaves behind (issue 8): one count per dimension value, never a
+#: cross-tabulation of dimensions, so no cell is a row per person by construction.
+TALLY_DIMENSIONS = ("all", "theme", "language", "slot", "age_band", "gender", "source", "wait_weeks")
+TALLY_OUTCOMES = ("withdrawn", "placed")
+
+interest_tally = Table(
+    "interest_tally",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    # Month of sign-up (Europe/Oslo), municipality and catchment organisation (NULL: unmet
+    # demand) as they were; no foreign keys, since the counts outlive registry changes.
+    Column("month", Date, nullable=False),
+    Column("municipality_number", String(4), nullable=False),
+    Column("organisation_id", UUID(as_uuid=True)),
+    Column("dimension", String(20), nullable=False),
+    Column("value", Text, nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("count", Integer, nullable=False),
+    UniqueConstraint(
+        "month",
+        "municipality_number",
+        "organisation_id",
+        "dimension",
+        "value",
+        "outcome",
+        name="uq_interest_tally_cell",
+        postgresql_nulls_not_distinct=True,
+    ),
+    CheckConstraint(
+        "dimension IN ('all','theme','language','slot','age_band','gender','source','wait_weeks')",
+        name="dimension",
+    ),
+    CheckConstraint("outcome IN ('withdrawn','placed')", name="outcome"),
+    CheckConstraint("count > 0", name="count"),
 )
 
 idempotency_key = Table(

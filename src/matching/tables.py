@@ -199,4 +199,6 @@ action_link = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("used_at", DateTime(timezone=True)),
     Index("ix_action_link_object", "object_id"),
+    # Erasing a person deletes their links by subject (matching.lifecycle.erasure).
+    Index("ix_action_link_subject", "subject_id"),
 )
