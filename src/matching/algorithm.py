@@ -21,6 +21,7 @@ import gc
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from matching import exact
@@ -36,12 +37,28 @@ EXACT_MAX_CANDIDATES = 30
 Score = tuple[int, int, int, int, int]
 
 
+@dataclass(frozen=True, slots=True)
+class ExactFallback:
+    """One pool that got the greedy plan because the exact solver failed (no personal data)."""
+
+    reason: str
+    pool_size: int
+
+
+@dataclass(slots=True)
+class RunStats:
+    """What a run noticed beyond its plan; the core cannot log, so the shell reports these."""
+
+    exact_fallbacks: list[ExactFallback] = field(default_factory=list)
+
+
 def form_groups(
     candidates: Iterable[Candidate],
     rules: RuleBook,
     *,
     now: datetime,
     facilitators: Iterable[Facilitator],
+    stats: RunStats | None = None,
 ) -> Plan:
     """Propose groups for waiting people and explain why the others wait.
 
@@ -50,6 +67,8 @@ def form_groups(
         rules: Default rules and per-organisation overrides.
         now: The moment of the run; all waiting-time rules are measured from it.
         facilitators: Facilitators with their current free starts. Order does not matter.
+        stats: Filled with what the caller should report, e.g. pools where the exact solver
+            failed and the greedy plan was used instead.
 
     Returns:
         A plan whose groups satisfy every hard rule (see :func:`matching.check.violations`) and,
@@ -59,7 +78,7 @@ def form_groups(
         ctx = Context(candidates, rules, facilitators, now)
         formed: list[Formed] = []
         for comp in components(ctx):
-            formed.extend(solve_component(ctx, comp))
+            formed.extend(solve_component(ctx, comp, stats))
         placed = {m for f in formed for m in f.members}
         unplaced = [ci for ci in range(len(ctx.cands)) if ci not in placed]
         return Plan(
@@ -86,10 +105,10 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def solve_component(ctx: Context, comp: list[int]) -> list[Formed]:
+def solve_component(ctx: Context, comp: list[int], stats: RunStats | None = None) -> list[Formed]:
     """Groups for one component; consumes facilitator capacity in ``ctx``."""
     if len(comp) <= EXACT_MAX_CANDIDATES:
-        return _best_of(ctx, comp, local=True, digital=True)
+        return _best_of(ctx, comp, stats, local=True, digital=True)
     out: list[Formed] = []
     by_org: dict[str, list[int]] = {}
     for ci in comp:
@@ -97,26 +116,37 @@ def solve_component(ctx: Context, comp: list[int]) -> list[Formed]:
     for org in sorted(by_org):
         pool = by_org[org]
         if len(pool) <= EXACT_MAX_CANDIDATES:
-            out.extend(_best_of(ctx, pool, local=True, digital=False))
+            out.extend(_best_of(ctx, pool, stats, local=True, digital=False))
         else:
             out.extend(greedy(ctx, pool, local=True, digital=False))
     placed = {m for f in out for m in f.members}
     rest = [ci for ci in comp if ci not in placed and ctx.cands[ci].digital_welcome]
     if len(rest) <= EXACT_MAX_CANDIDATES:
-        out.extend(_best_of(ctx, rest, local=False, digital=True))
+        out.extend(_best_of(ctx, rest, stats, local=False, digital=True))
     else:
         out.extend(greedy(ctx, rest, local=False, digital=True))
     return out
 
 
-def _best_of(ctx: Context, pool: list[int], *, local: bool, digital: bool) -> list[Formed]:
-    """Exact and greedy on the same pool; keep the better plan (exact wins ties)."""
+def _best_of(
+    ctx: Context, pool: list[int], stats: RunStats | None, *, local: bool, digital: bool
+) -> list[Formed]:
+    """Exact and greedy on the same pool; keep the better plan (exact wins ties).
+
+    A solver failure falls back to the greedy plan but is recorded in ``stats``: a silently
+    worse plan is how "5 placed in a fresh process, 4 after" went unnoticed.
+    """
     if not pool:
         return []
     saved = list(ctx.left)
     heuristic = greedy(ctx, pool, local=local, digital=digital)
     ctx.left[:] = saved
-    optimal = exact.solve(ctx, pool, local=local, digital=digital)
+    try:
+        optimal = exact.solve(ctx, pool, local=local, digital=digital)
+    except exact.ExactSolverError as exc:
+        optimal = None
+        if stats is not None:
+            stats.exact_fallbacks.append(ExactFallback(exc.reason, len(pool)))
     if optimal is not None and score(ctx, optimal) >= score(ctx, heuristic):
         chosen = optimal
     else:

@@ -10,6 +10,12 @@ Size bounds, the minimum-size waiting rule, facilitator capacity and the objecti
 Determinism: the model is built in canonical order, HiGHS runs single-threaded with a fixed
 random seed and a *node* limit (not a time limit); if the limit is hit the best incumbent is used,
 so the same input always gives the same answer.
+
+Robustness: HiGHS keeps one task scheduler per process, sized by the first solve that runs. If any
+solve with another ``threads`` setting ran first in this process (another library, a notebook, a
+test), our single-threaded run is refused with an error. We then reset the process's scheduler and
+try once more; a solve that still fails raises :class:`ExactSolverError`, so the caller can fall
+back to the heuristic *and say so*, instead of silently returning a worse plan.
 """
 
 from __future__ import annotations
@@ -31,6 +37,17 @@ _WAIT = 100.0  # per rank step of waiting order
 _THEME = 10.0  # per step of theme preference
 _MIX = 20.0  # per mixed-gender group
 _SIZE = 5.0  # per person away from the target size
+
+
+class ExactSolverError(RuntimeError):
+    """HiGHS could not solve a model it should always solve (the all-zero plan is feasible).
+
+    ``reason`` names the HiGHS statuses only; it never carries candidate data.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass(slots=True)
@@ -96,7 +113,11 @@ def candidate_sets(ctx: Context, pool: list[int], *, local: bool, digital: bool)
 
 def solve(ctx: Context, pool: list[int], *, local: bool, digital: bool) -> list[Formed] | None:
     """Optimal groups for ``pool`` given ``ctx.left`` capacity (not consumed), or None when
-    the pool has too many candidate sets to be called small."""
+    the pool has too many candidate sets to be called small.
+
+    Raises:
+        ExactSolverError: HiGHS failed even after a reset of its scheduler.
+    """
     sets = candidate_sets(ctx, pool, local=local, digital=digital)
     if len(sets) > MAX_SETS:
         return None
@@ -163,8 +184,6 @@ def solve(ctx: Context, pool: list[int], *, local: bool, digital: bool) -> list[
     for f, cols in fac_rows.items():
         m.row(dict.fromkeys(cols, 1.0), hi=float(ctx.left[f]))
     values = m.solve()
-    if values is None:
-        return None
     out: list[Formed] = []
     for s, z, y, w in inst:
         if values[z] > 0.5:
@@ -213,7 +232,28 @@ class _Model:
     ) -> None:
         self.rows.append((lo, hi, coef))
 
-    def solve(self) -> list[float] | None:
+    def solve(self) -> list[float]:
+        h = self._highs()
+        status = h.run()
+        if status == highspy.HighsStatus.kError:
+            # Most likely the per-process scheduler was started by a solve with another
+            # ``threads`` value (HiGHS refuses ours then). Resetting it is safe here: samhjelp
+            # never runs two solves at once in one process (the core is sequential and the job's
+            # worker process has one thread of work). A fresh object keeps the retry clean.
+            _reset_scheduler()
+            h = self._highs()
+            status = h.run()
+        info = h.getInfo()
+        if status == highspy.HighsStatus.kError or info.primal_solution_status != 2:
+            # 2 = feasible solution available
+            model_status = h.modelStatusToString(h.getModelStatus())
+            raise ExactSolverError(
+                f"HiGHS run status {status.name}, model status {model_status!r},"
+                f" primal solution status {info.primal_solution_status}"
+            )
+        return list(h.getSolution().col_value)
+
+    def _highs(self) -> _Highs:
         # The bare core class: ``highspy.Highs()`` calls ``enableCallbacks()`` in its
         # constructor, which prints the "Running HiGHS ..." banner before any option can be
         # set. Here ``output_flag`` is off before HiGHS does anything, so nothing is printed.
@@ -250,7 +290,10 @@ class _Model:
             for b in self.integer
         ]
         h.passModel(lp)
-        h.run()
-        if h.getInfo().primal_solution_status != 2:  # 2 = feasible solution available
-            return None
-        return list(h.getSolution().col_value)
+        return h
+
+
+def _reset_scheduler() -> None:
+    """Drop the process's HiGHS scheduler so the next run starts one with its own ``threads``
+    (blocking: waits for the old worker threads to stop)."""
+    _Highs.resetGlobalScheduler(True)
