@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import hmac
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -31,6 +33,8 @@ from samhjelp.ratelimit import WriteRateLimit
 from samhjelp.settings import Settings
 
 _SESSION_KEY = "samhjelp.db_session"
+#: Readiness answers within this, database or not (probes commonly time out at 2-5 s).
+READY_TIMEOUT_SECONDS = 1.5
 
 
 def utc_now() -> datetime:
@@ -120,9 +124,12 @@ def create_app(services: Services, *, route_handlers: Sequence[Any] = ()) -> Lit
     @get("/health/ready", tags=["health"])
     async def ready(state: State) -> Response[dict[str, Any]]:
         try:
-            async with state.services.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-                current = await conn.run_sync(current_revisions)
+            # A load balancer gives up on a slow probe anyway: answer "not ready" in time
+            # instead of hanging for as long as the database does.
+            async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+                async with state.services.engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+                    current = await conn.run_sync(current_revisions)
         except Exception as exc:  # any failure to reach the database means not ready
             return problem(503, "Database unreachable", type(exc).__name__)
         heads = head_revisions()
@@ -133,7 +140,19 @@ def create_app(services: Services, *, route_handlers: Sequence[Any] = ()) -> Lit
         return Response({"status": "ready", "migrations": sorted(current)})
 
     @get("/metrics", media_type=MediaType.TEXT, include_in_schema=False)
-    async def metrics(state: State) -> Response[bytes]:
+    async def metrics(state: State, request: Request[Any, Any, Any]) -> Response[Any]:
+        token = state.services.settings.metrics_token
+        if token is not None:
+            given = request.headers.get("authorization", "")
+            expected = "Bearer " + token.get_secret_value()
+            # Constant-time compare: the token must not leak one byte at a time.
+            if not hmac.compare_digest(given.encode(), expected.encode()):
+                return problem(
+                    401,
+                    "Unauthorized",
+                    "metrics need Authorization: Bearer <SAMHJELP_METRICS_TOKEN>",
+                    headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+                )
         async with state.services.sessionmaker() as session:
             counts = dict(
                 (

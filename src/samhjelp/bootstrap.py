@@ -6,17 +6,20 @@ import asyncio
 import logging
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
 from intake.crypto import ContactCipher, load_or_create_key_file, parse_key
 from intake.reference import seed_reference
 from notify.settings import NotifySettings, notifiers_from_settings
 from samhjelp.app import Services
 from samhjelp.database import (
+    Timeouts,
     make_engine,
     make_sessionmaker,
+    migrate,
     migrations_dir,
     redact,
     start_embedded,
-    upgrade,
 )
 from samhjelp.settings import Settings
 
@@ -48,26 +51,38 @@ def reference_csv() -> Path:
     return migrations_dir() / "reference" / "kommuner_2024.csv"
 
 
-async def seed(url: str, *, demo: bool = False) -> dict[str, int]:
-    """Load reference data (and optionally the demo registry) in one transaction."""
+async def seed_on(connection: AsyncConnection, *, demo: bool = False) -> dict[str, int]:
+    """Load reference data (and optionally the demo registry) inside ``connection``'s
+    transaction (a savepoint: the caller's transaction decides)."""
     from intake.demo import seed_demo
 
-    engine = make_engine(url, pool_size=1)
-    try:
-        async with make_sessionmaker(engine).begin() as session:
-            counts = await seed_reference(session, reference_csv())
-            if demo:
-                counts["demo_organisations"] = await seed_demo(session)
-    finally:
-        await engine.dispose()
+    async with AsyncSession(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    ) as session:
+        counts = await seed_reference(session, reference_csv())
+        if demo:
+            counts["demo_organisations"] = await seed_demo(session)
+        await session.commit()  # releases the savepoint; the outer transaction commits
+    return counts
+
+
+async def seed(url: str, *, demo: bool = False) -> dict[str, int]:
+    """Load reference data (and optionally the demo registry) in one transaction, under the
+    same lock as migrations so replicas do not upsert the same rows at once."""
+
+    async def run(connection: AsyncConnection) -> dict[str, int]:
+        return await seed_on(connection, demo=demo)
+
+    counts = await migrate(url, then=run)
+    assert counts is not None
     return counts
 
 
 def prepare_database(settings: Settings, *, demo: bool = False) -> str:
-    """Migrate and seed; returns the URL. Synchronous: runs before the server's event loop."""
+    """Migrate and seed under one lock; returns the URL. Synchronous: runs before the server's
+    event loop."""
     url = resolve_database_url(settings)
     log.info("database", extra={"url": redact(url)})
-    upgrade(url)
     asyncio.run(seed(url, demo=demo))
     return url
 
@@ -81,7 +96,9 @@ def notify_settings(settings: Settings) -> NotifySettings:
 
 
 def build_services(settings: Settings, url: str) -> Services:
-    engine = make_engine(url, pool_size=settings.db_pool_size)
+    engine = make_engine(
+        url, pool_size=settings.db_pool_size, timeouts=Timeouts.from_settings(settings)
+    )
     notify = notify_settings(settings)
     return Services(
         settings=settings,

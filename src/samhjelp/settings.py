@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from intake.crypto import parse_key
@@ -38,6 +38,16 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     db_pool_size: int = Field(default=10, ge=1, le=200)
+    #: Bounds on waiting for the database, so a hung server fails requests instead of holding
+    #: them: opening a connection, one statement (server-side ``statement_timeout``, with the
+    #: driver's ``command_timeout`` a little later as a backstop), waiting for a row lock, and
+    #: waiting for a free pooled connection.
+    db_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    db_statement_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    db_lock_timeout_seconds: float = Field(default=10.0, gt=0, le=3600)
+    db_pool_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    #: When set, ``/metrics`` answers only ``Authorization: Bearer <token>`` (401 otherwise).
+    metrics_token: SecretStr | None = None
     #: Requests one client may POST per minute to the public API before 429.
     post_rate_per_minute: int = Field(default=30, ge=1)
     match_interval_minutes: int = Field(default=15, ge=1)
