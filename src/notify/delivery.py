@@ -1,28 +1,35 @@
-"""Delivery job: claim due outbox rows, send them, record the outcome.
+"""Delivery job: claim due outbox rows, send them, record each outcome as soon as it is known.
 
 Claiming uses a lease rather than holding row locks through the send. ``SELECT … FOR UPDATE
 SKIP LOCKED`` picks due rows without waiting on other workers; in the same short transaction
 they are set to ``sending`` with ``next_attempt_at`` moved to the end of the lease and committed.
 Sending happens with no transaction open (a slow SMTP server must not pin database
-connections and locks), and the outcome is written in a second short transaction, fenced on the
-worker id and attempt number so a worker whose lease ran out cannot overwrite a newer attempt.
-A worker that dies between claim and mark leaves a row whose lease expires; it becomes due again
-and is resent with the same id: at-least-once, deduplicable by Message-ID. See docs/notify.md.
+connections and locks). Each message's outcome is committed in its own short transaction right
+after the channel answered, before the next message is sent, fenced on the worker id and
+attempt number so a worker whose lease ran out cannot overwrite a newer attempt. A worker that
+dies mid-batch therefore leaves at most one message sent but unrecorded (the one in flight);
+the batch's unsent rest is merely claimed. When the lease expires both become due again and
+the one in flight is resent with the same id: at-least-once, deduplicable by Message-ID. If an
+outcome cannot be recorded (database unavailable) the record is retried with backoff and, if
+that fails too, the batch stops rather than send messages whose outcome could not be stored.
+See docs/notify.md.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from sqlalchemy import select, tuple_, update
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from intake.crypto import ContactCipher
@@ -57,6 +64,11 @@ class DeliveryPolicy:
     base_backoff: timedelta = timedelta(minutes=1)
     max_backoff: timedelta = timedelta(hours=6)
     lease: timedelta = timedelta(minutes=5)
+    #: Tries to record one outcome while the database is unreachable, the first wait between
+    #: them (doubling after each): 0.25 + 0.5 + 1 + 2 + 4 s rides out a restart or a failover
+    #: of a few seconds, and stays far inside half the lease.
+    record_tries: int = 6
+    record_backoff: timedelta = timedelta(milliseconds=250)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +77,9 @@ class DeliveryReport:
 
     ``stale`` counts outcomes that could not be recorded because the lease had passed to another
     worker (or the message was erased meanwhile); ``released`` counts claimed messages handed
-    back unsent because the batch ran out of lease time.
+    back unsent because the batch ran out of lease time. ``interrupted`` is set when an outcome
+    could not be recorded even after retries: the batch stopped there, that one message will be
+    resent once its lease expires, and the claimed rest stays leased until then unsent.
     """
 
     claimed: int = 0
@@ -75,6 +89,7 @@ class DeliveryReport:
     alerts: int = 0
     stale: int = 0
     released: int = 0
+    interrupted: bool = False
 
 
 def backoff_delay(message_id: uuid.UUID, attempt: int, *, policy: DeliveryPolicy) -> timedelta:
@@ -186,48 +201,113 @@ def _fence(rows: list[_Claimed], worker_id: str) -> Any:
 
 async def _record(
     session: AsyncSession,
-    outcomes: list[tuple[_Claimed, DeliveryError | None]],
+    row: _Claimed,
+    error: DeliveryError | None,
     *,
     now: datetime,
     worker_id: str,
     policy: DeliveryPolicy,
-) -> DeliveryReport:
-    sent = [row for row, error in outcomes if error is None]
-    counts = {"sent": 0, "retrying": 0, "failed": 0, "alerts": 0, "stale": 0}
-    if sent:
-        done = await session.execute(
-            update(outbox)
-            .where(*_fence(sent, worker_id))
-            .values(status=MessageStatus.SENT.value, sent_at=now, lease_owner=None, last_error=None)
-            .returning(outbox.c.id)
-        )
-        counts["sent"] = len(done.scalars().all())
-        counts["stale"] += len(sent) - counts["sent"]
-    for row, error in outcomes:
-        if error is None:
-            continue
+) -> str:
+    """Write one message's outcome; returns ``sent``, ``retrying``, ``failed`` or ``stale``.
+
+    One UPDATE (plus the coordinator's alert on a final failure, in the same transaction). The
+    fence also makes a repeated record harmless: if an earlier try did commit but its answer
+    was lost with the connection, the row is no longer ``sending`` and nothing changes twice.
+    """
+    fence = (
+        outbox.c.id == row.id,
+        outbox.c.attempts == row.attempts,
+        outbox.c.status == MessageStatus.SENDING.value,
+        outbox.c.lease_owner == worker_id,
+    )
+    values: dict[str, Any] = {"lease_owner": None}
+    retry = False
+    if error is None:
+        values |= {"status": MessageStatus.SENT.value, "sent_at": now, "last_error": None}
+    else:
         retry = error.transient and row.attempts < policy.max_attempts
-        values: dict[str, Any] = {"lease_owner": None, "last_error": error.reason[:500]}
+        values["last_error"] = error.reason[:500]
         if retry:
             delay = backoff_delay(row.id, row.attempts, policy=policy)
             values |= {"status": MessageStatus.PENDING.value, "next_attempt_at": now + delay}
         else:
             values |= {"status": MessageStatus.FAILED.value, "failed_at": now}
-        result = await session.execute(
-            update(outbox).where(*_fence([row], worker_id)).values(**values).returning(outbox.c.id)
-        )
-        if result.scalar_one_or_none() is None:
-            counts["stale"] += 1
-            continue
-        if retry:
-            counts["retrying"] += 1
-            continue
-        counts["failed"] += 1
-        log.warning("message %s failed after %d attempts: %s", row.id, row.attempts, error.reason)
-        if row.coordinator is not None and row.template != ALERT_TEMPLATE:
-            await enqueue(session, _alert(row, error), now=now)
-            counts["alerts"] += 1
-    return DeliveryReport(**counts)
+    result = await session.execute(
+        update(outbox).where(*fence).values(**values).returning(outbox.c.id)
+    )
+    if result.scalar_one_or_none() is None:
+        return "stale"
+    if error is None:
+        return "sent"
+    if retry:
+        return "retrying"
+    log.warning("message %s failed after %d attempts: %s", row.id, row.attempts, error.reason)
+    if row.coordinator is not None and row.template != ALERT_TEMPLATE:
+        await enqueue(session, _alert(row, error), now=now)
+        return "failed+alert"
+    return "failed"
+
+
+#: SQLSTATE classes that mean "the server is not there right now", not "the statement is
+#: wrong": 08 connection exception, 57 operator intervention (admin shutdown, starting up).
+_UNAVAILABLE_SQLSTATES = ("08", "57")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot be reached (worth retrying), not a bug."""
+    if isinstance(exc, OSError | TimeoutError):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
+        return True
+    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+    return sqlstate.startswith(_UNAVAILABLE_SQLSTATES)
+
+
+async def _record_durably(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    row: _Claimed,
+    error: DeliveryError | None,
+    *,
+    now: datetime,
+    worker_id: str,
+    policy: DeliveryPolicy,
+    sleep: Callable[[float], Awaitable[None]],
+) -> str | None:
+    """Commit one outcome in its own transaction, retrying while the database is unreachable.
+
+    Returns None when every try failed: the caller must stop sending, because each further
+    message would be one more whose outcome is lost and that would be resent.
+    """
+    wait = policy.record_backoff.total_seconds()
+    for attempt in range(1, policy.record_tries + 1):
+        try:
+            async with sessionmaker.begin() as session:
+                return await _record(
+                    session, row, error, now=now, worker_id=worker_id, policy=policy
+                )
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            if attempt == policy.record_tries:
+                log.warning(
+                    "outcome of message %s not recorded after %d tries (%s); stopping the batch,"
+                    " the message will be resent with the same id when its lease expires",
+                    row.id,
+                    attempt,
+                    type(exc).__name__,
+                )
+                return None
+            log.warning(
+                "database unavailable recording message %s (%s); retrying in %.2f s",
+                row.id,
+                type(exc).__name__,
+                wait,
+            )
+            await sleep(wait)
+            wait *= 2
+    return None  # record_tries < 1: nothing was tried, treat as unrecorded
 
 
 def _alert(row: _Claimed, error: DeliveryError) -> OutgoingMessage:
@@ -260,15 +340,19 @@ async def deliver_due(
     worker_id: str,
     policy: DeliveryPolicy | None = None,
     monotonic: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> DeliveryReport:
     """Send up to ``batch_size`` due messages once; call repeatedly until ``claimed == 0``.
 
-    Three steps, each short: claim (transaction 1), send (no transaction), record (transaction
-    2). Failed-for-good messages with a coordinator get a ``coordinator_alert`` enqueued in
-    transaction 2, so the alert exists exactly when the failure is recorded.
+    Claim the batch (one short transaction), then for each message: send it with no
+    transaction open, and commit its outcome in its own short transaction before the next send.
+    So a crash, a kill or a database restart at any point leaves at most the one message in
+    flight sent but unrecorded. Failed-for-good messages with a coordinator get a
+    ``coordinator_alert`` enqueued in the transaction that records the failure, so the alert
+    exists exactly when the failure is recorded.
 
     Args:
-        sessionmaker: opens the two transactions; it must not be inside an outer transaction.
+        sessionmaker: opens the short transactions; it must not be inside an outer transaction.
         notifier_for_channel: the channel for e-mail or SMS, e.g. ``notifiers.__getitem__``.
         cipher: opens sealed recipient addresses just before sending.
         now: the business clock: decides what is due, leases and backoff.
@@ -276,6 +360,7 @@ async def deliver_due(
         worker_id: unique per running worker (host:pid:n), used to fence updates.
         policy: retry and lease rules; defaults to :class:`DeliveryPolicy`.
         monotonic: elapsed-time clock that stops a slow batch before its lease can run out.
+        sleep: waits between tries to record an outcome while the database is unreachable.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
@@ -287,19 +372,31 @@ async def deliver_due(
         )
     if not claimed:
         return DeliveryReport()
-    outcomes: list[tuple[_Claimed, DeliveryError | None]] = []
+    counts = {"sent": 0, "retrying": 0, "failed": 0, "alerts": 0, "stale": 0}
     unsent: list[_Claimed] = []
+    interrupted = False
     # Stop sending at half the lease: the rest of the batch is handed back rather than risking
     # a second worker taking a message over while this one is still sending it.
     budget = policy.lease.total_seconds() / 2
-    for row in claimed:
+    for index, row in enumerate(claimed):
         if monotonic() - started > budget:
-            unsent.append(row)
-            continue
-        outcomes.append((row, await _send(row, notifier_for_channel, cipher)))
-    async with sessionmaker.begin() as session:
-        report = await _record(session, outcomes, now=now, worker_id=worker_id, policy=policy)
-        if unsent:
+            unsent = claimed[index:]
+            break
+        error = await _send(row, notifier_for_channel, cipher)
+        outcome = await _record_durably(
+            sessionmaker, row, error, now=now, worker_id=worker_id, policy=policy, sleep=sleep
+        )
+        if outcome is None:
+            # The rest stays claimed (unsent) until the lease expires; handing it back would
+            # need the database that just failed.
+            interrupted = True
+            break
+        if outcome == "failed+alert":
+            counts["alerts"] += 1
+            outcome = "failed"
+        counts[outcome] += 1
+    if unsent:
+        async with sessionmaker.begin() as session:
             await session.execute(
                 update(outbox)
                 .where(*_fence(unsent, worker_id))
@@ -311,11 +408,5 @@ async def deliver_due(
                 )
             )
     return DeliveryReport(
-        claimed=len(claimed),
-        sent=report.sent,
-        retrying=report.retrying,
-        failed=report.failed,
-        alerts=report.alerts,
-        stale=report.stale,
-        released=len(unsent),
+        claimed=len(claimed), released=len(unsent), interrupted=interrupted, **counts
     )

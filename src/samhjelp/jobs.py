@@ -24,7 +24,12 @@ WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 
 @add_job("match", lambda s: s.settings.match_interval_minutes * 60)
 async def match(services: Services) -> dict[str, Any]:
-    report = await run_matching(services.sessionmaker, now=services.clock())
+    """Form groups; the core runs in the composition root's worker process (off the loop)."""
+    report = await run_matching(
+        services.sessionmaker,
+        now=services.clock(),
+        planner=services.extra.get("matching_planner"),
+    )
     return report.summary()
 
 
@@ -53,7 +58,13 @@ async def deliver(services: Services) -> dict[str, int]:
         )
         for key in total:
             total[key] += getattr(report, key)
-        if report.claimed == 0 or report.sent + report.failed + report.retrying == 0:
+        # An interrupted batch means the database stopped answering: leave the rest to the
+        # next run instead of claiming more work whose outcomes could not be stored either.
+        if (
+            report.claimed == 0
+            or report.interrupted
+            or report.sent + report.failed + report.retrying == 0
+        ):
             return total
 
 

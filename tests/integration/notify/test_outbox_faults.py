@@ -1,0 +1,337 @@
+"""Faults in the middle of a delivery batch resend at most the one message in flight.
+
+Two faults from the field, each against real PostgreSQL and a real SMTP server (aiosmtpd) that
+counts the Message-IDs it accepted:
+
+- a delivery worker killed (SIGKILL) mid-batch, in its own process, then a fresh worker once
+  the dead worker's lease has expired (the business clock is injected, nobody waits 5 minutes);
+- ``pg_ctl restart -m fast`` of the database mid-batch, on a private PostgreSQL cluster
+  (pgserver's binaries) that only this test uses.
+
+Before outcomes were recorded per message, the first resent every message of the batch the
+worker had already sent, the second the whole batch. Now each fault may cost one duplicate.
+
+Run as a script, this module is the worker process of the first test (see ``_worker_main``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email
+import email.policy
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+from intake.crypto import ContactCipher
+from notify import (
+    Channel,
+    DeliveryPolicy,
+    OutgoingMessage,
+    deliver_due,
+    enqueue,
+    seal_address,
+)
+from notify.smtp import SmtpNotifier
+from notify.tables import outbox
+from notify.testing import free_port
+
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+KEY = bytes(range(100, 132))  # shared with the worker process through its command line
+POLICY = DeliveryPolicy(lease=timedelta(minutes=5))
+MESSAGES = 200
+BATCH = 100
+FAULT_AFTER = 50  # received messages before the fault
+CONTEXT: dict[str, Any] = {
+    "org_name": "LINK Oslo",
+    "meeting_start": datetime(2026, 12, 1, 17, 0, tzinfo=UTC),
+    "place": "Frivilligsentralen, Storgata 1",
+}
+Maker = async_sessionmaker[AsyncSession]
+
+
+class MessageIdSink:
+    """A real SMTP server that records the Message-ID of every e-mail it accepted.
+
+    ``delay`` slows each DATA a little (before the 250 reply) so a batch of 100 takes long
+    enough that a fault triggered at message 50 surely lands inside it, even on a fast machine.
+    """
+
+    def __init__(self, delay: float = 0.005) -> None:
+        self.port = free_port()
+        self.delay = delay
+        self.message_ids: list[str] = []
+        self._lock = threading.Lock()
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        await asyncio.sleep(self.delay)
+        mail = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self._lock:
+            self.message_ids.append(str(mail["Message-ID"]))
+        return "250 Message accepted"
+
+    @property
+    def received(self) -> int:
+        with self._lock:
+            return len(self.message_ids)
+
+    def __enter__(self) -> MessageIdSink:
+        self._controller.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._controller.stop()
+
+
+def smtp_to(sink: MessageIdSink) -> SmtpNotifier:
+    return SmtpNotifier("127.0.0.1", sink.port, "noreply@example.no", tls="none", timeout=10)
+
+
+async def enqueue_many(maker: Maker, cipher: ContactCipher, n: int) -> list[uuid.UUID]:
+    async with maker.begin() as session:
+        return [
+            await enqueue(
+                session,
+                OutgoingMessage(
+                    channel=Channel.EMAIL,
+                    recipient=seal_address(cipher, f"p{i}@example.no"),
+                    template="meeting_reminder",
+                    lang="nb",
+                    context=CONTEXT,
+                ),
+                now=T0,
+            )
+            for i in range(n)
+        ]
+
+
+async def statuses(maker: Maker) -> Counter[str]:
+    async with maker() as session:
+        return Counter((await session.execute(select(outbox.c.status))).scalars())
+
+
+def assert_delivered(ids: list[uuid.UUID], received: list[str], *, max_duplicates: int) -> None:
+    """Every message arrived, and at most ``max_duplicates`` arrived more than once."""
+    counts = Counter(received)
+    missing = {f"<{i}@samhjelp>" for i in ids} - set(counts)
+    assert not missing, f"{len(missing)} messages never arrived"
+    assert set(counts) == {f"<{i}@samhjelp>" for i in ids}
+    duplicates = sum(n - 1 for n in counts.values())
+    assert duplicates <= max_duplicates, (
+        f"{duplicates} duplicate e-mails ({len(received)} received for {len(ids)} messages)"
+    )
+
+
+async def wait_until(condition: Callable[[], bool], *, within: float, what: str) -> None:
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.002)
+
+
+async def deliver_until_drained(
+    maker: Maker, smtp: SmtpNotifier, cipher: ContactCipher, *, now: datetime, worker: str
+) -> None:
+    """A worker's loop: claim batches until none is due, riding out database outages.
+
+    ``deliver_due`` itself raises when the database is gone at claim time; the scheduler would
+    simply run the job again later, which is what the short sleep stands for here.
+    """
+    while True:
+        try:
+            report = await deliver_due(
+                maker,
+                lambda _: smtp,
+                cipher,
+                now=now,
+                batch_size=BATCH,
+                worker_id=worker,
+                policy=POLICY,
+            )
+        except (DBAPIError, OSError):
+            await asyncio.sleep(0.1)
+            continue
+        if report.claimed == 0:
+            return
+
+
+# -- (a) a worker process killed mid-batch -------------------------------------------------
+
+
+async def test_worker_killed_mid_batch_resends_at_most_the_message_in_flight(
+    maker: Maker, database_url: str, tmp_path: Path
+) -> None:
+    cipher = ContactCipher(KEY)
+    ids = await enqueue_many(maker, cipher, MESSAGES)
+    log = tmp_path / "worker.log"
+    with MessageIdSink() as sink, log.open("wb") as log_file:
+        worker = await asyncio.create_subprocess_exec(
+            *(sys.executable, __file__, database_url, str(sink.port), KEY.hex()),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            await wait_until(
+                lambda: sink.received >= FAULT_AFTER or worker.returncode is not None,
+                within=30,
+                what="the worker to deliver its first messages",
+            )
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                worker.send_signal(signal.SIGKILL)  # kill -9: no cleanup, no last words
+            await asyncio.wait_for(worker.wait(), timeout=10)
+        assert worker.returncode == -signal.SIGKILL, log.read_text()
+        at_kill = sink.received
+        # The kill landed inside a batch: some of it was sent, the rest is still leased.
+        assert FAULT_AFTER <= at_kill < BATCH, at_kill
+        assert (await statuses(maker))["sending"] > 0
+
+        # A fresh worker after the dead worker's lease expired (injected clock).
+        await asyncio.wait_for(
+            deliver_until_drained(
+                maker, smtp_to(sink), cipher, now=T0 + POLICY.lease, worker="fresh"
+            ),
+            timeout=60,
+        )
+        received = list(sink.message_ids)
+
+    assert await statuses(maker) == Counter({"sent": MESSAGES})
+    assert_delivered(ids, received, max_duplicates=1)
+
+
+async def _worker(url: str, port: int, key: bytes) -> None:
+    engine = create_async_engine(url, pool_size=2)
+    maker = async_sessionmaker(engine, expire_on_commit=False)
+    smtp = SmtpNotifier("127.0.0.1", port, "noreply@example.no", tls="none", timeout=10)
+    try:
+        await deliver_until_drained(
+            maker, smtp, ContactCipher(key), now=T0, worker=f"doomed:{os.getpid()}"
+        )
+    finally:
+        await engine.dispose()
+
+
+def _worker_main(argv: list[str]) -> None:
+    """``python test_outbox_faults.py URL SMTP_PORT KEY_HEX``: a delivery worker process."""
+    url, port, key = argv
+    asyncio.run(_worker(url, int(port), bytes.fromhex(key)))
+
+
+# -- (b) the database restarted mid-batch ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PrivateCluster:
+    """A PostgreSQL cluster of this test's own, so restarting it disturbs nobody else."""
+
+    url: str
+    pgdata: Path
+    log: Path
+    system_user: str | None
+
+    async def restart_fast(self) -> None:
+        """``pg_ctl restart -m fast``: ends every session at once, as an operator's restart."""
+        from pgserver._commands import POSTGRES_BIN_PATH
+
+        proc = await asyncio.create_subprocess_exec(
+            str(POSTGRES_BIN_PATH / "pg_ctl"),
+            *("-D", str(self.pgdata), "-l", str(self.log), "-m", "fast", "-w", "restart"),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            user=self.system_user,
+        )
+        _, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+        assert proc.returncode == 0, err.decode()
+
+
+@pytest.fixture(scope="module")
+def private_cluster() -> Iterator[PrivateCluster]:
+    """Start a throw-away cluster with pgserver's binaries (as root, pgserver runs it as its
+    own system user). Never skipped: pgserver is a dependency, so this works on a clean CI box.
+
+    The data folder is made with ``tempfile``, not pytest's ``tmp_path``: every pytest session
+    resets ``/tmp/pytest-of-<user>`` to mode 0700, which would lock pgserver's user out of it.
+    """
+    import pgserver
+
+    parent = Path(tempfile.mkdtemp(prefix="samhjelp-restart-"))
+    parent.chmod(0o755)
+    server = pgserver.get_server(parent / "pgdata", cleanup_mode="delete")  # type: ignore[attr-defined]
+    try:
+        uri: str = server.get_uri()
+        yield PrivateCluster(
+            url=uri.replace("postgresql://", "postgresql+asyncpg://", 1),
+            pgdata=Path(server.pgdata),
+            log=Path(server.log),
+            system_user=server.system_user,
+        )
+    finally:
+        server.cleanup()
+        shutil.rmtree(parent, ignore_errors=True)
+
+
+@pytest.fixture
+async def cluster_maker(private_cluster: PrivateCluster) -> AsyncIterator[Maker]:
+    from samhjelp.database import upgrade_on
+
+    engine = create_async_engine(private_cluster.url, pool_size=5)
+    async with engine.begin() as conn:
+        await conn.run_sync(upgrade_on)
+    yield async_sessionmaker(engine, expire_on_commit=False)
+    await engine.dispose()
+
+
+async def test_database_restart_mid_batch_resends_at_most_the_message_in_flight(
+    private_cluster: PrivateCluster, cluster_maker: Maker, cipher: ContactCipher
+) -> None:
+    ids = await enqueue_many(cluster_maker, cipher, MESSAGES)
+    with MessageIdSink() as sink:
+        smtp = smtp_to(sink)
+        worker = asyncio.create_task(
+            deliver_until_drained(cluster_maker, smtp, cipher, now=T0, worker="w1")
+        )
+        await wait_until(
+            lambda: sink.received >= FAULT_AFTER or worker.done(),
+            within=30,
+            what="the worker to deliver its first messages",
+        )
+        assert not worker.done()
+        at_restart = sink.received
+        await private_cluster.restart_fast()
+        assert at_restart < BATCH, "the restart must begin inside the first batch"
+
+        await asyncio.wait_for(worker, timeout=60)
+        # Whatever a stopped batch left leased is due again once the lease has expired.
+        await asyncio.wait_for(
+            deliver_until_drained(cluster_maker, smtp, cipher, now=T0 + POLICY.lease, worker="w2"),
+            timeout=60,
+        )
+        received = list(sink.message_ids)
+
+    assert await statuses(cluster_maker) == Counter({"sent": MESSAGES})
+    assert_delivered(ids, received, max_duplicates=1)
+
+
+if __name__ == "__main__":
+    _worker_main(sys.argv[1:])
