@@ -24,13 +24,15 @@ from notify.smtp import SmtpNotifier
 class NotifySettings(BaseSettings):
     """Where messages go and how hard we try.
 
-    Channel choice: e-mail goes over SMTP when ``smtp_host`` is set, otherwise into
-    ``outbox_dir`` as ``.eml`` files; SMS goes to the webhook when ``sms_url`` is set, otherwise
-    into ``outbox_dir`` as ``.sms.txt`` files.
+    Channel choice: with ``mail_channel="auto"`` (the default) e-mail goes over SMTP when
+    ``smtp_host`` is set, otherwise into ``outbox_dir`` as ``.eml`` files; ``"smtp"`` and
+    ``"folder"`` say so explicitly (production must: see :func:`check_production`). SMS goes to
+    the webhook when ``sms_url`` is set, otherwise into ``outbox_dir`` as ``.sms.txt`` files.
     """
 
     model_config = SettingsConfigDict(env_prefix="SAMHJELP_", extra="ignore")
 
+    mail_channel: Literal["auto", "smtp", "folder"] = "auto"
     smtp_host: str | None = None
     smtp_port: int = Field(default=587, ge=1, le=65535)
     smtp_tls: Literal["none", "starttls", "tls"] = "starttls"
@@ -54,6 +56,8 @@ class NotifySettings(BaseSettings):
     @model_validator(mode="after")
     def _complete(self) -> Self:
         """Refuse configurations that would only fail when the first message is sent."""
+        if self.mail_channel == "smtp" and not self.smtp_host:
+            raise ValueError("SAMHJELP_MAIL_CHANNEL=smtp needs SAMHJELP_SMTP_HOST")
         if self.smtp_user and self.smtp_password is None:
             raise ValueError("SAMHJELP_SMTP_USER is set but SAMHJELP_SMTP_PASSWORD is not")
         if self.sms_url:
@@ -81,7 +85,7 @@ def build_notifier(settings: NotifySettings, channel: Channel) -> Notifier:
     """The notifier that ``settings`` call for on ``channel`` (see :class:`NotifySettings`)."""
     folder = FolderNotifier(settings.outbox_dir, mail_from=settings.mail_from)
     if channel is Channel.EMAIL:
-        if not settings.smtp_host:
+        if settings.mail_channel == "folder" or not settings.smtp_host:
             return folder
         return SmtpNotifier(
             host=settings.smtp_host,
@@ -98,6 +102,21 @@ def build_notifier(settings: NotifySettings, channel: Channel) -> Notifier:
         url=settings.sms_url,
         token=settings.sms_token.get_secret_value(),
         timeout=settings.sms_timeout_seconds,
+    )
+
+
+def check_production(settings: NotifySettings) -> None:
+    """Refuse a production start that would quietly write e-mail into a folder.
+
+    Facilitators and participants would then never hear of their group, and nothing would say
+    so. The folder channel stays possible, but only when the operator chooses it by name.
+    """
+    if settings.mail_channel == "folder" or settings.smtp_host:
+        return
+    raise ValueError(
+        "production sends e-mail over SMTP: set SAMHJELP_SMTP_HOST (and SAMHJELP_SMTP_TLS: "
+        "starttls by default, none for a local relay, tls for port 465), or set "
+        f"SAMHJELP_MAIL_CHANNEL=folder to write .eml files into {settings.outbox_dir} instead"
     )
 
 

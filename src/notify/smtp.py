@@ -7,6 +7,7 @@ message waits for a mail server to come back or lands with the coordinator.
 from __future__ import annotations
 
 import logging
+import ssl
 from dataclasses import dataclass
 from typing import Literal
 
@@ -59,6 +60,7 @@ class SmtpNotifier:
         except aiosmtplib.SMTPAuthenticationError as exc:
             # A wrong password is an operator problem, not the recipient's: keep the message
             # and let the backoff carry it until the configuration is fixed.
+            self._warn(f"SMTP authentication as the configured user failed ({exc.code})")
             raise DeliveryError(
                 f"smtp authentication failed ({exc.code})", transient=True
             ) from None
@@ -68,7 +70,44 @@ class SmtpNotifier:
                 f"smtp error {exc.code}", transient=not 500 <= exc.code < 600
             ) from None
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            cause = self._configuration_problem(exc)
+            self._warn(cause)
             raise DeliveryError(
-                f"smtp unavailable ({type(exc).__name__})", transient=True
+                "smtp starttls not supported by server"
+                if _no_starttls(exc)
+                else f"smtp unavailable ({type(exc).__name__})",
+                transient=True,
             ) from None
         log.debug("sent e-mail %s via smtp", message.message_id)
+
+    def _configuration_problem(self, exc: BaseException) -> str:
+        """The likely cause in the operator's words (never the server's text: it may quote
+        the recipient)."""
+        where = f"{self.host}:{self.port}"
+        if _no_starttls(exc):
+            return (
+                f"SMTP STARTTLS failed: the server at {where} does not offer STARTTLS "
+                "(SAMHJELP_SMTP_TLS=starttls is the default). Set SAMHJELP_SMTP_TLS=none for a "
+                "local relay without TLS, or SAMHJELP_SMTP_TLS=tls for implicit TLS (port 465)"
+            )
+        if isinstance(exc, ssl.SSLError) or isinstance(exc.__cause__, ssl.SSLError):
+            return (
+                f"SMTP TLS handshake with {where} failed ({type(exc).__name__}); check "
+                f"SAMHJELP_SMTP_TLS (now {self.tls}: 'tls' is implicit TLS, usually port 465; "
+                "'starttls' usually port 587)"
+            )
+        if isinstance(exc, TimeoutError | aiosmtplib.SMTPTimeoutError):
+            return f"SMTP server at {where} did not answer within {self.timeout:g} s"
+        return (
+            f"SMTP server at {where} is unreachable or refused the session "
+            f"({type(exc).__name__}); check SAMHJELP_SMTP_HOST and SAMHJELP_SMTP_PORT"
+        )
+
+    def _warn(self, cause: str) -> None:
+        # A warning per failed attempt: the outbox only records "retrying", and a
+        # misconfigured relay must be visible in the log on the first message.
+        log.warning(cause, extra={"smtp_host": self.host, "smtp_port": self.port})
+
+
+def _no_starttls(exc: BaseException) -> bool:
+    return isinstance(exc, aiosmtplib.SMTPException) and "STARTTLS" in str(exc).upper()

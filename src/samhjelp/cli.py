@@ -7,7 +7,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,14 +18,35 @@ from samhjelp import logs
 from samhjelp.settings import Settings
 
 
+def _invalid(exc: ValidationError | ValueError) -> NoReturn:
+    if isinstance(exc, ValidationError):
+        lines = [
+            f"  {'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
+        ]
+    else:
+        lines = [f"  {exc}"]
+    sys.exit("samhjelp: invalid settings:\n" + "\n".join(lines))
+
+
 def _settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        lines = [
-            f"  {'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
-        ]
-        sys.exit("samhjelp: invalid settings:\n" + "\n".join(lines))
+        _invalid(exc)
+
+
+def _check_serving(settings: Settings) -> None:
+    """Settings a serving process needs beyond the root's own, checked before the database
+    is touched so a misconfigured replica fails at once with the reason."""
+    from notify.settings import check_production
+    from samhjelp.bootstrap import notify_settings
+
+    try:
+        notify = notify_settings(settings)
+        if settings.environment == "production":
+            check_production(notify)
+    except (ValidationError, ValueError) as exc:
+        _invalid(exc)
 
 
 def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
@@ -56,6 +77,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from samhjelp.database import redact
 
     settings = _settings()
+    _check_serving(settings)
     host, port = args.host or settings.host, args.port or settings.port
     url = prepare_database(settings, demo=args.demo)
     print(f"samhjelp: database {redact(url)}", file=sys.stderr)
