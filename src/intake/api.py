@@ -214,8 +214,10 @@ class InterestController(Controller):
         return {"answer": result.value}
 
     @delete("/{receipt_code:str}", status_code=HTTP_204_NO_CONTENT)
-    async def withdraw(self, receipt_code: str, db: Db, now: Now) -> None:
-        await interests.withdraw(db, receipt_code, now=now)
+    async def withdraw(self, receipt_code: str, db: Db, now: Now, lifecycle: Any) -> None:
+        """Erase the registration at once; afterwards the code is unknown (404), like one
+        never issued."""
+        await progress.withdraw(db, lifecycle, receipt_code, now=now)
 
 
 class StaffController(Controller):

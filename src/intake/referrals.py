@@ -130,15 +130,16 @@ async def outcome(
     session: AsyncSession, organisation_id: uuid.UUID, referral_id: uuid.UUID
 ) -> ReferralOutcome:
     """Counts by status for one referral (link or batch) of the caller's organisation."""
-    kind = (
+    found = (
         await session.execute(
-            select(referral.c.course_kind).where(
-                referral.c.id == referral_id, referral.c.organisation_id == organisation_id
-            )
+            select(
+                referral.c.course_kind, referral.c.erased_withdrawn, referral.c.erased_placed
+            ).where(referral.c.id == referral_id, referral.c.organisation_id == organisation_id)
         )
-    ).scalar_one_or_none()
-    if kind is None:
+    ).first()
+    if found is None:
         raise NotFound("no such referral for your organisation")
+    kind = found.course_kind
     counts: dict[str, int] = dict(
         (
             await session.execute(
@@ -148,14 +149,17 @@ async def outcome(
             )
         ).all()
     )
+    # Erased registrations survive only as the referral's two counters (issue 8).
+    withdrawn = counts.get("withdrawn", 0) + found.erased_withdrawn
+    placed = counts.get("placed", 0) + found.erased_placed
     return ReferralOutcome(
         id=referral_id,
         course_kind=kind,
-        total=sum(counts.values()),
+        total=sum(counts.values()) + found.erased_withdrawn + found.erased_placed,
         waiting=counts.get("waiting", 0),
         in_progress=counts.get("proposed", 0) + counts.get("invited", 0),
-        placed=counts.get("placed", 0),
-        withdrawn=counts.get("withdrawn", 0),
+        placed=placed,
+        withdrawn=withdrawn,
     )
 
 

@@ -92,7 +92,8 @@ class Timeouts:
 UNBOUNDED = Timeouts(connect=30.0, statement=None, lock=None, pool=30.0)
 
 
-def _connect_args(timeouts: Timeouts) -> dict[str, Any]:
+def connect_args(timeouts: Timeouts) -> dict[str, Any]:
+    """asyncpg's connect arguments for ``timeouts`` (server settings apply per session)."""
     server: dict[str, str] = {}
     args: dict[str, Any] = {"server_settings": server}
     if timeouts.connect is not None:
@@ -123,7 +124,7 @@ def make_engine(url: str, *, pool_size: int = 10, timeouts: Timeouts | None = No
         max_overflow=pool_size,
         pool_timeout=timeouts.pool,
         hide_parameters=True,
-        connect_args=_connect_args(timeouts),
+        connect_args=connect_args(timeouts),
     )
 
 

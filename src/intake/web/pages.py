@@ -282,7 +282,7 @@ async def status_post(request: Request[Any, Any, Any], db: AsyncSession) -> Temp
 
 @post("/status/trekk", name="withdraw")
 async def withdraw_post(
-    request: Request[Any, Any, Any], db: AsyncSession, now: datetime
+    request: Request[Any, Any, Any], db: AsyncSession, now: datetime, lifecycle: Lifecycle
 ) -> Template:
     """Withdrawal takes two steps: this page asks, the same form with ``confirm=yes`` acts."""
     single, _ = await _form_values(request)
@@ -295,7 +295,7 @@ async def withdraw_post(
         )
     if single.get("confirm") != "yes":
         return render(request, "withdraw.html", lang=lang, code=code, done=False)
-    await interests.withdraw(db, code, now=now)
+    await progress.withdraw(db, lifecycle, code, now=now)
     return render(request, "withdraw.html", lang=lang, code="", done=True)
 
 
