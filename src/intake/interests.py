@@ -1,4 +1,7 @@
-"""Registering, reading and withdrawing interest (the heart of intake).
+"""Registering and reading interest (the heart of intake).
+
+Withdrawal erases the registration: see :mod:`intake.erasure` (and :func:`intake.progress.withdraw`,
+which also lets the person's group know).
 
 Functions take the caller's session and never commit: the HTTP request or the CLI command owns
 the transaction, so a failed registration leaves nothing behind.
@@ -10,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import RowMapping, bindparam, func, select, update
+from sqlalchemy import RowMapping, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import receipt
@@ -316,26 +319,17 @@ async def status(session: AsyncSession, code: str) -> InterestStatus:
     )
 
 
-async def withdraw(session: AsyncSession, code: str, *, now: datetime) -> uuid.UUID:
-    """Withdraw and erase the contact data at once. Withdrawing twice is harmless."""
-    interest_id = (
-        await session.execute(
-            update(interest)
-            .where(interest.c.receipt_hash == _by_code(code))
-            .values(
-                status="withdrawn",
-                contact_kind=None,
-                contact_encrypted=None,
-                contact_masked=None,
-                withdrawn_at=func.coalesce(interest.c.withdrawn_at, now),
-                updated_at=now,
-            )
-            .returning(interest.c.id)
-        )
-    ).scalar_one_or_none()
-    if interest_id is None:
+async def id_for_code(session: AsyncSession, code: str, *, lock: bool = False) -> uuid.UUID:
+    """The interest behind a receipt code; a withdrawn (erased) code is as unknown as one never
+    issued. With ``lock`` the row stays locked until the transaction ends, so a withdrawal and
+    a matching run (which skips locked rows) cannot interleave."""
+    stmt = select(interest.c.id).where(interest.c.receipt_hash == _by_code(code))
+    if lock:
+        stmt = stmt.with_for_update()
+    found = (await session.execute(stmt)).scalar_one_or_none()
+    if found is None:
         raise NotFound("no interest with this receipt code")
-    return uuid.UUID(str(interest_id))
+    return uuid.UUID(str(found))
 
 
 def _staff_view(row: RowMapping) -> StaffInterest:

@@ -289,21 +289,6 @@ async def waiting_for_place(
     return [_waiting(r) for r in rows]
 
 
-async def erase_contacts(
-    session: AsyncSession, ids: Collection[uuid.UUID], *, now: datetime
-) -> int:
-    """Erase the contact channel of the given interests (the record itself stays)."""
-    if not ids:
-        return 0
-    erased = await session.execute(
-        update(interest)
-        .where(interest.c.id.in_(list(ids)), interest.c.contact_encrypted.is_not(None))
-        .values(contact_kind=None, contact_encrypted=None, contact_masked=None, updated_at=now)
-        .returning(interest.c.id)
-    )
-    return len(erased.scalars().all())
-
-
 async def region_coordinator(session: AsyncSession, region_slug: str) -> str | None:
     """The e-mail of the coordinator who oversees a region's catchments, if any."""
     email: str | None = await session.scalar(
@@ -313,6 +298,6 @@ async def region_coordinator(session: AsyncSession, region_slug: str) -> str | N
 
 
 def withdrawn_ids() -> Select[tuple[uuid.UUID]]:
-    """A subquery of withdrawn interests' ids, for other packages' statements: lets the life
-    cycle find withdrawn members in one indexed query instead of scanning every membership."""
+    """Interests an older version only marked 'withdrawn' (today a withdrawal deletes the row
+    at once): the life cycle's tick erases them through the same path (issue 8)."""
     return select(interest.c.id).where(interest.c.status == "withdrawn")

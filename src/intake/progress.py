@@ -1,7 +1,8 @@
 """Where a person stands after signing up, in words: why they still wait (matching's note from
 the latest run) or which step of their group's start they are at (matching's life cycle).
 
-Intake owns the receipt code; matching owns groups. The status API and page ask here.
+Intake owns the receipt code; matching owns groups. The status API and page ask here, and
+withdraw here: a withdrawal must reach the person's group before intake erases them.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from intake import interests
 from intake.schemas import InterestStatus
 from matching.explain import Locale
 from matching.lifecycle import Answer, Lifecycle, answer_for, participant_step
+from matching.lifecycle import erasure as lifecycle_erasure
 from matching.service import waiting_explanation
 
 
@@ -48,3 +50,11 @@ async def answer(
     found = await interests.status(session, code)
     assert found.id is not None
     return await answer_for(session, lc, found.id, accept=accept, now=now)
+
+
+async def withdraw(session: AsyncSession, lc: Lifecycle, code: str, *, now: datetime) -> None:
+    """Withdraw with the receipt code: the registration is erased at once (anonymous counts
+    stay), a place the person held in a forming group is offered on. Afterwards the code is
+    unknown, exactly like one never issued (:class:`intake.errors.NotFound`)."""
+    interest_id = await interests.id_for_code(session, code, lock=True)
+    await lifecycle_erasure.withdraw(session, lc, interest_id, now=now)

@@ -95,27 +95,34 @@ _PERSONAL = {
 }
 
 
-async def erase_recipient(session: AsyncSession, recipient_ref: str, *, now: datetime) -> int:
-    """Scrub every message to the person behind ``recipient_ref`` (erasure on request).
+async def erase_recipient(
+    session: AsyncSession, recipient_ref: str | Sequence[str], *, now: datetime
+) -> int:
+    """Scrub every message to the person(s) behind ``recipient_ref`` (erasure on request).
 
     Messages not yet sent are cancelled, including one a worker is sending right now: its
     fenced "sent" update then finds the row cancelled and leaves it so. The row itself stays,
-    without any personal data, so delivery statistics remain correct. Returns the number of rows
-    scrubbed.
+    without any personal data, so delivery statistics remain correct. The dedupe key goes too:
+    the life cycle's keys end in the person's id, and an erased person gets no more messages
+    to deduplicate. Several refs are scrubbed in the same two statements (batch erasure).
+    Returns the number of rows scrubbed.
     """
     _aware(now)
+    refs = [recipient_ref] if isinstance(recipient_ref, str) else list(recipient_ref)
+    if not refs:
+        return 0
     await session.execute(
         update(outbox)
         .where(
-            outbox.c.recipient_ref == recipient_ref,
+            outbox.c.recipient_ref.in_(refs),
             outbox.c.status.in_((MessageStatus.PENDING.value, MessageStatus.SENDING.value)),
         )
         .values(status=MessageStatus.CANCELLED.value, lease_owner=None)
     )
     result = await session.execute(
         update(outbox)
-        .where(outbox.c.recipient_ref == recipient_ref)
-        .values(**_PERSONAL, scrubbed_at=now)
+        .where(outbox.c.recipient_ref.in_(refs))
+        .values(**_PERSONAL, dedupe_key=None, scrubbed_at=now)
         .returning(outbox.c.id)
     )
     return len(result.scalars().all())

@@ -6,6 +6,8 @@ change and the message it causes commit (or roll back) together.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -213,7 +215,7 @@ async def to_participants(
     """Message each participant who has a contact channel; returns who was addressed.
 
     ``context`` may be a function of the interest id (for personal links); the dedupe key is
-    ``<dedupe>:<interest id>``.
+    ``<dedupe>:<person key>`` (:func:`person_key`).
     """
     found = await pool.contacts(session, interest_ids, lc.cipher)
     lang = participant_lang(group)
@@ -233,7 +235,7 @@ async def to_participants(
                 organisation_id=org.id,
                 coordinator=_coordinator(lc, org),
                 attachments=files,
-                dedupe_key=f"{dedupe}:{iid}",
+                dedupe_key=f"{dedupe}:{person_key(lc, iid)}",
             ),
             now=now,
         )
@@ -264,6 +266,13 @@ async def to_coordinator(
         ),
         now=now,
     )
+
+
+def person_key(lc: Lifecycle, interest_id: uuid.UUID) -> str:
+    """A keyed hash of the interest id for dedupe keys. Outbox rows outlive the person (the
+    scrubbed row stays for delivery statistics): with the raw id in the key, a deleted
+    registration would still be joinable to its messages; the HMAC is not (issue 8)."""
+    return hmac.new(lc.link_secret.encode(), interest_id.bytes, hashlib.sha256).hexdigest()[:32]
 
 
 def _coordinator(lc: Lifecycle, org: pool.OrganisationInfo) -> bytes | None:

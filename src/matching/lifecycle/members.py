@@ -27,7 +27,7 @@ from matching.links import Purpose
 from matching.model import Rules
 from matching.service import lapse_group, rules_from
 from matching.tables import facilitator_offer, group_meeting, group_member, start_group
-from notify import Attachment, CalendarMethod, MeetingEvent, erase_recipient, meeting_attachment
+from notify import Attachment, CalendarMethod, MeetingEvent, meeting_attachment
 
 SUMMARY = "Gruppemøte"  # neutral: calendar entries never name the theme
 
@@ -416,32 +416,3 @@ async def expire_replies(session: AsyncSession, lc: Lifecycle, *, now: datetime)
     for gid in sorted(groups):
         await refill(session, lc, gid, now=now)
     return len(rows)
-
-
-async def members_gone(session: AsyncSession, lc: Lifecycle, *, now: datetime) -> int:
-    """Tick step: members who withdrew leave their group (a place to re-offer), and their
-    queued or sent messages are erased."""
-    rows = (
-        await session.execute(
-            select(group_member.c.group_id, group_member.c.interest_id, group_member.c.active)
-            .where(
-                group_member.c.contact_erased_at.is_(None),
-                group_member.c.interest_id.in_(pool.withdrawn_ids()),
-            )
-            .with_for_update(skip_locked=True)
-        )
-    ).all()
-    groups: set[uuid.UUID] = set()
-    gone = 0
-    for r in rows:
-        values: dict[str, Any] = {"contact_erased_at": now}
-        if r.active:
-            values |= {"active": False, "state": "withdrawn"}
-            await common.event(session, r.group_id, "member_withdrew", now=now)
-            groups.add(r.group_id)
-        await common.set_member(session, r.group_id, r.interest_id, **values)
-        await erase_recipient(session, f"interest:{r.interest_id}", now=now)
-        gone += 1
-    for gid in sorted(groups):
-        await refill(session, lc, gid, now=now)
-    return gone

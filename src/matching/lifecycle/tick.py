@@ -41,7 +41,7 @@ async def tick(
         if not await session.scalar(select(func.pg_try_advisory_xact_lock(TICK_LOCK))):
             return TickReport(ran=False)
         counts: dict[str, int] = {}
-        counts["members_withdrawn"] = await members.members_gone(session, lc, now=now)
+        counts["members_withdrawn"] = await erasure.erase_withdrawn(session, lc, now=now)
         counts["replies_expired"] = await members.expire_replies(session, lc, now=now)
         counts |= await facilitators.advance_offers(session, lc, now=now)
         counts |= await facilitators.advance_accepted(session, lc, now=now)

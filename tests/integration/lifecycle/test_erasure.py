@@ -1,0 +1,168 @@
+"""Erasure in the life cycle (issue 8): a member who withdraws leaves no trace and their place
+goes to the next person; everyone in a group that has run on its own for the configured time is
+erased, leaving only anonymous tallies."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from helpers import interest_body, make_org
+from intake.crypto import ContactCipher
+from intake.interests import id_for_code, register
+from intake.registry import add_facilitator
+from intake.schemas import InterestIn
+from intake.tables import interest
+from integration.intake.test_erasure import needles_of, person_traces, tallies
+from integration.lifecycle.support import sign_up
+from matching.job import run_matching
+from matching.lifecycle import Lifecycle, LifecycleConfig, answer, tick
+from matching.lifecycle.facilitators import answer_offer
+from matching.lifecycle.meetings import propose_first_meeting
+from matching.tables import facilitator_offer, group_event, group_meeting, group_member, start_group
+from notify.tables import outbox
+
+Maker = async_sessionmaker[AsyncSession]
+
+
+async def _scheduled_group(
+    maker: Maker, session: AsyncSession, clock: Any, lc: Lifecycle
+) -> tuple[uuid.UUID, uuid.UUID]:
+    """A group with a first meeting in a week; returns (group id, facilitator id)."""
+    await session.commit()
+    assert (await run_matching(maker, now=clock.now)).groups == 1
+    await tick(maker, lc, now=clock.now)
+    offer = (await session.execute(select(facilitator_offer))).mappings().one()
+    await answer_offer(
+        session, lc, offer["id"], offer["facilitator_id"], accept=True, now=clock.now
+    )
+    assert await propose_first_meeting(
+        session,
+        lc,
+        offer["group_id"],
+        offer["facilitator_id"],
+        starts_at=clock.now + timedelta(days=7),
+        place="Biblioteket",
+        now=clock.now,
+    )
+    return offer["group_id"], offer["facilitator_id"]
+
+
+async def _org(session: AsyncSession) -> None:
+    org = await make_org(session, ("4601",))
+    await add_facilitator(
+        session, organisation_id=org.id, name="F", email="f@example.no", themes=["sorg"]
+    )
+
+
+async def test_withdrawal_from_a_forming_group_erases_the_member_and_offers_the_place(
+    maker: Maker,
+    session: AsyncSession,
+    cipher: ContactCipher,
+    clock: Any,
+    lc: Lifecycle,
+    client: httpx.AsyncClient,
+) -> None:
+    await _org(session)
+    await sign_up(session, cipher, clock.now, 4, days_ago=40)
+    done = await register(
+        session,
+        InterestIn.model_validate(interest_body(contact={"email": "kari@example.no"})),
+        cipher=cipher,
+        source="self",
+        now=clock.now - timedelta(days=41),
+    )
+    kari = await id_for_code(session, done.receipt_code)
+    gid, _ = await _scheduled_group(maker, session, clock, lc)
+    late = await sign_up(session, cipher, clock.now, 1, prefix="late", days_ago=5)
+    assert await answer(session, lc, gid, kari, accept=True, now=clock.now) == "confirmed"
+    needles = await needles_of(session, kari)
+    before = await person_traces(session, needles)
+    # What the life cycle holds about her: membership, personal links, an event naming her.
+    assert {"interest", "group_member", "action_link", "group_event"} <= set(before["interest id"])
+
+    clock.advance(minutes=1)
+    assert (await client.delete(f"/api/v1/interests/{done.receipt_code}")).status_code == 204
+
+    assert await person_traces(session, needles) == {}
+    assert (await client.get(f"/api/v1/interests/{done.receipt_code}")).status_code == 404
+    # The group noticed at once: the event says someone left, and the place is offered on.
+    events = (
+        (await session.execute(select(group_event.c.what).where(group_event.c.group_id == gid)))
+        .scalars()
+        .all()
+    )
+    assert "member_withdrew" in events
+    offered = (
+        await session.execute(
+            select(group_member.c.interest_id, group_member.c.state).where(
+                group_member.c.state == "offered"
+            )
+        )
+    ).all()
+    assert offered == [(late[0], "offered")]
+    assert await session.scalar(
+        select(func.count()).select_from(outbox).where(outbox.c.template == "place_offered")
+    )
+    assert (await tallies(session))[("all", "all", "withdrawn")] == 1
+
+
+async def test_scheduled_erasure_after_self_running_deletes_every_member(
+    maker: Maker,
+    session: AsyncSession,
+    cipher: ContactCipher,
+    clock: Any,
+    lc: Lifecycle,
+) -> None:
+    # The delay is the injected configuration (SAMHJELP_ERASE_CONTACTS_AFTER_DAYS), here 10.
+    lc10 = Lifecycle(
+        cipher=lc.cipher,
+        link_secret=lc.link_secret,
+        base_url=lc.base_url,
+        config=LifecycleConfig(erase_after=timedelta(days=10)),
+    )
+    await _org(session)
+    people = await sign_up(session, cipher, clock.now, 5, days_ago=40)
+    gid, _ = await _scheduled_group(maker, session, clock, lc10)
+    for p in people:
+        assert await answer(session, lc10, gid, p, accept=True, now=clock.now) == "confirmed"
+    needles = [await needles_of(session, p) for p in people]
+    meetings = (
+        (await session.execute(select(group_meeting.c.starts_at).order_by(group_meeting.c.number)))
+        .scalars()
+        .all()
+    )
+    for starts_at in meetings:
+        clock.now = starts_at + timedelta(hours=3)
+        await tick(maker, lc10, now=clock.now)
+    group = (await session.execute(select(start_group))).mappings().one()
+    assert group["status"] == "self_running"
+
+    clock.now = group["self_running_at"] + timedelta(days=9)
+    report = await tick(maker, lc10, now=clock.now)
+    assert report.counts["people_erased"] == 0
+    assert await session.scalar(select(func.count()).select_from(interest)) == 5
+
+    clock.now = group["self_running_at"] + timedelta(days=10, minutes=1)
+    report = await tick(maker, lc10, now=clock.now)
+    assert report.counts["people_erased"] == 5 and report.counts["groups_erased"] == 1
+    assert await session.scalar(select(func.count()).select_from(interest)) == 0
+    for n in needles:
+        assert await person_traces(session, n) == {}
+    counts = await tallies(session)
+    assert counts[("all", "all", "placed")] == 5
+    assert counts[("theme", "sorg", "placed")] == 5
+    # Signed up 40 days before, first meeting a week later: 47 days, six full weeks.
+    assert {k: v for k, v in counts.items() if k[0] == "wait_weeks"} == {
+        ("wait_weeks", "6", "placed"): 5
+    }
+    # Nothing further happens on the next tick; the group itself stays, without members.
+    again = await tick(maker, lc10, now=clock.now + timedelta(days=1))
+    assert again.counts["people_erased"] == 0
+    assert (await session.execute(select(start_group.c.status))).scalar_one() == "self_running"
+    assert await session.scalar(select(func.count()).select_from(group_member)) == 0
