@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from litestar import Litestar
 
+from matching.job import OffLoopPlanner
 from samhjelp import jobs  # noqa: F401  (registers the scheduled jobs)
 from samhjelp.app import create_app
 from samhjelp.bootstrap import build_services
@@ -22,4 +23,10 @@ def create_from_environment(url: str | None = None) -> Litestar:
     if database is None:
         raise RuntimeError("DATABASE_URL is not set for this worker")
     services = build_services(settings, database)
-    return with_scheduler(create_app(services, route_handlers=list(ROUTES)), services)
+    # The matching core runs in one worker process, started on first use, so a run never
+    # stalls requests on this event loop; it stops with the app.
+    planner = OffLoopPlanner()
+    services.extra["matching_planner"] = planner
+    app = with_scheduler(create_app(services, route_handlers=list(ROUTES)), services)
+    app.on_shutdown.append(planner.shutdown)
+    return app
