@@ -24,7 +24,12 @@ WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 
 @add_job("match", lambda s: s.settings.match_interval_minutes * 60)
 async def match(services: Services) -> dict[str, Any]:
-    report = await run_matching(services.sessionmaker, now=services.clock())
+    """Form groups; the core runs in the composition root's worker process (off the loop)."""
+    report = await run_matching(
+        services.sessionmaker,
+        now=services.clock(),
+        planner=services.extra.get("matching_planner"),
+    )
     return report.summary()
 
 
