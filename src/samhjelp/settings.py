@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     erase_contacts_after_days: int = Field(default=30, ge=0, le=365)
     log_level: str = "INFO"
 
+    @field_validator("metrics_token", mode="before")
+    @classmethod
+    def _blank_token_is_none(cls, value: object) -> object:
+        """An empty ``SAMHJELP_METRICS_TOKEN=`` (as compose passes an unset one) means no token,
+        not a token that is the empty string."""
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, value: str | None) -> str | None:

@@ -86,3 +86,10 @@ def test_the_engine_hides_parameters_and_carries_the_timeouts() -> None:
     # The driver's limit is a backstop behind the server's clear statement_timeout error.
     assert args["command_timeout"] > 20
     assert args["server_settings"] == {"statement_timeout": "20000", "lock_timeout": "4000"}
+
+
+def test_a_blank_metrics_token_means_no_token() -> None:
+    # compose passes an unset ${SAMHJELP_METRICS_TOKEN:-} as an empty string.
+    assert Settings(metrics_token="").metrics_token is None
+    token = Settings(metrics_token="t" * 32).metrics_token
+    assert token is not None and token.get_secret_value() == "t" * 32
