@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from intake import receipt
 from intake.errors import FieldProblem, InvalidInterest, NotFound
 from intake.tables import (
     ORGANISATION_KINDS,
@@ -22,6 +23,7 @@ from intake.tables import (
     catchment,
     county,
     facilitator,
+    interest,
     municipality,
     organisation,
 )
@@ -42,6 +44,63 @@ class Organisation:
     region_slug: str
     contact_email: str | None
     municipalities: tuple[str, ...]
+    #: The legal data controller (behandlingsansvarlig), e.g. "Oslo kommune"; None: national.
+    controller_name: str | None = None
+    #: E-mail or phone of whom to ask about privacy; None: ``contact_email``, then national.
+    privacy_contact: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Controller:
+    """Who is responsible for a person's data, and how to reach them about privacy."""
+
+    name: str
+    contact: str
+    #: The organisation this is named for; None for the national fallback.
+    organisation: str | None = None
+
+
+def controller_of(org: Organisation | None, national: Controller) -> Controller:
+    """The controller a person of ``org`` deals with: the organisation's own where the registry
+    names one, else the national operator; the contact falls back to the organisation's address
+    before the national one, since that is where people already write."""
+    if org is None:
+        return national
+    return Controller(
+        name=org.controller_name or national.name,
+        contact=org.privacy_contact or org.contact_email or national.contact,
+        organisation=org.name,
+    )
+
+
+async def controller_for_receipt(
+    session: AsyncSession, code: str, national: Controller
+) -> Controller:
+    """The controller of the organisation a receipt code's sign-up is placed with (national if
+    unplaced, or if the code finds nothing)."""
+    try:
+        digest = receipt.code_hash(code)
+    except receipt.InvalidReceiptCode:
+        return national
+    row = (
+        await session.execute(
+            select(
+                organisation.c.name,
+                organisation.c.contact_email,
+                organisation.c.controller_name,
+                organisation.c.privacy_contact,
+            )
+            .join(interest, interest.c.organisation_id == organisation.c.id)
+            .where(interest.c.receipt_hash == digest)
+        )
+    ).first()
+    if row is None:
+        return national
+    return Controller(
+        name=row.controller_name or national.name,
+        contact=row.privacy_contact or row.contact_email or national.contact,
+        organisation=row.name,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +129,8 @@ async def add_organisation(
     coordinator_email: str | None = None,
     slug: str | None = None,
     rules: dict[str, Any] | None = None,
+    controller_name: str | None = None,
+    privacy_contact: str | None = None,
 ) -> Organisation:
     """Create or update an organisation (matched by slug) and set its catchment.
 
@@ -104,6 +165,8 @@ async def add_organisation(
         "contact_email": contact_email,
         "coordinator_email": coordinator_email,
         "rules": rules or {},
+        "controller_name": controller_name,
+        "privacy_contact": privacy_contact,
     }
     stmt = insert(organisation).values(id=uuid.uuid4(), **values)
     org_id = (
@@ -121,7 +184,15 @@ async def add_organisation(
             )
         )
     return Organisation(
-        org_id, str(values["slug"]), name, kind, region_slug, contact_email, tuple(municipalities)
+        org_id,
+        str(values["slug"]),
+        name,
+        kind,
+        region_slug,
+        contact_email,
+        tuple(municipalities),
+        controller_name,
+        privacy_contact,
     )
 
 
@@ -156,6 +227,8 @@ async def list_organisations(
             r["region_slug"],
             r["contact_email"],
             tuple(sorted(r["munis"])),
+            r["controller_name"],
+            r["privacy_contact"],
         )
         for r in rows
     ]

@@ -202,7 +202,7 @@ def create_app(services: Services, *, route_handlers: Sequence[Any] = ()) -> Lit
         template_config=web.template_config,
         csrf_config=web.csrf_config,
         after_request=web.after_request,
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, **web.exception_handlers},
         openapi_config=OpenAPIConfig(title="samhjelp", version="1", path="/schema"),
         request_max_body_size=64 * 1024,
         # Pages carry the municipality list so they work without JavaScript; gzip keeps them light.
@@ -213,7 +213,7 @@ def create_app(services: Services, *, route_handlers: Sequence[Any] = ()) -> Lit
         ),
         on_app_init=[on_app_init],
         on_shutdown=[dispose],
-        before_send=[end_transaction],
+        before_send=[end_transaction, *web.before_send],
         logging_config=None,
         debug=False,
     )

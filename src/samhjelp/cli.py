@@ -128,6 +128,8 @@ def cmd_org(args: argparse.Namespace) -> None:
                 slug=args.slug,
                 contact_email=args.email,
                 coordinator_email=args.coordinator,
+                controller_name=args.controller,
+                privacy_contact=args.privacy_contact,
             )
 
         org = _in_transaction(settings, add)
@@ -364,6 +366,10 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--slug")
     add.add_argument("--email", help="contact address")
     add.add_argument("--coordinator", help="coordinator's e-mail for alerts")
+    add.add_argument(
+        "--controller", help="legal data controller named on the privacy page, e.g. 'Oslo kommune'"
+    )
+    add.add_argument("--privacy-contact", help="e-mail or phone for privacy questions")
     org_sub.add_parser("list")
     org.set_defaults(func=cmd_org)
 

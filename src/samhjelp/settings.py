@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     reply_window_hours: int = Field(default=72, ge=12, le=24 * 14)
     facilitated_meetings: int = Field(default=3, ge=1, le=8)
     erase_contacts_after_days: int = Field(default=30, ge=0, le=365)
+    #: The national data controller (behandlingsansvarlig) and its privacy contact, named on
+    #: the privacy page for organisations whose registry entry names none. Development falls
+    #: back to a placeholder that says so; production refuses to start without both.
+    controller_name: str | None = None
+    controller_contact: str | None = None
     log_level: str = "INFO"
 
     @field_validator("metrics_token", mode="before")
@@ -84,7 +89,13 @@ class Settings(BaseSettings):
         if self.environment == "production":
             missing = [
                 name
-                for name in ("database_url", "contact_key", "link_secret")
+                for name in (
+                    "database_url",
+                    "contact_key",
+                    "link_secret",
+                    "controller_name",
+                    "controller_contact",
+                )
                 if (getattr(self, name) or "").strip().lower() in _PLACEHOLDERS
             ]
             if missing:
@@ -93,6 +104,10 @@ class Settings(BaseSettings):
                     for n in missing
                 )
                 raise ValueError(f"production needs real values for: {names}")
+        if self.environment == "development":
+            # A visible placeholder, so a trial never names a real body by mistake.
+            self.controller_name = self.controller_name or "Samhjelp (development, not set)"
+            self.controller_contact = self.controller_contact or "personvern@samhjelp.invalid"
         if self.contact_key:
             parse_key(self.contact_key)
         if (

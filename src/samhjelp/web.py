@@ -1,27 +1,39 @@
-"""The participant web pages layer (issue 5): templates, CSRF and the page router.
+"""The web pages layer: templates, CSRF, the page router and the headers of every page.
 
 ``create_app`` calls :func:`web_layer` once; everything the pages need is returned here so the
-app factory stays one place. The pages themselves live in :mod:`intake.web`.
+app factory stays one place. The pages themselves live in :mod:`intake.web`; other packages'
+pages (the facilitator link pages ``/s/…``) get the same security headers and the same HTML
+CSRF failure page through the app-wide hooks built here.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from litestar import Request, Response
 from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.datastructures import MutableScopeHeaders
+from litestar.exceptions import PermissionDeniedException
 from litestar.template.config import TemplateConfig
+from litestar.types import Message, Scope
 from markupsafe import Markup
 
 import intake.web
+from intake.registry import Controller
 from intake.web.forms import ANCHORS
-from intake.web.routes import page_router, static_url
+from intake.web.pages import error_page
+from intake.web.privacy import PrivacyTerms
+from intake.web.routes import SECURITY_HEADERS, page_router, static_url
+from notify.settings import NotifySettings
+from samhjelp.problems import handle_http
 
 if TYPE_CHECKING:
     from samhjelp.app import Services
@@ -30,6 +42,9 @@ TEMPLATES = Path(intake.web.__file__).parent / "templates"
 
 #: Paths whose POSTs carry no CSRF cookie: the JSON API authenticates with keys, or not at all.
 CSRF_EXEMPT = ["^/api/", "^/health", "^/metrics", "^/schema"]
+#: Two years, subdomains included: the policy browsers' preload lists expect.
+HSTS = "max-age=63072000; includeSubDomains"
+_SECURE = re.compile(r";\s*secure\s*(;|$)", re.IGNORECASE)
 
 
 @dataclass
@@ -39,6 +54,10 @@ class WebLayer:
     csrf_config: Any = None
     middleware: list[Any] = field(default_factory=list)
     after_request: Any = None
+    #: App-wide ``before_send`` hooks: they see every response, error pages included.
+    before_send: list[Any] = field(default_factory=list)
+    #: App-wide exception handlers that take precedence over the API's problem+json ones.
+    exception_handlers: dict[Any, Any] = field(default_factory=dict)
 
 
 def described(errors: dict[str, str], name: str, extra: str = "") -> Markup:
@@ -77,10 +96,82 @@ def csrf_secret(services: Services) -> str:
     return hmac.new(str(base).encode(), b"samhjelp csrf", hashlib.sha256).hexdigest()
 
 
+def headers_hook(*, https: bool) -> Any:
+    """A ``before_send`` hook giving every HTML response the pages' security headers.
+
+    It runs on the ASGI messages themselves, so it also covers responses made by exception
+    handlers and by other packages' pages, which a router's ``after_request`` never sees. With
+    an https public URL every response gets HSTS and every cookie is marked ``Secure``.
+    """
+
+    async def add_headers(message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start":
+            return
+        headers = MutableScopeHeaders.from_message(message)
+        if headers.get("content-type", "").startswith("text/html"):
+            for key, value in SECURITY_HEADERS.items():
+                if key not in headers:
+                    headers[key] = value
+        if https:
+            headers["Strict-Transport-Security"] = HSTS
+            cookies = headers.getall("set-cookie", [])
+            if not all(_SECURE.search(c) for c in cookies):
+                del headers["set-cookie"]
+                for c in cookies:
+                    headers.add("set-cookie", c if _SECURE.search(c) else c + "; Secure")
+
+    return add_headers
+
+
+def _wants_html(request: Request[Any, Any, Any]) -> bool:
+    """A browser's page or form request, not an API client (the API is exempt from CSRF)."""
+    if request.url.path.startswith("/api/"):
+        return False
+    kind = request.headers.get("content-type", "")
+    return "text/html" in request.headers.get("accept", "") or kind.startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    )
+
+
+def permission_denied(
+    request: Request[Any, Any, Any], exc: PermissionDeniedException
+) -> Response[Any]:
+    """A failed CSRF check in a browser is a page in the person's language, never raw JSON.
+
+    The participant router has its own handler; this one covers every other page (the link
+    pages ``/s/…``). API clients keep their problem+json.
+    """
+    if _wants_html(request):
+        return error_page(request, 403)
+    return handle_http(request, exc)
+
+
+def privacy_terms(services: Services) -> PrivacyTerms:
+    """What the pages state about controllers and retention, from the deployment's settings."""
+    from samhjelp.app import lifecycle_config
+
+    settings = services.settings
+    lifecycle = services.extra.get("lifecycle_config") or lifecycle_config(settings)
+    notify = services.extra.get("notify_settings")
+    retention = (
+        notify.retention_days
+        if isinstance(notify, NotifySettings)
+        else NotifySettings.model_fields["retention_days"].default
+    )
+    return PrivacyTerms(
+        national=Controller(
+            name=settings.controller_name or "", contact=settings.controller_contact or ""
+        ),
+        erase_after_days=lifecycle.erase_after.days,
+        message_retention_days=int(retention),
+    )
+
+
 def web_layer(services: Services) -> WebLayer:
     """Pages, their templates and CSRF protection for every form outside the JSON API."""
+    https = services.settings.public_base_url.startswith("https://")
     return WebLayer(
-        route_handlers=[page_router()],
+        route_handlers=[page_router(privacy_terms(services))],
         template_config=TemplateConfig(
             engine=JinjaTemplateEngine.from_environment(template_environment())
         ),
@@ -89,7 +180,9 @@ def web_layer(services: Services) -> WebLayer:
             cookie_name="csrftoken",
             cookie_httponly=True,
             cookie_samesite="lax",
-            cookie_secure=services.settings.public_base_url.startswith("https://"),
+            cookie_secure=https,
             exclude=CSRF_EXEMPT,
         ),
+        before_send=[headers_hook(https=https)],
+        exception_handlers={PermissionDeniedException: permission_denied},
     )

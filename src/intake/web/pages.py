@@ -23,11 +23,18 @@ from intake.consent import TEXTS as CONSENT_TEXTS
 from intake.crypto import ContactCipher
 from intake.errors import InvalidInterest, NotFound
 from intake.reference import CROSS_PROBLEM, THEMES
-from intake.registry import Organisation, list_organisations, organisation_by_ref
+from intake.registry import (
+    Organisation,
+    controller_for_receipt,
+    controller_of,
+    list_organisations,
+    organisation_by_ref,
+)
 from intake.schemas import AGE_BANDS
 from intake.web import views
 from intake.web.forms import Messages, SignupForm, ordered, service_errors, validate
 from intake.web.i18n import LANGS, NATIVE_NAMES, Translator, negotiate
+from intake.web.privacy import PrivacyTerms
 from matching.lifecycle import Lifecycle
 
 log = logging.getLogger("samhjelp.pages")
@@ -109,7 +116,11 @@ async def _serving(db: AsyncSession, municipality: str) -> list[Organisation]:
 
 
 async def _form_context(
-    db: AsyncSession, t: Translator, form: SignupForm, errors: dict[str, str]
+    db: AsyncSession,
+    t: Translator,
+    form: SignupForm,
+    errors: dict[str, str],
+    terms: PrivacyTerms,
 ) -> dict[str, Any]:
     names = views.theme_names(t.lang)
     common, rest = views.language_choices(t.lang)
@@ -131,6 +142,7 @@ async def _form_context(
         "weekdays": views.weekday_names(t.lang),
         "parts": views.part_names(t),
         "consent_version": form.consent_version,
+        "erase_after_days": terms.erase_after_days,
         "consent_text": CONSENT_TEXTS.get(form.consent_version, CONSENT_TEXTS[CURRENT_VERSION])[
             t.lang
         ],
@@ -158,7 +170,11 @@ async def _referral_note(db: AsyncSession, t: Translator, ref: str, now: datetim
 
 @get("/meld-interesse", name="signup")
 async def signup_form(
-    request: Request[Any, Any, Any], db: AsyncSession, now: datetime, ref: str | None = None
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    now: datetime,
+    privacy_terms: PrivacyTerms,
+    ref: str | None = None,
 ) -> Template:
     lang = page_language(request)
     t = Translator(lang)
@@ -172,7 +188,7 @@ async def signup_form(
             )
         else:
             form.ref = ref[:20].strip().upper()
-    context = await _form_context(db, t, form, {})
+    context = await _form_context(db, t, form, {}, privacy_terms)
     return render(request, "signup.html", lang=lang, referral_note=note, **context)
 
 
@@ -186,7 +202,11 @@ async def _form_values(
 
 @post("/meld-interesse", name="signup-post")
 async def signup_post(
-    request: Request[Any, Any, Any], db: AsyncSession, cipher: ContactCipher, now: datetime
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    cipher: ContactCipher,
+    now: datetime,
+    privacy_terms: PrivacyTerms,
 ) -> Template:
     single, multi = await _form_values(request)
     lang = page_language(request, single.get("lang"))
@@ -227,16 +247,17 @@ async def signup_post(
                     "as demand in your region, and you keep your place in line if one starts."
                 )
             )
+            controller = await controller_for_receipt(db, done.receipt_code, privacy_terms.national)
             return render(
                 request, "receipt.html", lang=lang, code=done.receipt_code, where=where,
-                contact=contact,
+                contact=contact, controller=controller, terms=privacy_terms,
             )  # fmt: skip
     if errors and "organisation" not in errors and not (form.organisation or form.ref):
         # Ask for the organisation in the same round as the other problems, not one later.
         serving = await _serving(db, form.municipality)
         if len(serving) > 1:
             errors = ordered({**errors, "organisation": messages.by_field["organisation"]})
-    context = await _form_context(db, t, form, errors)
+    context = await _form_context(db, t, form, errors, privacy_terms)
     status = 503 if server_error else 422
     return render(
         request, "signup.html", lang=lang, status=status, server_error=server_error,
@@ -269,30 +290,51 @@ async def _lookup(
     return views.status_in_words(t, found), {}, 200
 
 
+async def _status_page(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    terms: PrivacyTerms,
+    lang: str,
+    code: str,
+    found: tuple[views.StatusView | None, dict[str, str], int],
+) -> Template:
+    """The status page; a found sign-up also names who is responsible for its data."""
+    result, errors, status = found
+    controller = (
+        await controller_for_receipt(db, code, terms.national) if result is not None else None
+    )
+    return render(
+        request, "status.html", lang=lang, status=status, result=result, errors=errors,
+        code=code, controller=controller,
+    )  # fmt: skip
+
+
 @post("/status", name="status-post")
-async def status_post(request: Request[Any, Any, Any], db: AsyncSession) -> Template:
+async def status_post(
+    request: Request[Any, Any, Any], db: AsyncSession, privacy_terms: PrivacyTerms
+) -> Template:
     single, _ = await _form_values(request)
     lang = page_language(request, single.get("lang"))
     code = single.get("code", "").strip()[:40]
-    result, errors, status = await _lookup(db, Translator(lang), code)
-    return render(
-        request, "status.html", lang=lang, status=status, result=result, errors=errors, code=code
-    )
+    found = await _lookup(db, Translator(lang), code)
+    return await _status_page(request, db, privacy_terms, lang, code, found)
 
 
 @post("/status/trekk", name="withdraw")
 async def withdraw_post(
-    request: Request[Any, Any, Any], db: AsyncSession, now: datetime, lifecycle: Lifecycle
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    now: datetime,
+    privacy_terms: PrivacyTerms,
+    lifecycle: Lifecycle,
 ) -> Template:
     """Withdrawal takes two steps: this page asks, the same form with ``confirm=yes`` acts."""
     single, _ = await _form_values(request)
     lang = page_language(request, single.get("lang"))
     code = single.get("code", "").strip()[:40]
-    result, errors, status = await _lookup(db, Translator(lang), code)
-    if result is None:
-        return render(
-            request, "status.html", lang=lang, status=status, result=None, errors=errors, code=code
-        )
+    found = await _lookup(db, Translator(lang), code)
+    if found[0] is None:
+        return await _status_page(request, db, privacy_terms, lang, code, found)
     if single.get("confirm") != "yes":
         return render(request, "withdraw.html", lang=lang, code=code, done=False)
     await progress.withdraw(db, lifecycle, code, now=now)
@@ -301,25 +343,36 @@ async def withdraw_post(
 
 @post("/status/svar", name="answer")
 async def answer_post(
-    request: Request[Any, Any, Any], db: AsyncSession, now: datetime, lifecycle: Lifecycle
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    now: datetime,
+    lifecycle: Lifecycle,
+    privacy_terms: PrivacyTerms,
 ) -> Template:
     """Yes or no to a group, for people who left no way to be reached (code in the form)."""
     single, _ = await _form_values(request)
     lang = page_language(request, single.get("lang"))
     t = Translator(lang)
     code = single.get("code", "").strip()[:40]
-    result, errors, status = await _lookup(db, t, code)
-    if result is not None and result.can_answer:
+    found = await _lookup(db, t, code)
+    if found[0] is not None and found[0].can_answer:
         await progress.answer(db, lifecycle, code, accept=single.get("accept") == "yes", now=now)
-        result, errors, status = await _lookup(db, t, code)
-    return render(
-        request, "status.html", lang=lang, status=status, result=result, errors=errors, code=code
-    )
+        found = await _lookup(db, t, code)
+    return await _status_page(request, db, privacy_terms, lang, code, found)
 
 
 @get("/personvern", name="privacy")
-async def privacy(request: Request[Any, Any, Any]) -> Template:
-    return render(request, "privacy.html", lang=page_language(request))
+async def privacy(
+    request: Request[Any, Any, Any], db: AsyncSession, privacy_terms: PrivacyTerms
+) -> Template:
+    """Names the data controller of every organisation, and the national one as fallback."""
+    controllers = [
+        controller_of(org, privacy_terms.national) for org in await list_organisations(db)
+    ]
+    return render(
+        request, "privacy.html", lang=page_language(request), controllers=controllers,
+        national=privacy_terms.national, terms=privacy_terms,
+    )  # fmt: skip
 
 
 @get("/tilgjengelighet", name="accessibility")

@@ -1,8 +1,9 @@
-"""The pages' router: referral posters, static files, HTML error pages and security headers.
+"""The pages' router: referral posters, static files and HTML error pages.
 
 Pages get their own exception handlers so a browser sees a page in its language, never the API's
-problem+json. Every HTML response carries a strict Content-Security-Policy: the pages load only
-their own stylesheets and one script file, nothing inline and nothing from other hosts.
+problem+json. Every HTML response carries a strict Content-Security-Policy (``SECURITY_HEADERS``,
+applied app-wide in ``samhjelp.web``): the pages load only their own stylesheets and one script
+file, nothing inline and nothing from other hosts.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 import segno
 from litestar import Request, Response, Router, get
+from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +24,7 @@ from intake import referrals
 from intake.errors import IntakeError, InvalidInterest
 from intake.web import assets
 from intake.web.pages import PAGE_HANDLERS, error_page, page_language, render
+from intake.web.privacy import PrivacyTerms
 
 log = logging.getLogger("samhjelp.pages")
 
@@ -107,15 +110,13 @@ def _html_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any
     return error_page(request, status)
 
 
-def security_headers(response: Response[Any]) -> Response[Any]:
-    """Add the CSP and friends to every page response (``after_request`` of the router)."""
-    for key, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(key, value)
-    return response
+def page_router(terms: PrivacyTerms) -> Router:
+    """All page routes under one router with HTML error pages.
 
-
-def page_router() -> Router:
-    """All page routes under one router with HTML error pages and security headers."""
+    The security headers are added app-wide (``samhjelp.web``), so error pages, link pages and
+    anything another package renders carry them too. ``terms`` are the controller and the
+    retention times the pages state, from the deployment's settings.
+    """
     return Router(
         path="/",
         route_handlers=[*PAGE_HANDLERS, poster, poster_qr, static_file],
@@ -125,6 +126,6 @@ def page_router() -> Router:
             HTTPException: _html_error,
             Exception: _html_error,
         },
-        after_request=security_headers,
+        dependencies={"privacy_terms": Provide(lambda: terms, sync_to_thread=False)},
         include_in_schema=False,
     )
