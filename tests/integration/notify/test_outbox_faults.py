@@ -38,7 +38,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
@@ -151,7 +151,13 @@ async def wait_until(condition: Callable[[], bool], *, within: float, what: str)
 
 
 async def deliver_until_drained(
-    maker: Maker, smtp: SmtpNotifier, cipher: ContactCipher, *, now: datetime, worker: str
+    maker: Maker,
+    smtp: SmtpNotifier,
+    cipher: ContactCipher,
+    *,
+    now: datetime,
+    worker: str,
+    policy: DeliveryPolicy = POLICY,
 ) -> None:
     """A worker's loop: claim batches until none is due, riding out database outages.
 
@@ -167,7 +173,7 @@ async def deliver_until_drained(
                 now=now,
                 batch_size=BATCH,
                 worker_id=worker,
-                policy=POLICY,
+                policy=policy,
             )
         except (DBAPIError, OSError):
             await asyncio.sleep(0.1)
@@ -250,19 +256,32 @@ class PrivateCluster:
     log: Path
     system_user: str | None
 
-    async def restart_fast(self) -> None:
-        """``pg_ctl restart -m fast``: ends every session at once, as an operator's restart."""
+    socket_dir: str
+    system_user: str | None
+
+    async def _pg_ctl(self, *args: str) -> None:
         from pgserver._commands import POSTGRES_BIN_PATH
 
         proc = await asyncio.create_subprocess_exec(
             str(POSTGRES_BIN_PATH / "pg_ctl"),
-            *("-D", str(self.pgdata), "-l", str(self.log), "-m", "fast", "-w", "restart"),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            *("-D", str(self.pgdata), "-l", str(self.log), "-w", *args),
+            stdout=subprocess.DEVNULL,  # the server inherits it: a pipe would never close
+            stderr=subprocess.DEVNULL,
             user=self.system_user,
         )
-        _, err = await asyncio.wait_for(proc.communicate(), timeout=60)
-        assert proc.returncode == 0, err.decode()
+        await asyncio.wait_for(proc.wait(), timeout=60)
+        assert proc.returncode == 0, self.log.read_text()[-2000:]
+
+    async def restart_fast(self) -> None:
+        """``pg_ctl restart -m fast``: ends every session at once, as an operator's restart."""
+        await self._pg_ctl("-m", "fast", "restart")
+
+    async def stop_fast(self) -> None:
+        await self._pg_ctl("-m", "fast", "stop")
+
+    async def start(self) -> None:
+        # The options pgserver started it with: no TCP, the socket in its own folder.
+        await self._pg_ctl("-o", f'-h "" -k {self.socket_dir}', "start")
 
 
 @pytest.fixture(scope="module")
@@ -284,6 +303,7 @@ def private_cluster() -> Iterator[PrivateCluster]:
             url=uri.replace("postgresql://", "postgresql+asyncpg://", 1),
             pgdata=Path(server.pgdata),
             log=Path(server.log),
+            socket_dir=uri.rpartition("host=")[2],
             system_user=server.system_user,
         )
     finally:
@@ -298,7 +318,10 @@ async def cluster_maker(private_cluster: PrivateCluster) -> AsyncIterator[Maker]
     engine = create_async_engine(private_cluster.url, pool_size=5)
     async with engine.begin() as conn:
         await conn.run_sync(upgrade_on)
-    yield async_sessionmaker(engine, expire_on_commit=False)
+    maker = async_sessionmaker(engine, expire_on_commit=False)
+    yield maker
+    async with maker.begin() as session:
+        await session.execute(delete(outbox))
     await engine.dispose()
 
 
@@ -325,6 +348,56 @@ async def test_database_restart_mid_batch_resends_at_most_the_message_in_flight(
         # Whatever a stopped batch left leased is due again once the lease has expired.
         await asyncio.wait_for(
             deliver_until_drained(cluster_maker, smtp, cipher, now=T0 + POLICY.lease, worker="w2"),
+            timeout=60,
+        )
+        received = list(sink.message_ids)
+
+    assert await statuses(cluster_maker) == Counter({"sent": MESSAGES})
+    assert_delivered(ids, received, max_duplicates=1)
+
+
+async def test_database_down_stops_the_batch_and_resends_only_the_message_in_flight(
+    private_cluster: PrivateCluster, cluster_maker: Maker, cipher: ContactCipher
+) -> None:
+    """An outcome that cannot be recorded stops the batch: no further messages go out whose
+    outcome would be lost too, and once the database is back only the one in flight is resent.
+    """
+    policy = DeliveryPolicy(
+        lease=POLICY.lease, record_tries=3, record_backoff=timedelta(milliseconds=50)
+    )
+    ids = await enqueue_many(cluster_maker, cipher, MESSAGES)
+    with MessageIdSink() as sink:
+        smtp = smtp_to(sink)
+        batch = asyncio.create_task(
+            deliver_due(
+                cluster_maker,
+                lambda _: smtp,
+                cipher,
+                now=T0,
+                batch_size=BATCH,
+                worker_id="w1",
+                policy=policy,
+            )
+        )
+        await wait_until(
+            lambda: sink.received >= FAULT_AFTER or batch.done(),
+            within=30,
+            what="the worker to deliver its first messages",
+        )
+        await private_cluster.stop_fast()
+        try:
+            report = await asyncio.wait_for(batch, timeout=30)
+            # It gave up on one record and stopped: what reached the sink is what was
+            # recorded plus that one message, not the rest of the batch.
+            assert report.interrupted
+            assert sink.received == report.sent + 1 < BATCH
+        finally:
+            await private_cluster.start()
+
+        await asyncio.wait_for(
+            deliver_until_drained(
+                cluster_maker, smtp, cipher, now=T0 + POLICY.lease, worker="w2", policy=policy
+            ),
             timeout=60,
         )
         received = list(sink.message_ids)
