@@ -8,26 +8,31 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from http import HTTPStatus
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
-from litestar.params import Parameter, QueryParameter, SkipValidation
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import HeaderParameter, Parameter, QueryParameter, SkipValidation
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import idempotency, interests, progress, referrals
+from intake.consent import CURRENT_VERSION, TEXTS
 from intake.crypto import ContactCipher
-from intake.errors import Conflict
+from intake.errors import PROBLEM_JSON, Conflict, FieldProblem, InvalidInterest
 from intake.reference import CROSS_PROBLEM, LANGUAGES, fold
 from intake.registry import ApiPrincipal, authenticate, list_organisations
 from intake.schemas import (
     AGE_BANDS,
     SLOTS,
     AnswerIn,
+    ConsentText,
     InterestIn,
     InterestStatus,
+    Problem,
     ReferralBatch,
     ReferralBatchIn,
     ReferralLink,
@@ -44,6 +49,49 @@ Db = SkipValidation[AsyncSession]
 Cipher = SkipValidation[ContactCipher]
 Now = SkipValidation[datetime]
 Principal = SkipValidation[ApiPrincipal]
+
+#: Either header carries an API key (components.securitySchemes in the OpenAPI document).
+API_KEY_SECURITY: list[dict[str, list[str]]] = [{"bearer": []}, {"apiKey": []}]
+
+_WHY = {
+    400: "Malformed request: invalid JSON, NUL characters, or JSON nested too deep",
+    401: "No API key, or an unknown or revoked one",
+    403: "The API key's role may not do this",
+    404: "Unknown, or not visible to this caller",
+    409: "Conflicts with what is stored (e.g. an Idempotency-Key reused for another body)",
+    413: "The request body is larger than 64 KiB",
+    415: "The body must be application/json",
+    422: "Some fields are not valid: each is named in errors[]",
+    429: "Too many writes from this client; see Retry-After",
+}
+READ = (400, 422)
+WRITE = (400, 413, 415, 422, 429)
+AUTH = (401, 403)
+
+
+def problems(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI responses for error statuses, each an RFC 9457 problem+json body."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            media_type=PROBLEM_JSON,
+            description=_WHY.get(status) or HTTPStatus(status).phrase,
+            generate_examples=False,
+        )
+        for status in sorted(set(statuses))
+    }
+
+
+#: The Idempotency-Key request header, validated and documented in one place.
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        required=False,
+        pattern=idempotency.KEY_PATTERN,
+        description=idempotency.KEY_RULE,
+    ),
+]
 
 
 async def provide_principal(request: Request[Any, Any, Any], db: Db) -> ApiPrincipal:
@@ -75,12 +123,20 @@ async def _idempotent(
     db: AsyncSession,
     cipher: ContactCipher,
     scope: str,
+    key: str | None,
     work: Any,
 ) -> Response[Any]:
-    """Run ``work()`` once per Idempotency-Key; a retry gets the first answer verbatim."""
+    """Run ``work()`` once per Idempotency-Key; a retry gets the first answer verbatim.
+
+    ``scope`` is the API key's id for authenticated callers, so one client's key can never
+    replay another client's answer; anonymous callers must send an unguessable key.
+    """
+    if key is not None and not idempotency.acceptable_key(key):
+        raise InvalidInterest(
+            [FieldProblem("Idempotency-Key", idempotency.KEY_RULE.split(":", 1)[0], "weak_key")]
+        )
     result = await work()
     payload = result.model_dump(mode="json")
-    key = request.headers.get("idempotency-key")
     if key:
         replay = await idempotency.record(
             db,
@@ -115,8 +171,18 @@ class ReferenceController(Controller):
     path = "/api/v1"
     tags = ["reference"]
 
-    @get("/themes")
+    @get("/consent", responses=problems(400))
+    async def consent(self) -> ConsentText:
+        """The consent text a sign-up shows, and the version to send as consent.text_version."""
+        current = TEXTS[CURRENT_VERSION]
+        return ConsentText(
+            version=CURRENT_VERSION,
+            texts={"nb": current["nb"], "nn": current["nn"], "en": current["en"]},
+        )
+
+    @get("/themes", responses=problems(400))
     async def themes(self, db: Db) -> dict[str, Any]:
+        """Themes (slugs for ``themes``), age bands, times and languages a sign-up offers."""
         rows = (await db.execute(select(theme).order_by(theme.c.position))).mappings().all()
         return {
             "themes": [
@@ -136,7 +202,7 @@ class ReferenceController(Controller):
             "languages": LANGUAGES,
         }
 
-    @get("/municipalities")
+    @get("/municipalities", responses=problems(*READ))
     async def municipalities(
         self, db: Db, q: Annotated[str | None, Parameter(max_length=60)] = None
     ) -> list[dict[str, Any]]:
@@ -156,7 +222,7 @@ class ReferenceController(Controller):
         rows = (await db.execute(stmt)).mappings().all()
         return [dict(r) for r in rows]
 
-    @get("/organisations")
+    @get("/organisations", responses=problems(*READ))
     async def organisations(
         self,
         db: Db,
@@ -184,16 +250,22 @@ class InterestController(Controller):
     path = "/api/v1/interests"
     tags = ["interests"]
 
-    @post("/", status_code=HTTP_201_CREATED, responses={})
+    @post("/", status_code=HTTP_201_CREATED, responses=problems(*WRITE, 409))
     async def register(
-        self, request: Request[Any, Any, Any], data: InterestIn, db: Db, cipher: Cipher, now: Now
+        self,
+        request: Request[Any, Any, Any],
+        data: InterestIn,
+        db: Db,
+        cipher: Cipher,
+        now: Now,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[Registered]:
         async def work() -> Registered:
             return await referrals.register_self(db, data, cipher=cipher, now=now)
 
-        return await _idempotent(request, db, cipher, "public", work)
+        return await _idempotent(request, db, cipher, "public", idempotency_key, work)
 
-    @get("/{receipt_code:str}")
+    @get("/{receipt_code:str}", responses=problems(*READ, 404))
     async def status(
         self,
         receipt_code: str,
@@ -203,7 +275,7 @@ class InterestController(Controller):
         found = await interests.status(db, receipt_code)
         return await progress.with_progress(db, found, lang)  # type: ignore[arg-type]
 
-    @post("/{receipt_code:str}/answer")
+    @post("/{receipt_code:str}/answer", responses=problems(*WRITE, 404, 409))
     async def answer(
         self, receipt_code: str, data: AnswerIn, db: Db, now: Now, lifecycle: Any
     ) -> dict[str, str]:
@@ -213,7 +285,9 @@ class InterestController(Controller):
             raise Conflict("nothing waits for an answer from you now")
         return {"answer": result.value}
 
-    @delete("/{receipt_code:str}", status_code=HTTP_204_NO_CONTENT)
+    @delete(
+        "/{receipt_code:str}", status_code=HTTP_204_NO_CONTENT, responses=problems(400, 404, 429)
+    )
     async def withdraw(self, receipt_code: str, db: Db, now: Now, lifecycle: Any) -> None:
         """Erase the registration at once; afterwards the code is unknown (404), like one
         never issued."""
@@ -226,8 +300,9 @@ class StaffController(Controller):
     path = "/api/v1/staff/interests"
     tags = ["staff"]
     dependencies = {"principal": provide_principal, "staff": require_role("staff")}
+    security = API_KEY_SECURITY
 
-    @post("/", status_code=HTTP_201_CREATED)
+    @post("/", status_code=HTTP_201_CREATED, responses=problems(*WRITE, *AUTH, 409))
     async def register(
         self,
         request: Request[Any, Any, Any],
@@ -236,15 +311,16 @@ class StaffController(Controller):
         cipher: Cipher,
         now: Now,
         staff: Principal,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[Registered]:
         async def work() -> Registered:
             return await interests.register(
                 db, data, cipher=cipher, source="staff", now=now, forced_org=staff.organisation_id
             )
 
-        return await _idempotent(request, db, cipher, f"key:{staff.key_id}", work)
+        return await _idempotent(request, db, cipher, f"key:{staff.key_id}", idempotency_key, work)
 
-    @get("/")
+    @get("/", responses=problems(*READ, *AUTH))
     async def list_waiting(
         self,
         db: Db,
@@ -253,7 +329,8 @@ class StaffController(Controller):
             str | None, Parameter(pattern="^(waiting|proposed|invited|placed|withdrawn)$")
         ] = "waiting",
         limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        # Bounded: past a bigint a database error, and no organisation has this many anyway.
+        offset: Annotated[int, Parameter(ge=0, le=1_000_000)] = 0,
         lang: Annotated[str, Parameter(pattern="^(nb|nn|en)$")] = "nb",
     ) -> list[StaffInterest]:
         found = await interests.list_for_organisation(
@@ -261,7 +338,7 @@ class StaffController(Controller):
         )
         return await _explained(db, found, lang)
 
-    @get("/{interest_id:uuid}")
+    @get("/{interest_id:uuid}", responses=problems(*READ, *AUTH, 404))
     async def one(
         self,
         interest_id: uuid.UUID,
@@ -279,14 +356,17 @@ class ReferralController(Controller):
     path = "/api/v1"
     tags = ["referrals"]
     dependencies = {"principal": provide_principal, "referrer": require_role("referrer")}
+    security = API_KEY_SECURITY
 
-    @post("/referral-links", status_code=HTTP_201_CREATED)
+    @post("/referral-links", status_code=HTTP_201_CREATED, responses=problems(*WRITE, *AUTH))
     async def create_link(
-        self, data: ReferralLinkIn, db: Db, referrer: Principal, base_url: str
+        self, data: ReferralLinkIn, db: Db, referrer: Principal, base_url: str, now: Now
     ) -> ReferralLink:
-        return await referrals.create_link(db, referrer.organisation_id, data, base_url=base_url)
+        return await referrals.create_link(
+            db, referrer.organisation_id, data, base_url=base_url, today=now.date()
+        )
 
-    @post("/referrals", status_code=HTTP_201_CREATED)
+    @post("/referrals", status_code=HTTP_201_CREATED, responses=problems(*WRITE, *AUTH, 409))
     async def create_batch(
         self,
         request: Request[Any, Any, Any],
@@ -295,15 +375,18 @@ class ReferralController(Controller):
         cipher: Cipher,
         now: Now,
         referrer: Principal,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[ReferralBatch]:
         async def work() -> ReferralBatch:
             return await referrals.create_batch(
                 db, referrer.organisation_id, data, cipher=cipher, now=now
             )
 
-        return await _idempotent(request, db, cipher, f"key:{referrer.key_id}", work)
+        return await _idempotent(
+            request, db, cipher, f"key:{referrer.key_id}", idempotency_key, work
+        )
 
-    @get("/referrals/{referral_id:uuid}")
+    @get("/referrals/{referral_id:uuid}", responses=problems(*READ, *AUTH, 404))
     async def outcome(self, referral_id: uuid.UUID, db: Db, referrer: Principal) -> ReferralOutcome:
         return await referrals.outcome(db, referrer.organisation_id, referral_id)
 

@@ -45,3 +45,7 @@ class Conflict(IntakeError):
 
     status = 409
     title = "Conflict"
+
+
+#: RFC 9457's media type: every error the API answers is one.
+PROBLEM_JSON = "application/problem+json"

@@ -4,12 +4,18 @@ The key row, holding the answer, is inserted in the same transaction as the work
 concurrent retry with the same key blocks on the unique index until the first transaction ends,
 then replays its answer and discards its own work — so two racing requests can never both
 register. Answers are kept encrypted for 24 hours.
+
+Keys are scoped: to the API key's id where the caller has one, so two clients choosing the
+same key never meet; anonymous callers share one scope, so there the key itself is the secret
+and must be unguessable: :data:`KEY_PATTERN` asks for at least 128 bits (a UUID, or 22+
+base64url characters), and a replay also needs the very same body.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,6 +29,25 @@ from intake.errors import Conflict
 from intake.tables import idempotency_key
 
 RETENTION = timedelta(hours=24)
+#: 22–128 characters of base64url (22 × 6 bits ≥ 128 bits); a canonical UUID (36 characters,
+#: hex and hyphens) and 32+ hex digits both fit.
+KEY_PATTERN = r"^[A-Za-z0-9_-]{22,128}$"
+KEY_RULE = (
+    "A random value of at least 128 bits, unique per operation: a UUID (e.g. uuid4) or 22–128 "
+    "base64url characters from a secure random source (e.g. 32 hex digits). Shorter or "
+    "low-variety keys are refused with 422. A retry with the same key and the same body within "
+    "24 hours gets the first answer (header Idempotent-Replayed: true); the same key with "
+    "another body is 409. Keys are scoped to the API key where there is one."
+)
+_MIN_DISTINCT = 8
+_KEY_RE = re.compile(KEY_PATTERN)
+
+
+def acceptable_key(key: str) -> bool:
+    """Well-formed and not obviously made by hand ("aaaa…", "0000…", "1212…")."""
+    return bool(_KEY_RE.match(key)) and len(set(key.replace("-", ""))) >= _MIN_DISTINCT
+
+
 _CONTEXT = b"idempotency.response"
 _CLAIM = insert(idempotency_key).on_conflict_do_nothing().returning(idempotency_key.c.key_hash)
 

@@ -32,6 +32,9 @@ from intake.tables import interest, referral
 #: How long after the course ends its referral link still works: people often wait a while
 #: after a course before they feel ready for a group.
 LINK_GRACE = timedelta(days=180)
+#: How far ahead a course may end: a plausible planning horizon that also keeps
+#: ``ends_on + LINK_GRACE`` far from the end of the calendar.
+LINK_HORIZON = timedelta(days=3 * 366)
 
 
 def _link_code() -> str:
@@ -39,8 +42,27 @@ def _link_code() -> str:
 
 
 async def create_link(
-    session: AsyncSession, organisation_id: uuid.UUID, data: ReferralLinkIn, *, base_url: str
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    data: ReferralLinkIn,
+    *,
+    base_url: str,
+    today: date | None = None,
 ) -> ReferralLink:
+    """A sign-up link for one course. With ``today`` (the API), a link that would already
+    have expired, or a course ending years ahead, is refused: neither is a real course."""
+    if today is not None and not (today - LINK_GRACE <= data.ends_on <= today + LINK_HORIZON):
+        raise InvalidInterest(
+            [
+                FieldProblem(
+                    "ends_on",
+                    "the link would end in the past"
+                    if data.ends_on < today
+                    else "the course ends too far ahead",
+                    "out_of_range",
+                )
+            ]
+        )
     target = None
     if data.target_organisation:
         try:

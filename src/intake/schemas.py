@@ -7,17 +7,52 @@ the database (does this theme exist?) are checked in :mod:`intake.interests`.
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
+
+from intake.consent import CURRENT_VERSION, TEXTS
+from intake.reference import LANGUAGES, THEMES
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 PARTS_OF_DAY = ("morning", "daytime", "evening")
 SLOTS = tuple(f"{d}-{p}" for d in WEEKDAYS for p in PARTS_OF_DAY)
 AGE_BANDS = (*(f"{a}-{a + 4}" for a in range(18, 78, 5)), "78+")
 GENDERS = ("female", "male", "other", "unspecified")
+THEME_SLUGS = tuple(t.slug for t in THEMES)
+
+#: Unicode categories never valid in an address: controls (Cc), format characters (Cf: bidi
+#: overrides, zero-width joiners and spaces, BOM), separators (Zl, Zp), unassigned and
+#: private-use code points. A lookalike address would otherwise get a reminder to another
+#: person's mailbox or hide what staff read on screen.
+_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cn", "Co", "Cs"})
+
+
+def _enum_of(values: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    """OpenAPI ``enum`` for a string field whose values are checked by a validator."""
+    return {"enum": list(values)}
+
+
+def _items_enum_of(values: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    return {"items": {"type": "string", "enum": list(values)}}
+
+
+def _json_bool(v: object) -> object:
+    """Only a JSON ``true``/``false``. ``StrictBool`` alone is not enough: Litestar validates
+    with ``strict=False``, which overrides it, and then "yes", "on" and 1 pass as true."""
+    if not isinstance(v, bool):
+        raise ValueError("must be true or false (a JSON boolean)")
+    return v
+
+
+def _plain_text(v: str) -> str:
+    if any(unicodedata.category(ch) in _FORBIDDEN_CATEGORIES for ch in v):
+        raise ValueError("contains control, bidirectional or zero-width characters")
+    return v
+
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _PHONE = re.compile(r"^(?:\+47|0047)?([49]\d{7})$")
@@ -35,15 +70,20 @@ class Contact(BaseModel):
     """An optional way to be told when a group starts: one e-mail address or one mobile."""
 
     model_config = ConfigDict(extra="forbid")
-    email: str | None = Field(default=None, max_length=254)
-    phone: str | None = Field(default=None, max_length=20, description="Norwegian mobile number")
+    email: str | None = Field(default=None, max_length=254, examples=["kari@example.no"])
+    phone: str | None = Field(
+        default=None,
+        max_length=20,
+        description="Norwegian mobile number",
+        examples=["+47 912 34 567"],
+    )
 
     @field_validator("email")
     @classmethod
     def _email(cls, v: str | None) -> str | None:
         if v is None:
             return None
-        v = v.strip()
+        v = _plain_text(v).strip()
         if not _EMAIL.match(v):
             raise ValueError("not a valid e-mail address")
         return v
@@ -53,7 +93,7 @@ class Contact(BaseModel):
     def _phone(cls, v: str | None) -> str | None:
         if v is None:
             return None
-        m = _PHONE.match(re.sub(r"[\s\-()]", "", v))
+        m = _PHONE.match(re.sub(r"[\s\-()]", "", _plain_text(v)))
         if not m:
             raise ValueError("not a Norwegian mobile number (8 digits starting with 4 or 9)")
         return "+47" + m.group(1)
@@ -74,9 +114,19 @@ class Contact(BaseModel):
 
 
 class Consent(BaseModel):
+    """Explicit consent (GDPR art. 9): the words are at GET /api/v1/consent."""
+
     model_config = ConfigDict(extra="forbid")
-    given: bool
-    text_version: str = Field(max_length=40)
+    #: Strictly a JSON ``true``: "yes", 1 or "true" are not an explicit act of consent.
+    given: StrictBool
+    text_version: str = Field(
+        max_length=40,
+        description="the version of the consent text shown (GET /api/v1/consent)",
+        examples=[CURRENT_VERSION],
+        json_schema_extra=_enum_of(list(TEXTS)),
+    )
+
+    _strict_given = field_validator("given", mode="before")(_json_bool)
 
     @field_validator("given")
     @classmethod
@@ -94,13 +144,33 @@ class InterestIn(BaseModel):
     organisation: str | None = Field(
         default=None, description="id or slug; needed only when several serve the municipality"
     )
-    themes: list[str] = Field(default_factory=list, max_length=5, description="in preference order")
+    themes: list[str] = Field(
+        default_factory=list,
+        max_length=5,
+        description="theme slugs in preference order (GET /api/v1/themes)",
+        json_schema_extra=_items_enum_of(THEME_SLUGS),
+    )
     cross_problem_welcome: bool = False
-    age_band: str = Field(examples=["33-37"], description="one of " + ", ".join(AGE_BANDS))
+    age_band: str = Field(
+        examples=["33-37"],
+        description="five-year band, 18 or older",
+        json_schema_extra=_enum_of(AGE_BANDS),
+    )
     gender: Literal["female", "male", "other", "unspecified"] | None = None
     same_gender: bool = False
-    languages: list[str] = Field(default_factory=lambda: ["no"], min_length=1, max_length=6)
-    availability: list[str] = Field(min_length=1, max_length=21, examples=[["tue-evening"]])
+    languages: list[str] = Field(
+        default_factory=lambda: ["no"],
+        min_length=1,
+        max_length=6,
+        json_schema_extra=_items_enum_of(list(LANGUAGES)),
+    )
+    availability: list[str] = Field(
+        min_length=1,
+        max_length=21,
+        examples=[["tue-evening"]],
+        description="weekday-part of day",
+        json_schema_extra=_items_enum_of(SLOTS),
+    )
     digital_welcome: bool = False
     contact: Contact | None = None
     consent: Consent
@@ -144,7 +214,9 @@ class InterestIn(BaseModel):
 
 class AnswerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    accept: bool
+    accept: StrictBool
+
+    _strict_accept = field_validator("accept", mode="before")(_json_bool)
 
 
 class Registered(BaseModel):
@@ -230,6 +302,31 @@ class ReferralBatchIn(BaseModel):
     course_name: str | None = Field(default=None, max_length=200)
     ends_on: date | None = None
     participants: list[InterestIn] = Field(min_length=1, max_length=200)
+
+
+class ConsentText(BaseModel):
+    """The consent text a sign-up must show, and the version to send back with it."""
+
+    version: str = Field(examples=[CURRENT_VERSION])
+    texts: dict[Literal["nb", "nn", "en"], str]
+
+
+class ProblemField(BaseModel):
+    field: str = Field(description="dotted path into the request, e.g. contact.phone")
+    message: str
+    code: str | None = None
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details: every error this API answers has this body."""
+
+    type: str = Field(examples=["about:blank"])
+    title: str
+    status: int
+    detail: str | None = None
+    errors: list[ProblemField] | None = Field(
+        default=None, description="for 422: each field that is not valid"
+    )
 
 
 class ReferralBatch(BaseModel):

@@ -15,7 +15,18 @@ from litestar.params import Parameter
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake.api import Db, Now, Principal, provide_principal, require_role
+from intake.api import (
+    API_KEY_SECURITY,
+    AUTH,
+    READ,
+    WRITE,
+    Db,
+    Now,
+    Principal,
+    problems,
+    provide_principal,
+    require_role,
+)
 from intake.errors import Conflict, NotFound
 from intake.registry import ApiPrincipal
 from matching.lifecycle import close_group
@@ -50,8 +61,9 @@ class StaffGroupsController(Controller):
     path = "/api/v1/staff/groups"
     tags = ["staff"]
     dependencies = {"principal": provide_principal, "staff": require_role("staff")}
+    security = API_KEY_SECURITY
 
-    @get("/")
+    @get("/", responses=problems(*READ, *AUTH))
     async def groups(
         self,
         db: Db,
@@ -67,12 +79,12 @@ class StaffGroupsController(Controller):
         )
         return [GroupOverview.model_validate(g, from_attributes=True) for g in found]
 
-    @get("/{group_id:uuid}/events")
+    @get("/{group_id:uuid}/events", responses=problems(*READ, *AUTH, 404))
     async def events(self, group_id: uuid.UUID, db: Db, staff: Principal) -> list[GroupEvent]:
         await _own(db, staff, group_id)
         return [GroupEvent.model_validate(e) for e in await group_events(db, group_id)]
 
-    @post("/{group_id:uuid}/close", status_code=200)
+    @post("/{group_id:uuid}/close", status_code=200, responses=problems(*WRITE, *AUTH, 404, 409))
     async def close(
         self,
         group_id: uuid.UUID,

@@ -9,11 +9,10 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY, HTTP_500_INTERNAL_SERVER_ERROR
 
-from intake.errors import IntakeError, InvalidInterest
+from intake.errors import PROBLEM_JSON, IntakeError, InvalidInterest
 
 log = logging.getLogger("samhjelp.errors")
 
-PROBLEM_JSON = "application/problem+json"
 _BASE = "https://samhjelp.no/problems/"
 
 
@@ -37,8 +36,12 @@ def problem(
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+#: Parameters whose Python name differs from what the client sent.
+_WIRE_NAMES = {"idempotency_key": "Idempotency-Key"}
+
+
 def _field_from_key(key: str | None) -> str:
-    return key or "body"
+    return _WIRE_NAMES.get(key or "", key or "body")
 
 
 def handle_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:

@@ -6,6 +6,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import uuid
 
 import httpx
 from sqlalchemy import delete, func, select
@@ -26,7 +27,7 @@ async def test_racing_retries_with_one_key_store_one_interest(
     async with maker.begin() as s:
         org = await make_org(s, ("4601",))
     services = Services(settings=settings, engine=engine, sessionmaker=maker, cipher=cipher)
-    key = unique("race")
+    key = str(uuid.uuid4())  # anonymous keys must carry 128 bits (issue 8)
     body = interest_body(organisation=org.slug)
     try:
         transport = httpx.ASGITransport(app=create_app(services))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 import pytest
@@ -66,18 +67,11 @@ async def test_register_status_withdraw(client: Any, session: AsyncSession) -> N
     assert "kari" not in str(status)
 
     assert (await client.delete(f"/api/v1/interests/{code}")).status_code == 204
-    after = (await client.get(f"/api/v1/interests/{code}")).json()
-    assert after["status"] == "withdrawn" and after["contact"] is None
-    row = (
-        await session.execute(
-            select(
-                interest.c.contact_encrypted, interest.c.contact_kind, interest.c.withdrawn_at
-            ).where(interest.c.status == "withdrawn")
-        )
-    ).one()
-    assert row.contact_encrypted is None and row.contact_kind is None and row.withdrawn_at
-    # Withdrawing twice is harmless; an unknown code is 404.
-    assert (await client.delete(f"/api/v1/interests/{code}")).status_code == 204
+    # Withdrawal erases the registration (issue 8): the code is now unknown, like any other,
+    # and withdrawing again finds nothing.
+    assert (await client.get(f"/api/v1/interests/{code}")).status_code == 404
+    assert await session.scalar(select(func.count()).select_from(interest)) == 4
+    assert (await client.delete(f"/api/v1/interests/{code}")).status_code == 404
     assert (await client.get("/api/v1/interests/ABCDE-FGHJK")).status_code == 404
     assert (await client.delete("/api/v1/interests/not-a-code")).status_code == 404
 
@@ -116,7 +110,7 @@ async def test_several_organisations_means_choosing(client: Any, session: AsyncS
 
 async def test_idempotency_key_replays_and_stores_once(client: Any, session: AsyncSession) -> None:
     await make_org(session)
-    headers = {"Idempotency-Key": "retry-123"}
+    headers = {"Idempotency-Key": "4c1b7c2e-2f0d-4a4e-9a53-0d7a4b8f21c6"}
     body = interest_body(contact={"phone": "41234567"})
     first = await client.post("/api/v1/interests", json=body, headers=headers)
     second = await client.post("/api/v1/interests", json=body, headers=headers)
@@ -130,7 +124,9 @@ async def test_idempotency_key_replays_and_stores_once(client: Any, session: Asy
     assert other.status_code == 409
     assert other.headers["content-type"].startswith("application/problem+json")
     assert await count_interests(session) == 1
-    fresh = await client.post("/api/v1/interests", json=body, headers={"Idempotency-Key": "other"})
+    fresh = await client.post(
+        "/api/v1/interests", json=body, headers={"Idempotency-Key": str(uuid.uuid4())}
+    )
     assert fresh.json()["receipt_code"] != first.json()["receipt_code"]
 
 
@@ -203,7 +199,7 @@ async def test_no_plaintext_contact_anywhere_in_the_database(
         resp = await client.post(
             "/api/v1/interests",
             json=interest_body(contact=contact),
-            headers={"Idempotency-Key": str(contact)},
+            headers={"Idempotency-Key": str(uuid.uuid4())},
         )
         assert resp.status_code == 201
     tables = (
