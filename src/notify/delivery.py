@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from cryptography.exceptions import InvalidTag
 from sqlalchemy import select, tuple_, update
@@ -51,6 +51,9 @@ log = logging.getLogger(__name__)
 
 ALERT_TEMPLATE = "coordinator_alert"
 
+#: What recording one message did; the names are the counters of :class:`DeliveryReport`.
+Outcome = Literal["sent", "retrying", "failed", "stale"]
+
 
 @dataclass(frozen=True, slots=True)
 class DeliveryPolicy:
@@ -69,6 +72,10 @@ class DeliveryPolicy:
     #: of a few seconds, and stays far inside half the lease.
     record_tries: int = 6
     record_backoff: timedelta = timedelta(milliseconds=250)
+
+    def __post_init__(self) -> None:
+        if self.record_tries < 1:
+            raise ValueError("record_tries must be at least 1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,8 +214,8 @@ async def _record(
     now: datetime,
     worker_id: str,
     policy: DeliveryPolicy,
-) -> str:
-    """Write one message's outcome; returns ``sent``, ``retrying``, ``failed`` or ``stale``.
+) -> tuple[Outcome, bool]:
+    """Write one message's outcome; returns it and whether a coordinator alert was enqueued.
 
     One UPDATE (plus the coordinator's alert on a final failure, in the same transaction). The
     fence also makes a repeated record harmless: if an earlier try did commit but its answer
@@ -236,16 +243,16 @@ async def _record(
         update(outbox).where(*fence).values(**values).returning(outbox.c.id)
     )
     if result.scalar_one_or_none() is None:
-        return "stale"
+        return "stale", False
     if error is None:
-        return "sent"
+        return "sent", False
     if retry:
-        return "retrying"
+        return "retrying", False
     log.warning("message %s failed after %d attempts: %s", row.id, row.attempts, error.reason)
     if row.coordinator is not None and row.template != ALERT_TEMPLATE:
         await enqueue(session, _alert(row, error), now=now)
-        return "failed+alert"
-    return "failed"
+        return "failed", True
+    return "failed", False
 
 
 #: SQLSTATE classes that mean "the server is not there right now", not "the statement is
@@ -274,7 +281,7 @@ async def _record_durably(
     worker_id: str,
     policy: DeliveryPolicy,
     sleep: Callable[[float], Awaitable[None]],
-) -> str | None:
+) -> tuple[Outcome, bool] | None:
     """Commit one outcome in its own transaction, retrying while the database is unreachable.
 
     Returns None when every try failed: the caller must stop sending, because each further
@@ -307,7 +314,7 @@ async def _record_durably(
             )
             await sleep(wait)
             wait *= 2
-    return None  # record_tries < 1: nothing was tried, treat as unrecorded
+    raise AssertionError("unreachable: record_tries >= 1")
 
 
 def _alert(row: _Claimed, error: DeliveryError) -> OutgoingMessage:
@@ -391,10 +398,9 @@ async def deliver_due(
             # need the database that just failed.
             interrupted = True
             break
-        if outcome == "failed+alert":
-            counts["alerts"] += 1
-            outcome = "failed"
-        counts[outcome] += 1
+        kind, alerted = outcome
+        counts[kind] += 1
+        counts["alerts"] += alerted
     if unsent:
         async with sessionmaker.begin() as session:
             await session.execute(
