@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from e2e.support import LANGS, SHARED_MUNI, SINGLE_MUNI, Site, axe_violations, interest_rows
+from intake.receipt import code_hash
 
 pytestmark = pytest.mark.browser
 
@@ -47,8 +48,9 @@ async def test_sign_up_receipt_status_withdraw(site: Site, page: Any, lang: str)
     await assert_accessible(page, f"withdraw confirmation {lang}")
     await page.click("form[action='/status/trekk'] button")
     assert await page.get_attribute("html", "lang") == lang
-    rows = [r for r in await interest_rows(site, site.single.id) if r["status"] == "withdrawn"]
-    assert any(r["contact_encrypted"] is None for r in rows)
+    # Withdrawal erases the registration (issue 8): no row with this code remains.
+    rows = await interest_rows(site, site.single.id)
+    assert not [r for r in rows if r["receipt_hash"] == code_hash(code)]
     await assert_accessible(page, f"withdrawn {lang}")
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpers import make_org
 from intake import interests, referrals
+from intake.errors import NotFound
 from intake.referrals import create_link
 from intake.schemas import ReferralLinkIn
 from intake.tables import interest
@@ -235,8 +236,9 @@ async def test_status_and_withdrawal_take_a_confirmation_step(
         "/status/trekk", data={"_csrf_token": token, "code": code, "confirm": "yes"}
     )
     assert r.status_code == 200
-    gone = await interests.status(session, code)
-    assert gone.status == "withdrawn" and gone.contact is None
+    # Withdrawal erases the registration (issue 8): the code is now unknown.
+    with pytest.raises(NotFound):
+        await interests.status(session, code)
     r = await client.post("/status", data={"_csrf_token": token, "code": "XX"})
     assert r.status_code == 422 and summary_links(r.text) == ["code"]
     r = await client.post("/status", data={"_csrf_token": token, "code": "22222-22222"})

@@ -14,12 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from helpers import interest_body, make_key, make_org, run_cli
 from intake.crypto import ContactCipher
-from intake.interests import register, withdraw
+from intake.interests import register
+from intake.progress import withdraw
 from intake.receipt import code_hash
 from intake.registry import add_facilitator
 from intake.schemas import InterestIn
 from intake.tables import interest, organisation
 from matching.job import run_matching
+from matching.lifecycle import Lifecycle
 from matching.service import lapse_group, note_for
 from matching.tables import group_event, group_member, match_run, start_group, waiting_note
 
@@ -112,7 +114,9 @@ async def test_withdrawn_people_are_not_matched_and_dry_run_stores_nothing(
         session, organisation_id=org.id, name="F", email=None, themes=["sorg"], languages=["no"]
     )
     people = await _sign_up(session, cipher, clock.now, 5)
-    await withdraw(session, people[0][1], now=clock.now)
+    # Withdrawal erases the registration at once (issue 8), through the life cycle.
+    lc = Lifecycle(cipher=cipher, link_secret="test-link-secret-" + "x" * 32, base_url="http://t")
+    await withdraw(session, lc, people[0][1], now=clock.now)
     await session.commit()
     dry = await run_matching(_maker(conn), now=clock.now, dry_run=True)
     assert dry.ran and dry.candidates == 4
