@@ -7,7 +7,10 @@ Create Date: 2026-12-01 14:45:00
 What an erased registration leaves behind is ``interest_tally`` (anonymous counts) and two
 counters on ``referral``. Rows that an older version only marked 'withdrawn' are erased by the
 life-cycle tick (``matching.lifecycle.erasure.erase_withdrawn``) through the same code path as a
-new withdrawal, so this revision moves no data itself.
+new withdrawal. The one data step: outbox rows already scrubbed by an older version kept a dedupe
+key ending in the participant's interest id (new keys carry a keyed hash instead), which would
+outlive the person's erasure; those keys are dropped (the messages are finished, so nothing is
+left to deduplicate).
 """
 
 from collections.abc import Sequence
@@ -62,6 +65,11 @@ def upgrade() -> None:
         sa.Column("erased_placed", sa.Integer(), server_default="0", nullable=False),
     )
     op.create_index("ix_action_link_subject", "action_link", ["subject_id"], unique=False)
+    op.execute(
+        "UPDATE notify_outbox SET dedupe_key = NULL "
+        "WHERE scrubbed_at IS NOT NULL AND recipient_ref IS NULL "
+        "AND dedupe_key ~ ':[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'"
+    )
 
 
 def downgrade() -> None:
