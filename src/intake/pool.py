@@ -297,7 +297,7 @@ async def region_coordinator(session: AsyncSession, region_slug: str) -> str | N
     return email
 
 
-def withdrawn_ids() -> Select[tuple[uuid.UUID]]:
+def withdrawn_ids() -> Select[uuid.UUID]:
     """Interests an older version only marked 'withdrawn' (today a withdrawal deletes the row
     at once): the life cycle's tick erases them through the same path (issue 8)."""
     return select(interest.c.id).where(interest.c.status == "withdrawn")
