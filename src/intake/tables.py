@@ -215,7 +215,16 @@ interest = Table(
 
 #: What an erased registration leaves behind (issue 8): one count per dimension value, never a
 #: cross-tabulation of dimensions, so no cell is a row per person by construction.
-TALLY_DIMENSIONS = ("all", "theme", "language", "slot", "age_band", "gender", "source", "wait_weeks")
+TALLY_DIMENSIONS = (
+    "all",
+    "theme",
+    "language",
+    "slot",
+    "age_band",
+    "gender",
+    "source",
+    "wait_weeks",
+)
 TALLY_OUTCOMES = ("withdrawn", "placed")
 
 interest_tally = Table(
