@@ -28,7 +28,7 @@ from intake.crypto import ContactCipher
 from intake.interests import register
 from intake.registry import add_facilitator
 from intake.schemas import InterestIn
-from integration.matching.test_matching_offloop_standin import burn_then_compute
+from integration.matching.test_matching_offloop_standin import BURN_SECONDS, burn_then_compute
 from matching import exact
 from matching.job import (
     InlinePlanner,
@@ -140,9 +140,13 @@ async def test_a_matching_run_does_not_stall_requests(
         "placed": 6,
         "exact_fallbacks": 0,
     }
-    assert seconds > 1.5
+    assert seconds > BURN_SECONDS
     assert len(latencies) > 30  # requests kept being answered all through the run
-    assert max(latencies) < 0.2, f"slowest /health/live took {max(latencies):.3f} s"
+    # A core on the loop holds a request for the whole burn (>= 2 s, see the control below).
+    # The bound leaves room for a busy CI machine's scheduler; typical is ~10 ms.
+    slowest = max(latencies)
+    assert slowest < BURN_SECONDS / 4, f"slowest /health/live took {slowest:.3f} s"
+    assert sorted(latencies)[len(latencies) // 2] < 0.05
 
 
 async def test_the_same_check_catches_a_run_on_the_loop(
@@ -158,7 +162,7 @@ async def test_the_same_check_catches_a_run_on_the_loop(
         services, InlinePlanner(burn_then_compute)
     )
     assert result["placed"] == 6
-    assert seconds > 1.5 and max(latencies) > 1.5
+    assert seconds > BURN_SECONDS and max(latencies) > BURN_SECONDS * 0.9
 
 
 def _population(n: int, seed: int) -> Inputs:
