@@ -58,14 +58,17 @@ async def needles_of(session: AsyncSession, interest_id: uuid.UUID) -> dict[str,
     }
 
 
-async def tallies(session: AsyncSession) -> dict[tuple[str, str, str], int]:
+async def tallies(
+    session: AsyncSession, organisation_id: uuid.UUID
+) -> dict[tuple[str, str, str], int]:
+    """The organisation's cells (tests that commit, like the browser tests, leave others)."""
     rows = await session.execute(
         select(
             interest_tally.c.dimension,
             interest_tally.c.value,
             interest_tally.c.outcome,
             interest_tally.c.count,
-        )
+        ).where(interest_tally.c.organisation_id == organisation_id)
     )
     return {(r.dimension, r.value, r.outcome): r.count for r in rows}
 
@@ -102,7 +105,15 @@ async def test_withdrawal_over_the_api_erases_everything_and_leaves_tallies(
     assert (await client.delete(f"/api/v1/interests/{code}")).status_code == 204
 
     assert await person_traces(session, needles) == {}
-    left = (await session.execute(select(interest.c.themes))).scalars().all()
+    left = (
+        (
+            await session.execute(
+                select(interest.c.themes).where(interest.c.organisation_id == org.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
     assert left == [["angst"]]  # only the other person
     # The code now answers exactly like one never issued, for reading and withdrawing.
     gone = await client.get(f"/api/v1/interests/{code}")
@@ -111,7 +122,7 @@ async def test_withdrawal_over_the_api_erases_everything_and_leaves_tallies(
     assert gone.json()["detail"] == never.json()["detail"]
     assert (await client.delete(f"/api/v1/interests/{code}")).status_code == 404
 
-    counts = await tallies(session)
+    counts = await tallies(session, org.id)
     assert counts == {
         ("all", "all", "withdrawn"): 1,
         ("theme", "sorg", "withdrawn"): 1,
@@ -131,7 +142,9 @@ async def test_withdrawal_over_the_api_erases_everything_and_leaves_tallies(
                 interest_tally.c.month,
                 interest_tally.c.municipality_number,
                 interest_tally.c.organisation_id,
-            ).distinct()
+            )
+            .where(interest_tally.c.organisation_id == org.id)
+            .distinct()
         )
     ).all()
     assert len(keys) == 1 and keys[0][1:] == ("4601", org.id)
@@ -143,7 +156,7 @@ async def test_tallies_add_up_in_one_statement_per_batch(
 ) -> None:
     """Two withdrawals land in the same cells (upsert), and a referral keeps its outcome."""
     lms = await make_org(session, (), kind="learning_mastery_service")
-    await make_org(session, ("4601",))
+    org = await make_org(session, ("4601",))
     headers = await make_key(session, lms, "referrer")
     link = (
         await client.post(
@@ -160,11 +173,13 @@ async def test_tallies_add_up_in_one_statement_per_batch(
         codes.append(reg.json()["receipt_code"])
     for code in codes:
         assert (await client.delete(f"/api/v1/interests/{code}")).status_code == 204
-    counts = await tallies(session)
+    counts = await tallies(session, org.id)
     assert counts[("all", "all", "withdrawn")] == 2
     assert counts[("source", "referral:KID", "withdrawn")] == 2
     assert counts[("gender", "unspecified", "withdrawn")] == 2
-    assert await session.scalar(select(func.count()).select_from(interest)) == 0
+    assert not await session.scalar(
+        select(func.count()).select_from(interest).where(interest.c.organisation_id == org.id)
+    )
     outcome = (await client.get(f"/api/v1/referrals/{link['id']}", headers=headers)).json()
     assert outcome["total"] == 2 and outcome["withdrawn"] == 2 and outcome["waiting"] == 0
     erased = (
@@ -178,7 +193,7 @@ async def test_tallies_add_up_in_one_statement_per_batch(
 async def test_withdrawal_on_the_status_page_erases_everything(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
-    await make_org(session, ("4601",))
+    org = await make_org(session, ("4601",))
     page = await client.get("/meld-interesse")
     token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
     body: dict[str, Any] = {
@@ -200,7 +215,7 @@ async def test_withdrawal_on_the_status_page_erases_everything(
     )
     assert r.status_code == 200
     assert await person_traces(session, needles) == {}
-    assert (await tallies(session))[("all", "all", "withdrawn")] == 1
+    assert (await tallies(session, org.id))[("all", "all", "withdrawn")] == 1
     # The status page now treats the code like any unknown one.
     r = await client.post("/status", data={"_csrf_token": token, "code": code})
     unknown = await client.post("/status", data={"_csrf_token": token, "code": "22222-22222"})

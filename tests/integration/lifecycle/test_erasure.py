@@ -53,11 +53,12 @@ async def _scheduled_group(
     return offer["group_id"], offer["facilitator_id"]
 
 
-async def _org(session: AsyncSession) -> None:
+async def _org(session: AsyncSession) -> uuid.UUID:
     org = await make_org(session, ("4601",))
     await add_facilitator(
         session, organisation_id=org.id, name="F", email="f@example.no", themes=["sorg"]
     )
+    return org.id
 
 
 async def test_withdrawal_from_a_forming_group_erases_the_member_and_offers_the_place(
@@ -68,7 +69,7 @@ async def test_withdrawal_from_a_forming_group_erases_the_member_and_offers_the_
     lc: Lifecycle,
     client: httpx.AsyncClient,
 ) -> None:
-    await _org(session)
+    org = await _org(session)
     await sign_up(session, cipher, clock.now, 4, days_ago=40)
     done = await register(
         session,
@@ -101,7 +102,7 @@ async def test_withdrawal_from_a_forming_group_erases_the_member_and_offers_the_
     offered = (
         await session.execute(
             select(group_member.c.interest_id, group_member.c.state).where(
-                group_member.c.state == "offered"
+                group_member.c.state == "offered", group_member.c.group_id == gid
             )
         )
     ).all()
@@ -109,7 +110,7 @@ async def test_withdrawal_from_a_forming_group_erases_the_member_and_offers_the_
     assert await session.scalar(
         select(func.count()).select_from(outbox).where(outbox.c.template == "place_offered")
     )
-    assert (await tallies(session))[("all", "all", "withdrawn")] == 1
+    assert (await tallies(session, org))[("all", "all", "withdrawn")] == 1
 
 
 async def test_scheduled_erasure_after_self_running_deletes_every_member(
@@ -126,7 +127,7 @@ async def test_scheduled_erasure_after_self_running_deletes_every_member(
         base_url=lc.base_url,
         config=LifecycleConfig(erase_after=timedelta(days=10)),
     )
-    await _org(session)
+    org = await _org(session)
     people = await sign_up(session, cipher, clock.now, 5, days_ago=40)
     gid, _ = await _scheduled_group(maker, session, clock, lc10)
     for p in people:
@@ -140,21 +141,33 @@ async def test_scheduled_erasure_after_self_running_deletes_every_member(
     for starts_at in meetings:
         clock.now = starts_at + timedelta(hours=3)
         await tick(maker, lc10, now=clock.now)
-    group = (await session.execute(select(start_group))).mappings().one()
+    group = (
+        (await session.execute(select(start_group).where(start_group.c.id == gid))).mappings().one()
+    )
     assert group["status"] == "self_running"
 
     clock.now = group["self_running_at"] + timedelta(days=9)
     report = await tick(maker, lc10, now=clock.now)
     assert report.counts["people_erased"] == 0
-    assert await session.scalar(select(func.count()).select_from(interest)) == 5
+    assert (
+        await session.scalar(
+            select(func.count()).select_from(interest).where(interest.c.organisation_id == org)
+        )
+        == 5
+    )
 
     clock.now = group["self_running_at"] + timedelta(days=10, minutes=1)
     report = await tick(maker, lc10, now=clock.now)
     assert report.counts["people_erased"] == 5 and report.counts["groups_erased"] == 1
-    assert await session.scalar(select(func.count()).select_from(interest)) == 0
+    assert (
+        await session.scalar(
+            select(func.count()).select_from(interest).where(interest.c.organisation_id == org)
+        )
+        == 0
+    )
     for n in needles:
         assert await person_traces(session, n) == {}
-    counts = await tallies(session)
+    counts = await tallies(session, org)
     assert counts[("all", "all", "placed")] == 5
     assert counts[("theme", "sorg", "placed")] == 5
     # Signed up 40 days before, first meeting a week later: 47 days, six full weeks.
@@ -164,5 +177,8 @@ async def test_scheduled_erasure_after_self_running_deletes_every_member(
     # Nothing further happens on the next tick; the group itself stays, without members.
     again = await tick(maker, lc10, now=clock.now + timedelta(days=1))
     assert again.counts["people_erased"] == 0
-    assert (await session.execute(select(start_group.c.status))).scalar_one() == "self_running"
-    assert await session.scalar(select(func.count()).select_from(group_member)) == 0
+    status = await session.scalar(select(start_group.c.status).where(start_group.c.id == gid))
+    assert status == "self_running"
+    assert not await session.scalar(
+        select(func.count()).select_from(group_member).where(group_member.c.group_id == gid)
+    )
