@@ -131,7 +131,7 @@ async def _idempotent(
     ``scope`` is the API key's id for authenticated callers, so one client's key can never
     replay another client's answer; anonymous callers must send an unguessable key.
     """
-    if key is not None and not idempotency.acceptable_key(key):
+    if key and not idempotency.acceptable_key(key):
         raise InvalidInterest(
             [FieldProblem("Idempotency-Key", idempotency.KEY_RULE.split(":", 1)[0], "weak_key")]
         )

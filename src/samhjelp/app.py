@@ -15,7 +15,6 @@ from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
-from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig
 from litestar.types import Message, Scope
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Gauge, generate_latest
@@ -27,10 +26,12 @@ from intake.crypto import ContactCipher
 from intake.tables import interest
 from matching.api import StaffGroupsController
 from matching.lifecycle import Lifecycle, LifecycleConfig
+from samhjelp.apidocs import docs_router, openapi_config
 from samhjelp.database import current_revisions, head_revisions
 from samhjelp.problems import EXCEPTION_HANDLERS, problem
 from samhjelp.ratelimit import WriteRateLimit
 from samhjelp.settings import Settings
+from samhjelp.strict import StrictRequests
 
 _SESSION_KEY = "samhjelp.db_session"
 #: Readiness answers within this, database or not (probes commonly time out at 2-5 s).
@@ -189,6 +190,7 @@ def create_app(services: Services, *, route_handlers: Sequence[Any] = ()) -> Lit
             ready,
             metrics,
             *web.route_handlers,
+            docs_router(),
             *route_handlers,
         ],
         dependencies={
@@ -198,12 +200,17 @@ def create_app(services: Services, *, route_handlers: Sequence[Any] = ()) -> Lit
             "base_url": Provide(provide_base_url, sync_to_thread=False),
             "lifecycle": Provide(lambda: lifecycle_of(services), sync_to_thread=False),
         },
-        middleware=[prometheus.middleware, rate_limit, *web.middleware],
+        middleware=[
+            prometheus.middleware,
+            rate_limit,
+            DefineMiddleware(StrictRequests),  # NUL, content type, JSON depth (issue 8)
+            *web.middleware,
+        ],
         template_config=web.template_config,
         csrf_config=web.csrf_config,
         after_request=web.after_request,
         exception_handlers={**EXCEPTION_HANDLERS, **web.exception_handlers},
-        openapi_config=OpenAPIConfig(title="samhjelp", version="1", path="/schema"),
+        openapi_config=openapi_config(),
         request_max_body_size=64 * 1024,
         # Pages carry the municipality list so they work without JavaScript; gzip keeps them light.
         compression_config=CompressionConfig(
