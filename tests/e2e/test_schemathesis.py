@@ -36,6 +36,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from e2e.support import Site
 from helpers import make_key, make_org
 from intake.crypto import ContactCipher
 from intake.reference import seed_reference
@@ -167,3 +168,26 @@ def test_api_conforms_to_its_schema(api_schema: Any, fuzz_keys: dict[str, dict[s
             failures.extend(_failures_of(operation, mode, fuzz_keys))
     distinct = sorted(set(failures))
     assert not distinct, f"{len(failures)} failing cases:\n" + "\n".join(distinct[:60])
+
+
+@pytest.mark.browser
+async def test_api_docs_render_in_chromium_under_their_csp(site: Site, browser: Any) -> None:
+    """/api/docs works with its CSP enforced (no bypass) and loads nothing from elsewhere."""
+    context = await browser.new_context()
+    page = await context.new_page()
+    try:
+        await page.add_init_script(
+            "window.__csp = []; document.addEventListener('securitypolicyviolation',"
+            " e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
+        )
+        requested: list[str] = []
+        page.on("request", lambda r: requested.append(r.url))
+        await page.goto(f"{site.url}/api/docs")
+        await page.wait_for_selector(".opblock", timeout=15_000)
+        assert await page.locator(".opblock").count() >= 15
+        await page.locator(".opblock-summary", has_text="/api/v1/interests").first.click()
+        await page.wait_for_selector(".opblock-body")
+        assert await page.evaluate("window.__csp") == []
+        assert requested and all(u.startswith((site.url, "data:")) for u in requested)
+    finally:
+        await context.close()
