@@ -20,7 +20,7 @@ config = context.config
 def _metadatas() -> list[object]:
     # Each package owns its tables; a package that does not exist yet is simply skipped.
     found = []
-    for name in ("intake.tables", "notify.tables", "matching.tables"):
+    for name in ("intake.tables", "notify.tables", "matching.tables", "groups.tables"):
         try:
             found.append(importlib.import_module(name).metadata)
         except ModuleNotFoundError:

@@ -6,7 +6,7 @@ Create Date: 2026-12-01 14:45:00
 
 What an erased registration leaves behind is ``interest_tally`` (anonymous counts) and two
 counters on ``referral``. Rows that an older version only marked 'withdrawn' are erased by the
-life-cycle tick (``matching.lifecycle.erasure.erase_withdrawn``) through the same code path as a
+life-cycle tick (``groups.erasure.erase_withdrawn``) through the same code path as a
 new withdrawal. The one data step: outbox rows already scrubbed by an older version kept a dedupe
 key ending in the participant's interest id (new keys carry a keyed hash instead), which would
 outlive the person's erasure; those keys are dropped (the messages are finished, so nothing is

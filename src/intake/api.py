@@ -19,6 +19,7 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from groups import Answer
 from intake import idempotency, interests, progress, referrals
 from intake.consent import CURRENT_VERSION, TEXTS
 from intake.crypto import ContactCipher
@@ -42,7 +43,6 @@ from intake.schemas import (
     StaffInterest,
 )
 from intake.tables import county, municipality, theme
-from matching.lifecycle import Answer
 from matching.service import waiting_explanations
 
 Db = SkipValidation[AsyncSession]

@@ -17,7 +17,7 @@ Doing all three in one statement (data-modifying CTEs) means a row is counted ex
 is deleted: a second, concurrent erasure of the same person deletes nothing and counts nothing.
 
 Intake owns the interest rows but not the group memberships, messages and links that point at
-them: the life cycle (``matching.lifecycle.erasure``) clears those first and then calls
+them: the life cycle (``groups.erasure``) clears those first and then calls
 :func:`erase_interests`. The foreign key from ``group_member`` to ``interest`` has no cascade,
 so a caller that forgets a membership fails loudly instead of silently leaving a group short.
 """
@@ -122,7 +122,7 @@ async def erase_interests(
     were deleted (ids already gone count nothing, so erasing twice is harmless).
 
     The caller must have removed everything else that points at these rows (group
-    memberships, links, messages): see ``matching.lifecycle.erasure``. ``now`` is accepted
+    memberships, links, messages): see ``groups.erasure``. ``now`` is accepted
     for symmetry with the other service functions and to reject naive clocks; nothing about
     the erasure's own time is stored (it would date the person's decision).
     """

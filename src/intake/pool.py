@@ -168,7 +168,7 @@ async def organisations(
     }
 
 
-# --- The group life cycle (matching.lifecycle) ----------------------------------------------
+# --- The group life cycle (groups) ----------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,11 +11,11 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from groups import Answer, Lifecycle, answer_for, participant_step
+from groups import erasure as lifecycle_erasure
 from intake import interests
 from intake.schemas import InterestStatus
 from matching.explain import Locale
-from matching.lifecycle import Answer, Lifecycle, answer_for, participant_step
-from matching.lifecycle import erasure as lifecycle_erasure
 from matching.service import waiting_explanation
 
 

@@ -15,7 +15,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    UniqueConstraint,
     func,
     text,
 )
@@ -54,7 +53,7 @@ start_group = Table(
     Column("match_run_id", ForeignKey("match_run.id")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    # Life cycle (matching.lifecycle). ``places``: the size the group was formed with; a place
+    # Life cycle (groups). ``places``: the size the group was formed with; a place
     # freed before the start is offered to the next compatible waiting person.
     Column("places", SmallInteger),
     Column("meetings_planned", SmallInteger),
@@ -140,65 +139,3 @@ group_event = Table(
 
 #: Member states. Active ones hold a place; the rest are history.
 ACTIVE_MEMBER_STATES = ("proposed", "offered", "invited", "informed", "confirmed")
-
-facilitator_offer = Table(
-    "facilitator_offer",
-    metadata,
-    # One start notice to one facilitator; at most one is pending per group.
-    Column("id", UUID(as_uuid=True), primary_key=True),
-    Column("group_id", ForeignKey("start_group.id", ondelete="CASCADE"), nullable=False),
-    Column("facilitator_id", ForeignKey(facilitator.c.id), nullable=False),
-    Column("status", String(12), nullable=False, server_default="pending"),
-    Column("sent_at", DateTime(timezone=True), nullable=False),
-    Column("respond_by", DateTime(timezone=True), nullable=False),
-    Column("reminded_at", DateTime(timezone=True)),
-    Column("answered_at", DateTime(timezone=True)),
-    CheckConstraint(
-        "status IN ('pending','accepted','declined','expired','withdrawn')", name="status"
-    ),
-    Index("ix_facilitator_offer_group", "group_id"),
-    Index(
-        "uq_facilitator_offer_one_pending",
-        "group_id",
-        unique=True,
-        postgresql_where=text("status = 'pending'"),
-    ),
-)
-
-group_meeting = Table(
-    "group_meeting",
-    metadata,
-    # Meetings 1..N with the facilitator; ``sequence`` is the calendar file's SEQUENCE.
-    Column("id", UUID(as_uuid=True), primary_key=True),
-    Column("group_id", ForeignKey("start_group.id", ondelete="CASCADE"), nullable=False),
-    Column("number", SmallInteger, nullable=False),
-    Column("starts_at", DateTime(timezone=True), nullable=False),
-    Column("place", Text, nullable=False),
-    Column("sequence", SmallInteger, nullable=False, server_default="0"),
-    Column("status", String(12), nullable=False, server_default="planned"),
-    Column("reminded_at", DateTime(timezone=True)),
-    Column("checkin_sent_at", DateTime(timezone=True)),
-    Column("checkin_at", DateTime(timezone=True)),
-    Column("attended", SmallInteger),
-    Column("goes_on", Boolean),
-    Column("follow_up", Text),
-    CheckConstraint("status IN ('planned','held','cancelled')", name="status"),
-    UniqueConstraint("group_id", "number", name="uq_group_meeting_group_number"),
-)
-
-action_link = Table(
-    "action_link",
-    metadata,
-    # A signed link (matching.links): the URL carries the nonce and an HMAC over all of these
-    # columns; the row carries the state that makes the link work once.
-    Column("nonce", String(16), primary_key=True),
-    Column("purpose", String(30), nullable=False),
-    Column("object_id", UUID(as_uuid=True), nullable=False),
-    Column("subject_id", UUID(as_uuid=True), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("used_at", DateTime(timezone=True)),
-    Index("ix_action_link_object", "object_id"),
-    # Erasing a person deletes their links by subject (matching.lifecycle.erasure).
-    Index("ix_action_link_subject", "subject_id"),
-)

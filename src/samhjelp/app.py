@@ -21,11 +21,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Gauge, generate_lat
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from groups import Lifecycle, LifecycleConfig
+from groups.api import StaffGroupsController
 from intake.api import API_CONTROLLERS
 from intake.crypto import ContactCipher
 from intake.tables import interest
-from matching.api import StaffGroupsController
-from matching.lifecycle import Lifecycle, LifecycleConfig
 from samhjelp.apidocs import docs_router, openapi_config
 from samhjelp.database import current_revisions, head_revisions
 from samhjelp.problems import EXCEPTION_HANDLERS, problem

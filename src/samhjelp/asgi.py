@@ -16,7 +16,7 @@ from samhjelp.settings import Settings
 def create_from_environment(url: str | None = None) -> Litestar:
     """The app with its scheduler, on ``url`` or the environment's ``DATABASE_URL`` (already
     migrated and seeded by ``samhjelp serve``)."""
-    from matching.pages import ROUTES
+    from groups.pages import ROUTES
 
     settings = Settings()
     database = url or settings.database_url

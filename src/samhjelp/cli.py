@@ -261,10 +261,10 @@ def cmd_outbox(args: argparse.Namespace) -> None:
 def cmd_group(args: argparse.Namespace) -> None:
     import uuid
 
+    from groups import Lifecycle, close_group, reschedule_meeting
+    from groups.service import group_events, list_groups
     from intake.crypto import ContactCipher
     from intake.registry import organisation_by_ref
-    from matching.lifecycle import Lifecycle, close_group, reschedule_meeting
-    from matching.service import group_events, list_groups
     from samhjelp.app import utc_now
     from samhjelp.bootstrap import contact_key, link_secret
 

@@ -11,9 +11,9 @@ import socket
 from datetime import timedelta
 from typing import Any
 
+from groups import tick
 from intake.idempotency import purge
 from matching.job import run_matching
-from matching.lifecycle import tick
 from notify import deliver_due, scrub_delivered
 from notify.settings import NotifySettings
 from samhjelp.app import Services, lifecycle_of

@@ -17,11 +17,11 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from groups.pages import ROUTES
 from helpers import make_org, run_cli, unique
 from intake.consent import CURRENT_VERSION, TEXTS
 from intake.registry import add_organisation, list_organisations
 from intake.tables import interest
-from matching.pages import ROUTES
 from samhjelp.app import Services, create_app
 from samhjelp.settings import Settings
 

@@ -17,6 +17,7 @@ from litestar.datastructures import Cookie
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from groups import Lifecycle
 from intake import interests, progress, receipt, referrals
 from intake.consent import CURRENT_VERSION
 from intake.consent import TEXTS as CONSENT_TEXTS
@@ -35,7 +36,6 @@ from intake.web import views
 from intake.web.forms import Messages, SignupForm, ordered, service_errors, validate
 from intake.web.i18n import LANGS, NATIVE_NAMES, Translator, negotiate
 from intake.web.privacy import PrivacyTerms
-from matching.lifecycle import Lifecycle
 
 log = logging.getLogger("samhjelp.pages")
 

@@ -12,6 +12,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
+from groups import Lifecycle
+from groups.service import lapse_group
 from helpers import interest_body, make_key, make_org, run_cli
 from intake.crypto import ContactCipher
 from intake.interests import register
@@ -21,8 +23,7 @@ from intake.registry import add_facilitator
 from intake.schemas import InterestIn
 from intake.tables import interest, organisation
 from matching.job import run_matching
-from matching.lifecycle import Lifecycle
-from matching.service import lapse_group, note_for
+from matching.service import note_for
 from matching.tables import group_event, group_member, match_run, start_group, waiting_note
 
 

@@ -10,18 +10,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from groups import common, links
+from groups.config import Lifecycle, LifecycleConfig
+from groups.tables import facilitator_offer, group_meeting
 from intake import pool
-from matching import links
 from matching.explain import Locale
-from matching.lifecycle import common
-from matching.lifecycle.config import Lifecycle, LifecycleConfig
-from matching.tables import (
-    ACTIVE_MEMBER_STATES,
-    facilitator_offer,
-    group_meeting,
-    group_member,
-    start_group,
-)
+from matching.tables import ACTIVE_MEMBER_STATES, group_member, start_group
 
 OSLO = ZoneInfo("Europe/Oslo")
 TERMINAL = ("lapsed", "closed")

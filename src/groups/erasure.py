@@ -28,14 +28,15 @@ from sqlalchemy import Text, bindparam, delete, func, or_, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from groups import common, members
+from groups.config import Lifecycle
+from groups.tables import action_link
 from intake import pool
 from intake.erasure import Outcome, erase_interests
-from matching.lifecycle import common, members
-from matching.lifecycle.config import Lifecycle
-from matching.tables import action_link, group_member, start_group
+from matching.tables import group_member, start_group
 from notify import erase_recipient
 
-log = logging.getLogger("samhjelp.matching.lifecycle")
+log = logging.getLogger("samhjelp.groups")
 
 #: Member states of people who were in the group when it met (others went back to the pool).
 STAYED = ("invited", "informed", "confirmed", "closed", "withdrawn")

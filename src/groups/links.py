@@ -26,7 +26,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from matching.tables import action_link
+from groups.tables import action_link
 
 NONCE_CHARS = 12
 MAC_CHARS = 16

@@ -1,21 +1,21 @@
 """The life cycle of a start group, from proposal to a group that runs on its own.
 
 See docs/lifecycle.md. The scheduled :func:`tick` moves time-based steps; the link pages
-(:mod:`matching.pages`) call the answer functions; intake's status page calls
+(:mod:`groups.pages`) call the answer functions; intake's status page calls
 :func:`participant_step`.
 """
 
-from matching.lifecycle.config import Lifecycle, LifecycleConfig
-from matching.lifecycle.facilitators import OfferAnswer, answer_offer, offer_next
-from matching.lifecycle.meetings import (
+from groups.config import Lifecycle, LifecycleConfig
+from groups.facilitators import OfferAnswer, answer_offer, offer_next
+from groups.meetings import (
     propose_first_meeting,
     record_checkin,
     record_followup,
     reschedule_meeting,
 )
-from matching.lifecycle.members import Answer, answer, answer_for, refill
-from matching.lifecycle.steps import ParticipantStep, close_group, participant_step
-from matching.lifecycle.tick import TICK_LOCK, TickReport, tick
+from groups.members import Answer, answer, answer_for, refill
+from groups.steps import ParticipantStep, close_group, participant_step
+from groups.tick import TICK_LOCK, TickReport, tick
 
 __all__ = [
     "TICK_LOCK",

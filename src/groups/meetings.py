@@ -16,10 +16,11 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from matching.lifecycle import common, members
-from matching.lifecycle.config import Lifecycle, meetings_for
-from matching.links import Purpose
-from matching.tables import group_meeting, start_group
+from groups import common, members
+from groups.config import Lifecycle, meetings_for
+from groups.links import Purpose
+from groups.tables import group_meeting
+from matching.tables import start_group
 from notify import CalendarMethod
 
 #: Members who are told about meetings (those who declined or left are not).
@@ -296,7 +297,7 @@ async def record_checkin(
         follow_up=bool(follow_up.strip()),
     )
     if not goes_on and group["status"] in ("running", "self_running"):
-        from matching.lifecycle.steps import close_group
+        from groups.steps import close_group
 
         await close_group(
             session,
@@ -327,7 +328,7 @@ async def record_followup(
     await common.set_group(session, group_id, **{f"{kind}_done_at": now})
     await common.event(session, group_id, f"{kind}_done", now=now, actor=actor, goes_on=goes_on)
     if not goes_on and group["status"] == "self_running":
-        from matching.lifecycle.steps import close_group
+        from groups.steps import close_group
 
         await close_group(
             session, group_id, now=now, actor=actor, reason=f"ended ({kind})", config=lc.config

@@ -9,15 +9,15 @@ import httpx
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from groups import Lifecycle, links, tick
+from groups.tables import facilitator_offer
 from helpers import make_org
 from intake.crypto import ContactCipher
 from intake.registry import add_facilitator
 from intake.tables import region
-from integration.lifecycle.support import LINK, click, deliver, sign_up
-from matching import links
+from integration.groups.support import LINK, click, deliver, sign_up
 from matching.job import run_matching
-from matching.lifecycle import Lifecycle, tick
-from matching.tables import facilitator_offer, group_event, start_group
+from matching.tables import group_event, start_group
 from notify import open_address
 from notify.memory import MemoryNotifier
 from notify.tables import outbox
@@ -214,7 +214,7 @@ async def test_tick_runs_once_across_replicas(
     """While another replica's tick holds the advisory lock, a second tick returns at once."""
     from sqlalchemy import func
 
-    from matching.lifecycle import TICK_LOCK
+    from groups import TICK_LOCK
 
     async with engine.connect() as other, other.begin():
         assert await other.scalar(select(func.pg_try_advisory_xact_lock(TICK_LOCK)))
@@ -270,7 +270,7 @@ async def test_the_facilitator_hears_when_their_group_is_closed(
     lc: Lifecycle,
     app_client: httpx.AsyncClient,
 ) -> None:
-    from matching.lifecycle import close_group
+    from groups import close_group
 
     (_, _, notice) = await _start_notice(maker, session, cipher, clock, lc, 1)
     await click(app_client, LINK.findall(notice)[0])

@@ -12,19 +12,20 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from groups import Lifecycle, LifecycleConfig, answer, tick
+from groups.facilitators import answer_offer
+from groups.meetings import propose_first_meeting
+from groups.tables import facilitator_offer, group_meeting
 from helpers import interest_body, make_org
 from intake.crypto import ContactCipher
 from intake.interests import id_for_code, register
 from intake.registry import add_facilitator
 from intake.schemas import InterestIn
 from intake.tables import interest
+from integration.groups.support import sign_up
 from integration.intake.test_erasure import needles_of, person_traces, tallies
-from integration.lifecycle.support import sign_up
 from matching.job import run_matching
-from matching.lifecycle import Lifecycle, LifecycleConfig, answer, tick
-from matching.lifecycle.facilitators import answer_offer
-from matching.lifecycle.meetings import propose_first_meeting
-from matching.tables import facilitator_offer, group_event, group_meeting, group_member, start_group
+from matching.tables import group_event, group_member, start_group
 from notify.tables import outbox
 
 Maker = async_sessionmaker[AsyncSession]

@@ -19,13 +19,13 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from groups import common, links
+from groups.config import Lifecycle
+from groups.links import Purpose
+from groups.tables import facilitator_offer
 from intake import pool
-from matching import links
-from matching.lifecycle import common
-from matching.lifecycle.config import Lifecycle
-from matching.links import Purpose
 from matching.model import ACROSS
-from matching.tables import OPEN_GROUP_STATES, facilitator_offer, start_group
+from matching.tables import OPEN_GROUP_STATES, start_group
 
 
 class OfferAnswer(enum.StrEnum):

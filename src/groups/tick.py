@@ -16,10 +16,10 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from matching.lifecycle import erasure, facilitators, meetings, members
-from matching.lifecycle.config import Lifecycle
+from groups import erasure, facilitators, meetings, members
+from groups.config import Lifecycle
 
-log = logging.getLogger("samhjelp.matching.lifecycle")
+log = logging.getLogger("samhjelp.groups")
 
 #: Advisory lock key of the life-cycle tick (next to matching's 0x5A4D_6865_6C70_0001).
 TICK_LOCK = 0x5A4D_6865_6C70_0002

@@ -15,14 +15,15 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from groups import Lifecycle, participant_step, tick
+from groups.tables import group_meeting
 from helpers import make_org
 from intake.crypto import ContactCipher
 from intake.registry import add_facilitator
 from intake.tables import interest
-from integration.lifecycle.support import Mail, click, deliver, parse, sign_up
+from integration.groups.support import Mail, click, deliver, parse, sign_up
 from matching.job import run_matching
-from matching.lifecycle import Lifecycle, participant_step, tick
-from matching.tables import group_event, group_meeting, start_group
+from matching.tables import group_event, start_group
 from notify.smtp import SmtpNotifier
 from notify.tables import outbox
 from notify.testing import RecordingSmtpServer

@@ -18,15 +18,16 @@ from typing import Any
 from sqlalchemy import RowMapping, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from groups import common, links
+from groups.compat import Person, Seat, fits
+from groups.config import Lifecycle
+from groups.links import Purpose
+from groups.service import lapse_group
+from groups.tables import facilitator_offer, group_meeting
 from intake import pool
-from matching import links
-from matching.lifecycle import common
-from matching.lifecycle.compat import Person, Seat, fits
-from matching.lifecycle.config import Lifecycle
-from matching.links import Purpose
 from matching.model import Rules
-from matching.service import lapse_group, rules_from
-from matching.tables import facilitator_offer, group_meeting, group_member, start_group
+from matching.service import rules_from
+from matching.tables import group_member, start_group
 from notify import Attachment, CalendarMethod, MeetingEvent, meeting_attachment
 
 SUMMARY = "Gruppemøte"  # neutral: calendar entries never name the theme

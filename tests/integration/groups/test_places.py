@@ -11,16 +11,17 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from groups import Lifecycle, participant_step, tick
+from groups.facilitators import answer_offer
+from groups.meetings import propose_first_meeting
+from groups.tables import facilitator_offer
 from helpers import make_org
 from intake.crypto import ContactCipher
 from intake.registry import add_facilitator
 from intake.tables import interest
-from integration.lifecycle.support import LINK, click, sign_up
+from integration.groups.support import LINK, click, sign_up
 from matching.job import run_matching
-from matching.lifecycle import Lifecycle, participant_step, tick
-from matching.lifecycle.facilitators import answer_offer
-from matching.lifecycle.meetings import propose_first_meeting
-from matching.tables import facilitator_offer, group_member, start_group
+from matching.tables import group_member, start_group
 from notify import open_address
 from notify.tables import outbox
 

@@ -15,6 +15,8 @@ from litestar.params import Parameter
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from groups import close_group
+from groups.service import group_belongs_to, group_events, list_groups
 from intake.api import (
     API_KEY_SECURITY,
     AUTH,
@@ -29,8 +31,6 @@ from intake.api import (
 )
 from intake.errors import Conflict, NotFound
 from intake.registry import ApiPrincipal
-from matching.lifecycle import close_group
-from matching.service import group_belongs_to, group_events, list_groups
 
 
 class GroupOverview(BaseModel):

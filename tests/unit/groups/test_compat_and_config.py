@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from matching.lifecycle.compat import Person, Seat, fits
-from matching.lifecycle.config import Lifecycle, LifecycleConfig, meetings_for
-from matching.links import MAC_CHARS, NONCE_CHARS, TOKEN_CHARS, Purpose, _mac
+from groups.compat import Person, Seat, fits
+from groups.config import Lifecycle, LifecycleConfig, meetings_for
+from groups.links import MAC_CHARS, NONCE_CHARS, TOKEN_CHARS, Purpose, _mac
 
 NOW = datetime(2026, 11, 23, 9, tzinfo=UTC)
 SEAT = Seat("sorg", "no", "tue-evening", max_age_span=15, cross_problem_after_days=21)

@@ -16,11 +16,11 @@ from typing import Any
 from sqlalchemy import RowMapping, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from groups import links
+from groups.config import Lifecycle
+from groups.links import Purpose
 from intake import pool
 from intake.reference import THEMES
-from matching import links
-from matching.lifecycle.config import Lifecycle
-from matching.links import Purpose
 from matching.service import record_event
 from matching.tables import ACTIVE_MEMBER_STATES, group_event, group_member, start_group
 from notify import Attachment, Channel, OutgoingMessage, enqueue, seal_address

@@ -11,22 +11,23 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from helpers import interest_body, make_org
-from intake.crypto import ContactCipher
-from intake.interests import register
-from intake.registry import add_facilitator
-from intake.schemas import InterestIn
-from intake.tables import interest
-from integration.lifecycle.support import sign_up
-from matching.job import run_matching
-from matching.lifecycle import (
+from groups import (
     Lifecycle,
     answer_offer,
     propose_first_meeting,
     reschedule_meeting,
     tick,
 )
-from matching.tables import facilitator_offer, start_group
+from groups.tables import facilitator_offer
+from helpers import interest_body, make_org
+from intake.crypto import ContactCipher
+from intake.interests import register
+from intake.registry import add_facilitator
+from intake.schemas import InterestIn
+from intake.tables import interest
+from integration.groups.support import sign_up
+from matching.job import run_matching
+from matching.tables import start_group
 from notify.tables import outbox
 
 PLACE = "Frivilligsentralen, 2. etasje"

@@ -20,12 +20,11 @@ from litestar import Request, Response, get, post
 from litestar.utils.scope.state import ScopeState
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from matching import links
-from matching.lifecycle import Lifecycle, LifecycleConfig
-from matching.lifecycle.facilitators import OfferAnswer, answer_offer
-from matching.lifecycle.meetings import propose_first_meeting, record_checkin, record_followup
-from matching.lifecycle.members import Answer, answer
-from matching.links import Link, LinkProblem, Purpose
+from groups import Lifecycle, LifecycleConfig, links
+from groups.facilitators import OfferAnswer, answer_offer
+from groups.links import Link, LinkProblem, Purpose
+from groups.meetings import propose_first_meeting, record_checkin, record_followup
+from groups.members import Answer, answer
 
 OSLO = ZoneInfo("Europe/Oslo")
 
@@ -308,7 +307,7 @@ async def _act(
 
 
 async def _welcome(db: AsyncSession, group_id: uuid.UUID) -> list[str]:
-    from matching.lifecycle.members import first_meeting
+    from groups.members import first_meeting
 
     meeting = await first_meeting(db, group_id)
     text = ["Takk! Vi har registrert at du blir med."]

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
-from matching.lifecycle import Lifecycle, LifecycleConfig
-from matching.pages import ROUTES
+from groups import Lifecycle, LifecycleConfig
+from groups.pages import ROUTES
 from samhjelp.app import Services, create_app
 
 
