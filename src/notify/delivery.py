@@ -372,8 +372,8 @@ async def deliver_due(
 
     Claim the batch (one short transaction), then for each message: send it with no
     transaction open, and commit its outcome on its own (one autocommitted UPDATE) before the
-    next send. So a crash, a kill or a database restart at any point leaves at most the one message in
-    flight sent but unrecorded. Failed-for-good messages with a coordinator get a
+    next send. So a crash, a kill or a database restart at any point leaves at most the one
+    message in flight sent but unrecorded. Failed-for-good messages with a coordinator get a
     ``coordinator_alert`` enqueued in the transaction that records the failure, so the alert
     exists exactly when the failure is recorded.
 
