@@ -30,7 +30,7 @@ from typing import Any, Literal
 from cryptography.exceptions import InvalidTag
 from sqlalchemy import select, tuple_, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from intake.crypto import ContactCipher
 from notify.model import (
@@ -304,9 +304,10 @@ async def _record_durably(
     for attempt in range(1, policy.record_tries + 1):
         try:
             async with sessionmaker() as session:
-                if not _alerts(row, error, policy):
-                    # One UPDATE is atomic by itself: in autocommit it costs one round trip
-                    # instead of three (BEGIN, UPDATE, COMMIT), which per message matters.
+                # One UPDATE is atomic by itself: in autocommit it costs one round trip instead
+                # of three (BEGIN, UPDATE, COMMIT), which per message matters. Only on a pooled
+                # engine: a session bound to a connection (tests) may be inside a transaction.
+                if not _alerts(row, error, policy) and isinstance(session.bind, AsyncEngine):
                     await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
                 outcome = await _record(
                     session, row, error, now=now, worker_id=worker_id, policy=policy
