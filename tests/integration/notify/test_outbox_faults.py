@@ -40,7 +40,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import delete, select
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from intake.crypto import ContactCipher
 from notify import (
@@ -51,6 +56,7 @@ from notify import (
     enqueue,
     seal_address,
 )
+from notify.memory import MemoryNotifier
 from notify.smtp import SmtpNotifier
 from notify.tables import outbox
 from notify.testing import free_port
@@ -404,6 +410,29 @@ async def test_database_down_stops_the_batch_and_resends_only_the_message_in_fli
 
     assert await statuses(cluster_maker) == Counter({"sent": MESSAGES})
     assert_delivered(ids, received, max_duplicates=1)
+
+
+# -- the per-message record inside a caller's transaction ---------------------------------------
+
+
+async def test_outcomes_are_recorded_through_a_sessionmaker_bound_to_a_connection(
+    conn: AsyncConnection,
+) -> None:
+    """A plain outcome is autocommitted on a pooled engine; bound to a connection that is
+    inside a transaction (as the rolled-back test fixtures are), it must use that instead.
+    """
+    cipher = ContactCipher(KEY)
+    maker = async_sessionmaker(
+        bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    ids = await enqueue_many(maker, cipher, 3)
+    memory = MemoryNotifier()
+    report = await deliver_due(
+        maker, lambda _: memory, cipher, now=T0, worker_id="bound", policy=POLICY
+    )
+    assert (report.claimed, report.sent) == (3, 3)
+    assert sorted(m.message_id for m in memory.sent) == sorted(ids)
+    assert await statuses(maker) == Counter({"sent": 3})
 
 
 if __name__ == "__main__":
