@@ -21,21 +21,33 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from intake.tables import NAMING_CONVENTION, facilitator, interest, organisation
+from matching.states import (
+    ACTIVE_MEMBER_STATES,
+    OPEN_GROUP_STATES,
+    GroupState,
+    MemberState,
+    check_in,
+)
+
+__all__ = [
+    "ACTIVE_MEMBER_STATES",
+    "GROUP_STATES",
+    "OPEN_GROUP_STATES",
+    "GroupState",
+    "MemberState",
+    "group_event",
+    "group_member",
+    "match_run",
+    "metadata",
+    "start_group",
+    "waiting_note",
+]
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
-#: States of a start group. 'proposed' is what the matching job creates; the notification
-#: slice moves it on. 'lapsed' and 'closed' are terminal.
-GROUP_STATES = (
-    "proposed",
-    "accepted",
-    "scheduled",
-    "running",
-    "self_running",
-    "lapsed",
-    "closed",
-)
-OPEN_GROUP_STATES = ("proposed", "accepted", "scheduled", "running")
+#: States of a start group (:class:`matching.states.GroupState`). 'proposed' is what the
+#: matching job creates; the life cycle (groups) moves it on. 'lapsed' and 'closed' are terminal.
+GROUP_STATES: tuple[GroupState, ...] = tuple(GroupState)
 
 start_group = Table(
     "start_group",
@@ -47,7 +59,7 @@ start_group = Table(
     Column("slot", String(20), nullable=False),
     Column("digital", Boolean, nullable=False),
     Column("facilitator_id", ForeignKey(facilitator.c.id)),
-    Column("status", String(20), nullable=False, server_default="proposed"),
+    Column("status", String(20), nullable=False, server_default=GroupState.PROPOSED.value),
     # Why: the rules that applied when the group was formed, and the run that formed it.
     Column("rules", JSONB, nullable=False),
     Column("match_run_id", ForeignKey("match_run.id")),
@@ -72,10 +84,8 @@ start_group = Table(
     # When the participants' contact data is to be erased, and when it was.
     Column("erase_contacts_after", DateTime(timezone=True)),
     Column("contacts_erased_at", DateTime(timezone=True)),
-    CheckConstraint(
-        "status IN ('proposed','accepted','scheduled','running','self_running','lapsed','closed')",
-        name="status",
-    ),
+    # Same text as migration 0003's constraint: built from the enum so the two cannot drift.
+    CheckConstraint(check_in("status", GroupState), name="status"),
     Index("ix_start_group_status", "status"),
 )
 
@@ -86,7 +96,7 @@ group_member = Table(
     Column("interest_id", ForeignKey(interest.c.id), primary_key=True),
     # Active while the group is open and the person has not declined or left.
     Column("active", Boolean, nullable=False, server_default=text("true")),
-    Column("state", String(20), nullable=False, server_default="proposed"),
+    Column("state", String(20), nullable=False, server_default=MemberState.PROPOSED.value),
     Column("joined_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     # Reply window of an invitation or place offer, and when the person answered.
     Column("respond_by", DateTime(timezone=True)),
@@ -135,7 +145,3 @@ group_event = Table(
     Column("detail", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Index("ix_group_event_group", "group_id"),
 )
-
-
-#: Member states. Active ones hold a place; the rest are history.
-ACTIVE_MEMBER_STATES = ("proposed", "offered", "invited", "informed", "confirmed")
