@@ -13,31 +13,34 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from groups import links
 from groups.config import Lifecycle
 from groups.links import Purpose
+from groups.model import Group, Member
 from intake import pool
 from intake.reference import THEMES
 from matching.service import record_event
-from matching.tables import ACTIVE_MEMBER_STATES, group_event, group_member, start_group
+from matching.states import ACTIVE_MEMBER_STATES, BEFORE_START
+from matching.tables import group_event, group_member, start_group
 from notify import Attachment, Channel, OutgoingMessage, enqueue, seal_address
 
-#: Groups whose places may still be refilled (no meeting has taken place yet).
-BEFORE_START = ("proposed", "accepted", "scheduled")
+__all__ = ["BEFORE_START"]  # re-exported: callers used common.BEFORE_START before the enums
 
 _ACROSS = {"nb": "på tvers av problemer", "nn": "på tvers av problem", "en": "across problems"}
 
 
 async def load_group(
     session: AsyncSession, group_id: uuid.UUID, *, lock: bool = True
-) -> RowMapping | None:
+) -> Group | None:
+    """The group as a typed row, locked for the rest of the transaction unless ``lock=False``."""
     stmt = select(start_group).where(start_group.c.id == group_id)
     if lock:
         stmt = stmt.with_for_update()
-    return (await session.execute(stmt)).mappings().first()
+    row = (await session.execute(stmt)).mappings().first()
+    return None if row is None else Group.from_row(row)
 
 
 async def set_group(session: AsyncSession, group_id: uuid.UUID, **values: Any) -> None:
@@ -67,23 +70,24 @@ async def has_event(session: AsyncSession, group_id: uuid.UUID, what: str) -> bo
 
 
 async def tell_facilitator_ended(
-    session: AsyncSession, lc: Lifecycle, group: Mapping[Any, Any], *, why: str, now: datetime
+    session: AsyncSession, lc: Lifecycle, group: Group, *, why: str, now: datetime
 ) -> bool:
     """A facilitator who said yes hears when the group is cancelled or closed."""
-    if group["facilitator_id"] is None or group["accepted_at"] is None:
+    if group.facilitator_id is None or group.accepted_at is None:
         return False
-    fac = await facilitator_info(session, group["facilitator_id"])
+    fac = await facilitator_info(session, group.facilitator_id)
     if fac is None:
         return False
-    org = await organisation(session, group["organisation_id"])
+    org = await organisation(session, group.organisation_id)
     return await to_facilitator(
         session, lc, fac, org, "group_ended",
         {"org_name": org.name, "area": area(group, org), "why": why},
-        dedupe_key=f"group_ended:{group['id']}", now=now,
+        dedupe_key=f"group_ended:{group.id}", now=now,
     )  # fmt: skip
 
 
-async def active_members(session: AsyncSession, group_id: uuid.UUID) -> list[RowMapping]:
+async def active_members(session: AsyncSession, group_id: uuid.UUID) -> list[Member]:
+    """Members holding a place, oldest first."""
     rows = await session.execute(
         select(group_member)
         .where(
@@ -93,7 +97,7 @@ async def active_members(session: AsyncSession, group_id: uuid.UUID) -> list[Row
         )
         .order_by(group_member.c.joined_at, group_member.c.interest_id)
     )
-    return list(rows.mappings())
+    return [Member.from_row(r) for r in rows.mappings()]
 
 
 async def set_member(
@@ -115,17 +119,17 @@ def theme_name(theme: str | None, lang: str) -> str:
     return theme
 
 
-def participant_lang(group: Mapping[Any, Any]) -> str:
+def participant_lang(group: Group) -> str:
     """Messages to participants: English for English-language groups, else bokmål."""
-    return "en" if group["language"] == "en" else "nb"
+    return "en" if group.language == "en" else "nb"
 
 
 async def organisation(session: AsyncSession, org_id: uuid.UUID) -> pool.OrganisationInfo:
     return (await pool.organisations(session))[org_id]
 
 
-def area(group: Mapping[Any, Any], org: pool.OrganisationInfo) -> str:
-    return f"{org.name} (digital)" if group["digital"] else org.name
+def area(group: Group, org: pool.OrganisationInfo) -> str:
+    return f"{org.name} (digital)" if group.digital else org.name
 
 
 async def facilitator_info(
@@ -202,7 +206,7 @@ async def to_facilitator(
 async def to_participants(
     session: AsyncSession,
     lc: Lifecycle,
-    group: Mapping[Any, Any],
+    group: Group,
     org: pool.OrganisationInfo,
     interest_ids: Sequence[uuid.UUID],
     template: str,

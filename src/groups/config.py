@@ -1,37 +1,18 @@
-"""Timings of the group life cycle and the runtime things every step needs.
+"""The runtime things every life-cycle step needs: the cipher, the link secret, the windows.
 
-Defaults follow DOMAIN.md and the issue: a facilitator answers within 3 days, a participant
-within 72 hours, the facilitator attends 3 meetings, follow-up after 4 weeks of self-running,
-review after 6 months, contact data erased 30 days after the group runs on its own.
+The windows themselves (:class:`LifecycleConfig`) live with the pure timing rules in
+:mod:`groups.timing`, which may not import this module's cipher; they are re-exported here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
+from groups.timing import LifecycleConfig
 from intake.crypto import ContactCipher
 
-
-@dataclass(frozen=True, slots=True)
-class LifecycleConfig:
-    """All time windows of the life cycle (override per deployment or in tests)."""
-
-    facilitator_window: timedelta = timedelta(days=3)
-    facilitator_reminder_after: timedelta = timedelta(days=2)
-    region_escalation_after: timedelta = timedelta(days=3)
-    reply_window: timedelta = timedelta(hours=72)
-    meeting_form_valid: timedelta = timedelta(days=14)
-    meeting_duration: timedelta = timedelta(hours=2)
-    meeting_interval: timedelta = timedelta(days=7)
-    reminder_before: timedelta = timedelta(hours=24)
-    checkin_valid: timedelta = timedelta(days=14)
-    followup_after: timedelta = timedelta(weeks=4)
-    review_after: timedelta = timedelta(days=182)
-    followup_valid: timedelta = timedelta(days=60)
-    erase_after: timedelta = timedelta(days=30)
-    facilitated_meetings: int = 3
+__all__ = ["Lifecycle", "LifecycleConfig", "meetings_for"]
 
 
 @dataclass(frozen=True)

@@ -28,18 +28,26 @@ from sqlalchemy import Text, bindparam, delete, func, or_, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from groups import common, members
+from groups import common, members, timing
 from groups.config import Lifecycle
+from groups.model import Group, MemberState
 from groups.tables import action_link
 from intake import pool
 from intake.erasure import Outcome, erase_interests
+from matching.states import BEFORE_START
 from matching.tables import group_member, start_group
 from notify import erase_recipient
 
 log = logging.getLogger("samhjelp.groups")
 
 #: Member states of people who were in the group when it met (others went back to the pool).
-STAYED = ("invited", "informed", "confirmed", "closed", "withdrawn")
+STAYED = (
+    MemberState.INVITED,
+    MemberState.INFORMED,
+    MemberState.CONFIRMED,
+    MemberState.CLOSED,
+    MemberState.WITHDRAWN,
+)
 #: Groups handled per tick by :func:`erase_due`; the rest wait for the next tick.
 GROUP_BATCH = 200
 
@@ -92,7 +100,7 @@ async def forget(
         for gid in sorted({r.group_id for r in rows if r.active}):
             # What happened, not who: the group's story keeps that someone left.
             await common.event(session, gid, "member_withdrew", now=now)
-        refill = {r.group_id for r in rows if r.active and r.status in common.BEFORE_START}
+        refill = {r.group_id for r in rows if r.active and r.status in BEFORE_START}
     await session.execute(delete(group_member).where(group_member.c.interest_id.in_(ids)))
     await session.execute(
         delete(action_link).where(
@@ -143,18 +151,23 @@ async def erase_withdrawn(session: AsyncSession, lc: Lifecycle, *, now: datetime
 
 async def erase_due(session: AsyncSession, *, now: datetime) -> dict[str, int]:
     """Tick step: erase everyone who stayed in groups whose erasure time has come."""
-    groups = (
-        await session.execute(
-            select(start_group.c.id, start_group.c.started_at, start_group.c.self_running_at)
-            .where(
-                start_group.c.erase_contacts_after <= now,
-                start_group.c.contacts_erased_at.is_(None),
+    rows = (
+        (
+            await session.execute(
+                select(start_group)
+                .where(
+                    start_group.c.erase_contacts_after <= now,
+                    start_group.c.contacts_erased_at.is_(None),
+                )
+                .order_by(start_group.c.erase_contacts_after)
+                .limit(GROUP_BATCH)
+                .with_for_update(skip_locked=True)
             )
-            .order_by(start_group.c.erase_contacts_after)
-            .limit(GROUP_BATCH)
-            .with_for_update(skip_locked=True)
         )
-    ).all()
+        .mappings()
+        .all()
+    )
+    groups = [g for g in map(Group.from_row, rows) if timing.erase_due(g, now)]
     counts = {"groups_erased": 0, "people_erased": 0}
     if not groups:
         return counts

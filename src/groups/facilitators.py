@@ -12,20 +12,21 @@ from __future__ import annotations
 import enum
 import uuid
 from collections import Counter
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from groups import common, links
+from groups import common, links, timing
 from groups.config import Lifecycle
 from groups.links import Purpose
+from groups.model import Group, GroupState, Offer, OfferState
 from groups.tables import facilitator_offer
+from groups.timing import Escalation, MeetingTimeStep, OfferStep
 from intake import pool
 from matching.model import ACROSS
-from matching.tables import OPEN_GROUP_STATES, start_group
+from matching.states import OPEN_GROUP_STATES
+from matching.tables import group_event, start_group
 
 
 class OfferAnswer(enum.StrEnum):
@@ -35,7 +36,7 @@ class OfferAnswer(enum.StrEnum):
 
 
 async def _eligible(
-    session: AsyncSession, group: Mapping[Any, Any], tried: set[uuid.UUID]
+    session: AsyncSession, group: Group, tried: set[uuid.UUID]
 ) -> list[pool.FacilitatorInfo]:
     busy: Counter[uuid.UUID] = Counter(
         dict(
@@ -44,7 +45,7 @@ async def _eligible(
                     select(start_group.c.facilitator_id, func.count())
                     .where(
                         start_group.c.status.in_(OPEN_GROUP_STATES),
-                        start_group.c.id != group["id"],
+                        start_group.c.id != group.id,
                         start_group.c.facilitator_id.is_not(None),
                     )
                     .group_by(start_group.c.facilitator_id)
@@ -52,14 +53,14 @@ async def _eligible(
             ).all()
         )
     )
-    wanted = ACROSS if group["theme"] is None else group["theme"]
+    wanted = ACROSS if group.theme is None else group.theme
     found = [
         f
         for f in await pool.facilitators(session)
-        if f.organisation_id == group["organisation_id"]
-        and (f.digital or not group["digital"])
+        if f.organisation_id == group.organisation_id
+        and (f.digital or not group.digital)
         and wanted in f.themes
-        and group["language"] in f.languages
+        and group.language in f.languages
         and busy[f.id] < f.max_concurrent_starts
         and f.id not in tried
         and (f.email or f.phone)
@@ -79,29 +80,27 @@ async def _tried(session: AsyncSession, group_id: uuid.UUID) -> set[uuid.UUID]:
     )
 
 
-async def offer_next(
-    session: AsyncSession, lc: Lifecycle, group: Mapping[Any, Any], *, now: datetime
-) -> bool:
+async def offer_next(session: AsyncSession, lc: Lifecycle, group: Group, *, now: datetime) -> bool:
     """Send a start notice to the next eligible facilitator, or escalate. True if sent."""
-    gid: uuid.UUID = group["id"]
+    gid = group.id
     tried = await _tried(session, gid)
     candidates = await _eligible(session, group, tried)
-    chosen = group["facilitator_id"]
+    chosen = group.facilitator_id
     pick = next((f for f in candidates if f.id == chosen), None) if not tried else None
     pick = pick or (candidates[0] if candidates else None)
-    org = await common.organisation(session, group["organisation_id"])
+    org = await common.organisation(session, group.organisation_id)
     if pick is None:
         await common.set_group(session, gid, facilitator_id=None, updated_at=now)
         await _escalate(session, lc, group, org, now=now)
         return False
     offer_id = uuid.uuid4()
-    respond_by = now + lc.config.facilitator_window
+    respond_by = timing.offer_respond_by(now, lc.config)
     await session.execute(
         facilitator_offer.insert().values(
             id=offer_id,
             group_id=gid,
             facilitator_id=pick.id,
-            status="pending",
+            status=OfferState.PENDING,
             sent_at=now,
             respond_by=respond_by,
         )
@@ -117,7 +116,7 @@ async def offer_next(
         {
             "org_name": org.name,
             "area": common.area(group, org),
-            "theme_name": common.theme_name(group["theme"], "nb"),
+            "theme_name": common.theme_name(group.theme, "nb"),
             "participant_count": len(members),
             "respond_by": respond_by,
             **await _answer_links(session, lc, offer_id, pick.id, respond_by, now=now),
@@ -154,14 +153,15 @@ async def _answer_links(
 async def _escalate(
     session: AsyncSession,
     lc: Lifecycle,
-    group: Mapping[Any, Any],
+    group: Group,
     org: pool.OrganisationInfo,
     *,
     now: datetime,
 ) -> None:
-    gid: uuid.UUID = group["id"]
+    gid = group.id
     context = {"reason": "no_facilitator", "reference": common.reference(gid)}
-    if group["coordinator_alerted_at"] is None:
+    step = timing.escalation(group, now, lc.config)
+    if step is Escalation.COORDINATOR:
         target = org.coordinator_email or await pool.region_coordinator(session, org.region_slug)
         if target:
             await common.to_coordinator(
@@ -169,10 +169,7 @@ async def _escalate(
             )
         await common.set_group(session, gid, coordinator_alerted_at=now, updated_at=now)
         await common.event(session, gid, "escalated_to_coordinator", now=now, told=bool(target))
-        return
-    if group["region_alerted_at"] is None and (
-        now >= group["coordinator_alerted_at"] + lc.config.region_escalation_after
-    ):
+    elif step is Escalation.REGION:
         target = await pool.region_coordinator(session, org.region_slug)
         if target:
             await common.to_coordinator(
@@ -192,25 +189,19 @@ async def answer_offer(
     now: datetime,
 ) -> tuple[OfferAnswer, str | None]:
     """A facilitator's yes or no. On yes, returns the URL of the first-meeting form."""
-    offer = (
-        (
-            await session.execute(
-                select(facilitator_offer)
-                .where(facilitator_offer.c.id == offer_id)
-                .with_for_update()
-            )
-        )
-        .mappings()
-        .first()
-    )
-    if offer is None or offer["facilitator_id"] != facilitator_id:
+    offer = await load_offer(session, offer_id)
+    if offer is None or offer.facilitator_id != facilitator_id:
         return OfferAnswer.GONE, None
-    group = await common.load_group(session, offer["group_id"])
-    if offer["status"] != "pending" or group is None or group["status"] != "proposed":
+    group = await common.load_group(session, offer.group_id)
+    if (
+        offer.status is not OfferState.PENDING
+        or group is None
+        or group.status is not GroupState.PROPOSED
+    ):
         return OfferAnswer.GONE, None
-    gid: uuid.UUID = group["id"]
+    gid = group.id
     actor = f"facilitator:{facilitator_id}"
-    status = "accepted" if accept else "declined"
+    status = OfferState.ACCEPTED if accept else OfferState.DECLINED
     await session.execute(
         update(facilitator_offer)
         .where(facilitator_offer.c.id == offer_id)
@@ -224,7 +215,7 @@ async def answer_offer(
     await common.set_group(
         session,
         gid,
-        status="accepted",
+        status=GroupState.ACCEPTED,
         facilitator_id=facilitator_id,
         accepted_at=now,
         updated_at=now,
@@ -236,10 +227,26 @@ async def answer_offer(
         Purpose.MEETING_FORM,
         gid,
         facilitator_id,
-        expires_at=now + lc.config.meeting_form_valid,
+        expires_at=timing.meeting_form_expires(now, lc.config),
         now=now,
     )
     return OfferAnswer.ACCEPTED, form
+
+
+async def load_offer(session: AsyncSession, offer_id: uuid.UUID) -> Offer | None:
+    """A start notice, locked for the rest of the transaction."""
+    row = (
+        (
+            await session.execute(
+                select(facilitator_offer)
+                .where(facilitator_offer.c.id == offer_id)
+                .with_for_update()
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return None if row is None else Offer.from_row(row)
 
 
 async def advance_offers(session: AsyncSession, lc: Lifecycle, *, now: datetime) -> dict[str, int]:
@@ -249,38 +256,37 @@ async def advance_offers(session: AsyncSession, lc: Lifecycle, *, now: datetime)
         (
             await session.execute(
                 select(facilitator_offer)
-                .where(facilitator_offer.c.status == "pending")
+                .where(facilitator_offer.c.status == OfferState.PENDING)
                 .with_for_update(skip_locked=True)
             )
         )
         .mappings()
         .all()
     )
-    for offer in pending:
-        group = await common.load_group(session, offer["group_id"])
-        if group is None or group["status"] != "proposed":
+    for offer in map(Offer.from_row, pending):
+        group = await common.load_group(session, offer.group_id)
+        if group is None:
             continue
-        if now >= offer["respond_by"]:
+        step = timing.offer_step(offer, group, now, lc.config)
+        if step is OfferStep.EXPIRE:
             await session.execute(
                 update(facilitator_offer)
-                .where(facilitator_offer.c.id == offer["id"])
-                .values(status="expired")
+                .where(facilitator_offer.c.id == offer.id)
+                .values(status=OfferState.EXPIRED)
             )
-            await links.retire(session, offer["id"], now=now)
+            await links.retire(session, offer.id, now=now)
             await common.event(
                 session,
-                group["id"],
+                group.id,
                 "facilitator_no_answer",
                 now=now,
-                facilitator=str(offer["facilitator_id"]),
+                facilitator=str(offer.facilitator_id),
             )
             counts["facilitator_timeouts"] += 1
             counts["start_notices"] += await offer_next(session, lc, group, now=now)
-        elif offer["reminded_at"] is None and (
-            now >= offer["sent_at"] + lc.config.facilitator_reminder_after
-        ):
-            fac = await common.facilitator_info(session, offer["facilitator_id"])
-            org = await common.organisation(session, group["organisation_id"])
+        elif step is OfferStep.REMIND:
+            fac = await common.facilitator_info(session, offer.facilitator_id)
+            org = await common.organisation(session, group.organisation_id)
             if fac is not None:
                 await common.to_facilitator(
                     session,
@@ -291,18 +297,18 @@ async def advance_offers(session: AsyncSession, lc: Lifecycle, *, now: datetime)
                     {
                         "org_name": org.name,
                         "area": common.area(group, org),
-                        "respond_by": offer["respond_by"],
+                        "respond_by": offer.respond_by,
                         **await _answer_links(
-                            session, lc, offer["id"], fac.id, offer["respond_by"], now=now
+                            session, lc, offer.id, fac.id, offer.respond_by, now=now
                         ),
                     },
-                    dedupe_key=f"facilitator_reminder:{offer['id']}",
+                    dedupe_key=f"facilitator_reminder:{offer.id}",
                     now=now,
                 )
                 counts["facilitator_reminders"] += 1
             await session.execute(
                 update(facilitator_offer)
-                .where(facilitator_offer.c.id == offer["id"])
+                .where(facilitator_offer.c.id == offer.id)
                 .values(reminded_at=now)
             )
     # Proposed groups nobody has been asked about (new, or everyone declined before).
@@ -310,11 +316,11 @@ async def advance_offers(session: AsyncSession, lc: Lifecycle, *, now: datetime)
         await session.execute(
             select(start_group.c.id)
             .where(
-                start_group.c.status == "proposed",
+                start_group.c.status == GroupState.PROPOSED,
                 ~select(facilitator_offer.c.id)
                 .where(
                     facilitator_offer.c.group_id == start_group.c.id,
-                    facilitator_offer.c.status == "pending",
+                    facilitator_offer.c.status == OfferState.PENDING,
                 )
                 .exists(),
             )
@@ -328,47 +334,63 @@ async def advance_offers(session: AsyncSession, lc: Lifecycle, *, now: datetime)
     return counts
 
 
+#: Group events that record the steps of :func:`advance_accepted` (each happens once).
+_REMINDED, _ESCALATED = "meeting_time_reminder_sent", "meeting_time_escalated"
+
+
 async def advance_accepted(
     session: AsyncSession, lc: Lifecycle, *, now: datetime
 ) -> dict[str, int]:
     """Tick step: a facilitator who said yes but set no first meeting is reminded (with a fresh
     form link) after ``facilitator_reminder_after``; a ``facilitator_window`` later the
-    coordinator is told. A group never waits silently."""
+    coordinator is told (:func:`groups.timing.meeting_time_step`). A group never waits
+    silently."""
     counts = {"meeting_time_reminders": 0, "meeting_time_escalations": 0}
     waiting = (
         (
             await session.execute(
                 select(start_group)
-                .where(start_group.c.status == "accepted")
+                .where(start_group.c.status == GroupState.ACCEPTED)
                 .with_for_update(skip_locked=True)
             )
         )
         .mappings()
         .all()
     )
-    for group in waiting:
-        gid: uuid.UUID = group["id"]
-        since = now - group["accepted_at"]
-        if since < lc.config.facilitator_reminder_after:
+    for group in map(Group.from_row, waiting):
+        gid = group.id
+        done = set(
+            (
+                await session.execute(
+                    select(group_event.c.what).where(
+                        group_event.c.group_id == gid,
+                        group_event.c.what.in_((_REMINDED, _ESCALATED)),
+                    )
+                )
+            ).scalars()
+        )
+        step = timing.meeting_time_step(
+            group, reminded=_REMINDED in done, escalated=_ESCALATED in done, now=now,
+            config=lc.config,
+        )  # fmt: skip
+        if step is None:
             continue
-        org = await common.organisation(session, group["organisation_id"])
-        if not await common.has_event(session, gid, "meeting_time_reminder_sent"):
-            fac = await common.facilitator_info(session, group["facilitator_id"])
+        org = await common.organisation(session, group.organisation_id)
+        if step is MeetingTimeStep.REMIND:
+            fac = await common.facilitator_info(session, group.facilitator_id)
             if fac is not None:
                 form = await common.link(
                     session, lc, Purpose.MEETING_FORM, gid, fac.id,
-                    expires_at=now + lc.config.meeting_form_valid, now=now,
+                    expires_at=timing.meeting_form_expires(now, lc.config), now=now,
                 )  # fmt: skip
                 await common.to_facilitator(
                     session, lc, fac, org, "meeting_time_reminder",
                     {"org_name": org.name, "area": common.area(group, org), "form_url": form},
                     dedupe_key=f"meeting_time_reminder:{gid}", now=now,
                 )  # fmt: skip
-            await common.event(session, gid, "meeting_time_reminder_sent", now=now)
+            await common.event(session, gid, _REMINDED, now=now)
             counts["meeting_time_reminders"] += 1
-        elif since >= lc.config.facilitator_reminder_after + lc.config.facilitator_window and (
-            not await common.has_event(session, gid, "meeting_time_escalated")
-        ):
+        else:
             target = org.coordinator_email or await pool.region_coordinator(
                 session, org.region_slug
             )
@@ -378,6 +400,6 @@ async def advance_accepted(
                     {"reason": "no_meeting_time", "reference": common.reference(gid)},
                     dedupe_key=f"no_meeting_time:{gid}", now=now,
                 )  # fmt: skip
-            await common.event(session, gid, "meeting_time_escalated", now=now, told=bool(target))
+            await common.event(session, gid, _ESCALATED, now=now, told=bool(target))
             counts["meeting_time_escalations"] += 1
     return counts

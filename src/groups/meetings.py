@@ -9,6 +9,7 @@ follow up, after 6 months to review.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import datetime
 from typing import Any
@@ -16,15 +17,17 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from groups import common, members
+from groups import common, members, timing
 from groups.config import Lifecycle, meetings_for
 from groups.links import Purpose
+from groups.model import Group, GroupState, Meeting, MeetingState, MemberState
 from groups.tables import group_meeting
+from groups.timing import Aftercare
 from matching.tables import start_group
 from notify import CalendarMethod
 
 #: Members who are told about meetings (those who declined or left are not).
-COMING = ("invited", "informed", "confirmed")
+COMING = (MemberState.INVITED, MemberState.INFORMED, MemberState.CONFIRMED)
 
 
 async def propose_first_meeting(
@@ -42,28 +45,27 @@ async def propose_first_meeting(
     group = await common.load_group(session, group_id)
     if (
         group is None
-        or group["status"] != "accepted"
-        or group["facilitator_id"] != facilitator_id
-        or starts_at <= now
+        or group.status is not GroupState.ACCEPTED
+        or group.facilitator_id != facilitator_id
         or starts_at.tzinfo is None
+        or starts_at <= now
     ):
         return False
-    org = await common.organisation(session, group["organisation_id"])
+    org = await common.organisation(session, group.organisation_id)
     n = meetings_for(org.rules, lc.config)
     place = place.strip()[:300]
     rows = [
-        {
-            "id": uuid.uuid4(),
-            "group_id": group_id,
-            "number": k,
-            "starts_at": starts_at + lc.config.meeting_interval * (k - 1),
-            "place": place,
-        }
-        for k in range(1, n + 1)
+        {"id": uuid.uuid4(), "group_id": group_id, "number": k, "starts_at": at, "place": place}
+        for k, at in enumerate(timing.meeting_starts(starts_at, n, lc.config), start=1)
     ]
     await session.execute(group_meeting.insert().values(rows))
     await common.set_group(
-        session, group_id, status="scheduled", scheduled_at=now, meetings_planned=n, updated_at=now
+        session,
+        group_id,
+        status=GroupState.SCHEDULED,
+        scheduled_at=now,
+        meetings_planned=n,
+        updated_at=now,
     )
     await common.event(
         session,
@@ -82,27 +84,28 @@ async def propose_first_meeting(
 
 async def _coming(session: AsyncSession, group_id: uuid.UUID) -> list[uuid.UUID]:
     return [
-        m["interest_id"]
-        for m in await common.active_members(session, group_id)
-        if m["state"] in COMING
+        m.interest_id for m in await common.active_members(session, group_id) if m.state in COMING
     ]
 
 
 async def advance_meetings(
     session: AsyncSession, lc: Lifecycle, *, now: datetime
 ) -> dict[str, int]:
-    """Tick step: reminders, start, check-ins, self-running, follow-up and review."""
+    """Tick step: reminders, start, check-ins, self-running, follow-up and review.
+
+    What each planned meeting needs is :func:`groups.timing.meeting_steps`; this applies it.
+    """
     counts = {"meeting_reminders": 0, "checkins": 0, "started": 0, "self_running": 0}
     cfg = lc.config
     due = (
         (
             await session.execute(
-                select(group_meeting, start_group.c.meetings_planned)
+                select(group_meeting)
                 .join(start_group, start_group.c.id == group_meeting.c.group_id)
                 .where(
-                    group_meeting.c.status == "planned",
-                    start_group.c.status.in_(("scheduled", "running")),
-                    group_meeting.c.starts_at <= now + cfg.reminder_before,
+                    group_meeting.c.status == MeetingState.PLANNED,
+                    start_group.c.status.in_((GroupState.SCHEDULED, GroupState.RUNNING)),
+                    group_meeting.c.starts_at <= timing.reminder_horizon(now, cfg),
                 )
                 .order_by(group_meeting.c.starts_at)
                 .with_for_update(of=group_meeting, skip_locked=True)
@@ -111,23 +114,26 @@ async def advance_meetings(
         .mappings()
         .all()
     )
-    for m in due:
-        group = await common.load_group(session, m["group_id"])
+    for m in map(Meeting.from_row, due):
+        group = await common.load_group(session, m.group_id)
         if group is None:
             continue
-        org = await common.organisation(session, group["organisation_id"])
-        fac = await common.facilitator_info(session, group["facilitator_id"])
-        if m["reminded_at"] is None and now < m["starts_at"]:
-            context = {"org_name": org.name, "meeting_start": m["starts_at"], "place": m["place"]}
+        steps = timing.meeting_steps(m, group, now, cfg)
+        if not (steps.remind or steps.start or steps.held):
+            continue
+        org = await common.organisation(session, group.organisation_id)
+        fac = await common.facilitator_info(session, group.facilitator_id)
+        if steps.remind:
+            context = {"org_name": org.name, "meeting_start": m.starts_at, "place": m.place}
             await common.to_participants(
                 session,
                 lc,
                 group,
                 org,
-                await _coming(session, group["id"]),
+                await _coming(session, group.id),
                 "meeting_reminder",
                 context,
-                dedupe=f"meeting_reminder:{m['id']}",
+                dedupe=f"meeting_reminder:{m.id}",
                 now=now,
             )
             if fac is not None:
@@ -138,30 +144,29 @@ async def advance_meetings(
                     org,
                     "meeting_reminder",
                     context,
-                    dedupe_key=f"meeting_reminder:{m['id']}:facilitator",
+                    dedupe_key=f"meeting_reminder:{m.id}:facilitator",
                     now=now,
                 )
-            await _set_meeting(session, m["id"], reminded_at=now)
+            await _set_meeting(session, m.id, reminded_at=now)
             counts["meeting_reminders"] += 1
-        if m["number"] == 1 and now >= m["starts_at"] and group["status"] == "scheduled":
+        if steps.start:
             await common.set_group(
-                session, group["id"], status="running", started_at=m["starts_at"], updated_at=now
+                session, group.id, status=GroupState.RUNNING, started_at=m.starts_at, updated_at=now
             )
-            await common.event(session, group["id"], "started", now=now)
+            await common.event(session, group.id, "started", now=now)
             counts["started"] += 1
-        ended = m["starts_at"] + cfg.meeting_duration
-        if now < ended:
+        if not steps.held:
             continue
-        await _set_meeting(session, m["id"], status="held", checkin_sent_at=now)
-        await common.event(session, group["id"], "meeting_held", now=now, number=m["number"])
+        await _set_meeting(session, m.id, status=MeetingState.HELD, checkin_sent_at=now)
+        await common.event(session, group.id, "meeting_held", now=now, number=m.number)
         if fac is not None:
             url = await common.link(
                 session,
                 lc,
                 Purpose.CHECKIN,
-                m["id"],
+                m.id,
                 fac.id,
-                expires_at=now + cfg.checkin_valid,
+                expires_at=timing.checkin_link_expires(now, cfg),
                 now=now,
             )
             await common.to_facilitator(
@@ -170,24 +175,31 @@ async def advance_meetings(
                 fac,
                 org,
                 "checkin_request",
-                {"org_name": org.name, "meeting_number": m["number"], "checkin_url": url},
-                dedupe_key=f"checkin_request:{m['id']}",
+                {"org_name": org.name, "meeting_number": m.number, "checkin_url": url},
+                dedupe_key=f"checkin_request:{m.id}",
                 now=now,
             )
             counts["checkins"] += 1
-        if m["number"] >= (m["meetings_planned"] or cfg.facilitated_meetings):
+        if steps.self_running:
             await common.set_group(
                 session,
-                group["id"],
-                status="self_running",
-                self_running_at=ended,
-                erase_contacts_after=ended + cfg.erase_after,
+                group.id,
+                status=GroupState.SELF_RUNNING,
+                self_running_at=steps.ended_at,
+                erase_contacts_after=steps.erase_contacts_after,
                 updated_at=now,
             )
-            await common.event(session, group["id"], "self_running", now=now)
+            await common.event(session, group.id, "self_running", now=now)
             counts["self_running"] += 1
     counts |= await _after_self_running(session, lc, now=now)
     return counts
+
+
+#: Per kind of after-care: the column that records it was asked for, the message, the link.
+_AFTERCARE = {
+    Aftercare.FOLLOWUP: ("followup_sent_at", "followup_reminder", Purpose.FOLLOWUP),
+    Aftercare.REVIEW: ("review_sent_at", "review_reminder", Purpose.REVIEW),
+}
 
 
 async def _after_self_running(
@@ -195,18 +207,15 @@ async def _after_self_running(
 ) -> dict[str, int]:
     cfg = lc.config
     counts = {"followups": 0, "reviews": 0}
-    for kind, after, sent_col, template in (
-        ("followup", cfg.followup_after, "followup_sent_at", "followup_reminder"),
-        ("review", cfg.review_after, "review_sent_at", "review_reminder"),
-    ):
+    for kind, (sent_col, template, purpose) in _AFTERCARE.items():
         rows = (
             (
                 await session.execute(
                     select(start_group)
                     .where(
-                        start_group.c.status == "self_running",
+                        start_group.c.status == GroupState.SELF_RUNNING,
                         start_group.c[sent_col].is_(None),
-                        start_group.c.self_running_at <= now - after,
+                        start_group.c.self_running_at <= timing.aftercare_cutoff(kind, now, cfg),
                     )
                     .with_for_update(skip_locked=True)
                 )
@@ -214,18 +223,19 @@ async def _after_self_running(
             .mappings()
             .all()
         )
-        for group in rows:
-            fac = await common.facilitator_info(session, group["facilitator_id"])
-            org = await common.organisation(session, group["organisation_id"])
+        for group in map(Group.from_row, rows):
+            if not timing.aftercare_due(group, kind, now, cfg):
+                continue
+            fac = await common.facilitator_info(session, group.facilitator_id)
+            org = await common.organisation(session, group.organisation_id)
             if fac is not None:
-                purpose = Purpose.FOLLOWUP if kind == "followup" else Purpose.REVIEW
                 url = await common.link(
                     session,
                     lc,
                     purpose,
-                    group["id"],
+                    group.id,
                     fac.id,
-                    expires_at=now + cfg.followup_valid,
+                    expires_at=timing.followup_link_expires(now, cfg),
                     now=now,
                 )
                 await common.to_facilitator(
@@ -235,11 +245,11 @@ async def _after_self_running(
                     org,
                     template,
                     {"org_name": org.name, f"{kind}_url": url},
-                    dedupe_key=f"{template}:{group['id']}",
+                    dedupe_key=f"{template}:{group.id}",
                     now=now,
                 )
-            await common.set_group(session, group["id"], **{sent_col: now})
-            await common.event(session, group["id"], f"{kind}_requested", now=now)
+            await common.set_group(session, group.id, **{sent_col: now})
+            await common.event(session, group.id, f"{kind}_requested", now=now)
             counts[f"{kind}s"] += 1
     return counts
 
@@ -262,19 +272,11 @@ async def record_checkin(
     now: datetime,
 ) -> bool:
     """The facilitator's short report after a meeting; 'does not go on' closes the group."""
-    m = (
-        (
-            await session.execute(
-                select(group_meeting).where(group_meeting.c.id == meeting_id).with_for_update()
-            )
-        )
-        .mappings()
-        .first()
-    )
-    if m is None or m["checkin_at"] is not None:
+    m = await load_meeting(session, meeting_id)
+    if m is None or m.checkin_at is not None:
         return False
-    group = await common.load_group(session, m["group_id"])
-    if group is None or group["facilitator_id"] != facilitator_id:
+    group = await common.load_group(session, m.group_id)
+    if group is None or group.facilitator_id != facilitator_id:
         return False
     await _set_meeting(
         session,
@@ -287,24 +289,24 @@ async def record_checkin(
     actor = f"facilitator:{facilitator_id}"
     await common.event(
         session,
-        group["id"],
+        group.id,
         "checkin",
         now=now,
         actor=actor,
-        meeting=m["number"],
+        meeting=m.number,
         attended=attended,
         goes_on=goes_on,
         follow_up=bool(follow_up.strip()),
     )
-    if not goes_on and group["status"] in ("running", "self_running"):
+    if not goes_on and group.status in (GroupState.RUNNING, GroupState.SELF_RUNNING):
         from groups.steps import close_group
 
         await close_group(
             session,
-            group["id"],
+            group.id,
             now=now,
             actor=actor,
-            reason=f"stopped after meeting {m['number']}",
+            reason=f"stopped after meeting {m.number}",
             config=lc.config,
         )
     return True
@@ -322,12 +324,12 @@ async def record_followup(
 ) -> bool:
     """Follow-up (4 weeks) or review (6 months) done; a group that stopped is closed."""
     group = await common.load_group(session, group_id)
-    if group is None or group["facilitator_id"] != facilitator_id:
+    if group is None or group.facilitator_id != facilitator_id:
         return False
     actor = f"facilitator:{facilitator_id}"
     await common.set_group(session, group_id, **{f"{kind}_done_at": now})
     await common.event(session, group_id, f"{kind}_done", now=now, actor=actor, goes_on=goes_on)
-    if not goes_on and group["status"] == "self_running":
+    if not goes_on and group.status is GroupState.SELF_RUNNING:
         from groups.steps import close_group
 
         await close_group(
@@ -353,14 +355,14 @@ async def reschedule_meeting(
     the new time is not in the future."""
     if starts_at.tzinfo is None or starts_at <= now:
         return False
-    meeting = (
+    row = (
         (
             await session.execute(
                 select(group_meeting)
                 .where(
                     group_meeting.c.group_id == group_id,
                     group_meeting.c.number == number,
-                    group_meeting.c.status == "planned",
+                    group_meeting.c.status == MeetingState.PLANNED,
                 )
                 .with_for_update()
             )
@@ -369,12 +371,13 @@ async def reschedule_meeting(
         .first()
     )
     group = await common.load_group(session, group_id)
-    if meeting is None or group is None:
+    if row is None or group is None:
         return False
-    new_place = (place or meeting["place"]).strip()[:300]
+    meeting = Meeting.from_row(row)
+    new_place = (place or meeting.place).strip()[:300]
     await session.execute(
         update(group_meeting)
-        .where(group_meeting.c.id == meeting["id"])
+        .where(group_meeting.c.id == meeting.id)
         .values(
             starts_at=starts_at,
             place=new_place,
@@ -383,15 +386,21 @@ async def reschedule_meeting(
             checkin_sent_at=None,
         )
     )
-    moved = {**meeting, "starts_at": starts_at, "place": new_place}
-    moved["sequence"] = meeting["sequence"] + 1
+    moved = dataclasses.replace(
+        meeting,
+        starts_at=starts_at,
+        place=new_place,
+        sequence=meeting.sequence + 1,
+        reminded_at=None,
+        checkin_sent_at=None,
+    )
     ics = members.calendar(moved, lc, method=CalendarMethod.REQUEST, now=now)
-    org = await common.organisation(session, group["organisation_id"])
+    org = await common.organisation(session, group.organisation_id)
     await common.to_participants(
         session, lc, group, org, await _coming(session, group_id), "meeting_changed",
         {"org_name": org.name, "meeting_number": number, "meeting_start": starts_at,
          "place": new_place},
-        dedupe=f"meeting_changed:{meeting['id']}:{moved['sequence']}", now=now,
+        dedupe=f"meeting_changed:{meeting.id}:{moved.sequence}", now=now,
         attachments=lambda _iid: (ics,),
     )  # fmt: skip
     await common.event(
@@ -399,3 +408,17 @@ async def reschedule_meeting(
         starts_at=starts_at.isoformat(),
     )  # fmt: skip
     return True
+
+
+async def load_meeting(session: AsyncSession, meeting_id: uuid.UUID) -> Meeting | None:
+    """A meeting, locked for the rest of the transaction."""
+    row = (
+        (
+            await session.execute(
+                select(group_meeting).where(group_meeting.c.id == meeting_id).with_for_update()
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return None if row is None else Meeting.from_row(row)

@@ -11,22 +11,22 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import RowMapping, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from groups import common, links
+from groups import common, links, timing
 from groups.compat import Person, Seat, fits
 from groups.config import Lifecycle
 from groups.links import Purpose
+from groups.model import Group, GroupState, Meeting, MeetingState, Member, MemberState, OfferState
 from groups.service import lapse_group
 from groups.tables import facilitator_offer, group_meeting
 from intake import pool
 from matching.model import Rules
 from matching.service import rules_from
+from matching.states import AWAITING_REPLY, BEFORE_START
 from matching.tables import group_member, start_group
 from notify import Attachment, CalendarMethod, MeetingEvent, meeting_attachment
 
@@ -39,8 +39,8 @@ class Answer(enum.StrEnum):
     GONE = "gone"
 
 
-async def first_meeting(session: AsyncSession, group_id: uuid.UUID) -> RowMapping | None:
-    return (
+async def first_meeting(session: AsyncSession, group_id: uuid.UUID) -> Meeting | None:
+    row = (
         (
             await session.execute(
                 select(group_meeting).where(
@@ -51,19 +51,20 @@ async def first_meeting(session: AsyncSession, group_id: uuid.UUID) -> RowMappin
         .mappings()
         .first()
     )
+    return None if row is None else Meeting.from_row(row)
 
 
 def calendar(
-    meeting: Mapping[Any, Any], lc: Lifecycle, *, method: CalendarMethod, now: datetime
+    meeting: Meeting, lc: Lifecycle, *, method: CalendarMethod, now: datetime
 ) -> Attachment:
     return meeting_attachment(
         MeetingEvent(
-            meeting_id=meeting["id"],
-            start=meeting["starts_at"],
+            meeting_id=meeting.id,
+            start=meeting.starts_at,
             duration=lc.config.meeting_duration,
             summary=SUMMARY,
-            location=meeting["place"],
-            sequence=meeting["sequence"] + (1 if method is CalendarMethod.CANCEL else 0),
+            location=meeting.place,
+            sequence=meeting.sequence + (1 if method is CalendarMethod.CANCEL else 0),
         ),
         method=method,
         now=now,
@@ -73,21 +74,21 @@ def calendar(
 async def invite(
     session: AsyncSession,
     lc: Lifecycle,
-    group: Mapping[Any, Any],
-    meeting: Mapping[Any, Any],
+    group: Group,
+    meeting: Meeting,
     *,
     now: datetime,
 ) -> dict[str, int]:
     """Invite every member not yet invited: with a contact channel by message (with .ics),
     without one via their status page (``participant_step``)."""
-    gid: uuid.UUID = group["id"]
+    gid = group.id
     waiting = [
-        m["interest_id"]
+        m.interest_id
         for m in await common.active_members(session, gid)
-        if m["state"] == "proposed"
+        if m.state is MemberState.PROPOSED
     ]
-    org = await common.organisation(session, group["organisation_id"])
-    respond_by = now + lc.config.reply_window
+    org = await common.organisation(session, group.organisation_id)
+    respond_by = timing.reply_by(now, lc.config)
     urls: dict[uuid.UUID, dict[str, str]] = {}
     for iid in waiting:
         urls[iid] = {
@@ -108,22 +109,27 @@ async def invite(
         "invitation",
         lambda iid: {
             "org_name": org.name,
-            "theme_name": common.theme_name(group["theme"], common.participant_lang(group)),
-            "meeting_start": meeting["starts_at"],
-            "place": meeting["place"],
+            "theme_name": common.theme_name(group.theme, common.participant_lang(group)),
+            "meeting_start": meeting.starts_at,
+            "place": meeting.place,
             **urls[iid],
         },
-        dedupe=f"invitation:{meeting['id']}:{meeting['sequence']}",
+        dedupe=f"invitation:{meeting.id}:{meeting.sequence}",
         now=now,
         attachments=lambda _: (ics,),
     )
     for iid in waiting:
         if iid in reached:
             await common.set_member(
-                session, gid, iid, state="invited", respond_by=respond_by, answered_at=None
+                session,
+                gid,
+                iid,
+                state=MemberState.INVITED,
+                respond_by=respond_by,
+                answered_at=None,
             )
         else:
-            await common.set_member(session, gid, iid, state="informed", respond_by=None)
+            await common.set_member(session, gid, iid, state=MemberState.INFORMED, respond_by=None)
     await pool.set_status(session, waiting, "invited", now=now, only_from=("proposed",))
     await common.event(
         session,
@@ -138,8 +144,8 @@ async def invite(
 
 async def _member(
     session: AsyncSession, group_id: uuid.UUID, interest_id: uuid.UUID
-) -> RowMapping | None:
-    return (
+) -> Member | None:
+    row = (
         (
             await session.execute(
                 select(group_member)
@@ -153,6 +159,7 @@ async def _member(
         .mappings()
         .first()
     )
+    return None if row is None else Member.from_row(row)
 
 
 async def answer(
@@ -163,7 +170,7 @@ async def answer(
     *,
     accept: bool,
     now: datetime,
-    states: tuple[str, ...] = ("invited", "informed", "offered"),
+    states: tuple[str, ...] = (MemberState.INVITED, MemberState.INFORMED, MemberState.OFFERED),
 ) -> Answer:
     """A participant's yes or no to an invitation (or, from ``offered``, to a freed place).
 
@@ -177,28 +184,38 @@ async def answer(
     if (
         group is None
         or member is None
-        or not member["active"]
-        or member["state"] not in states
-        or group["status"] not in (*common.BEFORE_START, "running")
+        or not member.active
+        or member.state not in states
+        or group.status not in (*BEFORE_START, GroupState.RUNNING)
     ):
         return Answer.GONE
     actor = f"interest:{interest_id}"
     if accept:
         meeting = await first_meeting(session, group_id)
-        if member["state"] == "offered" and meeting is None:
+        if member.state is MemberState.OFFERED and meeting is None:
             await common.set_member(
-                session, group_id, interest_id, state="proposed", answered_at=now, respond_by=None
+                session,
+                group_id,
+                interest_id,
+                state=MemberState.PROPOSED,
+                answered_at=now,
+                respond_by=None,
             )
         else:
             await common.set_member(
-                session, group_id, interest_id, state="confirmed", answered_at=now, respond_by=None
+                session,
+                group_id,
+                interest_id,
+                state=MemberState.CONFIRMED,
+                answered_at=now,
+                respond_by=None,
             )
             await pool.set_status(
                 session, [interest_id], "placed", now=now, only_from=("proposed", "invited")
             )
         await common.event(session, group_id, "member_confirmed", now=now, actor=actor)
         return Answer.CONFIRMED
-    await _leave(session, group_id, interest_id, state="declined", now=now)
+    await _leave(session, group_id, interest_id, state=MemberState.DECLINED, now=now)
     await common.event(session, group_id, "member_declined", now=now, actor=actor)
     await refill(session, lc, group_id, now=now)
     return Answer.DECLINED
@@ -222,7 +239,12 @@ async def answer_for(
 
 
 async def _leave(
-    session: AsyncSession, group_id: uuid.UUID, interest_id: uuid.UUID, *, state: str, now: datetime
+    session: AsyncSession,
+    group_id: uuid.UUID,
+    interest_id: uuid.UUID,
+    *,
+    state: MemberState,
+    now: datetime,
 ) -> None:
     await common.set_member(
         session, group_id, interest_id, active=False, state=state, answered_at=now
@@ -232,8 +254,8 @@ async def _leave(
     )
 
 
-def _rules(group: Mapping[Any, Any]) -> Rules:
-    return rules_from(dict(group["rules"]))
+def _rules(group: Group) -> Rules:
+    return rules_from(dict(group.rules))
 
 
 async def refill(
@@ -244,11 +266,11 @@ async def refill(
     Returns the number of places offered.
     """
     group = await common.load_group(session, group_id)
-    if group is None or group["status"] not in common.BEFORE_START:
+    if group is None or not group.before_start:
         return 0
     rules = _rules(group)
     members = await common.active_members(session, group_id)
-    places = group["places"] or max(len(members), rules.min_size)
+    places = group.places or max(len(members), rules.min_size)
     free = places - len(members)
     offered = 0
     if free > 0:
@@ -259,26 +281,26 @@ async def refill(
                 )
             ).scalars()
         )
-        profiles = await pool.profiles(session, [m["interest_id"] for m in members])
+        profiles = await pool.profiles(session, [m.interest_id for m in members])
         people = [Person(p.age_band, p.gender, p.same_gender) for p in profiles.values()]
         seat = Seat(
-            group["theme"],
-            group["language"],
-            group["slot"],
+            group.theme,
+            group.language,
+            group.slot,
             rules.max_age_span,
             rules.cross_problem_after_days,
         )
         orgs = (
             None
-            if group["digital"] and rules.pool_digital_across_catchments
-            else [group["organisation_id"]]
+            if group.digital and rules.pool_digital_across_catchments
+            else [group.organisation_id]
         )
         pool_rows = await pool.waiting_for_place(
             session,
             organisation_ids=orgs,
-            digital=group["digital"],
-            language=group["language"],
-            slot=group["slot"],
+            digital=group.digital,
+            language=group.language,
+            slot=group.slot,
             exclude=everyone,
         )
         for w in pool_rows:
@@ -307,32 +329,32 @@ async def refill(
 async def _offer_place(
     session: AsyncSession,
     lc: Lifecycle,
-    group: Mapping[Any, Any],
+    group: Group,
     interest_id: uuid.UUID,
     *,
     now: datetime,
 ) -> bool:
-    gid: uuid.UUID = group["id"]
+    gid = group.id
     moved = await pool.set_status(
         session, [interest_id], "proposed", now=now, only_from=("waiting",)
     )
     if not moved:
         return False
-    respond_by = now + lc.config.reply_window
+    respond_by = timing.reply_by(now, lc.config)
     await session.execute(
         group_member.insert().values(
             group_id=gid,
             interest_id=interest_id,
             joined_at=now,
-            state="offered",
+            state=MemberState.OFFERED,
             respond_by=respond_by,
         )
     )
-    org = await common.organisation(session, group["organisation_id"])
+    org = await common.organisation(session, group.organisation_id)
     lang = common.participant_lang(group)
     context = {
         "org_name": org.name,
-        "theme_name": common.theme_name(group["theme"], lang),
+        "theme_name": common.theme_name(group.theme, lang),
         "respond_by": respond_by,
         "accept_url": await common.link(
             session, lc, Purpose.PLACE_ACCEPT, gid, interest_id, expires_at=respond_by, now=now
@@ -357,26 +379,31 @@ async def _offer_place(
 
 
 async def cancel(
-    session: AsyncSession, lc: Lifecycle, group: Mapping[Any, Any], *, why: str, now: datetime
+    session: AsyncSession, lc: Lifecycle, group: Group, *, why: str, now: datetime
 ) -> list[uuid.UUID]:
     """The group cannot start: everyone back to the pool (keeping their waiting time), told."""
-    gid: uuid.UUID = group["id"]
+    gid = group.id
     members = await common.active_members(session, gid)
-    had_invitation = {m["interest_id"] for m in members if m["state"] in ("invited", "confirmed")}
+    had_invitation = {
+        m.interest_id for m in members if m.state in (MemberState.INVITED, MemberState.CONFIRMED)
+    }
     meeting = await first_meeting(session, gid)
     returned = await lapse_group(session, gid, now=now, actor="lifecycle", why=why)
     await session.execute(
         facilitator_offer.update()
-        .where(facilitator_offer.c.group_id == gid, facilitator_offer.c.status == "pending")
-        .values(status="withdrawn")
+        .where(
+            facilitator_offer.c.group_id == gid,
+            facilitator_offer.c.status == OfferState.PENDING,
+        )
+        .values(status=OfferState.WITHDRAWN)
     )
     await session.execute(
         group_meeting.update()
-        .where(group_meeting.c.group_id == gid, group_meeting.c.status == "planned")
-        .values(status="cancelled", sequence=group_meeting.c.sequence + 1)
+        .where(group_meeting.c.group_id == gid, group_meeting.c.status == MeetingState.PLANNED)
+        .values(status=MeetingState.CANCELLED, sequence=group_meeting.c.sequence + 1)
     )
     await links.retire(session, gid, now=now)
-    org = await common.organisation(session, group["organisation_id"])
+    org = await common.organisation(session, group.organisation_id)
     ics = calendar(meeting, lc, method=CalendarMethod.CANCEL, now=now) if meeting else None
     await common.to_participants(
         session,
@@ -395,25 +422,33 @@ async def cancel(
 
 
 async def expire_replies(session: AsyncSession, lc: Lifecycle, *, now: datetime) -> int:
-    """Tick step: invitations and place offers whose window passed free their place."""
+    """Tick step: invitations and place offers whose window passed free their place
+    (:func:`groups.timing.reply_expired`)."""
     rows = (
         await session.execute(
-            select(group_member.c.group_id, group_member.c.interest_id)
+            select(group_member, start_group.c.status.label("group_status"))
             .join(start_group, start_group.c.id == group_member.c.group_id)
             .where(
                 group_member.c.active,
-                group_member.c.state.in_(("invited", "offered")),
+                group_member.c.state.in_(AWAITING_REPLY),
                 group_member.c.respond_by <= now,
-                start_group.c.status.in_(common.BEFORE_START),
+                start_group.c.status.in_(BEFORE_START),
             )
             .with_for_update(of=group_member, skip_locked=True)
         )
     ).all()
+    expired = [
+        member
+        for member, group_status in ((Member.from_row(r._mapping), r.group_status) for r in rows)
+        if timing.reply_expired(member, GroupState(group_status), now)
+    ]
     groups: set[uuid.UUID] = set()
-    for gid, iid in rows:
-        await _leave(session, gid, iid, state="expired", now=now)
-        await common.event(session, gid, "member_no_reply", now=now, interest=str(iid))
-        groups.add(gid)
+    for m in expired:
+        await _leave(session, m.group_id, m.interest_id, state=MemberState.EXPIRED, now=now)
+        await common.event(
+            session, m.group_id, "member_no_reply", now=now, interest=str(m.interest_id)
+        )
+        groups.add(m.group_id)
     for gid in sorted(groups):
         await refill(session, lc, gid, now=now)
-    return len(rows)
+    return len(expired)

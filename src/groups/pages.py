@@ -312,7 +312,7 @@ async def _welcome(db: AsyncSession, group_id: uuid.UUID) -> list[str]:
     meeting = await first_meeting(db, group_id)
     text = ["Takk! Vi har registrert at du blir med."]
     if meeting is not None:
-        text.append(f"Første møte er {_when(meeting['starts_at'])}, {meeting['place']}.")
+        text.append(f"Første møte er {_when(meeting.starts_at)}, {meeting.place}.")
     else:
         text.append("Du får vite tid og sted for første møte så snart det er bestemt.")
     return text

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import pool
 from matching.service import record_event
+from matching.states import GroupState, MemberState
 from matching.tables import group_event, group_member, start_group
 
 
@@ -29,7 +30,7 @@ async def lapse_group(
             await session.execute(
                 update(group_member)
                 .where(group_member.c.group_id == group_id, group_member.c.active)
-                .values(active=False, state="returned")
+                .values(active=False, state=MemberState.RETURNED)
                 .returning(group_member.c.interest_id)
             )
         ).scalars()
@@ -40,7 +41,7 @@ async def lapse_group(
     await session.execute(
         update(start_group)
         .where(start_group.c.id == group_id)
-        .values(status="lapsed", updated_at=now)
+        .values(status=GroupState.LAPSED, updated_at=now)
     )
     await record_event(session, group_id, now=now, actor=actor, what="lapsed", detail={"why": why})
     return members

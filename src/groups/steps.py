@@ -10,15 +10,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from groups import common, links
+from groups import common, links, timing
 from groups.config import Lifecycle, LifecycleConfig
+from groups.model import GroupState, MeetingState, MemberState, OfferState
 from groups.tables import facilitator_offer, group_meeting
 from intake import pool
 from matching.explain import Locale
-from matching.tables import ACTIVE_MEMBER_STATES, group_member, start_group
+from matching.states import ACTIVE_MEMBER_STATES, TERMINAL
+from matching.tables import group_member, start_group
 
 OSLO = ZoneInfo("Europe/Oslo")
-TERMINAL = ("lapsed", "closed")
 
 
 async def close_group(
@@ -38,36 +39,39 @@ async def close_group(
     """
     cfg = config or (lc.config if lc else LifecycleConfig())
     group = await common.load_group(session, group_id)
-    if group is None or group["status"] in TERMINAL:
+    if group is None or group.status in TERMINAL:
         return False
-    members = [m["interest_id"] for m in await common.active_members(session, group_id)]
+    members = [m.interest_id for m in await common.active_members(session, group_id)]
     await session.execute(
         update(group_member)
         .where(group_member.c.group_id == group_id, group_member.c.active)
-        .values(active=False, state="closed")
+        .values(active=False, state=MemberState.CLOSED)
     )
     values: dict[str, object] = {
-        "status": "closed",
+        "status": GroupState.CLOSED,
         "closed_at": now,
         "closed_reason": reason[:500],
         "updated_at": now,
     }
-    if group["status"] in common.BEFORE_START:
+    if group.before_start:
         await pool.set_status(
             session, members, "waiting", now=now, only_from=("proposed", "invited", "placed")
         )
-    elif group["erase_contacts_after"] is None:
-        values["erase_contacts_after"] = now + cfg.erase_after
+    elif (erase_at := timing.erase_on_close(group, now, cfg)) is not None:
+        values["erase_contacts_after"] = erase_at
     await common.set_group(session, group_id, **values)
     await session.execute(
         update(facilitator_offer)
-        .where(facilitator_offer.c.group_id == group_id, facilitator_offer.c.status == "pending")
-        .values(status="withdrawn")
+        .where(
+            facilitator_offer.c.group_id == group_id,
+            facilitator_offer.c.status == OfferState.PENDING,
+        )
+        .values(status=OfferState.WITHDRAWN)
     )
     await session.execute(
         update(group_meeting)
-        .where(group_meeting.c.group_id == group_id, group_meeting.c.status == "planned")
-        .values(status="cancelled")
+        .where(group_meeting.c.group_id == group_id, group_meeting.c.status == MeetingState.PLANNED)
+        .values(status=MeetingState.CANCELLED)
     )
     await links.retire(session, group_id, now=now)
     await common.event(session, group_id, "closed", now=now, actor=actor, reason=reason[:500])
@@ -177,7 +181,7 @@ async def participant_step(
                 select(group_meeting.c.starts_at, group_meeting.c.place)
                 .where(
                     group_meeting.c.group_id == row["group_id"],
-                    group_meeting.c.status == "planned",
+                    group_meeting.c.status == MeetingState.PLANNED,
                 )
                 .order_by(group_meeting.c.number)
                 .limit(1)
