@@ -46,6 +46,9 @@ class Purpose(enum.StrEnum):
     CHECKIN = "checkin"  # object: meeting, subject: facilitator
     FOLLOWUP = "followup"  # object: group, subject: facilitator
     REVIEW = "review"  # object: group, subject: facilitator
+    #: The participants' contact for the facilitator. Viewed, never used up: each view is a
+    #: group event (groups.roster); it ends at its expiry or when the group's links retire.
+    ROSTER = "roster"  # object: group, subject: facilitator
 
     @property
     def family(self) -> str:

@@ -2,133 +2,141 @@
 
 GET shows what the link does and asks for a click (or a short form): mail scanners that
 follow links must not accept a group on someone's behalf. POST does it, once. A forged link
-answers 400, an old or used one 410, each with a kind page rather than an error. Pages are
-bokmål, rendered with their own autoescaping Jinja environment; forms carry the site's CSRF
-token, so they work whether or not ``/s/`` is exempt from CSRF checks.
+answers 400, an old or used one 410, each with a kind page rather than an error.
+
+One web stack: the pages extend the participant pages' layout (``intake/web/templates/
+base.html`` and its macros, Designsystemet CSS), use the same gettext catalogues
+(``intake/web/locale``, nb/nn/en) and get the same security headers (added app-wide). The page
+language is ``?lang=`` (remembered in the ``lang`` cookie), the cookie, else the group's
+language when it is bokmål, nynorsk or English, else bokmål. Forms carry the site's CSRF token,
+so they work whether or not ``/s/`` is exempt from CSRF checks.
+
+The roster link (:attr:`Purpose.ROSTER`) is the one link that is viewed, never used up; each
+view is a group event (:mod:`groups.roster`).
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from litestar import Request, Response, get, post
+from litestar.datastructures import Cookie
 from litestar.utils.scope.state import ScopeState
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from groups import Lifecycle, LifecycleConfig, links
+import intake.web
+from groups import Lifecycle, links, meeting_form, page_texts, roster
+from groups.brief import GroupBrief, group_brief, page_lang, when_text
 from groups.facilitators import OfferAnswer, answer_offer
 from groups.links import Link, LinkProblem, Purpose
 from groups.meetings import propose_first_meeting, record_checkin, record_followup
 from groups.members import Answer, answer
-
-OSLO = ZoneInfo("Europe/Oslo")
+from groups.tables import facilitator_offer, group_meeting
+from intake.web.i18n import LANGS, NATIVE_NAMES, Translator, negotiate
+from intake.web.routes import static_url
+from matching.service import record_event
+from matching.tables import start_group
 
 _env = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    # The group pages' own templates, then the participant pages' layout and macros.
+    loader=ChoiceLoader(
+        [
+            FileSystemLoader(Path(__file__).parent / "templates"),
+            FileSystemLoader(Path(intake.web.__file__).parent / "templates"),
+        ]
+    ),
     autoescape=select_autoescape(["html"], default=True),
+    extensions=["jinja2.ext.i18n"],
     undefined=StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
 )
-
-_PROBLEMS: dict[LinkProblem, tuple[int, str, str]] = {
-    LinkProblem.FORGED: (
-        400,
-        "Lenken virker ikke",
-        "Lenken er ikke gyldig. Kanskje ble den kuttet av da den ble kopiert? Prøv å åpne "
-        "den direkte fra meldingen du fikk.",
-    ),
-    LinkProblem.EXPIRED: (
-        410,
-        "Lenken er for gammel",
-        "Svarfristen for denne lenken er ute, så den virker ikke lenger. Du trenger ikke gjøre "
-        "noe: vi har gått videre, og du får en ny melding hvis vi trenger svar fra deg.",
-    ),
-    LinkProblem.USED: (
-        410,
-        "Lenken er allerede brukt",
-        "Denne lenken er allerede brukt, og hver lenke virker bare én gang. Svaret ditt er "
-        "registrert.",
-    ),
-}
-
-_GONE = (
-    "Spørsmålet gjelder ikke lenger",
-    "Dette spørsmålet gjelder ikke lenger – for eksempel fordi gruppen er avlyst, noen andre "
-    "har svart, eller svaret allerede er registrert. Du trenger ikke gjøre noe.",
+_env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+_env.globals.update(
+    static=static_url, anchor=lambda name: meeting_form.ANCHORS.get(str(name), str(name))
 )
 
-_ASK: dict[Purpose, tuple[str, list[str], str]] = {
-    Purpose.OFFER_ACCEPT: (
-        "Starte en ny gruppe?",
-        ["Du er spurt om å være igangsetter for en ny selvhjelpsgruppe."],
-        "Ja, jeg kan starte gruppen",
-    ),
-    Purpose.OFFER_DECLINE: (
-        "Ikke denne gangen?",
-        ["Takk for at du svarer. Da spør vi neste igangsetter."],
-        "Nei, ikke denne gangen",
-    ),
-    Purpose.INVITE_ACCEPT: (
-        "Kommer du på første møte?",
-        ["Bekreft at du kommer på første gruppemøte."],
-        "Ja, jeg kommer",
-    ),
-    Purpose.INVITE_DECLINE: (
-        "Kan du ikke komme?",
-        ["Da gir vi plassen til en annen. Du står i køen igjen med samme ventetid."],
-        "Nei, jeg kan ikke",
-    ),
-    Purpose.PLACE_ACCEPT: (
-        "Vil du ha plassen?",
-        ["Det er en ledig plass til deg i en selvhjelpsgruppe."],
-        "Ja takk, jeg vil ha plassen",
-    ),
-    Purpose.PLACE_DECLINE: (
-        "Nei takk til plassen?",
-        ["Da gir vi plassen til en annen. Du står fortsatt i køen med samme ventetid."],
-        "Nei takk",
-    ),
-}
+NO_STORE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
 
-_REPORTS: dict[Purpose, tuple[str, str, bool]] = {
-    Purpose.CHECKIN: ("Hvordan gikk møtet?", "Fortell kort hvordan møtet gikk.", True),
-    Purpose.FOLLOWUP: (
-        "Oppfølging av gruppen",
-        "Registrer at du har fulgt opp gruppen (besøk eller samtale).",
-        False,
-    ),
-    Purpose.REVIEW: ("Et halvt år med gruppen", "Går gruppen fortsatt?", False),
-}
+_ANSWERS = (
+    Purpose.INVITE_ACCEPT,
+    Purpose.INVITE_DECLINE,
+    Purpose.PLACE_ACCEPT,
+    Purpose.PLACE_DECLINE,
+)
+_REPORTS = (Purpose.CHECKIN, Purpose.FOLLOWUP, Purpose.REVIEW)
 
 
-def _page(name: str, status: int = 200, **context: Any) -> Response[str]:
-    html = _env.get_template(name).render(**context)
-    return Response(html, status_code=status, media_type="text/html")
+def _render(
+    request: Request[Any, Any, Any],
+    name: str,
+    *,
+    lang: str,
+    status: int = 200,
+    switch: bool = True,
+    **context: Any,
+) -> Response[str]:
+    """A page in ``lang`` in the shared layout; ``switch`` shows the language switch (GET
+    pages only: the switch reloads the page, and a used link would then say "used")."""
+    t = Translator(lang)
+    html = _env.get_template(name).render(
+        lang=lang,
+        languages=list(NATIVE_NAMES.items()) if switch else [],
+        **t.template_globals(),
+        **context,
+    )
+    cookies = []
+    if request.query_params.get("lang") in LANGS:
+        cookies.append(
+            Cookie(key="lang", value=lang, max_age=365 * 86400, httponly=True, samesite="lax")
+        )
+    return Response(
+        html,
+        status_code=status,
+        media_type="text/html",
+        headers={**NO_STORE, "Content-Language": lang},
+        cookies=cookies,
+    )
 
 
-def _problem(problem: LinkProblem) -> Response[str]:
-    status, title, message = _PROBLEMS[problem]
-    return _page("problem.html", status, title=title, message=message)
+def _problem(request: Request[Any, Any, Any], problem: LinkProblem) -> Response[str]:
+    lang = negotiate(
+        request.query_params.get("lang"),
+        request.cookies.get("lang"),
+        request.headers.get("accept-language"),
+    )
+    status, title, message = page_texts.problems(Translator(lang))[problem]
+    return _render(request, "link_problem.html", lang=lang, status=status, title=title,
+                   message=message, switch=request.method == "GET")  # fmt: skip
 
 
-def _gone() -> Response[str]:
-    return _page("problem.html", 410, title=_GONE[0], message=_GONE[1])
+def _gone(request: Request[Any, Any, Any], lang: str) -> Response[str]:
+    t = Translator(lang)
+    return _render(
+        request,
+        "link_problem.html",
+        lang=lang,
+        status=410,
+        switch=request.method == "GET",
+        title=t.gettext("The question no longer applies"),
+        message=t.gettext(
+            "This question no longer applies – for example because the group was cancelled, "
+            "someone else answered, or the answer is already registered. You do not need to do "
+            "anything."
+        ),
+    )
 
 
 def _lifecycle(request: Request[Any, Any, Any]) -> Lifecycle:
-    services = request.app.state.services
-    return Lifecycle(
-        cipher=services.cipher,
-        link_secret=str(services.extra.get("link_secret") or services.settings.link_secret),
-        base_url=services.settings.public_base_url,
-        config=services.extra.get("lifecycle_config") or LifecycleConfig(),
-    )
+    """The one life cycle the composition root built (with the deployment's windows); a
+    default-built one here is how ``SAMHJELP_FACILITATED_MEETINGS`` used to get lost."""
+    lc: Lifecycle = request.app.state.services.lifecycle
+    return lc
 
 
 def _csrf(request: Request[Any, Any, Any]) -> str:
@@ -136,56 +144,79 @@ def _csrf(request: Request[Any, Any, Any]) -> str:
     return token if isinstance(token, str) else ""
 
 
-def _when(at: datetime) -> str:
-    return at.astimezone(OSLO).strftime("%d.%m.%Y kl. %H:%M")
+async def _group_of(db: AsyncSession, link: Link) -> uuid.UUID | None:
+    """The group a link is about (offers and meetings point to their group)."""
+    if link.purpose in (Purpose.OFFER_ACCEPT, Purpose.OFFER_DECLINE):
+        stmt = select(facilitator_offer.c.group_id).where(facilitator_offer.c.id == link.object_id)
+    elif link.purpose is Purpose.CHECKIN:
+        stmt = select(group_meeting.c.group_id).where(group_meeting.c.id == link.object_id)
+    else:
+        return link.object_id
+    found: uuid.UUID | None = (await db.execute(stmt)).scalar_one_or_none()
+    return found
 
 
-def _meeting_values(form: Any) -> dict[str, str]:
-    return {k: str(form.get(k, "")).strip() for k in ("date", "time", "place")}
+async def _language(
+    request: Request[Any, Any, Any], db: AsyncSession, gid: uuid.UUID | None
+) -> str:
+    """``?lang=``, the ``lang`` cookie, the group's language (if nb/nn/en), else bokmål."""
+    for choice in (request.query_params.get("lang"), request.cookies.get("lang")):
+        if choice in LANGS:
+            return str(choice)
+    if gid is None:
+        return page_lang(None)
+    found = await db.execute(select(start_group.c.language).where(start_group.c.id == gid))
+    return page_lang(found.scalar_one_or_none())
 
 
-def _parse_meeting(values: dict[str, str], now: datetime) -> tuple[datetime | None, list[str]]:
-    errors = []
+async def _brief(
+    db: AsyncSession, lc: Lifecycle, gid: uuid.UUID | None, lang: str
+) -> GroupBrief | None:
+    if gid is None:
+        return None
     try:
-        day = datetime.strptime(values["date"], "%Y-%m-%d").date()
-        at = time.fromisoformat(values["time"])
-        start = datetime.combine(day, at, tzinfo=OSLO)
-    except ValueError:
-        return None, ["Skriv dato som ÅÅÅÅ-MM-DD og klokkeslett som TT:MM."]
-    if start <= now:
-        errors.append("Møtet må være fram i tid.")
-    if not values["place"]:
-        errors.append("Skriv hvor gruppen skal møtes.")
-    return (None if errors else start), errors
+        return await group_brief(db, gid, lang=lang, config=lc.config)
+    except LookupError:
+        return None
+
+
+async def _slot(db: AsyncSession, gid: uuid.UUID) -> str | None:
+    found = await db.execute(select(start_group.c.slot).where(start_group.c.id == gid))
+    return found.scalar_one_or_none()
 
 
 @get("/s/{token:str}", include_in_schema=False)
 async def show_link(
     token: str, request: Request[Any, Any, Any], db: AsyncSession, now: datetime
 ) -> Response[str]:
-    """What the link does; nothing changes until the button is pressed."""
+    """What the link does; nothing changes until the button is pressed (the roster shows)."""
     lc = _lifecycle(request)
     found = await links.resolve(db, token, secret=lc.link_secret, now=now)
     if isinstance(found, LinkProblem):
-        return _problem(found)
+        return _problem(request, found)
+    gid = await _group_of(db, found)
+    lang = await _language(request, db, gid)
     csrf = _csrf(request)
+    if found.purpose is Purpose.ROSTER:
+        return await _roster(request, db, lc, found, lang, now=now)
     if found.purpose is Purpose.MEETING_FORM:
-        values = {"date": "", "time": "", "place": ""}
-        return _page(
-            "meeting_form.html",
-            title="Første møte",
-            form_url="",
-            csrf=csrf,
-            errors=[],
-            values=values,
-        )
+        brief = await _brief(db, lc, gid, lang)
+        if brief is None:
+            return _gone(request, lang)
+        form = meeting_form.build(action="", slot=brief.slot, meetings=brief.facilitated_meetings,
+                                  now=now, lang=lang)  # fmt: skip
+        return _render(request, "meeting_form.html", lang=lang, form=form, csrf=csrf)
     if found.purpose in _REPORTS:
-        title, intro, attended = _REPORTS[found.purpose]
-        return _page(
-            "report.html", title=title, intro=intro, ask_attended=attended, csrf=csrf, errors=[]
-        )
-    title, paragraphs, button = _ASK[found.purpose]
-    return _page("confirm.html", title=title, paragraphs=paragraphs, button=button, csrf=csrf)
+        title, intro = page_texts.report(Translator(lang), found.purpose)
+        return _render(request, "link_report.html", lang=lang, title=title, intro=intro,
+                       ask_attended=found.purpose is Purpose.CHECKIN, csrf=csrf, errors={},
+                       attended="", follow_up="")  # fmt: skip
+    title, paragraphs, button = page_texts.ask(Translator(lang), found.purpose)
+    brief = None
+    if found.purpose in (Purpose.OFFER_ACCEPT, Purpose.OFFER_DECLINE):
+        brief = await _brief(db, lc, gid, lang)
+    return _render(request, "link_ask.html", lang=lang, title=title, paragraphs=paragraphs,
+                   button=button, csrf=csrf, brief=brief, show_deadline=True)  # fmt: skip
 
 
 @post("/s/{token:str}", include_in_schema=False, status_code=200)
@@ -196,9 +227,13 @@ async def use_link(
     lc = _lifecycle(request)
     found = await links.resolve(db, token, secret=lc.link_secret, now=now, lock=True)
     if isinstance(found, LinkProblem):
-        return _problem(found)
+        return _problem(request, found)
+    gid = await _group_of(db, found)
+    lang = await _language(request, db, gid)
+    if found.purpose is Purpose.ROSTER:  # viewed, never used up
+        return await _roster(request, db, lc, found, lang, now=now)
     form = await request.form()
-    response = await _act(db, lc, found, form, request, now=now)
+    response = await _act(db, lc, found, gid, form, request, lang, now=now)
     if (response.status_code or 200) < 400:
         await links.consume(db, found, now=now)
     return response
@@ -208,74 +243,20 @@ async def _act(
     db: AsyncSession,
     lc: Lifecycle,
     link: Link,
+    gid: uuid.UUID | None,
     form: Any,
     request: Request[Any, Any, Any],
+    lang: str,
     *,
     now: datetime,
 ) -> Response[str]:
+    t = Translator(lang)
     p = link.purpose
     if p in (Purpose.OFFER_ACCEPT, Purpose.OFFER_DECLINE):
-        accept = p is Purpose.OFFER_ACCEPT
-        outcome, form_url = await answer_offer(
-            db, lc, link.object_id, link.subject_id, accept=accept, now=now
-        )
-        if outcome is OfferAnswer.GONE:
-            return _gone()
-        if outcome is OfferAnswer.DECLINED:
-            return _page(
-                "done.html",
-                title="Takk for svaret",
-                paragraphs=[
-                    "Vi har registrert at du ikke kan starte denne gruppen. Vi spør en annen."
-                ],
-                form_url=None,
-            )
-        return _page(
-            "done.html",
-            title="Takk for at du starter gruppen!",
-            paragraphs=[
-                "Foreslå tid og sted for første møte nedenfor. Vil du gjøre det senere, kan du "
-                f"bruke denne lenken (den virker i {lc.config.meeting_form_valid.days} dager): "
-                f"{form_url}",
-            ],
-            form_url=form_url,
-            csrf=_csrf(request),
-            errors=[],
-            values={"date": "", "time": "", "place": ""},
-        )
+        return await _answer_offer(db, lc, link, gid, request, lang, now=now)
     if p is Purpose.MEETING_FORM:
-        values = _meeting_values(form)
-        start, errors = _parse_meeting(values, now)
-        if start is None:
-            return _page(
-                "meeting_form.html",
-                400,
-                title="Første møte",
-                form_url="",
-                csrf=_csrf(request),
-                errors=errors,
-                values=values,
-            )
-        if not await propose_first_meeting(
-            db, lc, link.object_id, link.subject_id, starts_at=start, place=values["place"], now=now
-        ):
-            return _gone()
-        return _page(
-            "done.html",
-            title="Invitasjonene er sendt",
-            paragraphs=[
-                f"Første møte er {_when(start)}, {values['place']}.",
-                "Deltakerne får invitasjon med kalenderfil og svarer innen tre dager. Du får en "
-                "påminnelse dagen før hvert møte og en kort spørsmålsrunde etterpå.",
-            ],
-            form_url=None,
-        )
-    if p in (
-        Purpose.INVITE_ACCEPT,
-        Purpose.INVITE_DECLINE,
-        Purpose.PLACE_ACCEPT,
-        Purpose.PLACE_DECLINE,
-    ):
+        return await _plan(db, lc, link, form, request, lang, now=now)
+    if p in _ANSWERS:
         accept = p in (Purpose.INVITE_ACCEPT, Purpose.PLACE_ACCEPT)
         states = (
             ("offered",)
@@ -286,35 +267,184 @@ async def _act(
             db, lc, link.object_id, link.subject_id, accept=accept, now=now, states=states
         )
         if result is Answer.GONE:
-            return _gone()
+            return _gone(request, lang)
         if result is Answer.DECLINED:
-            return _page(
-                "done.html",
-                title="Takk for svaret",
-                paragraphs=[
-                    "Vi har registrert svaret ditt. Du står i køen igjen med samme ventetid, og vi "
-                    "sier fra når en ny gruppe kan starte."
-                ],
-                form_url=None,
+            return _done(request, lang, t.gettext("Thank you for answering"), [t.gettext(
+                "We have registered your answer. You are back in the queue with the same "
+                "waiting time, and we will tell you when a new group can start."
+            )])  # fmt: skip
+        return _done(request, lang, t.gettext("Welcome to the group!"),
+                     await _welcome(db, link.object_id, t))  # fmt: skip
+    return await _report(db, lc, link, form, request, lang, now=now)
+
+
+def _done(
+    request: Request[Any, Any, Any],
+    lang: str,
+    title: str,
+    paragraphs: list[str],
+    *,
+    roster_url: str | None = None,
+    form: meeting_form.MeetingForm | None = None,
+) -> Response[str]:
+    return _render(request, "link_done.html", lang=lang, switch=False, title=title,
+                   paragraphs=paragraphs, roster_url=roster_url, form=form,
+                   csrf=_csrf(request))  # fmt: skip
+
+
+async def _answer_offer(
+    db: AsyncSession,
+    lc: Lifecycle,
+    link: Link,
+    gid: uuid.UUID | None,
+    request: Request[Any, Any, Any],
+    lang: str,
+    *,
+    now: datetime,
+) -> Response[str]:
+    t = Translator(lang)
+    accept = link.purpose is Purpose.OFFER_ACCEPT
+    outcome, form_url = await answer_offer(
+        db, lc, link.object_id, link.subject_id, accept=accept, now=now
+    )
+    if outcome is OfferAnswer.GONE:
+        return _gone(request, lang)
+    if outcome is OfferAnswer.DECLINED:
+        return _done(request, lang, t.gettext("Thank you for answering"), [t.gettext(
+            "We have registered that you cannot start this group. We will ask someone else."
+        )])  # fmt: skip
+    brief = await _brief(db, lc, gid, lang)
+    if gid is None or brief is None or form_url is None:
+        return _gone(request, lang)
+    roster_url = await roster.issue_link(db, lc, gid, link.subject_id,
+                                         meetings=brief.facilitated_meetings, now=now)  # fmt: skip
+    form = meeting_form.build(action=form_url, slot=brief.slot,
+                              meetings=brief.facilitated_meetings, now=now, lang=lang)  # fmt: skip
+    days = lc.config.meeting_form_valid.days
+    return _done(
+        request,
+        lang,
+        t.gettext("Thank you for starting the group!"),
+        [
+            t.gettext(
+                "Choose the time and place of the first meeting below. If you want to do it "
+                "later, use this link (it works for %(days)d days): %(url)s",
+                days=days,
+                url=form_url,
             )
-        return _page(
-            "done.html",
-            title="Velkommen i gruppen!",
-            paragraphs=await _welcome(db, link.object_id),
-            form_url=None,
+        ],
+        roster_url=roster_url,
+        form=form,
+    )
+
+
+async def _plan(
+    db: AsyncSession,
+    lc: Lifecycle,
+    link: Link,
+    form: Any,
+    request: Request[Any, Any, Any],
+    lang: str,
+    *,
+    now: datetime,
+) -> Response[str]:
+    """The meeting form posted: on the slot, or another time the facilitator confirmed."""
+    t = Translator(lang)
+    gid = link.object_id
+    brief = await _brief(db, lc, gid, lang)
+    if brief is None:
+        return _gone(request, lang)
+    values = meeting_form.values_of(form)
+    choice, errors = meeting_form.parse(values, slot=brief.slot, now=now, t=t)
+    if choice is None:
+        shown = meeting_form.build(action="", slot=brief.slot, meetings=brief.facilitated_meetings,
+                                   now=now, lang=lang, values=values, errors=errors)  # fmt: skip
+        return _render(request, "meeting_form.html", lang=lang, status=400, form=shown,
+                       csrf=_csrf(request))  # fmt: skip
+    if not await propose_first_meeting(
+        db, lc, gid, link.subject_id, starts_at=choice.starts_at, place=choice.place, now=now
+    ):
+        return _gone(request, lang)
+    if choice.off_slot:
+        # The facilitator confirmed a time off the slot: recorded for the invitation's wording
+        # (groups.brief.on_slot gives the same answer from the time itself).
+        await db.execute(
+            update(group_meeting).where(group_meeting.c.group_id == gid).values(off_slot=True)
         )
-    return await _report(db, lc, link, form, request, now=now)
+        actor = f"facilitator:{link.subject_id}"
+        await record_event(
+            db, gid, now=now, actor=actor, what="meeting_off_slot_confirmed",
+            detail={"slot": brief.slot},
+        )  # fmt: skip
+    roster_url = await roster.issue_link(db, lc, gid, link.subject_id,
+                                         meetings=brief.facilitated_meetings, now=now)  # fmt: skip
+    text = [
+        t.gettext(
+            "The first meeting is %(when)s, %(place)s.",
+            when=when_text(choice.starts_at, lang),
+            place=choice.place,
+        ),
+        t.ngettext(
+            "You take part in the first meeting. The participants get an invitation with a "
+            "calendar file. You get a reminder the day before and a short question afterwards.",
+            "You take part in the first %(num)d meetings, one a week. The participants get an "
+            "invitation with a calendar file. You get a reminder the day before each meeting "
+            "and a short question afterwards.",
+            brief.facilitated_meetings,
+        ),
+    ]
+    if choice.off_slot:
+        text.append(
+            t.gettext(
+                "The time differs from what the participants chose (%(slot)s). The invitation "
+                "says so, and anyone who declines keeps their place in the queue.",
+                slot=brief.slot_text,
+            )
+        )
+    return _done(request, lang, t.gettext("The invitations are sent"), text, roster_url=roster_url)
 
 
-async def _welcome(db: AsyncSession, group_id: uuid.UUID) -> list[str]:
-    from groups.members import first_meeting
+async def _roster(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    lc: Lifecycle,
+    link: Link,
+    lang: str,
+    *,
+    now: datetime,
+) -> Response[str]:
+    gid = link.object_id
+    if not await roster.can_view(db, gid, link.subject_id):
+        return _gone(request, lang)
+    entries = await roster.load_roster(db, gid, lc.cipher)
+    await roster.record_view(db, gid, link.subject_id, entries, now=now)
+    return _render(request, "roster.html", lang=lang, entries=entries,
+                   brief=await _brief(db, lc, gid, lang))  # fmt: skip
 
-    meeting = await first_meeting(db, group_id)
-    text = ["Takk! Vi har registrert at du blir med."]
+
+async def _welcome(db: AsyncSession, group_id: uuid.UUID, t: Translator) -> list[str]:
+    meeting = (
+        await db.execute(
+            select(group_meeting.c.starts_at, group_meeting.c.place).where(
+                group_meeting.c.group_id == group_id,
+                group_meeting.c.number == 1,
+                group_meeting.c.status == "planned",
+            )
+        )
+    ).first()
+    text = [t.gettext("Thank you! We have registered that you are joining.")]
     if meeting is not None:
-        text.append(f"Første møte er {_when(meeting.starts_at)}, {meeting.place}.")
+        text.append(
+            t.gettext(
+                "The first meeting is %(when)s, %(place)s.",
+                when=when_text(meeting.starts_at, t.lang),
+                place=meeting.place,
+            )
+        )
     else:
-        text.append("Du får vite tid og sted for første møte så snart det er bestemt.")
+        text.append(
+            t.gettext("You will hear the time and place of the first meeting as soon as it is set.")
+        )
     return text
 
 
@@ -324,23 +454,21 @@ async def _report(
     link: Link,
     form: Any,
     request: Request[Any, Any, Any],
+    lang: str,
     *,
     now: datetime,
 ) -> Response[str]:
-    title, intro, _ = _REPORTS[link.purpose]
+    t = Translator(lang)
     goes_on = str(form.get("goes_on", "yes")) != "no"
     if link.purpose is Purpose.CHECKIN:
         raw = str(form.get("attended", "")).strip()
+        follow_up = str(form.get("follow_up", ""))
         if not raw.isdigit() or int(raw) > 99:
-            return _page(
-                "report.html",
-                400,
-                title=title,
-                intro=intro,
-                ask_attended=True,
-                csrf=_csrf(request),
-                errors=["Skriv antallet som et tall (0–99)."],
-            )
+            title, intro = page_texts.report(t, link.purpose)
+            return _render(request, "link_report.html", lang=lang, status=400, title=title,
+                           intro=intro, ask_attended=True, csrf=_csrf(request),
+                           errors={"attended": t.gettext("Write the number as digits (0–99).")},
+                           attended=raw[:3], follow_up=follow_up[:1000])  # fmt: skip
         ok = await record_checkin(
             db,
             lc,
@@ -348,7 +476,7 @@ async def _report(
             link.subject_id,
             attended=int(raw),
             goes_on=goes_on,
-            follow_up=str(form.get("follow_up", "")),
+            follow_up=follow_up,
             now=now,
         )
     else:
@@ -357,10 +485,8 @@ async def _report(
             db, link.object_id, link.subject_id, kind=kind, goes_on=goes_on, now=now, lc=lc
         )
     if not ok:
-        return _gone()
-    return _page(
-        "done.html", title="Takk!", paragraphs=["Svaret ditt er registrert."], form_url=None
-    )
+        return _gone(request, lang)
+    return _done(request, lang, t.gettext("Thank you!"), [t.gettext("Your answer is registered.")])
 
 
 #: Add to the app: ``create_app(services, route_handlers=ROUTES)``.

@@ -69,6 +69,9 @@ group_meeting = Table(
     Column("attended", SmallInteger),
     Column("goes_on", Boolean),
     Column("follow_up", Text),
+    # The facilitator confirmed a time off the group's slot (groups.brief.on_slot): the
+    # invitation says the time differs from what people chose (migration 0008).
+    Column("off_slot", Boolean, nullable=False, server_default=text("false")),
     CheckConstraint("status IN ('planned','held','cancelled')", name="status"),
     UniqueConstraint("group_id", "number", name="uq_group_meeting_group_number"),
 )

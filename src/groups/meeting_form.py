@@ -1,0 +1,142 @@
+"""The first-meeting form: the next dates on the group's slot, or another time confirmed.
+
+A Tuesday-evening group was once invited to a Friday-morning meeting and nobody was warned.
+So the form offers the next dates on the group's agreed slot (at the part of day's default
+start, :data:`groups.brief.DEFAULT_START`), and another time only with an explicit
+confirmation. Validation is server-side; each error belongs to one field and is shown next to
+it (the page works without JavaScript).
+
+Form fields: ``when`` (``YYYY-MM-DDTHH:MM`` of an offered date, or ``other``), ``date`` and
+``time`` (for ``other``), ``confirm_other_time`` (``yes``), ``place``. A post with ``date`` and
+``time`` but no ``when`` is read as ``other`` (older forms and scripts); a time that is on the
+slot anyway needs no confirmation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from typing import Any
+
+from groups.brief import MIN_LEAD, OSLO, next_slot_starts, on_slot, slot_text, when_text
+from intake.web.i18n import Translator
+
+FIELDS = ("when", "date", "time", "confirm_other_time", "place")
+PLACE_MAX = 300
+#: Where each field's error summary link points (the first control of the field).
+ANCHORS = {"when": "when-1"}
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingForm:
+    """What the template shows: where it posts, the slot, the choices, values and errors."""
+
+    action: str
+    slot_text: str
+    meetings: int
+    choices: list[tuple[str, str]]
+    values: dict[str, str]
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingChoice:
+    """A valid answer: when, where, and whether the time is off the group's slot."""
+
+    starts_at: datetime
+    place: str
+    off_slot: bool
+
+
+def choice_value(at: datetime) -> str:
+    return at.astimezone(OSLO).strftime("%Y-%m-%dT%H:%M")
+
+
+def build(
+    *,
+    action: str,
+    slot: str,
+    meetings: int,
+    now: datetime,
+    lang: str,
+    values: Mapping[str, str] | None = None,
+    errors: Mapping[str, str] | None = None,
+) -> MeetingForm:
+    """The form with the next four dates on ``slot``; the first is chosen unless posted."""
+    choices = [(choice_value(s), when_text(s, lang)) for s in next_slot_starts(slot, now=now)]
+    shown = {k: "" for k in FIELDS}
+    shown.update(values or {})
+    if not shown["when"] and not (shown["date"] or shown["time"]):
+        shown["when"] = choices[0][0]
+    return MeetingForm(
+        action=action,
+        slot_text=slot_text(slot, lang),
+        meetings=meetings,
+        choices=choices,
+        values=shown,
+        errors=dict(errors or {}),
+    )
+
+
+def values_of(form: Any) -> dict[str, str]:
+    return {k: str(form.get(k, "")).strip() for k in FIELDS}
+
+
+def _local(day: str, at: str) -> datetime | None:
+    try:
+        return datetime.combine(
+            datetime.strptime(day, "%Y-%m-%d").date(), time.fromisoformat(at), tzinfo=OSLO
+        )
+    except ValueError:
+        return None
+
+
+def parse(
+    values: Mapping[str, str], *, slot: str, now: datetime, t: Translator
+) -> tuple[MeetingChoice | None, dict[str, str]]:
+    """Check a posted form: the choice, or one error per field (in page order)."""
+    errors: dict[str, str] = {}
+    when = values.get("when", "")
+    if not when and (values.get("date") or values.get("time")):
+        when = "other"
+    start: datetime | None = None
+    too_soon = t.gettext(
+        "The first meeting must be at least two days ahead, so everyone can answer."
+    )
+    if when == "other":
+        day, at = values.get("date", ""), values.get("time", "")
+        if not day or _local(day, "12:00") is None:
+            errors["date"] = t.gettext("Write the date as YYYY-MM-DD.")
+        if not at or _local("2000-01-01", at) is None:
+            errors["time"] = t.gettext("Write the time as HH:MM, for example 18:00.")
+        if not errors:
+            start = _local(day, at)
+            assert start is not None
+            if start < now + MIN_LEAD:
+                errors["date"] = too_soon
+            elif not on_slot(slot, start) and values.get("confirm_other_time") != "yes":
+                errors["confirm_other_time"] = t.gettext(
+                    "This time differs from what the participants chose. Tick the box to "
+                    "confirm it, or choose one of the dates above."
+                )
+    elif when:
+        start = _local(*when.partition("T")[::2])
+        if start is None or not on_slot(slot, start):
+            errors["when"] = t.gettext("Choose one of the dates, or another time.")
+        elif start < now + MIN_LEAD:
+            errors["when"] = too_soon
+    else:
+        errors["when"] = t.gettext("Choose one of the dates, or another time.")
+    place = values.get("place", "")
+    if not place:
+        errors["place"] = t.gettext("Write where the group meets.")
+    elif len(place) > PLACE_MAX:
+        errors["place"] = t.gettext("Write the place in at most 300 characters.")
+    if errors or start is None:
+        return None, _in_page_order(errors)
+    return MeetingChoice(start, place, not on_slot(slot, start)), {}
+
+
+def _in_page_order(errors: dict[str, str]) -> dict[str, str]:
+    return {k: errors[k] for k in FIELDS if k in errors}
