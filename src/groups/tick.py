@@ -5,6 +5,10 @@ command line) can call it: a second concurrent run returns at once. Row locks ta
 ``SKIP LOCKED`` keep it from waiting on a facilitator or participant answering a link at the
 same moment; whatever it skips, the next run picks up. Every step is idempotent: states move
 forward only, and every message carries a dedupe key.
+
+What is due is decided by the pure rules of :mod:`groups.timing` (a typed row, ``now`` and the
+configured windows in, a step out); the steps called here load the rows, ask those rules and
+apply the answer.
 """
 
 from __future__ import annotations
