@@ -243,7 +243,7 @@ async def measure(db: str, planner: Planner, hz: float) -> dict[str, Any]:
         engine=engine,
         sessionmaker=async_sessionmaker(engine, expire_on_commit=False),
         cipher=ContactCipher(bytes(range(32))),
-        extra={"link_secret": "bench-link-secret-" + "x" * 32},
+        link_secret="bench-link-secret-" + "x" * 32,
     )
     config = uvicorn.Config(
         create_app(services), host="127.0.0.1", port=0, lifespan="off", log_config=None

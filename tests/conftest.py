@@ -153,7 +153,7 @@ def services(
         sessionmaker=maker,
         cipher=cipher,
         clock=clock,
-        extra={"link_secret": "test-link-secret-" + "x" * 32},
+        link_secret="test-link-secret-" + "x" * 32,
     )
 
 

@@ -57,9 +57,11 @@ def interest_body(**overrides: Any) -> dict[str, Any]:
     return body
 
 
-def run_cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run ``samhjelp …`` in a subprocess against the test database."""
-    env = os.environ | {"DATABASE_URL": database_url, "SAMHJELP_LOG_LEVEL": "WARNING"}
+def run_cli(
+    database_url: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``samhjelp …`` in a subprocess against the test database (``env``: more settings)."""
+    env = os.environ | {"DATABASE_URL": database_url, "SAMHJELP_LOG_LEVEL": "WARNING"} | (env or {})
     return subprocess.run(
         [sys.executable, "-m", "samhjelp.cli", *args],
         env=env,

@@ -489,5 +489,5 @@ async def _report(
     return _done(request, lang, t.gettext("Thank you!"), [t.gettext("Your answer is registered.")])
 
 
-#: Add to the app: ``create_app(services, route_handlers=ROUTES)``.
+#: Registered by ``samhjelp.app.create_app``.
 ROUTES = [show_link, use_link]

@@ -1,7 +1,8 @@
 """The intake HTTP API (JSON, /api/v1). Handlers are thin: parse, call a service, shape.
 
 Dependencies the composition root provides: ``db`` (the request's AsyncSession, committed on
-success), ``cipher`` (ContactCipher), ``now`` (the clock's current time), ``base_url``.
+success), ``cipher`` (ContactCipher), ``now`` (the clock's current time), ``base_url``, and
+``progress`` (:class:`intake.progress.Progress`: what intake asks of the packages above it).
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from groups import Answer
-from intake import idempotency, interests, progress, referrals
+from intake import idempotency, interests, referrals
 from intake.consent import CURRENT_VERSION, TEXTS
 from intake.crypto import ContactCipher
 from intake.errors import PROBLEM_JSON, Conflict, FieldProblem, InvalidInterest
+from intake.progress import AnswerOutcome, Progress, answer_by_code, with_progress, withdraw_by_code
 from intake.reference import CROSS_PROBLEM, LANGUAGES, fold
 from intake.registry import ApiPrincipal, authenticate, list_organisations
 from intake.schemas import (
@@ -43,12 +44,12 @@ from intake.schemas import (
     StaffInterest,
 )
 from intake.tables import county, municipality, theme
-from matching.service import waiting_explanations
 
 Db = SkipValidation[AsyncSession]
 Cipher = SkipValidation[ContactCipher]
 Now = SkipValidation[datetime]
 Principal = SkipValidation[ApiPrincipal]
+ProgressPort = SkipValidation[Progress]
 
 #: Either header carries an API key (components.securitySchemes in the OpenAPI document).
 API_KEY_SECURITY: list[dict[str, list[str]]] = [{"bearer": []}, {"apiKey": []}]
@@ -157,11 +158,11 @@ async def _idempotent(
 
 
 async def _explained(
-    db: AsyncSession, found: list[StaffInterest], lang: str
+    db: AsyncSession, progress: Progress, found: list[StaffInterest], lang: str
 ) -> list[StaffInterest]:
     """Add, for those waiting, why and the smallest change that would place them now."""
     waiting = [i.id for i in found if i.status == "waiting"]
-    words = await waiting_explanations(db, waiting, lang)  # type: ignore[arg-type]
+    words = await progress.waiting_explanations(db, waiting, lang)  # type: ignore[arg-type]
     return [i.model_copy(update={"explanation": words.get(i.id)}) for i in found]
 
 
@@ -270,28 +271,29 @@ class InterestController(Controller):
         self,
         receipt_code: str,
         db: Db,
+        progress: ProgressPort,
         lang: Annotated[str, Parameter(pattern="^(nb|nn|en)$")] = "nb",
     ) -> InterestStatus:
         found = await interests.status(db, receipt_code)
-        return await progress.with_progress(db, found, lang)  # type: ignore[arg-type]
+        return await with_progress(db, progress, found, lang)  # type: ignore[arg-type]
 
     @post("/{receipt_code:str}/answer", responses=problems(*WRITE, 404, 409))
     async def answer(
-        self, receipt_code: str, data: AnswerIn, db: Db, now: Now, lifecycle: Any
+        self, receipt_code: str, data: AnswerIn, db: Db, now: Now, progress: ProgressPort
     ) -> dict[str, str]:
         """Yes or no to a group, for people who left no way to be reached."""
-        result = await progress.answer(db, lifecycle, receipt_code, accept=data.accept, now=now)
-        if result is Answer.GONE:
+        result = await answer_by_code(db, progress, receipt_code, accept=data.accept, now=now)
+        if result is AnswerOutcome.GONE:
             raise Conflict("nothing waits for an answer from you now")
         return {"answer": result.value}
 
     @delete(
         "/{receipt_code:str}", status_code=HTTP_204_NO_CONTENT, responses=problems(400, 404, 429)
     )
-    async def withdraw(self, receipt_code: str, db: Db, now: Now, lifecycle: Any) -> None:
+    async def withdraw(self, receipt_code: str, db: Db, now: Now, progress: ProgressPort) -> None:
         """Erase the registration at once; afterwards the code is unknown (404), like one
         never issued."""
-        await progress.withdraw(db, lifecycle, receipt_code, now=now)
+        await withdraw_by_code(db, progress, receipt_code, now=now)
 
 
 class StaffController(Controller):
@@ -325,6 +327,7 @@ class StaffController(Controller):
         self,
         db: Db,
         staff: Principal,
+        progress: ProgressPort,
         status: Annotated[
             str | None, Parameter(pattern="^(waiting|proposed|invited|placed|withdrawn)$")
         ] = "waiting",
@@ -336,7 +339,7 @@ class StaffController(Controller):
         found = await interests.list_for_organisation(
             db, staff.organisation_id, status_filter=status, limit=limit, offset=offset
         )
-        return await _explained(db, found, lang)
+        return await _explained(db, progress, found, lang)
 
     @get("/{interest_id:uuid}", responses=problems(*READ, *AUTH, 404))
     async def one(
@@ -344,10 +347,11 @@ class StaffController(Controller):
         interest_id: uuid.UUID,
         db: Db,
         staff: Principal,
+        progress: ProgressPort,
         lang: Annotated[str, Parameter(pattern="^(nb|nn|en)$")] = "nb",
     ) -> StaffInterest:
         found = await interests.get_for_organisation(db, staff.organisation_id, interest_id)
-        return (await _explained(db, [found], lang))[0]
+        return (await _explained(db, progress, [found], lang))[0]
 
 
 class ReferralController(Controller):

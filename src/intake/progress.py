@@ -1,34 +1,95 @@
-"""Where a person stands after signing up, in words: why they still wait (matching's note from
-the latest run) or which step of their group's start they are at (matching's life cycle).
+"""Where a person stands after signing up, in words: why they still wait (the latest matching
+run's note) or which step of their group's start they are at.
 
-Intake owns the receipt code; matching owns groups. The status API and page ask here, and
-withdraw here: a withdrawal must reach the person's group before intake erases them.
+Intake is the ground floor: it owns the receipt code but knows nothing of matching or groups.
+What it needs from them is the small :class:`Progress` port below; the composition root plugs in
+the implementation (``groups.progress.GroupProgress``) and the status API and page receive it as
+a dependency. A withdrawal goes through the port too, because it must reach the person's group
+(a freed place is offered on) before the registration is erased.
 """
 
 from __future__ import annotations
 
+import enum
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from groups import Answer, Lifecycle, answer_for, participant_step
-from groups import erasure as lifecycle_erasure
 from intake import interests
 from intake.schemas import InterestStatus
-from matching.explain import Locale
-from matching.service import waiting_explanation
+
+Locale = Literal["nb", "nn", "en"]
+
+
+class AnswerOutcome(enum.StrEnum):
+    """What became of a yes or no given with the receipt code."""
+
+    CONFIRMED = "confirmed"
+    DECLINED = "declined"
+    #: Nothing waited for this person's answer (no group, or the question has passed).
+    GONE = "gone"
+
+
+@dataclass(frozen=True, slots=True)
+class GroupStep:
+    """The person's step in their group's start, already in words.
+
+    ``step``: proposed | offered | accepted | invited | confirmed | running | self_running |
+    closed (whatever the groups package reports; intake only shows it).
+    """
+
+    step: str
+    text: str
+    meeting_start: datetime | None = None
+    place: str | None = None
+    respond_by: datetime | None = None
+
+
+class Progress(Protocol):
+    """What intake asks of the packages above it about a registered person.
+
+    Every call runs in the caller's session (the request's transaction) and never commits.
+    """
+
+    async def waiting_explanations(
+        self, session: AsyncSession, interest_ids: Sequence[uuid.UUID], locale: Locale
+    ) -> dict[uuid.UUID, str]:
+        """Why each of these people still waits and what would place them now."""
+        ...
+
+    async def group_step(
+        self, session: AsyncSession, interest_id: uuid.UUID, locale: Locale
+    ) -> GroupStep | None:
+        """The person's step in a group, or None when they are in none."""
+        ...
+
+    async def answer(
+        self, session: AsyncSession, interest_id: uuid.UUID, *, accept: bool, now: datetime
+    ) -> AnswerOutcome:
+        """A yes or no to the person's group, if it waits for one."""
+        ...
+
+    async def withdraw(
+        self, session: AsyncSession, interest_id: uuid.UUID, *, now: datetime
+    ) -> None:
+        """Erase the person at once, after their group has let them go."""
+        ...
 
 
 async def with_progress(
-    session: AsyncSession, found: InterestStatus, locale: Locale
+    session: AsyncSession, progress: Progress, found: InterestStatus, locale: Locale
 ) -> InterestStatus:
     """``found`` with the explanation (waiting) or the group step (in a group) added."""
     if found.id is None or found.status == "withdrawn":
         return found
     if found.status == "waiting":
-        words = await waiting_explanation(session, found.id, locale)
+        words = (await progress.waiting_explanations(session, [found.id], locale)).get(found.id)
         return found.model_copy(update={"explanation": words})
-    step = await participant_step(session, found.id, locale)
+    step = await progress.group_step(session, found.id, locale)
     if step is None:
         return found
     return found.model_copy(
@@ -43,18 +104,20 @@ async def with_progress(
     )
 
 
-async def answer(
-    session: AsyncSession, lc: Lifecycle, code: str, *, accept: bool, now: datetime
-) -> Answer:
+async def answer_by_code(
+    session: AsyncSession, progress: Progress, code: str, *, accept: bool, now: datetime
+) -> AnswerOutcome:
     """A yes or no to a group given with the receipt code (for people we cannot reach)."""
     found = await interests.status(session, code)
     assert found.id is not None
-    return await answer_for(session, lc, found.id, accept=accept, now=now)
+    return await progress.answer(session, found.id, accept=accept, now=now)
 
 
-async def withdraw(session: AsyncSession, lc: Lifecycle, code: str, *, now: datetime) -> None:
+async def withdraw_by_code(
+    session: AsyncSession, progress: Progress, code: str, *, now: datetime
+) -> None:
     """Withdraw with the receipt code: the registration is erased at once (anonymous counts
     stay), a place the person held in a forming group is offered on. Afterwards the code is
     unknown, exactly like one never issued (:class:`intake.errors.NotFound`)."""
     interest_id = await interests.id_for_code(session, code, lock=True)
-    await lifecycle_erasure.withdraw(session, lc, interest_id, now=now)
+    await progress.withdraw(session, interest_id, now=now)

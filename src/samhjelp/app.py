@@ -1,12 +1,15 @@
-"""The app factory: wires intake, matching and notify into one Litestar application."""
+"""The app factory: wires intake, matching, groups and notify into one Litestar application.
+
+Everything the app serves is listed here: the API controllers, the participant pages, the
+facilitator link pages (``/s/…``) and the scheduled jobs. Nothing registers itself by being
+imported, so reading this file tells what runs.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import hmac
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from litestar import Litestar, MediaType, Request, Response, get
@@ -19,39 +22,29 @@ from litestar.plugins.prometheus import PrometheusConfig
 from litestar.types import Message, Scope
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Gauge, generate_latest
 from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from groups import Lifecycle, LifecycleConfig
+from groups import Lifecycle
 from groups.api import StaffGroupsController
+from groups.pages import ROUTES as LINK_ROUTES
 from intake.api import API_CONTROLLERS
 from intake.crypto import ContactCipher
+from intake.progress import Progress
 from intake.tables import interest
 from samhjelp.apidocs import docs_router, openapi_config
 from samhjelp.database import current_revisions, head_revisions
+from samhjelp.jobs import scheduled_jobs
 from samhjelp.problems import EXCEPTION_HANDLERS, problem
 from samhjelp.ratelimit import WriteRateLimit
-from samhjelp.settings import Settings
+from samhjelp.runtime import Scheduler
+from samhjelp.services import Services, lifecycle_config, utc_now
 from samhjelp.strict import StrictRequests
+
+__all__ = ["Services", "create_app", "lifecycle_config", "utc_now"]
 
 _SESSION_KEY = "samhjelp.db_session"
 #: Readiness answers within this, database or not (probes commonly time out at 2-5 s).
 READY_TIMEOUT_SECONDS = 1.5
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass
-class Services:
-    """Everything a request or job needs, built once at start-up (tests build their own)."""
-
-    settings: Settings
-    engine: AsyncEngine
-    sessionmaker: async_sessionmaker[AsyncSession]
-    cipher: ContactCipher
-    clock: Callable[[], datetime] = utc_now
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 _INTERESTS = Gauge(
@@ -59,30 +52,9 @@ _INTERESTS = Gauge(
 )
 
 
-def lifecycle_config(settings: Settings) -> LifecycleConfig:
-    """The life cycle's windows from settings (the rest keep their defaults)."""
-    return LifecycleConfig(
-        facilitator_window=timedelta(days=settings.facilitator_window_days),
-        # The reminder goes out two thirds into the window (2 of the default 3 days).
-        facilitator_reminder_after=timedelta(days=settings.facilitator_window_days) * 2 / 3,
-        reply_window=timedelta(hours=settings.reply_window_hours),
-        facilitated_meetings=settings.facilitated_meetings,
-        erase_after=timedelta(days=settings.erase_contacts_after_days),
-    )
-
-
-def lifecycle_of(services: Services) -> Lifecycle:
-    """The life cycle's runtime needs, from the composition root's services."""
-    return Lifecycle(
-        cipher=services.cipher,
-        link_secret=str(services.extra.get("link_secret") or services.settings.link_secret),
-        base_url=services.settings.public_base_url,
-        config=services.extra.get("lifecycle_config") or lifecycle_config(services.settings),
-    )
-
-
-def create_app(services: Services, *, route_handlers: Sequence[Any] = ()) -> Litestar:
-    """Build the application; ``route_handlers`` lets later slices add pages and links."""
+def create_app(services: Services) -> Litestar:
+    """Build the application on ``services``; with ``settings.scheduler_enabled`` it also runs
+    the scheduled jobs (:func:`samhjelp.jobs.scheduled_jobs`) while it is up."""
 
     async def provide_db(request: Request[Any, Any, Any]) -> AsyncSession:
         # One transaction per request, opened on first use and ended in ``end_transaction``
@@ -117,6 +89,12 @@ def create_app(services: Services, *, route_handlers: Sequence[Any] = ()) -> Lit
 
     def provide_base_url(state: State) -> str:
         return state.services.settings.public_base_url  # type: ignore[no-any-return]
+
+    def provide_lifecycle() -> Lifecycle:
+        return services.lifecycle
+
+    def provide_progress() -> Progress:
+        return services.progress
 
     @get("/health/live", tags=["health"], include_in_schema=True)
     async def live() -> dict[str, str]:
@@ -182,6 +160,13 @@ def create_app(services: Services, *, route_handlers: Sequence[Any] = ()) -> Lit
     async def dispose() -> None:
         await services.engine.dispose()
 
+    on_startup: list[Any] = []
+    on_shutdown: list[Any] = [dispose]
+    if settings.scheduler_enabled:
+        scheduler = Scheduler(scheduled_jobs(services))
+        on_startup.append(scheduler.start)
+        on_shutdown.insert(0, scheduler.stop)
+
     return Litestar(
         route_handlers=[
             *API_CONTROLLERS,
@@ -191,14 +176,15 @@ def create_app(services: Services, *, route_handlers: Sequence[Any] = ()) -> Lit
             metrics,
             *web.route_handlers,
             docs_router(),
-            *route_handlers,
+            *LINK_ROUTES,
         ],
         dependencies={
             "db": Provide(provide_db),
             "cipher": Provide(provide_cipher, sync_to_thread=False),
             "now": Provide(provide_now, sync_to_thread=False),
             "base_url": Provide(provide_base_url, sync_to_thread=False),
-            "lifecycle": Provide(lambda: lifecycle_of(services), sync_to_thread=False),
+            "lifecycle": Provide(provide_lifecycle, sync_to_thread=False),
+            "progress": Provide(provide_progress, sync_to_thread=False),
         },
         middleware=[
             prometheus.middleware,
@@ -219,7 +205,8 @@ def create_app(services: Services, *, route_handlers: Sequence[Any] = ()) -> Lit
             exclude=["^/static/"],  # static: gzipped already
         ),
         on_app_init=[on_app_init],
-        on_shutdown=[dispose],
+        on_startup=on_startup,
+        on_shutdown=on_shutdown,
         before_send=[end_transaction, *web.before_send],
         logging_config=None,
         debug=False,

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from intake.crypto import ContactCipher, load_or_create_key_file, parse_key
 from intake.reference import seed_reference
+from matching.job import Planner
 from notify.settings import NotifySettings, notifiers_from_settings
-from samhjelp.app import Services
 from samhjelp.database import (
     Timeouts,
     make_engine,
@@ -21,6 +21,7 @@ from samhjelp.database import (
     redact,
     start_embedded,
 )
+from samhjelp.services import Services
 from samhjelp.settings import Settings
 
 log = logging.getLogger("samhjelp")
@@ -95,9 +96,17 @@ def notify_settings(settings: Settings) -> NotifySettings:
     return configured
 
 
-def build_services(settings: Settings, url: str) -> Services:
+def build_services(
+    settings: Settings, url: str, *, pool_size: int | None = None, planner: Planner | None = None
+) -> Services:
+    """The one place a deployment's services are built: the server and every command.
+
+    ``pool_size`` defaults to the setting; a command that runs one transaction passes 1.
+    """
     engine = make_engine(
-        url, pool_size=settings.db_pool_size, timeouts=Timeouts.from_settings(settings)
+        url,
+        pool_size=pool_size or settings.db_pool_size,
+        timeouts=Timeouts.from_settings(settings),
     )
     notify = notify_settings(settings)
     return Services(
@@ -105,9 +114,8 @@ def build_services(settings: Settings, url: str) -> Services:
         engine=engine,
         sessionmaker=make_sessionmaker(engine),
         cipher=ContactCipher(contact_key(settings)),
-        extra={
-            "link_secret": link_secret(settings),
-            "notify_settings": notify,
-            "notifiers": notifiers_from_settings(notify),
-        },
+        link_secret=link_secret(settings),
+        notify=notify,
+        notifiers=notifiers_from_settings(notify),
+        planner=planner,
     )

@@ -76,6 +76,27 @@ def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable
         sys.exit(f"samhjelp: {exc}")
 
 
+def _with_services(
+    settings: Settings, work: Callable[[Services, AsyncSession], Awaitable[Any]]
+) -> Any:
+    """Run ``work`` in one transaction with the process's services, built by the composition
+    root exactly as the server builds them (so the life cycle has the configured windows)."""
+    from samhjelp.bootstrap import build_services, resolve_database_url
+
+    async def run() -> Any:
+        services = build_services(settings, resolve_database_url(settings), pool_size=1)
+        try:
+            async with services.sessionmaker.begin() as session:
+                return await work(services, session)
+        finally:
+            await services.engine.dispose()
+
+    try:
+        return asyncio.run(run())
+    except IntakeError as exc:
+        sys.exit(f"samhjelp: {exc}")
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     import os
 
@@ -437,12 +458,9 @@ def _add_time_commands(
 def cmd_group(args: argparse.Namespace) -> None:
     import uuid
 
-    from groups import Lifecycle, close_group, reschedule_meeting
+    from groups import close_group, reschedule_meeting
     from groups.service import group_events, list_groups
-    from intake.crypto import ContactCipher
     from intake.registry import organisation_by_ref
-    from samhjelp.app import utc_now
-    from samhjelp.bootstrap import contact_key, link_secret
 
     settings = _settings()
     if args.action == "list":
@@ -474,11 +492,6 @@ def cmd_group(args: argparse.Namespace) -> None:
             print(f"{e['at']:%Y-%m-%d %H:%M}\t{e['actor']}\t{e['what']}\t{json.dumps(e['detail'])}")
         return
 
-    lc = Lifecycle(
-        cipher=ContactCipher(contact_key(settings)),
-        link_secret=link_secret(settings),
-        base_url=settings.public_base_url,
-    )
     if args.action == "reschedule":
         from datetime import datetime
         from zoneinfo import ZoneInfo
@@ -490,23 +503,28 @@ def cmd_group(args: argparse.Namespace) -> None:
         if at.tzinfo is None:
             at = at.replace(tzinfo=ZoneInfo("Europe/Oslo"))
 
-        async def move(session: AsyncSession) -> bool:
+        async def move(services: Services, session: AsyncSession) -> bool:
             return await reschedule_meeting(
-                session, lc, group_id, args.meeting, starts_at=at, place=args.place,
-                now=utc_now(), actor="cli",
+                session, services.lifecycle, group_id, args.meeting, starts_at=at,
+                place=args.place, now=services.clock(), actor="cli",
             )  # fmt: skip
 
-        if not _in_transaction(settings, move):
+        if not _with_services(settings, move):
             sys.exit("samhjelp: no planned meeting with that number, or the time has passed")
         print("rescheduled; participants are told with an updated calendar file")
         return
 
-    async def close(session: AsyncSession) -> bool:
+    async def close(services: Services, session: AsyncSession) -> bool:
         return await close_group(
-            session, group_id, now=utc_now(), actor="cli", reason=args.reason, lc=lc
+            session,
+            group_id,
+            now=services.clock(),
+            actor="cli",
+            reason=args.reason,
+            lc=services.lifecycle,
         )
 
-    if not _in_transaction(settings, close):
+    if not _with_services(settings, close):
         sys.exit("samhjelp: no open group with that id")
     print("closed")
 

@@ -1,13 +1,17 @@
-"""Scheduled jobs, registered with the scheduler in :mod:`samhjelp.runtime`.
+"""The scheduled jobs, listed explicitly by :func:`scheduled_jobs` for ``create_app``.
 
 Every job runs in its own transaction(s) and is safe to run in any number of replicas: matching
-takes an advisory lock, delivery claims rows with ``FOR UPDATE SKIP LOCKED``.
+and the life-cycle tick take advisory locks, delivery claims rows with ``FOR UPDATE SKIP
+LOCKED``. Each job closes over the one :class:`~samhjelp.services.Services`, so it uses the
+same life cycle (and windows) as the pages and the command line.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -15,46 +19,46 @@ from groups import tick
 from intake.idempotency import purge
 from matching.job import run_matching
 from notify import deliver_due, scrub_delivered
-from notify.settings import NotifySettings
-from samhjelp.app import Services, lifecycle_of
-from samhjelp.runtime import add_job
+from samhjelp.services import Services
 
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 
 
-@add_job("match", lambda s: s.settings.match_interval_minutes * 60)
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One scheduled job: its id, how often it runs and what it does."""
+
+    id: str
+    every: timedelta
+    run: Callable[[], Awaitable[Mapping[str, Any]]]
+
+
 async def match(services: Services) -> dict[str, Any]:
     """Form groups; the core runs in the composition root's worker process (off the loop)."""
     report = await run_matching(
-        services.sessionmaker,
-        now=services.clock(),
-        planner=services.extra.get("matching_planner"),
+        services.sessionmaker, now=services.clock(), planner=services.planner
     )
     return report.summary()
 
 
-@add_job("lifecycle", lambda s: 60)
 async def lifecycle(services: Services) -> dict[str, Any]:
     """Advance groups by the clock: timeouts, reminders, check-ins, erasure."""
-    report = await tick(services.sessionmaker, lifecycle_of(services), now=services.clock())
+    report = await tick(services.sessionmaker, services.lifecycle, now=services.clock())
     return {"ran": report.ran, **{k: v for k, v in report.counts.items() if v}}
 
 
-@add_job("deliver", lambda s: 20)
 async def deliver(services: Services) -> dict[str, int]:
     """Drain the outbox: keep claiming batches while there is work due."""
-    settings: NotifySettings = services.extra["notify_settings"]
-    notifiers = services.extra["notifiers"]
     total = {"sent": 0, "retrying": 0, "failed": 0}
     while True:
         report = await deliver_due(
             services.sessionmaker,
-            notifiers.__getitem__,
+            services.notifiers.__getitem__,
             services.cipher,
             now=services.clock(),
             batch_size=100,
             worker_id=WORKER_ID,
-            policy=settings.delivery_policy(),
+            policy=services.notify.delivery_policy(),
         )
         for key in total:
             total[key] += getattr(report, key)
@@ -68,14 +72,29 @@ async def deliver(services: Services) -> dict[str, int]:
             return total
 
 
-@add_job("housekeeping", lambda s: 3600)
 async def housekeeping(services: Services) -> dict[str, int]:
     """Forget what is no longer needed: delivered messages' addresses, idempotent answers."""
-    settings: NotifySettings = services.extra["notify_settings"]
     now = services.clock()
     async with services.sessionmaker.begin() as session:
         scrubbed = await scrub_delivered(
-            session, now=now, retention=timedelta(days=settings.retention_days)
+            session, now=now, retention=timedelta(days=services.notify.retention_days)
         )
         purged = await purge(session, now=now)
     return {"scrubbed_messages": scrubbed, "purged_idempotency_keys": purged}
+
+
+def scheduled_jobs(services: Services) -> list[Job]:
+    """Every scheduled job of the service, bound to ``services``."""
+
+    def bound(fn: Callable[[Services], Awaitable[Mapping[str, Any]]]) -> Callable[[], Any]:
+        async def run() -> Mapping[str, Any]:
+            return await fn(services)
+
+        return run
+
+    return [
+        Job("match", timedelta(minutes=services.settings.match_interval_minutes), bound(match)),
+        Job("lifecycle", timedelta(minutes=1), bound(lifecycle)),
+        Job("deliver", timedelta(seconds=20), bound(deliver)),
+        Job("housekeeping", timedelta(hours=1), bound(housekeeping)),
+    ]

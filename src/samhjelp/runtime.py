@@ -1,72 +1,58 @@
 """The scheduler (APScheduler 3.11), started and stopped with the app.
 
-Each job takes a PostgreSQL advisory lock inside its own transaction, so any number of replicas
-may run the same schedule and exactly one does the work at a time.
+``create_app`` hands it the explicit job list (:func:`samhjelp.jobs.scheduled_jobs`); nothing
+registers itself by being imported. Each job takes a PostgreSQL advisory lock (or claims rows
+with ``SKIP LOCKED``) inside its own transaction, so any number of replicas may run the same
+schedule and exactly one does each piece of work.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from litestar import Litestar
 
-from samhjelp.app import Services
+from samhjelp.jobs import Job
 
 log = logging.getLogger("samhjelp.scheduler")
 
-#: (job id, seconds between runs, coroutine function taking Services). ``samhjelp.jobs`` adds.
-JOBS: list[tuple[str, Callable[[Services], float], Callable[[Services], Awaitable[Any]]]] = []
 
+@dataclass
+class Scheduler:
+    """Runs ``jobs`` at their intervals between the app's start-up and shutdown."""
 
-def add_job(
-    job_id: str,
-    interval: Callable[[Services], float],
-) -> Callable[[Callable[[Services], Awaitable[Any]]], Callable[[Services], Awaitable[Any]]]:
-    def register(fn: Callable[[Services], Awaitable[Any]]) -> Callable[[Services], Awaitable[Any]]:
-        JOBS.append((job_id, interval, fn))
-        return fn
+    jobs: Sequence[Job]
+    _scheduler: AsyncIOScheduler | None = field(default=None, init=False)
 
-    return register
-
-
-def with_scheduler(app: Litestar, services: Services) -> Litestar:
-    if not services.settings.scheduler_enabled:
-        return app
-    scheduler = AsyncIOScheduler(timezone="UTC")
-
-    async def start() -> None:
-        for job_id, seconds, fn in JOBS:
+    async def start(self) -> None:
+        scheduler = AsyncIOScheduler(timezone="UTC")
+        for job in self.jobs:
             scheduler.add_job(
-                _logged(job_id, fn),
+                _logged(job),
                 "interval",
-                seconds=seconds(services),
-                args=[services],
-                id=job_id,
+                seconds=job.every.total_seconds(),
+                id=job.id,
                 max_instances=1,
                 coalesce=True,
             )
         scheduler.start()
-        log.info("scheduler started", extra={"jobs": [j[0] for j in JOBS]})
+        self._scheduler = scheduler
+        log.info("scheduler started", extra={"jobs": [j.id for j in self.jobs]})
 
-    async def stop() -> None:
-        scheduler.shutdown(wait=False)
-
-    app.on_startup.append(start)
-    app.on_shutdown.insert(0, stop)
-    return app
+    async def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
 
 
-def _logged(
-    job_id: str, fn: Callable[[Services], Awaitable[Any]]
-) -> Callable[[Services], Awaitable[None]]:
-    async def run(services: Services) -> None:
+def _logged(job: Job) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
         try:
-            result = await fn(services)
-            log.info("job done", extra={"job": job_id, "result": result})
+            result = await job.run()
+            log.info("job done", extra={"job": job.id, "result": dict(result)})
         except Exception:
-            log.exception("job failed", extra={"job": job_id})
+            log.exception("job failed", extra={"job": job.id})
 
     return run

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,11 +31,10 @@ from intake.web.forms import ANCHORS
 from intake.web.pages import error_page
 from intake.web.privacy import PrivacyTerms
 from intake.web.routes import SECURITY_HEADERS, page_router, static_url
-from notify.settings import NotifySettings
 from samhjelp.problems import handle_http
 
 if TYPE_CHECKING:
-    from samhjelp.app import Services
+    from samhjelp.services import Services
 
 TEMPLATES = Path(intake.web.__file__).parent / "templates"
 
@@ -89,11 +87,10 @@ def template_environment() -> Environment:
 
 
 def csrf_secret(services: Services) -> str:
-    """Derived from the link secret so every replica agrees; random (per process) in dev."""
-    base = services.settings.link_secret or services.extra.get("link_secret")
-    if not base:
-        return secrets.token_urlsafe(32)
-    return hmac.new(str(base).encode(), b"samhjelp csrf", hashlib.sha256).hexdigest()
+    """Derived from the link secret so every replica agrees (a test's services may have a
+    random per-process one)."""
+    base = services.lifecycle.link_secret
+    return hmac.new(base.encode(), b"samhjelp csrf", hashlib.sha256).hexdigest()
 
 
 def headers_hook(*, https: bool) -> Any:
@@ -148,22 +145,13 @@ def permission_denied(
 
 def privacy_terms(services: Services) -> PrivacyTerms:
     """What the pages state about controllers and retention, from the deployment's settings."""
-    from samhjelp.app import lifecycle_config
-
     settings = services.settings
-    lifecycle = services.extra.get("lifecycle_config") or lifecycle_config(settings)
-    notify = services.extra.get("notify_settings")
-    retention = (
-        notify.retention_days
-        if isinstance(notify, NotifySettings)
-        else NotifySettings.model_fields["retention_days"].default
-    )
     return PrivacyTerms(
         national=Controller(
             name=settings.controller_name or "", contact=settings.controller_contact or ""
         ),
-        erase_after_days=lifecycle.erase_after.days,
-        message_retention_days=int(retention),
+        erase_after_days=services.lifecycle.config.erase_after.days,
+        message_retention_days=services.notify.retention_days,
     )
 
 

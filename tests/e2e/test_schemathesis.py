@@ -117,7 +117,7 @@ def api_schema(
         engine=engine,
         sessionmaker=async_sessionmaker(engine, expire_on_commit=False),
         cipher=ContactCipher(bytes(range(32))),
-        extra={"link_secret": "fuzz-link-secret-" + "x" * 32},
+        link_secret="fuzz-link-secret-" + "x" * 32,
     )
     return schemathesis.openapi.from_asgi("/schema/openapi.json", create_app(services))
 

@@ -17,7 +17,6 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from groups.pages import ROUTES
 from helpers import make_org, run_cli, unique
 from intake.consent import CURRENT_VERSION, TEXTS
 from intake.registry import add_organisation, list_organisations
@@ -79,7 +78,7 @@ def app_with(services: Services, tmp_path: Path) -> AppFactory:
             "controller_contact": NATIONAL_CONTACT,
             **changes,
         }
-        app = create_app(replace(services, settings=Settings(**values)), route_handlers=ROUTES)
+        app = create_app(replace(services, settings=Settings(**values)))
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://testserver"
         ) as c:

@@ -14,15 +14,16 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
+from litestar.params import SkipValidation
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from groups import Lifecycle
-from intake import interests, progress, receipt, referrals
+from intake import interests, receipt, referrals
 from intake.consent import CURRENT_VERSION
 from intake.consent import TEXTS as CONSENT_TEXTS
 from intake.crypto import ContactCipher
 from intake.errors import InvalidInterest, NotFound
+from intake.progress import Progress, answer_by_code, with_progress, withdraw_by_code
 from intake.reference import CROSS_PROBLEM, THEMES
 from intake.registry import (
     Organisation,
@@ -40,6 +41,8 @@ from intake.web.privacy import PrivacyTerms
 log = logging.getLogger("samhjelp.pages")
 
 NO_STORE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
+#: The injected port is a Protocol: Litestar must pass it through, not validate it.
+ProgressPort = SkipValidation[Progress]
 
 
 def page_language(request: Request[Any, Any, Any], posted: str | None = None) -> str:
@@ -271,7 +274,7 @@ async def status_form(request: Request[Any, Any, Any]) -> Template:
 
 
 async def _lookup(
-    db: AsyncSession, t: Translator, code: str
+    db: AsyncSession, progress: Progress, t: Translator, code: str
 ) -> tuple[views.StatusView | None, dict[str, str], int]:
     try:
         receipt.normalise(code)
@@ -279,8 +282,9 @@ async def _lookup(
         msg = t.gettext("Write the code as on your receipt: ten letters and digits.")
         return None, {"code": msg}, 422
     try:
-        found = await progress.with_progress(
+        found = await with_progress(
             db,
+            progress,
             await interests.status(db, code),
             t.lang,  # type: ignore[arg-type]
         )
@@ -311,12 +315,15 @@ async def _status_page(
 
 @post("/status", name="status-post")
 async def status_post(
-    request: Request[Any, Any, Any], db: AsyncSession, privacy_terms: PrivacyTerms
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    privacy_terms: PrivacyTerms,
+    progress: ProgressPort,
 ) -> Template:
     single, _ = await _form_values(request)
     lang = page_language(request, single.get("lang"))
     code = single.get("code", "").strip()[:40]
-    found = await _lookup(db, Translator(lang), code)
+    found = await _lookup(db, progress, Translator(lang), code)
     return await _status_page(request, db, privacy_terms, lang, code, found)
 
 
@@ -326,18 +333,18 @@ async def withdraw_post(
     db: AsyncSession,
     now: datetime,
     privacy_terms: PrivacyTerms,
-    lifecycle: Lifecycle,
+    progress: ProgressPort,
 ) -> Template:
     """Withdrawal takes two steps: this page asks, the same form with ``confirm=yes`` acts."""
     single, _ = await _form_values(request)
     lang = page_language(request, single.get("lang"))
     code = single.get("code", "").strip()[:40]
-    found = await _lookup(db, Translator(lang), code)
+    found = await _lookup(db, progress, Translator(lang), code)
     if found[0] is None:
         return await _status_page(request, db, privacy_terms, lang, code, found)
     if single.get("confirm") != "yes":
         return render(request, "withdraw.html", lang=lang, code=code, done=False)
-    await progress.withdraw(db, lifecycle, code, now=now)
+    await withdraw_by_code(db, progress, code, now=now)
     return render(request, "withdraw.html", lang=lang, code="", done=True)
 
 
@@ -346,7 +353,7 @@ async def answer_post(
     request: Request[Any, Any, Any],
     db: AsyncSession,
     now: datetime,
-    lifecycle: Lifecycle,
+    progress: ProgressPort,
     privacy_terms: PrivacyTerms,
 ) -> Template:
     """Yes or no to a group, for people who left no way to be reached (code in the form)."""
@@ -354,10 +361,10 @@ async def answer_post(
     lang = page_language(request, single.get("lang"))
     t = Translator(lang)
     code = single.get("code", "").strip()[:40]
-    found = await _lookup(db, t, code)
+    found = await _lookup(db, progress, t, code)
     if found[0] is not None and found[0].can_answer:
-        await progress.answer(db, lifecycle, code, accept=single.get("accept") == "yes", now=now)
-        found = await _lookup(db, t, code)
+        await answer_by_code(db, progress, code, accept=single.get("accept") == "yes", now=now)
+        found = await _lookup(db, progress, t, code)
     return await _status_page(request, db, privacy_terms, lang, code, found)
 
 

@@ -9,8 +9,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
-from groups import Lifecycle, LifecycleConfig
-from groups.pages import ROUTES
+from groups import Lifecycle
 from samhjelp.app import Services, create_app
 
 
@@ -23,18 +22,14 @@ def maker(conn: AsyncConnection) -> async_sessionmaker[AsyncSession]:
 
 @pytest.fixture
 def lc(services: Services) -> Lifecycle:
-    return Lifecycle(
-        cipher=services.cipher,
-        link_secret=services.extra["link_secret"],
-        base_url=services.settings.public_base_url,
-        config=LifecycleConfig(),
-    )
+    """The one life cycle the composition root built from the test's settings."""
+    return services.lifecycle
 
 
 @pytest.fixture
 async def app_client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=create_app(services, route_handlers=ROUTES)),
+        transport=httpx.ASGITransport(app=create_app(services)),
         base_url="http://testserver",
     ) as c:
         yield c

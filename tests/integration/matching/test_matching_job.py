@@ -13,11 +13,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from groups import Lifecycle
+from groups.progress import GroupProgress
 from groups.service import lapse_group
 from helpers import interest_body, make_key, make_org, run_cli
 from intake.crypto import ContactCipher
 from intake.interests import register
-from intake.progress import withdraw
+from intake.progress import withdraw_by_code
 from intake.receipt import code_hash
 from intake.registry import add_facilitator
 from intake.schemas import InterestIn
@@ -117,7 +118,7 @@ async def test_withdrawn_people_are_not_matched_and_dry_run_stores_nothing(
     people = await _sign_up(session, cipher, clock.now, 5)
     # Withdrawal erases the registration at once (issue 8), through the life cycle.
     lc = Lifecycle(cipher=cipher, link_secret="test-link-secret-" + "x" * 32, base_url="http://t")
-    await withdraw(session, lc, people[0][1], now=clock.now)
+    await withdraw_by_code(session, GroupProgress(lc), people[0][1], now=clock.now)
     await session.commit()
     dry = await run_matching(_maker(conn), now=clock.now, dry_run=True)
     assert dry.ran and dry.candidates == 4

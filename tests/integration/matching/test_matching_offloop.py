@@ -86,7 +86,7 @@ async def _run_while_polling(
     """Serve the app with uvicorn on this event loop, run the scheduled ``match`` job on the
     same loop, and poll /health/live from another thread all through the run:
     (job result, run seconds, request latencies)."""
-    services.extra["matching_planner"] = planner
+    services.planner = planner
     # No lifespan: the app's shutdown would dispose the test session's engine.
     config = uvicorn.Config(
         create_app(services), host="127.0.0.1", port=0, lifespan="off", log_config=None
@@ -216,7 +216,7 @@ async def test_a_solver_failure_is_logged_and_counted_in_the_run_report(
     # In-process, so the forced failure reaches the core (a worker would not see the patch).
     monkeypatch.setattr(exact, "_Highs", _BrokenHighs)
     monkeypatch.setattr(exact, "_reset_scheduler", lambda: None)
-    services.extra["matching_planner"] = InlinePlanner()
+    services.planner = InlinePlanner()
     with caplog.at_level(logging.WARNING, logger="samhjelp.matching"):
         result = await jobs.match(services)
     assert result["placed"] == 6  # the greedy plan still forms the group

@@ -88,7 +88,7 @@ async def test_a_failed_insert_logs_no_registration_data(
         engine=app_engine,
         sessionmaker=maker,
         cipher=cipher,
-        extra={"link_secret": "test-link-secret-" + "x" * 32},
+        link_secret="test-link-secret-" + "x" * 32,
     )
     body = interest_body(
         organisation=org.slug,

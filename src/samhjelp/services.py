@@ -1,0 +1,86 @@
+"""The service objects of one process, each built once here and injected everywhere.
+
+Pages, API handlers, scheduled jobs and command-line commands all take the same
+:class:`Services`; none of them builds its own life cycle, so a configured window (say
+``SAMHJELP_FACILITATED_MEETINGS=1``) cannot be honoured by one entry point and silently lost
+by another.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from groups import Lifecycle, LifecycleConfig
+from groups.progress import GroupProgress
+from intake.crypto import ContactCipher
+from intake.progress import Progress
+from matching.job import Planner
+from notify import Channel, Notifier
+from notify.memory import MemoryNotifier
+from notify.settings import NotifySettings
+from samhjelp.settings import Settings
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def lifecycle_config(settings: Settings) -> LifecycleConfig:
+    """The life cycle's windows from settings (the rest keep their defaults)."""
+    return LifecycleConfig(
+        facilitator_window=timedelta(days=settings.facilitator_window_days),
+        # The reminder goes out two thirds into the window (2 of the default 3 days).
+        facilitator_reminder_after=timedelta(days=settings.facilitator_window_days) * 2 / 3,
+        reply_window=timedelta(hours=settings.reply_window_hours),
+        facilitated_meetings=settings.facilitated_meetings,
+        erase_after=timedelta(days=settings.erase_contacts_after_days),
+    )
+
+
+def memory_notifiers() -> dict[Channel, Notifier]:
+    """In-memory channels: what a test's services send through unless it says otherwise."""
+    return {channel: MemoryNotifier() for channel in Channel}
+
+
+@dataclass
+class Services:
+    """Everything a request, job or command needs, built once at start-up.
+
+    ``samhjelp.bootstrap.build_services`` fills every field from the deployment's settings;
+    tests build their own and may leave the defaults. ``lifecycle`` and ``progress`` are
+    derived in one place, :meth:`__post_init__` (``dataclasses.replace`` rebuilds them, so a
+    copy with other settings never keeps stale windows).
+    """
+
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    cipher: ContactCipher
+    clock: Callable[[], datetime] = utc_now
+    #: Signs links in messages and derives the CSRF secret. None: ``settings.link_secret``,
+    #: else a random one for this process (tests; production always has one, see Settings).
+    link_secret: str | None = None
+    notify: NotifySettings = field(default_factory=NotifySettings)
+    notifiers: Mapping[Channel, Notifier] = field(default_factory=memory_notifiers)
+    #: Where the matching core runs; None runs it inline (command line, tests).
+    planner: Planner | None = None
+    lifecycle: Lifecycle = field(init=False)
+    #: Intake's port to the packages above it (why still waiting, which step, withdraw).
+    progress: Progress = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.link_secret = (
+            self.link_secret or self.settings.link_secret or secrets.token_urlsafe(32)
+        )
+        self.lifecycle = Lifecycle(
+            cipher=self.cipher,
+            link_secret=self.link_secret,
+            base_url=self.settings.public_base_url,
+            config=lifecycle_config(self.settings),
+        )
+        self.progress = GroupProgress(self.lifecycle)

@@ -1,0 +1,220 @@
+"""Life-cycle windows set through the settings are honoured by every entry point: the scheduled
+jobs, the facilitator's link pages, intake's status API (through its progress port) and the
+command line. Before the life cycle was built once in the composition root, the link pages and
+the CLI built their own with default windows: with ``SAMHJELP_FACILITATED_MEETINGS=1`` the
+meeting form still planned three meetings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from groups.tables import facilitator_offer, group_meeting
+from helpers import interest_body, make_org, run_cli
+from intake.crypto import ContactCipher
+from intake.interests import register
+from intake.receipt import code_hash
+from intake.registry import add_facilitator
+from intake.schemas import InterestIn
+from intake.tables import interest, organisation
+from integration.groups.support import click
+from matching.job import run_matching
+from matching.tables import group_event, group_member, match_run, start_group, waiting_note
+from notify import Channel
+from notify.memory import MemoryNotifier
+from notify.tables import outbox
+from samhjelp.app import Services, create_app
+from samhjelp.jobs import scheduled_jobs
+from samhjelp.settings import Settings
+
+#: Every window the settings expose, each away from its default (3 meetings, 72 h, 3 d, 30 d).
+WINDOWS = {
+    "SAMHJELP_FACILITATED_MEETINGS": "1",
+    "SAMHJELP_REPLY_WINDOW_HOURS": "30",
+    "SAMHJELP_FACILITATOR_WINDOW_DAYS": "5",
+    "SAMHJELP_ERASE_CONTACTS_AFTER_DAYS": "9",
+}
+LINK = re.compile(r"http://testserver(/s/[A-Za-z0-9_-]+)")
+
+
+@pytest.fixture
+def windowed(services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Services:
+    """The test's services with settings read from an environment that sets the windows."""
+    for name, value in WINDOWS.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings(
+        data_dir=tmp_path,
+        public_base_url="http://testserver",
+        post_rate_per_minute=1000,
+        scheduler_enabled=False,
+    )
+    return replace(services, settings=settings)
+
+
+async def _sign_up(
+    session: AsyncSession, cipher: ContactCipher, now: Any, n: int, *, prefix: str
+) -> list[tuple[uuid.UUID, str]]:
+    """``n`` people with e-mail contact waiting for ten days: (interest id, receipt code)."""
+    out = []
+    for i in range(n):
+        body = interest_body(contact={"email": f"{prefix}{i}@example.no"})
+        done = await register(
+            session,
+            InterestIn.model_validate(body),
+            cipher=cipher,
+            source="self",
+            now=now - timedelta(days=10, minutes=-i),
+        )
+        iid = await session.scalar(
+            select(interest.c.id).where(interest.c.receipt_hash == code_hash(done.receipt_code))
+        )
+        assert iid is not None
+        out.append((iid, done.receipt_code))
+    return out
+
+
+async def test_jobs_link_pages_and_status_api_use_the_configured_windows(
+    windowed: Services, session: AsyncSession, clock: Any
+) -> None:
+    services = windowed
+    config = services.lifecycle.config
+    assert (config.facilitated_meetings, config.reply_window) == (1, timedelta(hours=30))
+    jobs = {job.id: job for job in scheduled_jobs(services)}
+    assert set(jobs) == {"match", "lifecycle", "deliver", "housekeeping"}
+    mailbox = MemoryNotifier()
+    services.notifiers = {Channel.EMAIL: mailbox, Channel.SMS: mailbox}
+
+    org = await make_org(session, ("4601",))
+    await add_facilitator(
+        session,
+        organisation_id=org.id,
+        name="Fasilitator",
+        email="igangsetter@example.no",
+        themes=["sorg"],
+        languages=["no"],
+    )
+    people = await _sign_up(session, services.cipher, clock.now, 6, prefix="p")
+    await session.commit()
+
+    # The scheduled jobs: matching proposes, the tick sends the start notice with the
+    # facilitator's configured five days to answer.
+    assert (await jobs["match"].run())["groups"] == 1
+    offered_at = clock.now
+    await jobs["lifecycle"].run()
+    respond_by = await session.scalar(select(facilitator_offer.c.respond_by))
+    assert respond_by == offered_at + timedelta(days=5)
+
+    # Four days on, a default three-day window would have expired the offer; five have not.
+    clock.advance(days=4)
+    await jobs["lifecycle"].run()
+    assert await session.scalar(select(facilitator_offer.c.status)) == "pending"
+    await jobs["deliver"].run()
+    notice = next(m for m in mailbox.sent if m.to == "igangsetter@example.no")
+    accept = LINK.findall(notice.text)[0]
+
+    # The link pages (registered by create_app itself) plan one facilitated meeting.
+    transport = httpx.ASGITransport(app=create_app(services))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        page = await click(client, accept)
+        assert page.status_code == 200, page.text
+        form_url = page.text.split('form method="post" action="http://testserver')[1]
+        form_url = form_url.split('"')[0]
+        done = await click(client, form_url, date="2026-12-01", time="18:00", place="LINK, rom 2")
+        assert done.status_code == 200, done.text
+        meetings = await session.scalar(select(func.count()).select_from(group_meeting))
+        assert meetings == 1
+        planned = await session.scalar(select(start_group.c.meetings_planned))
+        assert planned == 1
+        # Invitations carry the configured 30-hour reply window.
+        invited = (await session.execute(select(group_member.c.respond_by))).scalars().all()
+        assert set(invited) == {clock.now + timedelta(hours=30)}
+
+        # Intake's status API withdraws through the port: the freed place is offered on
+        # with the same configured window.
+        [(newcomer, _)] = await _sign_up(session, services.cipher, clock.now, 1, prefix="q")
+        await session.commit()
+        clock.advance(hours=1)
+        gone = await client.delete(f"/api/v1/interests/{people[0][1]}")
+        assert gone.status_code == 204, gone.text
+        offer = await session.scalar(
+            select(group_member.c.respond_by).where(group_member.c.interest_id == newcomer)
+        )
+        assert offer == clock.now + timedelta(hours=30)
+
+
+async def _purge(maker: async_sessionmaker[AsyncSession], org_id: uuid.UUID) -> None:
+    """Remove what the committing CLI test made for its organisation."""
+    async with maker.begin() as s:
+        gids = select(start_group.c.id).where(start_group.c.organisation_id == org_id)
+        await s.execute(delete(group_event).where(group_event.c.group_id.in_(gids)))
+        await s.execute(delete(group_member).where(group_member.c.group_id.in_(gids)))
+        await s.execute(delete(start_group).where(start_group.c.organisation_id == org_id))
+        await s.execute(delete(match_run))
+        await s.execute(delete(waiting_note))
+        await s.execute(delete(interest).where(interest.c.organisation_id == org_id))
+        await s.execute(delete(organisation).where(organisation.c.id == org_id))
+
+
+async def test_the_command_line_uses_the_configured_windows(
+    engine: AsyncEngine, database_url: str, cipher: ContactCipher, clock: Any
+) -> None:
+    """``samhjelp group close`` on a group that has met schedules the contact erasure after
+    the configured nine days (a CLI-built default life cycle said thirty)."""
+    maker = async_sessionmaker(engine, expire_on_commit=False)
+    async with maker.begin() as s:
+        org = await make_org(s, ("3405",))
+        await add_facilitator(
+            s, organisation_id=org.id, name="F", email=None, themes=["sorg"], languages=["no"]
+        )
+        for i in range(6):
+            body = interest_body(municipality="3405")
+            await register(
+                s, InterestIn.model_validate(body), cipher=cipher, source="self",
+                now=clock.now - timedelta(days=10 - i),
+            )  # fmt: skip
+    before = set(await _scalars(maker, select(outbox.c.id)))
+    try:
+        assert (await run_matching(maker, now=clock.now)).groups == 1
+        async with maker.begin() as s:
+            gid = await s.scalar(
+                select(start_group.c.id).where(start_group.c.organisation_id == org.id)
+            )
+            # A shortcut to "has met": the erasure date is set only once a group has met.
+            await s.execute(
+                update(start_group).where(start_group.c.id == gid).values(status="running")
+            )
+        closed = await asyncio.to_thread(
+            run_cli, database_url, "group", "close", str(gid), "--reason", "ended early",
+            env=WINDOWS,
+        )  # fmt: skip
+        assert closed.returncode == 0, closed.stderr
+        async with maker() as s:
+            row = (
+                await s.execute(
+                    select(start_group.c.closed_at, start_group.c.erase_contacts_after).where(
+                        start_group.c.id == gid
+                    )
+                )
+            ).one()
+        assert row.erase_contacts_after - row.closed_at == timedelta(days=9)
+    finally:
+        made = set(await _scalars(maker, select(outbox.c.id))) - before
+        async with maker.begin() as s:
+            await s.execute(delete(outbox).where(outbox.c.id.in_(made)))
+        await _purge(maker, org.id)
+
+
+async def _scalars(maker: async_sessionmaker[AsyncSession], stmt: Any) -> list[Any]:
+    async with maker() as s:
+        return list((await s.execute(stmt)).scalars())
