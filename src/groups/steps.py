@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from groups import common, links, timing
 from groups.config import Lifecycle, LifecycleConfig
-from groups.model import GroupState, MeetingState, MemberState, OfferState
+from groups.model import GroupState, MeetingState, Member, MemberState, OfferState
 from groups.tables import facilitator_offer, group_meeting
 from intake import pool
 from matching.explain import Locale
@@ -170,43 +170,40 @@ async def participant_step(
     )
     if row is None:
         return None
-    gstatus, state = row["group_status"], row["state"]
-    if not row["active"] or state not in ACTIVE_MEMBER_STATES:
-        if state == "closed" and gstatus == "closed":
+    member, gstatus = Member.from_row(row), GroupState(row["group_status"])
+    state = member.state
+    if not member.active or state not in ACTIVE_MEMBER_STATES:
+        if state is MemberState.CLOSED and gstatus is GroupState.CLOSED:
             return ParticipantStep("closed", _TEXT["closed"][locale])
         return None
     meeting = (
-        (
-            await session.execute(
-                select(group_meeting.c.starts_at, group_meeting.c.place)
-                .where(
-                    group_meeting.c.group_id == row["group_id"],
-                    group_meeting.c.status == MeetingState.PLANNED,
-                )
-                .order_by(group_meeting.c.number)
-                .limit(1)
+        await session.execute(
+            select(group_meeting.c.starts_at, group_meeting.c.place)
+            .where(
+                group_meeting.c.group_id == member.group_id,
+                group_meeting.c.status == MeetingState.PLANNED,
             )
+            .order_by(group_meeting.c.number)
+            .limit(1)
         )
-        .mappings()
-        .first()
-    )
-    if gstatus == "self_running":
+    ).first()
+    if gstatus is GroupState.SELF_RUNNING:
         step = "self_running"
-    elif gstatus == "running":
+    elif gstatus is GroupState.RUNNING:
         step = "running"
-    elif state == "offered":
+    elif state is MemberState.OFFERED:
         step = "offered"
-    elif state in ("invited", "informed"):
+    elif state in (MemberState.INVITED, MemberState.INFORMED):
         step = "invited"
-    elif state == "confirmed":
+    elif state is MemberState.CONFIRMED:
         step = "confirmed"
     else:
-        step = "accepted" if gstatus == "accepted" else "proposed"
+        step = "accepted" if gstatus is GroupState.ACCEPTED else "proposed"
     if step in ("running", "confirmed", "invited") and meeting is None:
         step = "self_running" if step == "running" else "accepted"
-    start = meeting["starts_at"] if meeting else None
-    place = meeting["place"] if meeting else None
+    start: datetime | None = meeting.starts_at if meeting else None
+    place: str | None = meeting.place if meeting else None
     text = _TEXT[step][locale].format(
-        meeting=_when(start), place=place or "", respond_by=_when(row["respond_by"])
+        meeting=_when(start), place=place or "", respond_by=_when(member.respond_by)
     )
-    return ParticipantStep(step, text, start, place, row["respond_by"])
+    return ParticipantStep(step, text, start, place, member.respond_by)
