@@ -188,7 +188,7 @@ async def group_brief(
     )
     if group is None:
         raise LookupError(f"no group {group_id}")
-    org = (await pool.organisations(session))[group["organisation_id"]]
+    org = (await pool.organisations(session, [group["organisation_id"]]))[group["organisation_id"]]
     counted = await session.execute(
         select(func.count(), func.array_agg(func.distinct(municipality.c.name)))
         .select_from(group_member)

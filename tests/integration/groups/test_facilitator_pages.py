@@ -9,6 +9,7 @@ depend on the pages, not on the e-mail's wording.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -133,7 +134,7 @@ async def test_the_meeting_form_offers_the_next_four_dates_on_the_slot(
     assert all(on_slot(offered.slot, s) for s in starts)
     assert all(s.hour == 18 and s.minute == 0 for s in starts)
     assert starts[0] >= clock.now + timedelta(hours=48)
-    assert [b - a for a, b in zip(starts, starts[1:], strict=False)] == [timedelta(days=7)] * 3
+    assert [b - a for a, b in itertools.pairwise(starts)] == [timedelta(days=7)] * 3
     assert f'value="{dates[0]}" id="when-1" checked' in done.text
     assert "de første 3 møtene" in done.text
     assert ROSTER.search(done.text), "the accept confirmation links to the roster"
