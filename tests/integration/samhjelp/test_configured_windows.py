@@ -28,7 +28,7 @@ from intake.receipt import code_hash
 from intake.registry import add_facilitator
 from intake.schemas import InterestIn
 from intake.tables import interest, organisation
-from integration.groups.support import click
+from integration.groups.support import CSRF, click
 from matching.job import run_matching
 from matching.tables import group_event, group_member, match_run, start_group, waiting_note
 from notify import Channel
@@ -46,6 +46,8 @@ WINDOWS = {
     "SAMHJELP_ERASE_CONTACTS_AFTER_DAYS": "9",
 }
 LINK = re.compile(r"http://testserver(/s/[A-Za-z0-9_-]+)")
+FORM = re.compile(r'form method="post" action="http://testserver(/s/[A-Za-z0-9_-]+)"')
+WHEN = re.compile(r'name="when" value="(\d{4}-\d\d-\d\dT\d\d:\d\d)"')
 
 
 @pytest.fixture
@@ -128,9 +130,17 @@ async def test_jobs_link_pages_and_status_api_use_the_configured_windows(
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         page = await click(client, accept)
         assert page.status_code == 200, page.text
-        form_url = page.text.split('form method="post" action="http://testserver')[1]
-        form_url = form_url.split('"')[0]
-        done = await click(client, form_url, date="2026-12-01", time="18:00", place="LINK, rom 2")
+        form_url = FORM.search(page.text)
+        assert form_url is not None, page.text
+        # The last date the form offers on the group's slot: a week or more ahead, so the
+        # invitations' reply deadline is the reply window, not cut short by the meeting.
+        when = WHEN.findall(page.text)[-1]
+        token = CSRF.search(page.text)
+        assert token is not None
+        done = await client.post(
+            form_url.group(1),
+            data={"_csrf_token": token.group(1), "when": when, "place": "LINK, rom 2"},
+        )
         assert done.status_code == 200, done.text
         meetings = await session.scalar(select(func.count()).select_from(group_meeting))
         assert meetings == 1
