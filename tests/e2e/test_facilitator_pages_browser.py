@@ -198,7 +198,9 @@ async def test_accept_and_meeting_form_by_keyboard_with_no_axe_violations(
                 .values(state="confirmed")
             )
             await s.execute(
-                update(interest).where(interest.c.id == ids[1]).values(contact_encrypted=None)
+                update(interest)
+                .where(interest.c.id == ids[1])
+                .values(contact_kind=None, contact_encrypted=None, contact_masked=None)
             )
         assert roster is not None
         await page.goto(roster)

@@ -246,7 +246,9 @@ async def test_the_roster_shows_how_to_reach_those_who_said_yes(
     for iid, yes in ((p[0], True), (p[1], True), (p[2], True), (p[3], False)):
         await answer(session, lc, offered.group_id, iid, accept=yes, now=clock.now)
     await session.execute(
-        update(interest).where(interest.c.id == p[2]).values(contact_encrypted=None)
+        update(interest)
+        .where(interest.c.id == p[2])
+        .values(contact_kind=None, contact_encrypted=None, contact_masked=None)
     )
     await session.commit()
     page = await app_client.get(path)
