@@ -9,9 +9,12 @@ from notify.delivery import DeliveryPolicy, DeliveryReport, backoff_delay, deliv
 from notify.ics import (
     CalendarMethod,
     MeetingEvent,
+    PartStat,
+    Party,
     meeting_attachment,
     meeting_calendar,
     meeting_uid,
+    meetings_calendar,
 )
 from notify.model import (
     Attachment,
@@ -23,6 +26,7 @@ from notify.model import (
     Notifier,
     OutgoingMessage,
     RenderedMessage,
+    Sender,
     open_address,
     seal_address,
 )
@@ -51,7 +55,10 @@ __all__ = [
     "MessageSummary",
     "Notifier",
     "OutgoingMessage",
+    "PartStat",
+    "Party",
     "RenderedMessage",
+    "Sender",
     "UnknownTemplateError",
     "backoff_delay",
     "deliver_due",
@@ -61,6 +68,7 @@ __all__ = [
     "meeting_attachment",
     "meeting_calendar",
     "meeting_uid",
+    "meetings_calendar",
     "open_address",
     "render",
     "retry_failed",

@@ -7,6 +7,7 @@ without a database, and so a message can be handed between them without anyone m
 from __future__ import annotations
 
 import enum
+import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -59,6 +60,51 @@ class Attachment:
     filename: str
     content_type: str
     content: str
+
+
+#: Content type of the sender part: the organisation's name and Reply-To address travel with the
+#: attachments (the outbox stores those as they are, so no new column is needed), and
+#: :func:`notify.mime.build_email` turns the part into the From name and Reply-To headers
+#: instead of attaching it.
+SENDER_CONTENT_TYPE = "text/x-samhjelp-sender"
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """Who a message is from as the reader sees it: the LINK or contact point, not the service.
+
+    ``name`` becomes the From display name (the address stays the configured sending address,
+    which is what SPF and DKIM are set up for); ``reply_to`` is where an answer goes, the
+    organisation's contact address, so a reply reaches a person instead of ``noreply``.
+    """
+
+    name: str
+    reply_to: str | None = None
+
+    def attachment(self) -> Attachment:
+        """The sender as the part :func:`notify.mime.build_email` reads."""
+        body = json.dumps({"name": self.name, "reply_to": self.reply_to}, ensure_ascii=False)
+        return Attachment(filename="sender.json", content_type=SENDER_CONTENT_TYPE, content=body)
+
+    @classmethod
+    def from_attachment(cls, attachment: Attachment) -> Sender:
+        data = json.loads(attachment.content)
+        reply_to = data.get("reply_to")
+        return cls(name=str(data.get("name") or ""), reply_to=str(reply_to) if reply_to else None)
+
+
+def split_sender(
+    attachments: tuple[Attachment, ...],
+) -> tuple[Sender | None, tuple[Attachment, ...]]:
+    """The sender part (if any) and the real attachments, in their order."""
+    sender = None
+    files = []
+    for attachment in attachments:
+        if attachment.content_type == SENDER_CONTENT_TYPE:
+            sender = Sender.from_attachment(attachment)
+        else:
+            files.append(attachment)
+    return sender, tuple(files)
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,17 @@ TEMPLATES = (
     "meeting_time_reminder",
     "group_ended",
     "meeting_changed",
+    "checkin_note",
+    "member_absent",
+    "group_left",
+)
+
+#: One SMS: 160 characters of the GSM 03.38 alphabet. Anything else (an en dash in a place
+#: name, an emoji) switches the whole SMS to UCS-2 and 70 characters per part.
+SMS_LIMIT = 160
+GSM7 = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 
 # Explicit patterns, not babel's "medium" formats: those use non-GSM characters (narrow no-break
@@ -110,6 +121,25 @@ def text_to_html(text: str, *, lang: str, subject: str) -> str:
     return layout.render(lang=lang, subject=subject, paragraphs=paragraphs)
 
 
+def fits_sms(text: str) -> bool:
+    """Whether ``text`` goes as one GSM-7 SMS."""
+    return len(text) <= SMS_LIMIT and set(text) <= GSM7
+
+
+def _sms(tpl: Template, context: Mapping[str, Any]) -> str:
+    """The SMS text: in full when it fits one SMS, else the short version.
+
+    Templates write the place (or a digital meeting's link) only when ``sms_full`` is true and
+    otherwise ``info_url``, a short link to the page that shows it in full. A place or a
+    meeting link cut off mid-way sends people to the wrong door or a dead link, so nothing is
+    ever truncated: either all of it, or the link to all of it.
+    """
+    text = _block(tpl, "sms", {**context, "sms_full": True})
+    if fits_sms(text) or "info_url" not in context:
+        return text
+    return _block(tpl, "sms", {**context, "sms_full": False})
+
+
 def render(
     template: str,
     lang: Language | str,
@@ -120,7 +150,8 @@ def render(
     """Render ``template`` in ``lang`` for ``channel``.
 
     The context gets two helpers: ``when(dt)`` (long date, Oslo time) and ``short_when(dt)``
-    (for SMS). For SMS only the ``sms`` block is used and there is neither subject nor HTML.
+    (for SMS). For SMS only the ``sms`` block is used and there is neither subject nor HTML;
+    an SMS that would not fit one message is rendered in its short form (see :func:`_sms`).
 
     Raises:
         UnknownTemplateError: if the template or language does not exist.
@@ -137,7 +168,7 @@ def render(
     }
     tpl = _environment().get_template(f"{code}/{template}.jinja")
     if channel is Channel.SMS:
-        return MessageContent(subject="", text=_block(tpl, "sms", full))
+        return MessageContent(subject="", text=_sms(tpl, full))
     subject = " ".join(_block(tpl, "subject", full).split())
     text = _block(tpl, "text", full)
     return MessageContent(

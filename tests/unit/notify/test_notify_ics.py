@@ -9,7 +9,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from icalendar import Calendar
 
-from notify.ics import CalendarMethod, MeetingEvent, meeting_attachment, meeting_calendar
+from notify.ics import (
+    CalendarMethod,
+    MeetingEvent,
+    Party,
+    meeting_attachment,
+    meeting_calendar,
+    meetings_calendar,
+)
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 MEETING = MeetingEvent(
@@ -71,3 +78,59 @@ def test_naive_start_is_refused() -> None:
     naive = dataclasses.replace(MEETING, start=datetime(2026, 12, 1, 18, 0))
     with pytest.raises(ValueError, match="timezone"):
         meeting_calendar(naive, method=CalendarMethod.REQUEST, now=NOW)
+
+
+ORGANISATION = Party("post@linkbergen.no", "LINK Bergen og omegn")
+PERSON = Party("p0@example.no")
+
+
+def test_request_carries_organizer_and_attendee_rfc5546() -> None:
+    invited = dataclasses.replace(MEETING, organizer=ORGANISATION, attendees=(PERSON,))
+    _, event = _event(meeting_calendar(invited, method=CalendarMethod.REQUEST, now=NOW))
+    organizer = event["ORGANIZER"]  # type: ignore[index]
+    assert str(organizer) == "mailto:post@linkbergen.no"
+    assert organizer.params["CN"] == "LINK Bergen og omegn"
+    attendee = event["ATTENDEE"]  # type: ignore[index]
+    assert str(attendee) == "mailto:p0@example.no"
+    assert attendee.params["PARTSTAT"] == "NEEDS-ACTION" and attendee.params["RSVP"] == "FALSE"
+
+
+def test_one_file_covers_every_meeting() -> None:
+    weekly = [
+        dataclasses.replace(
+            MEETING,
+            meeting_id=uuid.uuid4(),
+            start=MEETING.start + timedelta(weeks=k),
+            organizer=ORGANISATION,
+            attendees=(PERSON,),
+        )
+        for k in range(3)
+    ]
+    cal = Calendar.from_ical(meetings_calendar(weekly, method=CalendarMethod.REQUEST, now=NOW))
+    events = cal.walk("VEVENT")
+    assert [e["DTSTART"].dt.day for e in events] == [1, 8, 15]
+    assert len({str(e["UID"]) for e in events}) == 3
+    assert all("ORGANIZER" in e and "ATTENDEE" in e for e in events)
+
+
+def test_cancel_of_several_meetings_keeps_organizer_and_attendee() -> None:
+    leaving = [
+        dataclasses.replace(
+            MEETING,
+            meeting_id=uuid.uuid4(),
+            sequence=1,
+            organizer=ORGANISATION,
+            attendees=(PERSON,),
+        )
+        for _ in range(2)
+    ]
+    attachment = meeting_attachment(leaving, method=CalendarMethod.CANCEL, now=NOW)
+    cal = Calendar.from_ical(attachment.content)
+    assert cal["METHOD"] == "CANCEL"
+    for event in cal.walk("VEVENT"):
+        assert event["STATUS"] == "CANCELLED" and "ORGANIZER" in event and "ATTENDEE" in event
+
+
+def test_an_empty_calendar_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        meetings_calendar([], method=CalendarMethod.REQUEST, now=NOW)

@@ -37,6 +37,24 @@ COMMON: dict[str, Any] = {
     "error": "smtp error 550",
     "form_url": URL,
     "why": "for få deltakere",
+    "cross_problem": False,
+    "language_name": "norsk",
+    "slot_text": "tirsdag kveld (17:00–22:00)",
+    "digital": False,
+    "facilitated_meetings": 3,
+    "group_name": f"{THEME}, tirsdag kveld, LINK Bergen og omegn",
+    "meetings": [datetime(2026, 12, d, 17, 0, tzinfo=UTC) for d in (1, 8, 15)],
+    "off_slot": False,
+    "info_url": URL.replace("Ab3", "Inf"),
+    "checkins": [{"number": 2, "url": URL}],
+    "group_id": "8efb8060-4b02-4afc-ba61-6ca9970752c2",
+    "group_url": "https://samhjelp.no/api/v1/staff/groups/8efb8060-4b02-4afc-ba61-6ca9970752c2",
+    "declined": 1,
+    "no_answer": 2,
+    "meeting_numbers": [2],
+    "kind": "absent",
+    "coming": 5,
+    "back_in_queue": True,
 }
 
 # GSM 03.38 basic set (incl. æøåÆØÅ): anything else switches an SMS to UCS-2 and 70 characters.
@@ -72,10 +90,12 @@ def test_sms_fits_one_gsm7_message(template: str, lang: Language) -> None:
     assert set(text) <= GSM7, set(text) - GSM7
 
 
-def test_no_facilitator_alert_has_its_own_wording() -> None:
+def test_no_facilitator_alert_says_what_happened_which_group_and_what_next() -> None:
     content = render("coordinator_alert", "nb", {**COMMON, "reason": "no_facilitator"})
-    assert content.subject == "Ingen igangsetter har svart"
-    assert "svarfristen er ute" in content.text
+    assert content.subject == "Ingen igangsetter har sagt ja: gruppe 8efb8060"
+    assert "1 sa nei, og 2 svarte ikke innen fristen" in content.text
+    assert COMMON["group_id"] in content.text and COMMON["group_url"] in content.text
+    assert COMMON["group_name"] in content.text and "Neste steg:" in content.text
 
 
 @pytest.mark.parametrize("lang", list(Language))
