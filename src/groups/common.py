@@ -10,22 +10,24 @@ import hashlib
 import hmac
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from groups import links
+from groups.brief import slot_text, when_text
 from groups.config import Lifecycle
 from groups.links import Purpose
 from groups.model import Group, Member
+from groups.tables import facilitator_offer, group_meeting
 from intake import pool
 from intake.reference import THEMES
 from matching.service import record_event
 from matching.states import ACTIVE_MEMBER_STATES, BEFORE_START
 from matching.tables import group_event, group_member, start_group
-from notify import Attachment, Channel, OutgoingMessage, enqueue, seal_address
+from notify import Attachment, Channel, OutgoingMessage, Party, Sender, enqueue, seal_address
 
 __all__ = ["BEFORE_START"]  # re-exported: callers used common.BEFORE_START before the enums
 
@@ -79,9 +81,10 @@ async def tell_facilitator_ended(
     if fac is None:
         return False
     org = await organisation(session, group.organisation_id)
+    name = await group_name(session, group, org, "nb")
     return await to_facilitator(
         session, lc, fac, org, "group_ended",
-        {"org_name": org.name, "area": area(group, org), "why": why},
+        {"org_name": org.name, "area": area(group, org), "why": why, "group_name": name},
         dedupe_key=f"group_ended:{group.id}", now=now,
     )  # fmt: skip
 
@@ -132,6 +135,49 @@ def area(group: Group, org: pool.OrganisationInfo) -> str:
     return f"{org.name} (digital)" if group.digital else org.name
 
 
+async def group_name(
+    session: AsyncSession, group: Group, org: pool.OrganisationInfo, lang: str
+) -> str:
+    """How messages name a group: theme, weekday and time of day, organisation, and when it
+    starts ("sorg, tirsdag kveld (17:00–22:00), LINK Oslo, første møte tirsdag 01.12.2026 kl.
+    18:00"). A facilitator with two groups, or a coordinator with twenty, can tell which one a
+    message is about. Bodies only: subjects and SMS never name the theme."""
+    parts = [theme_name(group.theme, lang)]
+    try:
+        parts.append(slot_text(group.slot, lang))
+    except ValueError:  # an old or hand-made slot outside the sign-up vocabulary
+        parts.append(group.slot)
+    parts.append(area(group, org))
+    first = await session.scalar(
+        select(group_meeting.c.starts_at).where(
+            group_meeting.c.group_id == group.id, group_meeting.c.number == 1
+        )
+    )
+    if first is not None:
+        label = {"en": "first meeting", "nn": "første møte"}.get(lang, "første møte")
+        parts.append(f"{label} {when_text(first, lang)}")
+    return ", ".join(parts)
+
+
+def group_url(lc: Lifecycle, group_id: uuid.UUID) -> str:
+    """Where staff read a group, its events and its check-in notes (the staff API)."""
+    return f"{lc.base_url.rstrip('/')}/api/v1/staff/groups/{group_id}"
+
+
+def sender(org: pool.OrganisationInfo) -> Attachment:
+    """Messages come from the organisation: its name as the sender, replies to its address."""
+    return Sender(org.name, org.contact_email).attachment()
+
+
+def organizer(lc: Lifecycle, org: pool.OrganisationInfo) -> Party:
+    """The calendar ORGANIZER: the organisation, at the address people can write to."""
+    address = org.contact_email or org.coordinator_email
+    if not address:
+        host = lc.base_url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
+        address = f"noreply@{host if '.' in host else 'samhjelp.invalid'}"
+    return Party(address, org.name)
+
+
 async def facilitator_info(
     session: AsyncSession, facilitator_id: uuid.UUID | None
 ) -> pool.FacilitatorInfo | None:
@@ -165,6 +211,38 @@ async def link(
     return links.url(lc.base_url, token)
 
 
+#: Where the "your group" page lives (groups.answers); ``/s/`` links are used up, these not.
+MEMBER_PATH = "/g/"
+
+
+async def member_link(
+    session: AsyncSession,
+    lc: Lifecycle,
+    group_id: uuid.UUID,
+    subject_id: uuid.UUID,
+    *,
+    now: datetime,
+) -> str:
+    """A participant's (or the facilitator's) "your group" page: every meeting's time and place
+    in full, and the answers a participant can give. It is what an SMS links to when a place
+    or a meeting link does not fit, so it lives as long as the group can still meet; closing
+    the group retires it with the group's other links."""
+    token = await links.issue(
+        session,
+        secret=lc.link_secret,
+        purpose=Purpose.MEMBER,
+        object_id=group_id,
+        subject_id=subject_id,
+        expires_at=now + lc.config.followup_after + lc.config.erase_after + MEMBER_LINK_SLACK,
+        now=now,
+    )
+    return f"{lc.base_url.rstrip('/')}{MEMBER_PATH}{token}"
+
+
+#: The page outlives the facilitated meetings by this much (planned meetings are ≤ 8 weeks).
+MEMBER_LINK_SLACK = timedelta(weeks=10)
+
+
 async def to_facilitator(
     session: AsyncSession,
     lc: Lifecycle,
@@ -180,6 +258,7 @@ async def to_facilitator(
     """E-mail if the facilitator has an address, else SMS; False if neither exists."""
     if fac.email:
         channel, address = Channel.EMAIL, fac.email
+        attachments = (*attachments, sender(org))
     elif fac.phone:
         channel, address, attachments = Channel.SMS, fac.phone, ()
     else:
@@ -214,19 +293,23 @@ async def to_participants(
     *,
     dedupe: str,
     now: datetime,
-    attachments: Callable[[uuid.UUID], tuple[Attachment, ...]] | None = None,
+    attachments: Callable[[uuid.UUID, str], tuple[Attachment, ...]] | None = None,
 ) -> set[uuid.UUID]:
     """Message each participant who has a contact channel; returns who was addressed.
 
-    ``context`` may be a function of the interest id (for personal links); the dedupe key is
-    ``<dedupe>:<person key>`` (:func:`person_key`).
+    ``context`` may be a function of the interest id (for personal links); ``attachments`` a
+    function of the interest id and the e-mail address (the calendar's ATTENDEE); the dedupe
+    key is ``<dedupe>:<person key>`` (:func:`person_key`). E-mails carry the organisation as
+    sender (:func:`sender`).
     """
     found = await pool.contacts(session, interest_ids, lc.cipher)
     lang = participant_lang(group)
     for iid, contact in found.items():
         channel = Channel.EMAIL if contact.kind == "email" else Channel.SMS
         ctx = context(iid) if callable(context) else context
-        files = attachments(iid) if attachments and channel is Channel.EMAIL else ()
+        files: tuple[Attachment, ...] = ()
+        if channel is Channel.EMAIL:
+            files = (*(attachments(iid, contact.value) if attachments else ()), sender(org))
         await enqueue(
             session,
             OutgoingMessage(
@@ -255,13 +338,14 @@ async def to_coordinator(
     *,
     dedupe_key: str,
     now: datetime,
+    template: str = "coordinator_alert",
 ) -> None:
     await enqueue(
         session,
         OutgoingMessage(
             channel=Channel.EMAIL,
             recipient=seal_address(lc.cipher, email),
-            template="coordinator_alert",
+            template=template,
             lang="nb",
             context=dict(context),
             recipient_ref=None,
@@ -270,6 +354,31 @@ async def to_coordinator(
         ),
         now=now,
     )
+
+
+async def group_alert(
+    session: AsyncSession, lc: Lifecycle, group: Group, org: pool.OrganisationInfo
+) -> dict[str, Any]:
+    """What every coordinator message about a group says: which group (theme, weekday, start),
+    its full id and where to see it; plus how many facilitators said no and how many did not
+    answer, so "no facilitator" can be told apart from "nobody asked answered"."""
+    counts: dict[str, int] = dict(
+        (
+            await session.execute(
+                select(facilitator_offer.c.status, func.count())
+                .where(facilitator_offer.c.group_id == group.id)
+                .group_by(facilitator_offer.c.status)
+            )
+        ).all()
+    )
+    return {
+        "reference": reference(group.id),
+        "group_id": str(group.id),
+        "group_name": await group_name(session, group, org, "nb"),
+        "group_url": group_url(lc, group.id),
+        "declined": int(counts.get("declined", 0)),
+        "no_answer": int(counts.get("expired", 0)),
+    }
 
 
 def person_key(lc: Lifecycle, interest_id: uuid.UUID) -> str:

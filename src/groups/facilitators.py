@@ -18,6 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from groups import common, links, timing
+from groups.brief import group_brief
 from groups.config import Lifecycle
 from groups.links import Purpose
 from groups.model import Group, GroupState, Offer, OfferState
@@ -106,7 +107,7 @@ async def offer_next(session: AsyncSession, lc: Lifecycle, group: Group, *, now:
         )
     )
     await common.set_group(session, gid, facilitator_id=pick.id, updated_at=now)
-    members = await common.active_members(session, gid)
+    brief = await group_brief(session, gid, lang="nb", config=lc.config)
     await common.to_facilitator(
         session,
         lc,
@@ -115,9 +116,14 @@ async def offer_next(session: AsyncSession, lc: Lifecycle, group: Group, *, now:
         "start_notice",
         {
             "org_name": org.name,
-            "area": common.area(group, org),
-            "theme_name": common.theme_name(group.theme, "nb"),
-            "participant_count": len(members),
+            "area": brief.area,
+            "theme_name": brief.theme_name,
+            "cross_problem": brief.cross_problem,
+            "participant_count": brief.participants,
+            "language_name": brief.language_name,
+            "slot_text": brief.slot_text,
+            "digital": brief.digital,
+            "facilitated_meetings": brief.facilitated_meetings,
             "respond_by": respond_by,
             **await _answer_links(session, lc, offer_id, pick.id, respond_by, now=now),
         },
@@ -159,8 +165,10 @@ async def _escalate(
     now: datetime,
 ) -> None:
     gid = group.id
-    context = {"reason": "no_facilitator", "reference": common.reference(gid)}
     step = timing.escalation(group, now, lc.config)
+    if step is None:
+        return
+    context = {"reason": "no_facilitator", **await common.group_alert(session, lc, group, org)}
     if step is Escalation.COORDINATOR:
         target = org.coordinator_email or await pool.region_coordinator(session, org.region_slug)
         if target:
@@ -297,6 +305,7 @@ async def advance_offers(session: AsyncSession, lc: Lifecycle, *, now: datetime)
                     {
                         "org_name": org.name,
                         "area": common.area(group, org),
+                        "group_name": await common.group_name(session, group, org, "nb"),
                         "respond_by": offer.respond_by,
                         **await _answer_links(
                             session, lc, offer.id, fac.id, offer.respond_by, now=now
@@ -385,7 +394,8 @@ async def advance_accepted(
                 )  # fmt: skip
                 await common.to_facilitator(
                     session, lc, fac, org, "meeting_time_reminder",
-                    {"org_name": org.name, "area": common.area(group, org), "form_url": form},
+                    {"org_name": org.name, "area": common.area(group, org), "form_url": form,
+                     "group_name": await common.group_name(session, group, org, "nb")},
                     dedupe_key=f"meeting_time_reminder:{gid}", now=now,
                 )  # fmt: skip
             await common.event(session, gid, _REMINDED, now=now)
@@ -397,7 +407,8 @@ async def advance_accepted(
             if target:
                 await common.to_coordinator(
                     session, lc, target, org.id,
-                    {"reason": "no_meeting_time", "reference": common.reference(gid)},
+                    {"reason": "no_meeting_time",
+                     **await common.group_alert(session, lc, group, org)},
                     dedupe_key=f"no_meeting_time:{gid}", now=now,
                 )  # fmt: skip
             await common.event(session, gid, _ESCALATED, now=now, told=bool(target))

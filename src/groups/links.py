@@ -49,6 +49,10 @@ class Purpose(enum.StrEnum):
     #: The participants' contact for the facilitator. Viewed, never used up: each view is a
     #: group event (groups.roster); it ends at its expiry or when the group's links retire.
     ROSTER = "roster"  # object: group, subject: facilitator
+    #: "Your group" (groups.answers, at /g/<token>): the meetings in full, and for a
+    #: participant the answers — yes/no, "I can't come this time", "leave the group". SMS link
+    #: to it instead of a place that does not fit. Viewed, never used up.
+    MEMBER = "member"  # object: group, subject: interest or facilitator
 
     @property
     def family(self) -> str:

@@ -23,8 +23,10 @@ from groups.links import Purpose
 from groups.model import Group, GroupState, Meeting, MeetingState, MemberState
 from groups.tables import group_meeting
 from groups.timing import Aftercare
-from matching.tables import start_group
-from notify import CalendarMethod
+from intake import pool
+from matching.states import AWAITING_REPLY
+from matching.tables import group_member, start_group
+from notify import CalendarMethod, PartStat, Party
 
 #: Members who are told about meetings (those who declined or left are not).
 COMING = (MemberState.INVITED, MemberState.INFORMED, MemberState.CONFIRMED)
@@ -97,6 +99,10 @@ async def advance_meetings(
     """
     counts = {"meeting_reminders": 0, "checkins": 0, "started": 0, "self_running": 0}
     cfg = lc.config
+    # Meetings held since the last run, per group: after downtime two meetings of one group
+    # can end in the same run, and the facilitator gets one check-in message for both.
+    held: dict[uuid.UUID, tuple[Group, pool.OrganisationInfo, pool.FacilitatorInfo, list[Any]]]
+    held = {}
     due = (
         (
             await session.execute(
@@ -124,29 +130,7 @@ async def advance_meetings(
         org = await common.organisation(session, group.organisation_id)
         fac = await common.facilitator_info(session, group.facilitator_id)
         if steps.remind:
-            context = {"org_name": org.name, "meeting_start": m.starts_at, "place": m.place}
-            await common.to_participants(
-                session,
-                lc,
-                group,
-                org,
-                await _coming(session, group.id),
-                "meeting_reminder",
-                context,
-                dedupe=f"meeting_reminder:{m.id}",
-                now=now,
-            )
-            if fac is not None:
-                await common.to_facilitator(
-                    session,
-                    lc,
-                    fac,
-                    org,
-                    "meeting_reminder",
-                    context,
-                    dedupe_key=f"meeting_reminder:{m.id}:facilitator",
-                    now=now,
-                )
+            await _remind(session, lc, group, org, fac, m, now=now)
             await _set_meeting(session, m.id, reminded_at=now)
             counts["meeting_reminders"] += 1
         if steps.start:
@@ -169,17 +153,7 @@ async def advance_meetings(
                 expires_at=timing.checkin_link_expires(now, cfg),
                 now=now,
             )
-            await common.to_facilitator(
-                session,
-                lc,
-                fac,
-                org,
-                "checkin_request",
-                {"org_name": org.name, "meeting_number": m.number, "checkin_url": url},
-                dedupe_key=f"checkin_request:{m.id}",
-                now=now,
-            )
-            counts["checkins"] += 1
+            held.setdefault(group.id, (group, org, fac, []))[3].append((m, url))
         if steps.self_running:
             await common.set_group(
                 session,
@@ -191,8 +165,60 @@ async def advance_meetings(
             )
             await common.event(session, group.id, "self_running", now=now)
             counts["self_running"] += 1
+    for group, org, fac, done in held.values():
+        await common.to_facilitator(
+            session, lc, fac, org, "checkin_request",
+            {
+                "org_name": org.name,
+                "group_name": await common.group_name(session, group, org, "nb"),
+                "checkins": [{"number": m.number, "url": url} for m, url in done],
+                # The single-meeting keys of the old template, for messages rendered before.
+                "meeting_number": done[0][0].number,
+                "checkin_url": done[0][1],
+            },
+            dedupe_key=f"checkin_request:{done[0][0].id}", now=now,
+        )  # fmt: skip
+        counts["checkins"] += len(done)
     counts |= await _after_self_running(session, lc, now=now)
     return counts
+
+
+async def _remind(
+    session: AsyncSession,
+    lc: Lifecycle,
+    group: Group,
+    org: pool.OrganisationInfo,
+    fac: pool.FacilitatorInfo | None,
+    m: Meeting,
+    *,
+    now: datetime,
+) -> None:
+    """The day-before reminder: to participants who said yes and did not say they cannot come
+    to this one (nobody who has not answered is reminded), and to the facilitator."""
+    absent = await members.absent_from(session, m.id)
+    coming = [
+        x.interest_id
+        for x in await common.active_members(session, group.id)
+        if x.state is MemberState.CONFIRMED and x.interest_id not in absent
+    ]
+    pages = {iid: await common.member_link(session, lc, group.id, iid, now=now) for iid in coming}
+    context = {"org_name": org.name, "meeting_start": m.starts_at, "place": m.place}
+    await common.to_participants(
+        session, lc, group, org, coming, "meeting_reminder",
+        lambda iid: {**context, "info_url": pages[iid]},
+        dedupe=f"meeting_reminder:{m.id}", now=now,
+    )  # fmt: skip
+    if fac is not None:
+        await common.to_facilitator(
+            session, lc, fac, org, "meeting_reminder",
+            {
+                **context,
+                "for_facilitator": True,
+                "group_name": await common.group_name(session, group, org, "nb"),
+                "info_url": await common.member_link(session, lc, group.id, fac.id, now=now),
+            },
+            dedupe_key=f"meeting_reminder:{m.id}:facilitator", now=now,
+        )  # fmt: skip
 
 
 #: Per kind of after-care: the column that records it was asked for, the message, the link.
@@ -244,7 +270,11 @@ async def _after_self_running(
                     fac,
                     org,
                     template,
-                    {"org_name": org.name, f"{kind}_url": url},
+                    {
+                        "org_name": org.name,
+                        f"{kind}_url": url,
+                        "group_name": await common.group_name(session, group, org, "nb"),
+                    },
                     dedupe_key=f"{template}:{group.id}",
                     now=now,
                 )
@@ -298,6 +328,8 @@ async def record_checkin(
         goes_on=goes_on,
         follow_up=bool(follow_up.strip()),
     )
+    if follow_up.strip():
+        await _tell_coordinator_note(session, lc, group, m, now=now)
     if not goes_on and group.status in (GroupState.RUNNING, GroupState.SELF_RUNNING):
         from groups.steps import close_group
 
@@ -310,6 +342,24 @@ async def record_checkin(
             config=lc.config,
         )
     return True
+
+
+async def _tell_coordinator_note(
+    session: AsyncSession, lc: Lifecycle, group: Group, m: Meeting, *, now: datetime
+) -> None:
+    """The facilitator wrote something under "Noe vi bør følge opp?": the coordinator is told
+    which group and where to read it (the staff API). The note itself stays out of e-mail:
+    it may be about a participant."""
+    org = await common.organisation(session, group.organisation_id)
+    target = org.coordinator_email or await pool.region_coordinator(session, org.region_slug)
+    if not target:
+        return
+    await common.to_coordinator(
+        session, lc, target, org.id,
+        {**await common.group_alert(session, lc, group, org), "meeting_numbers": [m.number]},
+        dedupe_key=f"checkin_note:{m.id}", now=now, template="checkin_note",
+    )  # fmt: skip
+    await common.event(session, group.id, "checkin_note_sent", now=now, meeting=m.number)
 
 
 async def record_followup(
@@ -394,15 +444,52 @@ async def reschedule_meeting(
         reminded_at=None,
         checkin_sent_at=None,
     )
-    ics = members.calendar(moved, lc, method=CalendarMethod.REQUEST, now=now)
     org = await common.organisation(session, group.organisation_id)
+    organizer = common.organizer(lc, org)
+    if number == 1:
+        # The reply deadline still ends 24 hours before the (moved) first meeting.
+        await session.execute(
+            update(group_member)
+            .where(
+                group_member.c.group_id == group_id,
+                group_member.c.active,
+                group_member.c.state.in_(AWAITING_REPLY),
+                group_member.c.respond_by > starts_at - members.REPLY_MARGIN,
+            )
+            .values(respond_by=starts_at - members.REPLY_MARGIN)
+        )
+    coming = await _coming(session, group_id)
+    pages = {iid: await common.member_link(session, lc, group_id, iid, now=now) for iid in coming}
+    context = {"org_name": org.name, "meeting_number": number, "meeting_start": starts_at,
+               "place": new_place}  # fmt: skip
     await common.to_participants(
-        session, lc, group, org, await _coming(session, group_id), "meeting_changed",
-        {"org_name": org.name, "meeting_number": number, "meeting_start": starts_at,
-         "place": new_place},
+        session, lc, group, org, coming, "meeting_changed",
+        lambda iid: {**context, "info_url": pages[iid]},
         dedupe=f"meeting_changed:{meeting.id}:{moved.sequence}", now=now,
-        attachments=lambda _iid: (ics,),
+        attachments=lambda _iid, address: (
+            members.calendar(moved, lc, method=CalendarMethod.REQUEST, now=now,
+                             organizer=organizer, attendee=Party(address)),
+        ),
     )  # fmt: skip
+    # The facilitator runs the meeting: they hear of the move too, with their calendar file.
+    fac = await common.facilitator_info(session, group.facilitator_id)
+    if fac is not None:
+        mine = (Party(fac.email, fac.name, PartStat.ACCEPTED),) if fac.email else ()
+        await common.to_facilitator(
+            session, lc, fac, org, "meeting_changed",
+            {
+                **context,
+                "for_facilitator": True,
+                "group_name": await common.group_name(session, group, org, "nb"),
+                "info_url": await common.member_link(session, lc, group_id, fac.id, now=now),
+            },
+            dedupe_key=f"meeting_changed:{meeting.id}:{moved.sequence}:facilitator", now=now,
+            attachments=tuple(
+                members.calendar(moved, lc, method=CalendarMethod.REQUEST, now=now,
+                                 organizer=organizer, attendee=p)
+                for p in mine
+            ),
+        )  # fmt: skip
     await common.event(
         session, group_id, "meeting_rescheduled", now=now, actor=actor, meeting=number,
         starts_at=starts_at.isoformat(),

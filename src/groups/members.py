@@ -11,24 +11,27 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from groups import common, links, timing
+from groups.brief import on_slot, slot_text
 from groups.compat import Person, Seat, fits
-from groups.config import Lifecycle
+from groups.config import Lifecycle, LifecycleConfig
 from groups.links import Purpose
 from groups.model import Group, GroupState, Meeting, MeetingState, Member, MemberState, OfferState
 from groups.service import lapse_group
-from groups.tables import facilitator_offer, group_meeting
+from groups.tables import facilitator_offer, group_meeting, meeting_absence
 from intake import pool
 from matching.model import Rules
 from matching.service import rules_from
 from matching.states import AWAITING_REPLY, BEFORE_START
 from matching.tables import group_member, start_group
-from notify import Attachment, CalendarMethod, MeetingEvent, meeting_attachment
+from notify import Attachment, CalendarMethod, MeetingEvent, Party, meeting_attachment
 
 SUMMARY = "Gruppemøte"  # neutral: calendar entries never name the theme
 
@@ -54,21 +57,67 @@ async def first_meeting(session: AsyncSession, group_id: uuid.UUID) -> Meeting |
     return None if row is None else Meeting.from_row(row)
 
 
+#: The reply deadline of an invitation or a freed place ends at least this long before the
+#: first meeting, so the facilitator knows who comes and nobody answers after the fact.
+REPLY_MARGIN = timedelta(hours=24)
+
+
+def invitation_deadline(
+    now: datetime, first_start: datetime | None, config: LifecycleConfig
+) -> datetime:
+    """The reply window, cut short to end :data:`REPLY_MARGIN` before the first meeting."""
+    window = timing.reply_by(now, config)
+    return window if first_start is None else min(window, first_start - REPLY_MARGIN)
+
+
+async def planned_meetings(session: AsyncSession, group_id: uuid.UUID) -> list[Meeting]:
+    """The group's meetings still to come (planned), in order."""
+    rows = await session.execute(
+        select(group_meeting)
+        .where(group_meeting.c.group_id == group_id, group_meeting.c.status == MeetingState.PLANNED)
+        .order_by(group_meeting.c.number)
+    )
+    return [Meeting.from_row(r) for r in rows.mappings()]
+
+
 def calendar(
-    meeting: Meeting, lc: Lifecycle, *, method: CalendarMethod, now: datetime
+    meeting: Meeting | Sequence[Meeting],
+    lc: Lifecycle,
+    *,
+    method: CalendarMethod,
+    now: datetime,
+    organizer: Party | None = None,
+    attendee: Party | None = None,
 ) -> Attachment:
+    """One calendar file for one or several meetings (RFC 5546: ORGANIZER and ATTENDEE when
+    known). A CANCEL raises each meeting's SEQUENCE past the last version sent."""
+    meetings = [meeting] if isinstance(meeting, Meeting) else list(meeting)
     return meeting_attachment(
-        MeetingEvent(
-            meeting_id=meeting.id,
-            start=meeting.starts_at,
-            duration=lc.config.meeting_duration,
-            summary=SUMMARY,
-            location=meeting.place,
-            sequence=meeting.sequence + (1 if method is CalendarMethod.CANCEL else 0),
-        ),
+        [
+            MeetingEvent(
+                meeting_id=m.id,
+                start=m.starts_at,
+                duration=lc.config.meeting_duration,
+                summary=SUMMARY,
+                location=m.place,
+                sequence=m.sequence + (1 if method is CalendarMethod.CANCEL else 0),
+                organizer=organizer,
+                attendees=(attendee,) if attendee else (),
+            )
+            for m in meetings
+        ],
         method=method,
         now=now,
     )
+
+
+def _off_slot(group: Group, meeting: Meeting) -> bool:
+    """Whether the first meeting is off the weekday and time of day people chose (the
+    facilitator confirmed it on the meeting form; the invitation must say so)."""
+    try:
+        return not on_slot(group.slot, meeting.starts_at)
+    except ValueError:  # a slot outside the sign-up vocabulary: nothing to compare with
+        return False
 
 
 async def invite(
@@ -88,7 +137,8 @@ async def invite(
         if m.state is MemberState.PROPOSED
     ]
     org = await common.organisation(session, group.organisation_id)
-    respond_by = timing.reply_by(now, lc.config)
+    respond_by = invitation_deadline(now, meeting.starts_at, lc.config)
+    lang = common.participant_lang(group)
     urls: dict[uuid.UUID, dict[str, str]] = {}
     for iid in waiting:
         urls[iid] = {
@@ -98,8 +148,16 @@ async def invite(
             "decline_url": await common.link(
                 session, lc, Purpose.INVITE_DECLINE, gid, iid, expires_at=respond_by, now=now
             ),
+            "info_url": await common.member_link(session, lc, gid, iid, now=now),
         }
-    ics = calendar(meeting, lc, method=CalendarMethod.REQUEST, now=now)
+    # Every facilitated meeting, in the invitation's words and in its calendar file.
+    meetings = await planned_meetings(session, gid) or [meeting]
+    off_slot = _off_slot(group, meeting)
+    try:
+        chosen = slot_text(group.slot, lang)
+    except ValueError:
+        chosen = group.slot
+    organizer = common.organizer(lc, org)
     reached = await common.to_participants(
         session,
         lc,
@@ -109,14 +167,27 @@ async def invite(
         "invitation",
         lambda iid: {
             "org_name": org.name,
-            "theme_name": common.theme_name(group.theme, common.participant_lang(group)),
+            "theme_name": common.theme_name(group.theme, lang),
             "meeting_start": meeting.starts_at,
             "place": meeting.place,
+            "meetings": [m.starts_at for m in meetings],
+            "respond_by": respond_by,
+            "off_slot": off_slot,
+            "slot_text": chosen,
             **urls[iid],
         },
         dedupe=f"invitation:{meeting.id}:{meeting.sequence}",
         now=now,
-        attachments=lambda _: (ics,),
+        attachments=lambda _iid, address: (
+            calendar(
+                meetings,
+                lc,
+                method=CalendarMethod.REQUEST,
+                now=now,
+                organizer=organizer,
+                attendee=Party(address),
+            ),
+        ),
     )
     for iid in waiting:
         if iid in reached:
@@ -335,12 +406,15 @@ async def _offer_place(
     now: datetime,
 ) -> bool:
     gid = group.id
+    first = await first_meeting(session, gid)
+    respond_by = invitation_deadline(now, first.starts_at if first else None, lc.config)
+    if respond_by <= now:  # too close to the first meeting to answer in time
+        return False
     moved = await pool.set_status(
         session, [interest_id], "proposed", now=now, only_from=("waiting",)
     )
     if not moved:
         return False
-    respond_by = timing.reply_by(now, lc.config)
     await session.execute(
         group_member.insert().values(
             group_id=gid,
@@ -415,7 +489,9 @@ async def cancel(
         {"org_name": org.name, "min_size": _rules(group).min_size},
         dedupe=f"group_cancelled:{gid}",
         now=now,
-        attachments=lambda iid: (ics,) if ics is not None and iid in had_invitation else (),
+        attachments=lambda iid, _address: (
+            (ics,) if ics is not None and iid in had_invitation else ()
+        ),
     )
     await common.tell_facilitator_ended(session, lc, group, why=why, now=now)
     return returned
@@ -452,3 +528,138 @@ async def expire_replies(session: AsyncSession, lc: Lifecycle, *, now: datetime)
     for gid in sorted(groups):
         await refill(session, lc, gid, now=now)
     return len(expired)
+
+
+async def mark_absent(
+    session: AsyncSession,
+    lc: Lifecycle,
+    group_id: uuid.UUID,
+    interest_id: uuid.UUID,
+    meeting_id: uuid.UUID,
+    *,
+    now: datetime,
+) -> bool:
+    """ "I can't come this time": a participant who said yes skips one coming meeting and keeps
+    their place. They get no reminder for it, and the facilitator is told (no name). False if
+    the person has not said yes or the meeting is not a coming one of their group."""
+    member = await _member(session, group_id, interest_id)
+    group = await common.load_group(session, group_id)
+    meeting = next(
+        (m for m in await planned_meetings(session, group_id) if m.id == meeting_id), None
+    )
+    if (
+        group is None
+        or group.ended
+        or member is None
+        or not member.active
+        or member.state is not MemberState.CONFIRMED
+        or meeting is None
+        or meeting.starts_at <= now
+    ):
+        return False
+    added = await session.execute(
+        insert(meeting_absence)
+        .values(meeting_id=meeting_id, interest_id=interest_id, created_at=now)
+        .on_conflict_do_nothing()
+        .returning(meeting_absence.c.meeting_id)
+    )
+    if added.first() is None:
+        return True  # said before: nothing new to tell
+    await common.event(
+        session, group_id, "member_absent", now=now, actor=f"interest:{interest_id}",
+        meeting=meeting.number,
+    )  # fmt: skip
+    await _tell_facilitator(
+        session,
+        lc,
+        group,
+        "absent",
+        meeting,
+        now=now,
+        key=f"{meeting_id}:{common.person_key(lc, interest_id)}",
+    )
+    return True
+
+
+async def leave_group(
+    session: AsyncSession,
+    lc: Lifecycle,
+    group_id: uuid.UUID,
+    interest_id: uuid.UUID,
+    *,
+    now: datetime,
+) -> bool:
+    """A participant who said yes leaves the group (not the service): their calendar loses the
+    coming meetings (one CANCEL for all of them), they are back in the queue with their
+    waiting time, and the facilitator is told. Before the start the place is offered to the
+    next person. False if the person holds no confirmed place in the group."""
+    member = await _member(session, group_id, interest_id)
+    group = await common.load_group(session, group_id)
+    if (
+        group is None
+        or group.ended
+        or member is None
+        or not member.active
+        or member.state is not MemberState.CONFIRMED
+    ):
+        return False
+    coming = [m for m in await planned_meetings(session, group_id) if m.starts_at > now]
+    await _leave(session, group_id, interest_id, state=MemberState.LEFT, now=now)
+    await common.event(session, group_id, "member_left", now=now, actor=f"interest:{interest_id}")
+    org = await common.organisation(session, group.organisation_id)
+    organizer = common.organizer(lc, org)
+    await common.to_participants(
+        session, lc, group, org, [interest_id], "group_left",
+        {"org_name": org.name, "back_in_queue": True},
+        dedupe=f"group_left:{group_id}", now=now,
+        attachments=lambda _iid, address: (
+            (calendar(coming, lc, method=CalendarMethod.CANCEL, now=now, organizer=organizer,
+                      attendee=Party(address)),)
+            if coming else ()
+        ),
+    )  # fmt: skip
+    await _tell_facilitator(session, lc, group, "left", coming[0] if coming else None, now=now,
+                            key=f"left:{common.person_key(lc, interest_id)}")  # fmt: skip
+    if group.before_start:
+        await refill(session, lc, group_id, now=now)
+    return True
+
+
+async def absent_from(session: AsyncSession, meeting_id: uuid.UUID) -> set[uuid.UUID]:
+    """Who said they cannot come to this meeting."""
+    rows = await session.execute(
+        select(meeting_absence.c.interest_id).where(meeting_absence.c.meeting_id == meeting_id)
+    )
+    return set(rows.scalars())
+
+
+async def _tell_facilitator(
+    session: AsyncSession,
+    lc: Lifecycle,
+    group: Group,
+    kind: str,
+    meeting: Meeting | None,
+    *,
+    now: datetime,
+    key: str,
+) -> None:
+    fac = await common.facilitator_info(session, group.facilitator_id)
+    if fac is None or group.accepted_at is None:
+        return
+    org = await common.organisation(session, group.organisation_id)
+    confirmed = [
+        m for m in await common.active_members(session, group.id)
+        if m.state is MemberState.CONFIRMED
+    ]  # fmt: skip
+    await common.to_facilitator(
+        session, lc, fac, org, "member_absent",
+        {
+            "org_name": org.name,
+            "group_name": await common.group_name(session, group, org, "nb"),
+            "kind": kind,
+            "meeting_number": meeting.number if meeting else 0,
+            "meeting_start": meeting.starts_at if meeting else now,
+            "coming": len(confirmed),
+        },
+        dedupe_key=f"member_{kind}:{group.id}:{key}", now=now,
+    )  # fmt: skip

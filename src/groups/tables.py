@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import UUID
 
-from intake.tables import NAMING_CONVENTION, facilitator
+from intake.tables import NAMING_CONVENTION, facilitator, interest
 from matching.tables import start_group
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
@@ -91,4 +91,16 @@ action_link = Table(
     Index("ix_action_link_object", "object_id"),
     # Erasing a person deletes their links by subject (groups.erasure).
     Index("ix_action_link_subject", "subject_id"),
+)
+
+meeting_absence = Table(
+    "meeting_absence",
+    metadata,
+    # A participant who said yes told us they cannot come to this one meeting (migration 0009):
+    # they get no reminder for it and the facilitator knows. Deleted with the person.
+    Column("meeting_id", ForeignKey(group_meeting.c.id, ondelete="CASCADE"), primary_key=True),
+    Column(
+        "interest_id", ForeignKey(interest.c.id, ondelete="CASCADE"), primary_key=True, index=True
+    ),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )

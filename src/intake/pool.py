@@ -59,6 +59,8 @@ class OrganisationInfo:
     region_slug: str
     coordinator_email: str | None
     rules: dict[str, Any]
+    #: Where people's replies to messages go (Reply-To, the calendar ORGANIZER).
+    contact_email: str | None = None
 
 
 _WAITING_COLUMNS = (
@@ -158,12 +160,15 @@ async def organisations(
         organisation.c.region_slug,
         organisation.c.coordinator_email,
         organisation.c.rules,
+        organisation.c.contact_email,
     )
     if ids is not None:
         stmt = stmt.where(organisation.c.id.in_(list(ids)))
     rows = (await session.execute(stmt)).all()
     return {
-        r.id: OrganisationInfo(r.id, r.name, r.region_slug, r.coordinator_email, dict(r.rules))
+        r.id: OrganisationInfo(
+            r.id, r.name, r.region_slug, r.coordinator_email, dict(r.rules), r.contact_email
+        )
         for r in rows
     }
 

@@ -53,6 +53,7 @@ class MemberState(enum.StrEnum):
     EXPIRED = "expired"  # did not answer in time: back in the pool
     RETURNED = "returned"  # the group lapsed: back in the pool
     CLOSED = "closed"  # the group was closed
+    LEFT = "left"  # said yes, then left the group (groups.members.leave_group)
     WITHDRAWN = "withdrawn"  # written by older versions on withdrawal (now the row is deleted)
 
 

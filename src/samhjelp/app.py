@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from groups import Lifecycle
 from groups.api import StaffGroupsController
+from groups.answers import ROUTES as ANSWER_ROUTES
 from groups.pages import ROUTES as LINK_ROUTES
 from intake.api import API_CONTROLLERS
 from intake.crypto import ContactCipher
@@ -177,6 +178,7 @@ def create_app(services: Services) -> Litestar:
             *web.route_handlers,
             docs_router(),
             *LINK_ROUTES,
+            *ANSWER_ROUTES,
         ],
         dependencies={
             "db": Provide(provide_db),
