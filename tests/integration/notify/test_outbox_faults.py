@@ -71,6 +71,7 @@ CONTEXT: dict[str, Any] = {
     "org_name": "LINK Oslo",
     "meeting_start": datetime(2026, 12, 1, 17, 0, tzinfo=UTC),
     "place": "Frivilligsentralen, Storgata 1",
+    "info_url": "https://samhjelp.no/s/abc",
 }
 Maker = async_sessionmaker[AsyncSession]
 
