@@ -12,12 +12,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, select, update
+from sqlalchemy import ColumnElement, Row, Select, any_, literal, select, update
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.crypto import ContactCipher
 from intake.interests import CONTACT_CONTEXT
 from intake.tables import facilitator, interest, organisation, region
+
+
+def among(column: Any, ids: Collection[uuid.UUID]) -> ColumnElement[bool]:
+    """``column = ANY(:ids)`` with one array parameter.
+
+    ``IN (…)`` sends one parameter per id, and asyncpg refuses more than 32,767 in a statement:
+    a national matching run placing more people than that failed to store its plan.
+    """
+    return column == any_(literal(list(ids), ARRAY(UUID(as_uuid=True))))  # type: ignore[no-any-return]
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +136,7 @@ async def set_status(
         return set()
     moved = await session.execute(
         update(interest)
-        .where(interest.c.id.in_(list(ids)), interest.c.status.in_(list(only_from)))
+        .where(among(interest.c.id, ids), interest.c.status.in_(list(only_from)))
         .values(status=status, updated_at=now)
         .returning(interest.c.id)
     )
@@ -213,7 +224,7 @@ async def profiles(
                 interest.c.gender,
                 interest.c.same_gender,
                 interest.c.contact_encrypted.is_not(None).label("has_contact"),
-            ).where(interest.c.id.in_(list(ids)))
+            ).where(among(interest.c.id, ids))
         )
     ).all()
     return {
@@ -243,7 +254,7 @@ async def contacts(
     rows = (
         await session.execute(
             select(interest.c.id, interest.c.contact_kind, interest.c.contact_encrypted).where(
-                interest.c.id.in_(list(ids)),
+                among(interest.c.id, ids),
                 interest.c.contact_encrypted.is_not(None),
                 interest.c.status != "withdrawn",
             )

@@ -181,7 +181,7 @@ async def store_plan(
     placed_ids = [uuid.UUID(m) for g in result.groups for m in g.members]
     if placed_ids:
         await session.execute(
-            delete(waiting_note).where(waiting_note.c.interest_id.in_(placed_ids))
+            delete(waiting_note).where(pool.among(waiting_note.c.interest_id, placed_ids))
         )
     if result.unplaced:
         rows = [
@@ -246,7 +246,7 @@ async def waiting_explanations(
         await session.execute(
             select(
                 waiting_note.c.interest_id, waiting_note.c.reason, waiting_note.c.suggestion
-            ).where(waiting_note.c.interest_id.in_(list(interest_ids)))
+            ).where(pool.among(waiting_note.c.interest_id, interest_ids))
         )
     ).all()
     if not rows:
