@@ -454,9 +454,9 @@ async def reschedule_meeting(
                 group_member.c.group_id == group_id,
                 group_member.c.active,
                 group_member.c.state.in_(AWAITING_REPLY),
-                group_member.c.respond_by > starts_at - members.REPLY_MARGIN,
+                group_member.c.respond_by > starts_at - timing.REPLY_MARGIN,
             )
-            .values(respond_by=starts_at - members.REPLY_MARGIN)
+            .values(respond_by=starts_at - timing.REPLY_MARGIN)
         )
     coming = await _coming(session, group_id)
     pages = {iid: await common.member_link(session, lc, group_id, iid, now=now) for iid in coming}

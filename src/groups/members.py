@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -21,11 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from groups import common, links, timing
 from groups.brief import on_slot, slot_text
 from groups.compat import Person, Seat, fits
-from groups.config import Lifecycle, LifecycleConfig
+from groups.config import Lifecycle
 from groups.links import Purpose
 from groups.model import Group, GroupState, Meeting, MeetingState, Member, MemberState, OfferState
 from groups.service import lapse_group
 from groups.tables import facilitator_offer, group_meeting, meeting_absence
+from groups.timing import invitation_deadline
 from intake import pool
 from matching.model import Rules
 from matching.service import rules_from
@@ -55,19 +56,6 @@ async def first_meeting(session: AsyncSession, group_id: uuid.UUID) -> Meeting |
         .first()
     )
     return None if row is None else Meeting.from_row(row)
-
-
-#: The reply deadline of an invitation or a freed place ends at least this long before the
-#: first meeting, so the facilitator knows who comes and nobody answers after the fact.
-REPLY_MARGIN = timedelta(hours=24)
-
-
-def invitation_deadline(
-    now: datetime, first_start: datetime | None, config: LifecycleConfig
-) -> datetime:
-    """The reply window, cut short to end :data:`REPLY_MARGIN` before the first meeting."""
-    window = timing.reply_by(now, config)
-    return window if first_start is None else min(window, first_start - REPLY_MARGIN)
 
 
 async def planned_meetings(session: AsyncSession, group_id: uuid.UUID) -> list[Meeting]:

@@ -135,6 +135,19 @@ def reply_by(now: datetime, config: LifecycleConfig) -> datetime:
     return now + config.reply_window
 
 
+#: The reply deadline of an invitation or a freed place ends at least this long before the
+#: first meeting, so the facilitator knows who comes and nobody answers after the fact.
+REPLY_MARGIN = timedelta(hours=24)
+
+
+def invitation_deadline(
+    now: datetime, first_start: datetime | None, config: LifecycleConfig
+) -> datetime:
+    """The reply window, cut short to end :data:`REPLY_MARGIN` before the first meeting."""
+    window = reply_by(now, config)
+    return window if first_start is None else min(window, first_start - REPLY_MARGIN)
+
+
 def reply_expired(member: Member, group_state: GroupState, now: datetime) -> bool:
     """An invitation or place offer not answered by its deadline frees the place — only
     before the group has met (afterwards nobody is moved back to the pool by the clock)."""
@@ -271,6 +284,7 @@ def erase_due(group: Group, now: datetime) -> bool:
 
 __all__ = [
     "NOTHING",
+    "REPLY_MARGIN",
     "Aftercare",
     "Escalation",
     "LifecycleConfig",
@@ -285,6 +299,7 @@ __all__ = [
     "erase_on_close",
     "escalation",
     "followup_link_expires",
+    "invitation_deadline",
     "meeting_form_expires",
     "meeting_starts",
     "meeting_steps",

@@ -256,6 +256,26 @@ def test_an_invitation_is_answered_within_the_configured_window() -> None:
 
 
 @pytest.mark.parametrize(
+    ("first_in", "deadline_in"),
+    [
+        (None, CFG.reply_window),  # no meeting yet: the whole window
+        # The whole window while it ends at least REPLY_MARGIN before the first meeting ...
+        (CFG.reply_window + timing.REPLY_MARGIN + TICK, CFG.reply_window),
+        (CFG.reply_window + timing.REPLY_MARGIN, CFG.reply_window),
+        # ... else cut short to end REPLY_MARGIN before it.
+        (CFG.reply_window + timing.REPLY_MARGIN - TICK, CFG.reply_window - TICK),
+        (timing.REPLY_MARGIN + timedelta(hours=1), timedelta(hours=1)),
+    ],
+)
+def test_the_reply_deadline_ends_a_day_before_the_first_meeting(
+    first_in: timedelta | None, deadline_in: timedelta
+) -> None:
+    first = None if first_in is None else T0 + first_in
+    assert timing.invitation_deadline(T0, first, CFG) == T0 + deadline_in
+    assert timedelta(hours=24) == timing.REPLY_MARGIN
+
+
+@pytest.mark.parametrize(
     ("after", "expected"),
     [(CFG.reply_window - TICK, False), (CFG.reply_window, True), (CFG.reply_window + TICK, True)],
 )
