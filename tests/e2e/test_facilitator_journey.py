@@ -38,7 +38,7 @@ from intake.crypto import ContactCipher
 from intake.registry import add_facilitator, add_organisation
 from intake.tables import facilitator, interest, organisation
 from integration.groups.support import sign_up
-from matching.tables import group_event, group_member, start_group, waiting_note
+from matching.tables import group_event, group_member, match_run, start_group, waiting_note
 from notify import Channel
 from notify.smtp import SmtpNotifier
 from notify.tables import outbox
@@ -237,7 +237,20 @@ async def _purge(world: World, group: Group) -> None:
         )
         for table in (facilitator_offer, group_event, group_member, group_meeting):
             await s.execute(delete(table).where(table.c.group_id.in_(gids)))
+        runs = (
+            (
+                await s.execute(
+                    select(start_group.c.match_run_id).where(
+                        start_group.c.organisation_id == group.org_id
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
         await s.execute(delete(start_group).where(start_group.c.organisation_id == group.org_id))
+        # The matching runs that formed these groups (other tests count match_run rows).
+        await s.execute(delete(match_run).where(match_run.c.id.in_([r for r in runs if r])))
         await s.execute(delete(waiting_note).where(waiting_note.c.interest_id.in_(people)))
         await s.execute(
             delete(outbox).where(

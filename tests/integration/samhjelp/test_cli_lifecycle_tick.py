@@ -29,7 +29,7 @@ from intake.registry import add_facilitator
 from intake.tables import facilitator, interest, organisation
 from integration.groups.support import sign_up
 from matching.job import run_matching
-from matching.tables import group_event, group_member, start_group, waiting_note
+from matching.tables import group_event, group_member, match_run, start_group, waiting_note
 from notify.tables import outbox
 from samhjelp.services import Services
 from samhjelp.settings import Settings
@@ -64,7 +64,20 @@ async def _purge(maker: Maker, org_id: uuid.UUID, fac_id: uuid.UUID) -> None:
         await s.execute(delete(facilitator_offer).where(facilitator_offer.c.group_id.in_(gids)))
         await s.execute(delete(group_event).where(group_event.c.group_id.in_(gids)))
         await s.execute(delete(group_member).where(group_member.c.group_id.in_(gids)))
+        runs = (
+            (
+                await s.execute(
+                    select(start_group.c.match_run_id).where(
+                        start_group.c.organisation_id == org_id
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
         await s.execute(delete(start_group).where(start_group.c.organisation_id == org_id))
+        # The matching runs that formed these groups (other tests count match_run rows).
+        await s.execute(delete(match_run).where(match_run.c.id.in_([r for r in runs if r])))
         await s.execute(delete(waiting_note).where(waiting_note.c.interest_id.in_(people)))
         await s.execute(
             delete(outbox).where(
