@@ -25,8 +25,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from groups import Lifecycle
-from groups.api import StaffGroupsController
 from groups.answers import ROUTES as ANSWER_ROUTES
+from groups.api import StaffGroupsController
 from groups.pages import ROUTES as LINK_ROUTES
 from intake.api import API_CONTROLLERS
 from intake.crypto import ContactCipher
