@@ -10,7 +10,10 @@ The app runs for real (uvicorn on a free port, committing sessionmaker, the comp
 ``Services``); time moves by the services' clock, which the pages and the scheduled jobs
 (``samhjelp.jobs``, called directly) share — the same mechanism as ``samhjelp lifecycle tick
 --at``. Rows are made in municipalities no other test uses and deleted afterwards. Screenshots
-go to docs/screenshots/facilitator-*.png.
+are taken at each step; they go to ``$SAMHJELP_SCREENSHOT_DIR`` when set (the ones in
+docs/screenshots/facilitator-*.png: ``SAMHJELP_SCREENSHOT_DIR=docs/screenshots pytest
+tests/e2e/test_facilitator_journey.py``), else to a temporary folder, so a test run does not
+rewrite the committed pictures.
 """
 
 from __future__ import annotations
@@ -18,11 +21,14 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import os
 import re
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -31,7 +37,7 @@ import uvicorn
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from e2e.support import ROOT, axe_violations, free_port
+from e2e.support import axe_violations, free_port
 from groups.brief import on_slot
 from groups.tables import action_link, facilitator_offer, group_meeting
 from intake.crypto import ContactCipher
@@ -50,7 +56,10 @@ from samhjelp.settings import Settings
 
 pytestmark = pytest.mark.browser
 
-SHOTS = ROOT / "docs" / "screenshots"
+SHOTS = Path(
+    os.environ.get("SAMHJELP_SCREENSHOT_DIR")
+    or Path(tempfile.gettempdir()) / "samhjelp-facilitator-screenshots"
+)
 PHONE = {"width": 375, "height": 812}
 CSRF = re.compile(r'name="_csrf_token" value="([^"]*)"')
 FACILITATOR = "igangsetter.e2e@example.no"
@@ -305,7 +314,7 @@ async def _answer(world: World, link: str, **form: str) -> httpx.Response:
 
 
 async def _shot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(SHOTS.mkdir, parents=True, exist_ok=True)
     await page.screenshot(path=str(SHOTS / f"facilitator-{name}.png"), full_page=True)
 
 
