@@ -26,6 +26,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined,
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.utils.scope.state import ScopeState
+from markupsafe import Markup, escape
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -278,6 +279,16 @@ async def _act(
     return await _report(db, lc, link, form, request, lang, now=now)
 
 
+#: Stands in for a URL in a translated sentence until it becomes a link (never user input).
+_URL_SLOT = "\x00url\x00"
+
+
+def _with_link(sentence: str, url: str, text: str) -> Markup:
+    """The sentence with its URL as a short link: a bare token URL wraps badly on a phone."""
+    anchor = Markup('<a class="ds-link" href="{}">{}</a>').format(url, text)
+    return escape(sentence).replace(_URL_SLOT, anchor)
+
+
 def _done(
     request: Request[Any, Any, Any],
     lang: str,
@@ -326,11 +337,15 @@ async def _answer_offer(
         lang,
         t.gettext("Thank you for starting the group!"),
         [
-            t.gettext(
-                "Choose the time and place of the first meeting below. If you want to do it "
-                "later, use this link (it works for %(days)d days): %(url)s",
-                days=days,
-                url=form_url,
+            _with_link(
+                t.gettext(
+                    "Choose the time and place of the first meeting below. If you want to do it "
+                    "later, use this link (it works for %(days)d days): %(url)s",
+                    days=days,
+                    url=_URL_SLOT,
+                ),
+                form_url,
+                t.gettext("Choose the first meeting"),
             )
         ],
         roster_url=roster_url,

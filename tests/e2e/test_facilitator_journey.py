@@ -397,7 +397,7 @@ async def test_facilitator_journey_from_start_notice_to_self_running(
         await phone.check("#when-1")
         await phone.fill("#place", "Molde bibliotek, møterom 2")
         await phone.click("form.signup button[type=submit]")
-        await phone.wait_for_selector("a[href*='/s/']")  # the roster link on the done page
+        await phone.wait_for_selector("a#roster-link")  # the roster link on the done page
         assert await _status(world, group) == "scheduled"
         meetings = await _meetings(world, group)
         assert len(meetings) == 3
@@ -405,7 +405,7 @@ async def test_facilitator_journey_from_start_notice_to_self_running(
         assert all(on_slot(group.slot, m) for m in meetings)
         await _accessible(phone, "invitations sent")
         await _shot(phone, "invitations-sent")
-        roster_url = await phone.get_attribute("a.ds-link[href*='/s/']", "href")
+        roster_url = await phone.get_attribute("a#roster-link", "href")
         assert roster_url
 
         # 4. Invitations: one per participant, with the reply deadline and a calendar file.

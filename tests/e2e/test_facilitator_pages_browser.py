@@ -163,7 +163,7 @@ async def test_accept_and_meeting_form_by_keyboard_with_no_axe_violations(
         async with page.expect_navigation():
             await page.keyboard.press("Enter")
         assert await page.locator("input[name=when]:checked").count() == 1
-        roster = await page.get_attribute("a[href*='/s/']", "href")
+        roster = await page.get_attribute("a#roster-link", "href")
         form_url = await page.get_attribute("form.signup", "action")
         await _clean(page, f"accept confirmation with the meeting form ({lang})")
         # The meeting form link in the same language, then its error page (no place).

@@ -37,7 +37,7 @@ from samhjelp.app import Services, create_app
 
 Maker = async_sessionmaker[AsyncSession]
 RADIO = re.compile(r'name="when" value="(\d{4}-\d\d-\d\dT\d\d:\d\d)"')
-ROSTER = re.compile(r'href="http://testserver(/s/[A-Za-z0-9_-]{28})"')
+ROSTER = re.compile(r'id="roster-link" href="http://testserver(/s/[A-Za-z0-9_-]{28})"')
 FORM = re.compile(r'form method="post" action="http://testserver(/s/[A-Za-z0-9_-]{28})"')
 
 
@@ -138,6 +138,9 @@ async def test_the_meeting_form_offers_the_next_four_dates_on_the_slot(
     assert f'value="{dates[0]}" id="when-1" checked' in done.text
     assert "de første 3 møtene" in done.text
     assert ROSTER.search(done.text), "the accept confirmation links to the roster"
+    # The "do it later" form address is a link, not a bare token URL that wraps on a phone.
+    assert re.search(r'<a class="ds-link" href="http://testserver/s/[A-Za-z0-9_-]{28}">', done.text)
+    assert not re.search(r"\): http://testserver/s/", done.text)
     form_url = FORM.search(done.text)
     assert form_url is not None
     # The facilitator picks the second date: meetings 1..3 on the slot, not off it.
