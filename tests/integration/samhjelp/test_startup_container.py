@@ -9,26 +9,21 @@ checked in the files themselves.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg
 import httpx
-import pytest
 import yaml
 
+from integration.samhjelp.support import serving, wait_ready
+
 ROOT = Path(__file__).resolve().parents[3]
-ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 def test_the_build_context_leaves_out_local_state() -> None:
@@ -69,35 +64,6 @@ def test_the_compose_example_runs_postgres_and_two_replicas() -> None:
         assert replica["depends_on"]["db"]["condition"] == "service_healthy"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(ADMIN)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-@pytest.fixture
-def empty_database() -> Iterator[str]:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
-            pass
-    except OSError:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI: PostgreSQL at 127.0.0.1:5432 is not reachable")
-        pytest.skip("needs PostgreSQL at 127.0.0.1:5432")
-    name = f"samhjelp_install_{secrets.token_hex(4)}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
 def test_a_non_editable_install_migrates_seeds_and_serves(
     empty_database: str, tmp_path: Path
 ) -> None:
@@ -121,7 +87,6 @@ def test_a_non_editable_install_migrates_seeds_and_serves(
 
     home = tmp_path / "home"
     home.mkdir()
-    port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAMHJELP_")} | {
         "PYTHONPATH": str(target),  # the installed copy, not the checkout
         "SAMHJELP_MIGRATIONS": str(tmp_path / "app-db"),
@@ -146,42 +111,14 @@ def test_a_non_editable_install_migrates_seeds_and_serves(
     )
     assert all(p.startswith(str(target)) for p in where.stdout.split()), where.stdout
 
-    log = (tmp_path / "serve.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "samhjelp.cli", "serve", "--port", str(port)],
-        cwd=home,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )
-    try:
-        deadline = time.monotonic() + 90
-        ready = None
-        while time.monotonic() < deadline and server.poll() is None:
-            try:
-                ready = httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=2)
-                if ready.status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        assert ready is not None and ready.status_code == 200, (tmp_path / "serve.log").read_text()[
-            -3000:
-        ]
+    with serving(env, [tmp_path / "serve.log"], cwd=home) as (server,):
+        assert wait_ready([server]) == {0}, server.tail()
         # Templates, catalogues and static files come from the installed package.
-        page = httpx.get(f"http://127.0.0.1:{port}/meld-interesse", timeout=10)
+        page = httpx.get(server.url("/meld-interesse"), timeout=10)
         assert page.status_code == 200 and "<form" in page.text
         css = re.search(r'href="(/static/[^"]+\.css)"', page.text)
         assert css is not None
-        assert httpx.get(f"http://127.0.0.1:{port}{css.group(1)}", timeout=10).status_code == 200
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
+        assert httpx.get(server.url(css.group(1)), timeout=10).status_code == 200
     seeded = subprocess.run(
         [sys.executable, "-m", "samhjelp.cli", "db", "seed"],
         cwd=home,
