@@ -1,6 +1,9 @@
 """The roster: how the facilitator reaches each participant who has said yes.
 
-The consent text promises that "the facilitator will contact you"; this is how. The roster is
+Consent texts 2026-11-v1 and 2026-12-v3 promise that the facilitator of a group the person said
+yes to sees their e-mail or mobile number to contact them; this is how. People who agreed to
+2026-12-v2, which promised the facilitator would never see it, are listed as "contact not
+shared" and their address is not decrypted (:func:`intake.pool.facilitator_contacts`). The roster is
 a signed, expiring link (:attr:`groups.links.Purpose.ROSTER`, object: the group, subject: the
 facilitator) that can be opened many times; each view is a ``roster_viewed`` group event that
 records who looked and how many contacts were shown, never the contact itself.
@@ -38,8 +41,10 @@ class RosterEntry:
     """One participant who said yes: a number for the label, and how to reach them."""
 
     number: int
-    kind: str | None  # 'email' | 'sms' | None (no contact left)
+    kind: str | None  # 'email' | 'sms' | None (no contact left, or not shared)
     value: str | None = field(default=None, repr=False)
+    #: They gave a contact, but their consent version does not let the facilitator see it.
+    not_shared: bool = False
 
 
 def roster_expiry(now: datetime, config: LifecycleConfig, meetings: int) -> datetime:
@@ -88,7 +93,8 @@ async def can_view(session: AsyncSession, group_id: uuid.UUID, facilitator_id: u
 async def load_roster(
     session: AsyncSession, group_id: uuid.UUID, cipher: ContactCipher
 ) -> list[RosterEntry]:
-    """The confirmed members in joining order, each with their decrypted contact or none."""
+    """The confirmed members in joining order, each with their decrypted contact, "not
+    shared" (their consent text did not allow it) or none."""
     ids = list(
         (
             await session.execute(
@@ -102,15 +108,15 @@ async def load_roster(
             )
         ).scalars()
     )
-    found = await pool.contacts(session, ids, cipher)
+    found = await pool.facilitator_contacts(session, ids, cipher)
     out = []
     for n, iid in enumerate(ids, start=1):
-        contact = found.get(iid)
-        out.append(
-            RosterEntry(n, contact.kind, contact.value)
-            if contact is not None
-            else RosterEntry(n, None, None)
-        )
+        if iid not in found:
+            out.append(RosterEntry(n, None, None))
+        elif (contact := found[iid]) is None:
+            out.append(RosterEntry(n, None, None, not_shared=True))
+        else:
+            out.append(RosterEntry(n, contact.kind, contact.value))
     return out
 
 
@@ -131,6 +137,7 @@ async def record_view(
         what="roster_viewed",
         detail={
             "shown": len(entries),
-            "without_contact": sum(1 for e in entries if e.kind is None),
+            "without_contact": sum(1 for e in entries if e.kind is None and not e.not_shared),
+            "not_shared": sum(1 for e in entries if e.not_shared),
         },
     )

@@ -2,14 +2,22 @@
 
 The form offers :data:`CURRENT_VERSION`; earlier versions stay valid for clients that still send
 them (the API takes ``consent.text_version``). A change of wording is a new version, never an
-edit, and must say the same as the privacy page, the receipt and the status page.
+edit, and must say the same as the privacy page, the receipt and the status page. What a
+version lets the facilitator see is :data:`FACILITATOR_SEES_CONTACT`, which the roster obeys.
 """
 
 from __future__ import annotations
 
 #: 2026-12-v2: names the data controller, says what is kept while waiting, that withdrawing
 #: deletes the whole registration at once, and that it is deleted after a group runs on its own.
-CURRENT_VERSION = "2026-12-v2"
+#: 2026-12-v3: v2 plus that the facilitator of a group I say yes to sees my e-mail or mobile
+#: number (the roster), to contact me before the first meeting; v2 had promised nobody would.
+CURRENT_VERSION = "2026-12-v3"
+
+#: Versions whose words let the facilitator of a group the person said yes to see their contact
+#: (v1: "the facilitator may contact me"; v3 says so outright). v2 did not: people who agreed
+#: to v2 are listed on the roster as "contact not shared" and reached only by the service.
+FACILITATOR_SEES_CONTACT: frozenset[str] = frozenset({"2026-11-v1", "2026-12-v3"})
 
 TEXTS: dict[str, dict[str, str]] = {
     "2026-11-v1": {
@@ -58,6 +66,43 @@ TEXTS: dict[str, dict[str, str]] = {
             "everything I registered is then deleted at once, and only anonymous counts remain. "
             "If I join a group, everything is deleted a set time after the group runs on its own "
             "or is closed (the privacy page says how long)."
+        ),
+    },
+    "2026-12-v3": {
+        "nb": (
+            "Jeg samtykker til at det jeg oppgir her, også hva jeg ønsker en gruppe om, lagres "
+            "for å finne en selvhjelpsgruppe til meg, og til at jeg får beskjed om gruppen og "
+            "møtene. Behandlingsansvarlig er stedet jeg melder meg hos (se personvernsiden). "
+            "Det lagres så lenge jeg venter. Når jeg sier ja til en gruppe, kan igangsetteren "
+            "som starter den, se e-postadressen eller mobilnummeret jeg har oppgitt, for å "
+            "kontakte meg før det første møtet. Jeg kan når som helst trekke meg med "
+            "kvitteringskoden: da slettes alt jeg har registrert med en gang, og bare anonyme "
+            "tall blir igjen. Blir jeg med i en gruppe, slettes alt, også det igangsetteren kan "
+            "se, en fast tid etter at gruppen går av seg selv eller avsluttes (personvernsiden "
+            "sier hvor lenge)."
+        ),
+        "nn": (
+            "Eg samtykkjer til at det eg oppgir her, også kva eg ønskjer ei gruppe om, vert "
+            "lagra for å finne ei sjølvhjelpsgruppe til meg, og til at eg får melding om gruppa "
+            "og møta. Behandlingsansvarleg er staden eg melder meg hos (sjå personvernsida). "
+            "Det vert lagra så lenge eg ventar. Når eg seier ja til ei gruppe, kan igangsetjaren "
+            "som startar ho, sjå e-postadressa eller mobilnummeret eg har oppgitt, for å "
+            "kontakte meg før det første møtet. Eg kan når som helst trekkje meg med "
+            "kvitteringskoden: då vert alt eg har registrert sletta med ein gong, og berre "
+            "anonyme tal vert att. Vert eg med i ei gruppe, vert alt sletta, også det "
+            "igangsetjaren kan sjå, ei fast tid etter at gruppa går av seg sjølv eller vert "
+            "avslutta (personvernsida seier kor lenge)."
+        ),
+        "en": (
+            "I consent to what I enter here, including what I want a group about, being stored "
+            "to find a self-help group for me, and to being told about the group and its "
+            "meetings. The data controller is the place I sign up with (see the privacy page). "
+            "It is kept while I wait. When I say yes to a group, the facilitator who starts it "
+            "can see the e-mail address or mobile number I gave, to contact me before the first "
+            "meeting. I can withdraw at any time with my receipt code: everything I registered "
+            "is then deleted at once, and only anonymous counts remain. If I join a group, "
+            "everything, including what the facilitator can see, is deleted a set time after "
+            "the group runs on its own or is closed (the privacy page says how long)."
         ),
     },
 }

@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, Row, Select, any_, literal, select, update
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from intake.consent import FACILITATOR_SEES_CONTACT
 from intake.crypto import ContactCipher
 from intake.interests import CONTACT_CONTEXT
 from intake.tables import facilitator, interest, organisation, region
@@ -28,7 +29,6 @@ def among(column: Any, ids: Collection[uuid.UUID]) -> ColumnElement[bool]:
     a national matching run placing more people than that failed to store its plan.
     """
     return column == any_(literal(list(ids), ARRAY(UUID(as_uuid=True))))  # type: ignore[no-any-return]
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +262,42 @@ async def contacts(
     ).all()
     return {
         r.id: Contact(r.contact_kind, cipher.decrypt(r.contact_encrypted, context=CONTACT_CONTEXT))
+        for r in rows
+    }
+
+
+async def facilitator_contacts(
+    session: AsyncSession, ids: Collection[uuid.UUID], cipher: ContactCipher
+) -> dict[uuid.UUID, Contact | None]:
+    """Contact channels the facilitator of these people's group may see (the roster).
+
+    Only a consent version in :data:`intake.consent.FACILITATOR_SEES_CONTACT` lets the
+    facilitator see the address: a person who agreed to other words maps to ``None`` ("contact
+    not shared") and their address is not even decrypted. People without a contact channel, or
+    withdrawn, are left out. The caller decides who is shown (members who said yes).
+    """
+    if not ids:
+        return {}
+    rows = (
+        await session.execute(
+            select(
+                interest.c.id,
+                interest.c.contact_kind,
+                interest.c.contact_encrypted,
+                interest.c.consent_version,
+            ).where(
+                among(interest.c.id, ids),
+                interest.c.contact_encrypted.is_not(None),
+                interest.c.status != "withdrawn",
+            )
+        )
+    ).all()
+    return {
+        r.id: (
+            Contact(r.contact_kind, cipher.decrypt(r.contact_encrypted, context=CONTACT_CONTEXT))
+            if r.consent_version in FACILITATOR_SEES_CONTACT
+            else None
+        )
         for r in rows
     }
 

@@ -281,6 +281,32 @@ async def test_the_form_shows_and_stores_the_current_consent_wording(
     assert "deleted at once" in TEXTS[CURRENT_VERSION]["en"]
 
 
+async def test_the_privacy_page_says_the_facilitator_sees_contact_after_yes(
+    app_with: AppFactory,
+) -> None:
+    """The roster shows the facilitator the contact of those who said yes (consent 2026-12-v3);
+    the privacy page and the form's contact paragraph must say so, not that they never see it."""
+    async with app_with() as client:
+        nb = text_of((await client.get("/personvern", params={"lang": "nb"})).text)
+        assert (
+            "Når du har sagt ja til gruppa, ser igangsetteren også e-postadressen eller "
+            "mobilnummeret du oppga (hvis du oppga det), for å kontakte deg før første møte"
+        ) in nb
+        assert "Ingen andre utenom de ansatte ser det." in nb
+        assert "aldri kontaktopplysningene dine" not in nb
+        en = text_of((await client.get("/personvern", params={"lang": "en"})).text)
+        assert "the facilitator also sees the e-mail address or mobile number you gave" in en
+        assert "never your contact details" not in en
+        for lang, never in (("nb", "ser det aldri"), ("nn", "ser det aldri"),
+                            ("en", "never sees it")):  # fmt: skip
+            form = text_of((await client.get("/meld-interesse", params={"lang": lang})).text)
+            assert never not in form
+    assert CURRENT_VERSION == "2026-12-v3"
+    assert "facilitator who starts it can see the e-mail address" in TEXTS[CURRENT_VERSION]["en"]
+    assert "igangsetteren som starter den, se e-postadressen" in TEXTS[CURRENT_VERSION]["nb"]
+    assert "igangsetjaren som startar ho, sjå e-postadressa" in TEXTS[CURRENT_VERSION]["nn"]
+
+
 def test_production_refuses_to_start_without_a_national_controller(tmp_path: Path) -> None:
     real = {
         "environment": "production",

@@ -272,7 +272,7 @@ async def test_the_roster_shows_how_to_reach_those_who_said_yes(
     )
     assert len(views) == 3
     assert views[-1]["actor"] == f"facilitator:{offered.facilitator_id}"
-    assert views[-1]["detail"] == {"shown": 3, "without_contact": 1}
+    assert views[-1]["detail"] == {"shown": 3, "without_contact": 1, "not_shared": 0}
     assert all("@" not in str(v["detail"]) for v in views)
     # Withdrawal erases a person: they leave the roster. Erasing everyone empties it.
     await forget(session, [p[0]], outcome="withdrawn", now=clock.now)
@@ -284,6 +284,62 @@ async def test_the_roster_shows_how_to_reach_those_who_said_yes(
     await session.commit()
     erased = await app_client.get(path)
     assert "@example.no" not in erased.text
+
+
+async def test_the_roster_shows_contact_only_where_the_consent_text_promised_it(
+    maker: Maker, session: AsyncSession, cipher: ContactCipher, clock: Any, lc: Lifecycle,
+    app_client: httpx.AsyncClient,
+) -> None:  # fmt: skip
+    """2026-12-v2 told people the facilitator never sees their contact; 2026-12-v3 says the
+    facilitator of a group they said yes to does. The roster keeps each person's promise."""
+    offered = await _offered(maker, session, cipher, clock, lc)
+    done = await _accept(app_client, offered)
+    roster = ROSTER.search(done.text)
+    assert roster is not None
+    form_url = FORM.search(done.text)
+    assert form_url is not None
+    dates = RADIO.findall(done.text)
+    assert (await _post(app_client, form_url.group(1), done.text, when=dates[0],
+                        place="Rom 1")).status_code == 200  # fmt: skip
+    p = offered.people
+    for iid in p[:3]:
+        await answer(session, lc, offered.group_id, iid, accept=True, now=clock.now)
+    # p0 agreed to v3 (contact shown), p1 to v2 (contact given, not shared), p2 (v3) gave none.
+    for iid, version in ((p[0], "2026-12-v3"), (p[1], "2026-12-v2"), (p[2], "2026-12-v3")):
+        await session.execute(
+            update(interest).where(interest.c.id == iid).values(consent_version=version)
+        )
+    await session.execute(
+        update(interest)
+        .where(interest.c.id == p[2])
+        .values(contact_kind=None, contact_encrypted=None, contact_masked=None)
+    )
+    await session.commit()
+    texts = {
+        "nb": ("Kontakt ikke delt", "Ingen kontaktinformasjon"),
+        "nn": ("Kontakt ikkje delt", "Ingen kontaktinformasjon"),
+        "en": ("Contact not shared", "No contact details"),
+    }
+    for lang, (not_shared, none_given) in texts.items():
+        page = await app_client.get(roster.group(1), params={"lang": lang})
+        assert page.status_code == 200
+        assert set(re.findall(r"mailto:(p\d@example\.no)", page.text)) == {"p0@example.no"}
+        assert "p1@example.no" not in page.text
+        listed = page.text.split('<ul class="ds-list roster">', 1)[1].split("</ul>", 1)[0]
+        items = re.findall(r"<li>(.*?)</li>", listed, re.S)
+        assert len(items) == 3
+        assert "p0@example.no" in items[0]
+        assert not_shared in items[1] and none_given not in items[1]
+        assert none_given in items[2] and not_shared not in items[2]
+    last = (
+        await session.execute(
+            select(group_event.c.detail)
+            .where(group_event.c.what == "roster_viewed")
+            .order_by(group_event.c.id.desc())
+            .limit(1)
+        )
+    ).scalar_one()
+    assert last == {"shown": 3, "without_contact": 1, "not_shared": 1}
 
 
 async def test_roster_links_expire_and_forged_ones_are_refused(
