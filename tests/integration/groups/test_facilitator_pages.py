@@ -26,9 +26,8 @@ from groups.brief import OSLO, on_slot
 from groups.erasure import forget
 from groups.links import Purpose
 from groups.tables import group_meeting
-from helpers import make_org
+from helpers import make_org_with_facilitator
 from intake.crypto import ContactCipher
-from intake.registry import add_facilitator
 from intake.tables import interest
 from integration.groups.support import CSRF, sign_up
 from matching.job import run_matching
@@ -54,11 +53,7 @@ async def _offered(maker: Maker, session: AsyncSession, cipher: ContactCipher, c
                    lc: Lifecycle) -> Offered:  # fmt: skip
     """Six people (sorg, Norwegian, Tuesday/Thursday evening) in Bergen, a group proposed and
     a start notice pending with its accept link."""
-    org = await make_org(session, ("4601",))
-    fac = await add_facilitator(
-        session, organisation_id=org.id, name="F", email="f@example.no", themes=["sorg"],
-        languages=["no"],
-    )  # fmt: skip
+    _, fac = await make_org_with_facilitator(session)
     people = await sign_up(session, cipher, clock.now, 6)
     await session.commit()
     assert (await run_matching(maker, now=clock.now)).groups == 1
@@ -327,10 +322,15 @@ async def test_the_roster_shows_contact_only_where_the_consent_text_promised_it(
         assert "p1@example.no" not in page.text
         listed = page.text.split('<ul class="ds-list roster">', 1)[1].split("</ul>", 1)[0]
         items = re.findall(r"<li>(.*?)</li>", listed, re.S)
-        assert len(items) == 3
-        assert "p0@example.no" in items[0]
-        assert not_shared in items[1] and none_given not in items[1]
-        assert none_given in items[2] and not_shared not in items[2]
+        # Members who joined at the same moment are listed in id order: match by content.
+        kinds = sorted(
+            "shown" if "mailto:p0@example.no" in li
+            else "not shared" if not_shared in li and none_given not in li
+            else "none" if none_given in li and not_shared not in li
+            else li
+            for li in items
+        )  # fmt: skip
+        assert kinds == ["none", "not shared", "shown"]
     last = (
         await session.execute(
             select(group_event.c.detail)
