@@ -14,12 +14,11 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from helpers import interest_body
+from groups import Lifecycle, answer_offer, propose_first_meeting, tick
+from groups.tables import facilitator_offer
+from helpers import register_people
 from intake.crypto import ContactCipher
-from intake.interests import register
-from intake.receipt import code_hash
-from intake.schemas import InterestIn
-from intake.tables import interest
+from matching.job import run_matching
 from notify import Channel, DeliveryPolicy, Notifier, deliver_due
 
 LINK = re.compile(r"http://testserver(/s/[A-Za-z0-9_-]{28})")
@@ -40,23 +39,38 @@ async def sign_up(
     **overrides: Any,
 ) -> list[uuid.UUID]:
     """``n`` people waiting since ``days_ago`` days (oldest first), with e-mail contact."""
-    out = []
-    for i in range(n):
-        body = interest_body(contact={"email": f"{prefix}{i}@example.no"}, **overrides)
-        done = await register(
-            session,
-            InterestIn.model_validate(body),
-            cipher=cipher,
-            source="self",
-            now=now - timedelta(days=days_ago, minutes=-i),
-        )
-        iid = (
-            await session.execute(
-                select(interest.c.id).where(interest.c.receipt_hash == code_hash(done.receipt_code))
-            )
-        ).scalar_one()
-        out.append(iid)
-    return out
+    people = await register_people(
+        session, cipher, now, n, prefix=prefix, days_ago=days_ago, **overrides
+    )
+    return [iid for iid, _ in people]
+
+
+async def propose_group(
+    maker: async_sessionmaker[AsyncSession], session: AsyncSession, clock: Any, lc: Lifecycle
+) -> None:
+    """Commit who is waiting, match them into one group and tick (the start notice goes out)."""
+    await session.commit()
+    assert (await run_matching(maker, now=clock.now)).groups == 1
+    await tick(maker, lc, now=clock.now)
+
+
+async def schedule_first_meeting(
+    session: AsyncSession,
+    clock: Any,
+    lc: Lifecycle,
+    *,
+    ahead: timedelta = timedelta(days=7),
+    place: str = "Biblioteket",
+) -> tuple[uuid.UUID, uuid.UUID]:
+    """The one offered facilitator accepts and plans the first meeting ``ahead`` from now;
+    returns (group id, facilitator id)."""
+    offer = (await session.execute(select(facilitator_offer))).mappings().one()
+    gid, fid = offer["group_id"], offer["facilitator_id"]
+    await answer_offer(session, lc, offer["id"], fid, accept=True, now=clock.now)
+    assert await propose_first_meeting(
+        session, lc, gid, fid, starts_at=clock.now + ahead, place=place, now=clock.now
+    )
+    return gid, fid
 
 
 async def deliver(

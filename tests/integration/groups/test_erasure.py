@@ -13,18 +13,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from groups import Lifecycle, LifecycleConfig, answer, tick
-from groups.facilitators import answer_offer
-from groups.meetings import propose_first_meeting
-from groups.tables import facilitator_offer, group_meeting
-from helpers import interest_body, make_org
+from groups.tables import group_meeting
+from helpers import interest_body, make_org_with_facilitator
 from intake.crypto import ContactCipher
 from intake.interests import id_for_code, register
-from intake.registry import add_facilitator
 from intake.schemas import InterestIn
 from intake.tables import interest
-from integration.groups.support import sign_up
+from integration.groups.support import propose_group, schedule_first_meeting, sign_up
 from integration.intake.test_erasure import needles_of, person_traces, tallies
-from matching.job import run_matching
 from matching.tables import group_event, group_member, start_group
 from notify.tables import outbox
 
@@ -35,30 +31,12 @@ async def _scheduled_group(
     maker: Maker, session: AsyncSession, clock: Any, lc: Lifecycle
 ) -> tuple[uuid.UUID, uuid.UUID]:
     """A group with a first meeting in a week; returns (group id, facilitator id)."""
-    await session.commit()
-    assert (await run_matching(maker, now=clock.now)).groups == 1
-    await tick(maker, lc, now=clock.now)
-    offer = (await session.execute(select(facilitator_offer))).mappings().one()
-    await answer_offer(
-        session, lc, offer["id"], offer["facilitator_id"], accept=True, now=clock.now
-    )
-    assert await propose_first_meeting(
-        session,
-        lc,
-        offer["group_id"],
-        offer["facilitator_id"],
-        starts_at=clock.now + timedelta(days=7),
-        place="Biblioteket",
-        now=clock.now,
-    )
-    return offer["group_id"], offer["facilitator_id"]
+    await propose_group(maker, session, clock, lc)
+    return await schedule_first_meeting(session, clock, lc)
 
 
 async def _org(session: AsyncSession) -> uuid.UUID:
-    org = await make_org(session, ("4601",))
-    await add_facilitator(
-        session, organisation_id=org.id, name="F", email="f@example.no", themes=["sorg"]
-    )
+    org, _ = await make_org_with_facilitator(session)
     return org.id
 
 

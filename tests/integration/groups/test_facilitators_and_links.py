@@ -15,8 +15,7 @@ from helpers import make_org
 from intake.crypto import ContactCipher
 from intake.registry import add_facilitator
 from intake.tables import region
-from integration.groups.support import LINK, click, deliver, sign_up
-from matching.job import run_matching
+from integration.groups.support import LINK, click, deliver, propose_group, sign_up
 from matching.tables import group_event, start_group
 from notify import open_address
 from notify.memory import MemoryNotifier
@@ -47,7 +46,6 @@ async def _setup(
             )
         )
     await sign_up(session, cipher, now, 6)
-    await session.commit()
     return facs
 
 
@@ -61,8 +59,7 @@ async def _start_notice(
 ) -> tuple[str, str, str]:
     """Set up, match, tick: the one start notice sent (template, address, text)."""
     await _setup(session, cipher, clock.now, n_fac)
-    await run_matching(maker, now=clock.now)
-    await tick(maker, lc, now=clock.now)
+    await propose_group(maker, session, clock, lc)
     [notice] = await _mails(session, cipher)
     return notice
 

@@ -17,12 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from groups import Lifecycle, participant_step, tick
 from groups.tables import group_meeting
-from helpers import make_org
+from helpers import make_org_with_facilitator
 from intake.crypto import ContactCipher
-from intake.registry import add_facilitator
 from intake.tables import interest
-from integration.groups.support import Mail, click, deliver, parse, sign_up
-from matching.job import run_matching
+from integration.groups.support import Mail, click, deliver, parse, propose_group, sign_up
 from matching.tables import group_event, start_group
 from notify.smtp import SmtpNotifier
 from notify.tables import outbox
@@ -67,21 +65,11 @@ async def test_full_life_cycle_over_smtp(
 ) -> None:
     smtp = SmtpNotifier("127.0.0.1", smtp_server.port, "noreply@example.no", tls="none", timeout=5)
     inbox = Inbox(smtp_server)
-    org = await make_org(session, ("4601",))
-    await add_facilitator(
-        session,
-        organisation_id=org.id,
-        name="Fasilitator",
-        email="igangsetter@example.no",
-        themes=["sorg"],
-        languages=["no"],
-    )
+    await make_org_with_facilitator(session, name="Fasilitator", email="igangsetter@example.no")
     people = await sign_up(session, cipher, clock.now, 6)
-    await session.commit()
 
     # Matching proposes a group; the tick sends the start notice.
-    assert (await run_matching(maker, now=clock.now)).groups == 1
-    await tick(maker, lc, now=clock.now)
+    await propose_group(maker, session, clock, lc)
     assert (await deliver(maker, smtp, cipher, clock.now))["sent"] == 1
     [notice] = inbox.new()
     assert notice.to == "igangsetter@example.no" and "igangsetter" in notice.subject

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from groups import Lifecycle, tick
 from groups.facilitators import answer_offer
-from groups.meetings import propose_first_meeting, record_checkin, reschedule_meeting
+from groups.meetings import record_checkin, reschedule_meeting
 from groups.members import answer
 from groups.tables import facilitator_offer, group_meeting
 from helpers import interest_body, unique
@@ -33,8 +33,13 @@ from intake.interests import register
 from intake.registry import Organisation, add_facilitator, add_organisation, create_api_key
 from intake.schemas import InterestIn
 from intake.tables import interest
-from integration.groups.support import CSRF, deliver, sign_up
-from matching.job import run_matching
+from integration.groups.support import (
+    CSRF,
+    deliver,
+    propose_group,
+    schedule_first_meeting,
+    sign_up,
+)
 from matching.tables import group_member, start_group
 from notify import open_address
 from notify.smtp import SmtpNotifier
@@ -86,9 +91,7 @@ async def _proposed(
             (await session.execute(select(interest.c.id).order_by(interest.c.waiting_since)))
             .scalars()
         )  # fmt: skip
-    await session.commit()
-    assert (await run_matching(maker, now=clock.now)).groups == 1
-    await tick(maker, lc, now=clock.now)
+    await propose_group(maker, session, clock, lc)
     return org, people
 
 
@@ -100,13 +103,7 @@ async def _scheduled(
     """A group whose first meeting is planned (default: Tuesday 1 December 17:00 UTC, the
     group's Tuesday-evening slot); returns (group, facilitator, people)."""
     _, people = await _proposed(maker, session, cipher, clock, lc, phone=phone, n=n)
-    offer = (await session.execute(select(facilitator_offer))).mappings().one()
-    fid = offer["facilitator_id"]
-    await answer_offer(session, lc, offer["id"], fid, accept=True, now=clock.now)
-    gid = offer["group_id"]
-    assert await propose_first_meeting(
-        session, lc, gid, fid, starts_at=clock.now + ahead, place=place, now=clock.now
-    )
+    gid, fid = await schedule_first_meeting(session, clock, lc, ahead=ahead, place=place)
     return gid, fid, people
 
 

@@ -12,15 +12,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from groups import Lifecycle, participant_step, tick
-from groups.facilitators import answer_offer
-from groups.meetings import propose_first_meeting
-from groups.tables import facilitator_offer
-from helpers import make_org
+from helpers import make_org_with_facilitator
 from intake.crypto import ContactCipher
-from intake.registry import add_facilitator
 from intake.tables import interest
-from integration.groups.support import LINK, click, sign_up
-from matching.job import run_matching
+from integration.groups.support import (
+    LINK,
+    click,
+    propose_group,
+    schedule_first_meeting,
+    sign_up,
+)
 from matching.tables import group_member, start_group
 from notify import open_address
 from notify.tables import outbox
@@ -31,28 +32,10 @@ Maker = async_sessionmaker[AsyncSession]
 async def _scheduled_group(
     maker: Maker, session: AsyncSession, cipher: ContactCipher, clock: Any, lc: Lifecycle, n: int
 ) -> tuple[uuid.UUID, list[uuid.UUID]]:
-    org = await make_org(session, ("4601",))
-    await add_facilitator(
-        session, organisation_id=org.id, name="F", email="f@example.no", themes=["sorg"]
-    )
+    await make_org_with_facilitator(session)
     people = await sign_up(session, cipher, clock.now, n, days_ago=40)
-    await session.commit()
-    assert (await run_matching(maker, now=clock.now)).groups == 1
-    await tick(maker, lc, now=clock.now)
-    offer = (await session.execute(select(facilitator_offer))).mappings().one()
-    await answer_offer(
-        session, lc, offer["id"], offer["facilitator_id"], accept=True, now=clock.now
-    )
-    gid = offer["group_id"]
-    assert await propose_first_meeting(
-        session,
-        lc,
-        gid,
-        offer["facilitator_id"],
-        starts_at=clock.now + timedelta(days=7),
-        place="Biblioteket",
-        now=clock.now,
-    )
+    await propose_group(maker, session, clock, lc)
+    gid, _ = await schedule_first_meeting(session, clock, lc)
     return gid, people
 
 

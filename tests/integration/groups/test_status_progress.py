@@ -13,19 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from groups import (
     Lifecycle,
-    answer_offer,
-    propose_first_meeting,
     reschedule_meeting,
     tick,
 )
-from groups.tables import facilitator_offer
-from helpers import interest_body, make_org
+from helpers import interest_body, make_org_with_facilitator
 from intake.crypto import ContactCipher
 from intake.interests import register
-from intake.registry import add_facilitator
 from intake.schemas import InterestIn
 from intake.tables import interest
-from integration.groups.support import sign_up
+from integration.groups.support import schedule_first_meeting, sign_up
 from matching.job import run_matching
 from matching.tables import start_group
 from notify.tables import outbox
@@ -42,15 +38,7 @@ async def _invited_without_contact(
     client: httpx.AsyncClient,
 ) -> str:
     """Five reachable people and one without contact, matched, accepted, first meeting set."""
-    org = await make_org(session, ("4601",))
-    fid = await add_facilitator(
-        session,
-        organisation_id=org.id,
-        name="F",
-        email="f@example.no",
-        themes=["sorg"],
-        languages=["no"],
-    )
+    await make_org_with_facilitator(session)
     await sign_up(session, cipher, clock.now, 5)
     unreachable = await register(
         session,
@@ -70,13 +58,8 @@ async def _invited_without_contact(
     assert early.status_code == 409
 
     await tick(maker, lc, now=clock.now)
-    offer = (await session.execute(select(facilitator_offer.c.id))).scalar_one()
-    await answer_offer(session, lc, offer, fid, accept=True, now=clock.now)
-    gid = (await session.execute(select(start_group.c.id))).scalar_one()
+    await schedule_first_meeting(session, clock, lc, place=PLACE)
     starts = clock.now + timedelta(days=7)
-    assert await propose_first_meeting(
-        session, lc, gid, fid, starts_at=starts, place=PLACE, now=clock.now
-    )
     invited = (await client.get(f"/api/v1/interests/{code}?lang=en")).json()
     assert invited["step"] == "invited" and invited["can_answer"] is True
     assert PLACE in invited["step_text"] and invited["meeting_place"] == PLACE

@@ -8,46 +8,29 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from groups import Lifecycle
 from groups.progress import GroupProgress
 from groups.service import lapse_group
-from helpers import interest_body, make_key, make_org, run_cli
+from helpers import (
+    make_key,
+    make_org,
+    make_org_with_facilitator,
+    purge_organisation,
+    register_people,
+    run_cli,
+)
 from intake.crypto import ContactCipher
-from intake.interests import register
 from intake.progress import withdraw_by_code
-from intake.receipt import code_hash
-from intake.registry import add_facilitator
-from intake.schemas import InterestIn
-from intake.tables import interest, organisation
+from intake.tables import interest
 from matching.job import run_matching
 from matching.service import note_for
 from matching.tables import group_event, group_member, match_run, start_group, waiting_note
 
-
-async def _sign_up(
-    session: AsyncSession, cipher: ContactCipher, now: Any, n: int, **overrides: Any
-) -> list[tuple[uuid.UUID, str]]:
-    out = []
-    for i in range(n):
-        body = interest_body(**overrides)
-        done = await register(
-            session,
-            InterestIn.model_validate(body),
-            cipher=cipher,
-            source="self",
-            now=now - timedelta(days=10 - i),
-        )
-        iid = (
-            await session.execute(
-                select(interest.c.id).where(interest.c.receipt_hash == code_hash(done.receipt_code))
-            )
-        ).scalar_one()
-        out.append((iid, done.receipt_code))
-    return out
+DAY = timedelta(days=1)  # between sign-ups: who waited longest is clear
 
 
 def _maker(conn: AsyncConnection) -> async_sessionmaker[AsyncSession]:
@@ -59,18 +42,9 @@ def _maker(conn: AsyncConnection) -> async_sessionmaker[AsyncSession]:
 async def test_job_forms_a_group_and_does_not_rematch(
     conn: AsyncConnection, session: AsyncSession, cipher: ContactCipher, clock: Any, client: Any
 ) -> None:
-    org = await make_org(session, ("4601",))
-    await add_facilitator(
-        session,
-        organisation_id=org.id,
-        name="F",
-        email="f@example.no",
-        themes=["sorg"],
-        languages=["no"],
-        max_concurrent_starts=1,
-    )
-    people = await _sign_up(session, cipher, clock.now, 6)
-    lonely = await _sign_up(session, cipher, clock.now, 1, themes=["kreft"])
+    org, _ = await make_org_with_facilitator(session)
+    people = await register_people(session, cipher, clock.now, 6, step=DAY)
+    lonely = await register_people(session, cipher, clock.now, 1, step=DAY, themes=["kreft"])
     await session.commit()
 
     report = await run_matching(_maker(conn), now=clock.now)
@@ -111,11 +85,8 @@ async def test_job_forms_a_group_and_does_not_rematch(
 async def test_withdrawn_people_are_not_matched_and_dry_run_stores_nothing(
     conn: AsyncConnection, session: AsyncSession, cipher: ContactCipher, clock: Any
 ) -> None:
-    org = await make_org(session, ("4601",))
-    await add_facilitator(
-        session, organisation_id=org.id, name="F", email=None, themes=["sorg"], languages=["no"]
-    )
-    people = await _sign_up(session, cipher, clock.now, 5)
+    await make_org_with_facilitator(session, email=None)
+    people = await register_people(session, cipher, clock.now, 5, step=DAY)
     # Withdrawal erases the registration at once (issue 8), through the life cycle.
     lc = Lifecycle(cipher=cipher, link_secret="test-link-secret-" + "x" * 32, base_url="http://t")
     await withdraw_by_code(session, GroupProgress(lc), people[0][1], now=clock.now)
@@ -136,7 +107,7 @@ async def test_a_person_is_never_in_two_open_groups_by_constraint(
     session: AsyncSession, cipher: ContactCipher, clock: Any
 ) -> None:
     org = await make_org(session, ("4601",))
-    [(iid, _)] = await _sign_up(session, cipher, clock.now, 1)
+    [(iid, _)] = await register_people(session, cipher, clock.now, 1, step=DAY)
     gids = [uuid.uuid4(), uuid.uuid4()]
     for gid in gids:
         await session.execute(
@@ -162,11 +133,8 @@ async def test_a_person_is_never_in_two_open_groups_by_constraint(
 async def test_lapsed_group_returns_members_with_original_waiting_time(
     conn: AsyncConnection, session: AsyncSession, cipher: ContactCipher, clock: Any
 ) -> None:
-    org = await make_org(session, ("4601",))
-    await add_facilitator(
-        session, organisation_id=org.id, name="F", email=None, themes=["sorg"], languages=["no"]
-    )
-    await _sign_up(session, cipher, clock.now, 6)
+    await make_org_with_facilitator(session, email=None)
+    await register_people(session, cipher, clock.now, 6, step=DAY)
     await session.commit()
     before = dict((await session.execute(select(interest.c.id, interest.c.waiting_since))).all())
     await run_matching(_maker(conn), now=clock.now)
@@ -190,17 +158,12 @@ async def test_two_runs_at_once_produce_one_set_of_proposals(
 ) -> None:
     maker = async_sessionmaker(engine, expire_on_commit=False)
     async with maker.begin() as s:
-        org = await make_org(s, ("5001",))
-        await add_facilitator(
-            s,
-            organisation_id=org.id,
-            name="F",
-            email=None,
-            themes=["angst"],
-            languages=["no"],
-            max_concurrent_starts=3,
+        org, _ = await make_org_with_facilitator(
+            s, ("5001",), email=None, themes=["angst"], max_concurrent_starts=3
         )
-        await _sign_up(s, cipher, clock.now, 8, municipality="5001", themes=["angst"])
+        await register_people(
+            s, cipher, clock.now, 8, step=DAY, municipality="5001", themes=["angst"]
+        )
     try:
         reports = await asyncio.gather(*(run_matching(maker, now=clock.now) for _ in range(4)))
         assert sum(r.groups for r in reports) == 1
@@ -220,20 +183,7 @@ async def test_two_runs_at_once_produce_one_set_of_proposals(
             ).all()
             assert len(per_person) == 8 and all(c == 1 for _, c in per_person)
     finally:
-        await _purge(maker, org.id)
-
-
-async def _purge(maker: async_sessionmaker[AsyncSession], org_id: uuid.UUID) -> None:
-    """Remove what a committing test made for one organisation."""
-    async with maker.begin() as s:
-        gids = select(start_group.c.id).where(start_group.c.organisation_id == org_id)
-        await s.execute(delete(group_event).where(group_event.c.group_id.in_(gids)))
-        await s.execute(delete(group_member).where(group_member.c.group_id.in_(gids)))
-        await s.execute(delete(start_group).where(start_group.c.organisation_id == org_id))
-        await s.execute(delete(match_run))
-        await s.execute(delete(waiting_note))
-        await s.execute(delete(interest).where(interest.c.organisation_id == org_id))
-        await s.execute(delete(organisation).where(organisation.c.id == org_id))
+        await purge_organisation(maker, org.id)
 
 
 async def test_cli_runs_matching_and_lists_inspects_and_closes_groups(
@@ -241,11 +191,10 @@ async def test_cli_runs_matching_and_lists_inspects_and_closes_groups(
 ) -> None:
     maker = async_sessionmaker(engine, expire_on_commit=False)
     async with maker.begin() as s:
-        org = await make_org(s, ("3405",))
-        await add_facilitator(
-            s, organisation_id=org.id, name="F", email=None, themes=["stress"], languages=["no"]
+        org, _ = await make_org_with_facilitator(s, ("3405",), email=None, themes=["stress"])
+        await register_people(
+            s, cipher, clock.now, 6, step=DAY, municipality="3405", themes=["stress"]
         )
-        await _sign_up(s, cipher, clock.now, 6, municipality="3405", themes=["stress"])
     try:
         dry = await asyncio.to_thread(run_cli, database_url, "match", "run", "--dry-run")
         assert dry.returncode == 0, dry.stderr
@@ -291,18 +240,15 @@ async def test_cli_runs_matching_and_lists_inspects_and_closes_groups(
             )
         assert back == ["waiting"] * 6  # closed before it met: back in the pool
     finally:
-        await _purge(maker, org.id)
+        await purge_organisation(maker, org.id)
 
 
 async def test_staff_see_their_groups_and_events_only(
     conn: AsyncConnection, session: AsyncSession, cipher: ContactCipher, clock: Any, client: Any
 ) -> None:
-    org = await make_org(session, ("4601",))
+    org, _ = await make_org_with_facilitator(session, email=None)
     other = await make_org(session, ("0301",))
-    await add_facilitator(
-        session, organisation_id=org.id, name="F", email=None, themes=["sorg"], languages=["no"]
-    )
-    await _sign_up(session, cipher, clock.now, 6)
+    await register_people(session, cipher, clock.now, 6, step=DAY)
     await session.commit()
     await run_matching(_maker(conn), now=clock.now)
     mine, theirs = await make_key(session, org, "staff"), await make_key(session, other, "staff")

@@ -23,11 +23,8 @@ import uvicorn
 from highspy._core import _Highs
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from helpers import interest_body, make_org
+from helpers import make_org_with_facilitator, register_people
 from intake.crypto import ContactCipher
-from intake.interests import register
-from intake.registry import add_facilitator
-from intake.schemas import InterestIn
 from integration.matching.test_matching_offloop_standin import BURN_SECONDS, burn_then_compute
 from matching import exact
 from matching.job import (
@@ -43,29 +40,9 @@ from samhjelp.app import Services, create_app
 from unit.matching.matching_strategies import NOW, THEMES, person, starter
 
 
-async def _sign_up(session: AsyncSession, cipher: ContactCipher, now: datetime, n: int) -> None:
-    for i in range(n):
-        await register(
-            session,
-            InterestIn.model_validate(interest_body()),
-            cipher=cipher,
-            source="self",
-            now=now - timedelta(days=10 - i),
-        )
-
-
 async def _six_waiting(session: AsyncSession, cipher: ContactCipher, now: datetime) -> None:
-    org = await make_org(session, ("4601",))
-    await add_facilitator(
-        session,
-        organisation_id=org.id,
-        name="F",
-        email="f@example.no",
-        themes=["sorg"],
-        languages=["no"],
-        max_concurrent_starts=1,
-    )
-    await _sign_up(session, cipher, now, 6)
+    await make_org_with_facilitator(session)
+    await register_people(session, cipher, now, 6, step=timedelta(days=1))
     await session.commit()
 
 

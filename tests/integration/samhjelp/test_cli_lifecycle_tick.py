@@ -23,9 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from groups import Answer, answer, answer_offer, propose_first_meeting, tick
 from groups.tables import action_link, facilitator_offer
-from helpers import make_org, run_cli
+from helpers import make_org_with_facilitator, run_cli
 from intake.crypto import ContactCipher
-from intake.registry import add_facilitator
 from intake.tables import facilitator, interest, organisation
 from integration.groups.support import sign_up
 from matching.job import run_matching
@@ -120,14 +119,8 @@ async def test_tick_at_moves_a_group_to_running_and_self_running_and_never_back(
     lc = services.lifecycle
     now = datetime.now(UTC)
     async with maker.begin() as s:
-        org = await make_org(s, (MUNI,))
-        fac_id = await add_facilitator(
-            s,
-            organisation_id=org.id,
-            name="Igangsetter",
-            email="igangsetter@example.no",
-            themes=["sorg"],
-            languages=["no"],
+        org, fac_id = await make_org_with_facilitator(
+            s, (MUNI,), name="Igangsetter", email="igangsetter@example.no"
         )
         await sign_up(s, cipher, now, 5, prefix="tick", municipality=MUNI)
     try:

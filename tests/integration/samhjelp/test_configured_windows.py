@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import uuid
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -21,16 +20,11 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from groups.tables import facilitator_offer, group_meeting
-from helpers import interest_body, make_org, run_cli
+from helpers import make_org_with_facilitator, purge_organisation, register_people, run_cli
 from intake.crypto import ContactCipher
-from intake.interests import register
-from intake.receipt import code_hash
-from intake.registry import add_facilitator
-from intake.schemas import InterestIn
-from intake.tables import interest, organisation
 from integration.groups.support import CSRF, click
 from matching.job import run_matching
-from matching.tables import group_event, group_member, match_run, start_group, waiting_note
+from matching.tables import group_member, start_group
 from notify import Channel
 from notify.memory import MemoryNotifier
 from notify.tables import outbox
@@ -64,28 +58,6 @@ def windowed(services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     return replace(services, settings=settings)
 
 
-async def _sign_up(
-    session: AsyncSession, cipher: ContactCipher, now: Any, n: int, *, prefix: str
-) -> list[tuple[uuid.UUID, str]]:
-    """``n`` people with e-mail contact waiting for ten days: (interest id, receipt code)."""
-    out = []
-    for i in range(n):
-        body = interest_body(contact={"email": f"{prefix}{i}@example.no"})
-        done = await register(
-            session,
-            InterestIn.model_validate(body),
-            cipher=cipher,
-            source="self",
-            now=now - timedelta(days=10, minutes=-i),
-        )
-        iid = await session.scalar(
-            select(interest.c.id).where(interest.c.receipt_hash == code_hash(done.receipt_code))
-        )
-        assert iid is not None
-        out.append((iid, done.receipt_code))
-    return out
-
-
 async def test_jobs_link_pages_and_status_api_use_the_configured_windows(
     windowed: Services, session: AsyncSession, clock: Any
 ) -> None:
@@ -97,16 +69,8 @@ async def test_jobs_link_pages_and_status_api_use_the_configured_windows(
     mailbox = MemoryNotifier()
     services.notifiers = {Channel.EMAIL: mailbox, Channel.SMS: mailbox}
 
-    org = await make_org(session, ("4601",))
-    await add_facilitator(
-        session,
-        organisation_id=org.id,
-        name="Fasilitator",
-        email="igangsetter@example.no",
-        themes=["sorg"],
-        languages=["no"],
-    )
-    people = await _sign_up(session, services.cipher, clock.now, 6, prefix="p")
+    await make_org_with_facilitator(session, name="Fasilitator", email="igangsetter@example.no")
+    people = await register_people(session, services.cipher, clock.now, 6, prefix="p")
     await session.commit()
 
     # The scheduled jobs: matching proposes, the tick sends the start notice with the
@@ -152,7 +116,7 @@ async def test_jobs_link_pages_and_status_api_use_the_configured_windows(
 
         # Intake's status API withdraws through the port: the freed place is offered on
         # with the same configured window.
-        [(newcomer, _)] = await _sign_up(session, services.cipher, clock.now, 1, prefix="q")
+        [(newcomer, _)] = await register_people(session, services.cipher, clock.now, 1, prefix="q")
         await session.commit()
         clock.advance(hours=1)
         gone = await client.delete(f"/api/v1/interests/{people[0][1]}")
@@ -163,19 +127,6 @@ async def test_jobs_link_pages_and_status_api_use_the_configured_windows(
         assert offer == clock.now + timedelta(hours=30)
 
 
-async def _purge(maker: async_sessionmaker[AsyncSession], org_id: uuid.UUID) -> None:
-    """Remove what the committing CLI test made for its organisation."""
-    async with maker.begin() as s:
-        gids = select(start_group.c.id).where(start_group.c.organisation_id == org_id)
-        await s.execute(delete(group_event).where(group_event.c.group_id.in_(gids)))
-        await s.execute(delete(group_member).where(group_member.c.group_id.in_(gids)))
-        await s.execute(delete(start_group).where(start_group.c.organisation_id == org_id))
-        await s.execute(delete(match_run))
-        await s.execute(delete(waiting_note))
-        await s.execute(delete(interest).where(interest.c.organisation_id == org_id))
-        await s.execute(delete(organisation).where(organisation.c.id == org_id))
-
-
 async def test_the_command_line_uses_the_configured_windows(
     engine: AsyncEngine, database_url: str, cipher: ContactCipher, clock: Any
 ) -> None:
@@ -183,16 +134,8 @@ async def test_the_command_line_uses_the_configured_windows(
     the configured nine days (a CLI-built default life cycle said thirty)."""
     maker = async_sessionmaker(engine, expire_on_commit=False)
     async with maker.begin() as s:
-        org = await make_org(s, ("3405",))
-        await add_facilitator(
-            s, organisation_id=org.id, name="F", email=None, themes=["sorg"], languages=["no"]
-        )
-        for i in range(6):
-            body = interest_body(municipality="3405")
-            await register(
-                s, InterestIn.model_validate(body), cipher=cipher, source="self",
-                now=clock.now - timedelta(days=10 - i),
-            )  # fmt: skip
+        org, _ = await make_org_with_facilitator(s, ("3405",), email=None)
+        await register_people(s, cipher, clock.now, 6, step=timedelta(days=1), municipality="3405")
     before = set(await _scalars(maker, select(outbox.c.id)))
     try:
         assert (await run_matching(maker, now=clock.now)).groups == 1
@@ -222,7 +165,7 @@ async def test_the_command_line_uses_the_configured_windows(
         made = set(await _scalars(maker, select(outbox.c.id))) - before
         async with maker.begin() as s:
             await s.execute(delete(outbox).where(outbox.c.id.in_(made)))
-        await _purge(maker, org.id)
+        await purge_organisation(maker, org.id)
 
 
 async def _scalars(maker: async_sessionmaker[AsyncSession], stmt: Any) -> list[Any]:
