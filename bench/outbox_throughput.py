@@ -24,36 +24,20 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from intake.crypto import ContactCipher
-from notify import Channel, DeliveryPolicy, OutgoingMessage, deliver_due, enqueue, seal_address
+from notify import DeliveryPolicy, deliver_due, enqueue
 from notify.smtp import SmtpNotifier
 from notify.tables import outbox
-from notify.testing import RecordingSmtpServer
+from notify.testing import RecordingSmtpServer, sample_reminder
 from samhjelp.database import upgrade_on
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-CONTEXT = {
-    "org_name": "LINK Oslo",
-    "meeting_start": datetime(2026, 12, 1, 17, 0, tzinfo=UTC),
-    "place": "Frivilligsentralen, Storgata 1",
-    "info_url": "https://samhjelp.no/s/abc",
-}
 
 
 async def fill(maker: async_sessionmaker[AsyncSession], cipher: ContactCipher, n: int) -> None:
     for start in range(0, n, 1000):
         async with maker.begin() as session:
             for i in range(start, min(n, start + 1000)):
-                await enqueue(
-                    session,
-                    OutgoingMessage(
-                        channel=Channel.EMAIL,
-                        recipient=seal_address(cipher, f"p{i}@example.no"),
-                        template="meeting_reminder",
-                        lang="nb",
-                        context=CONTEXT,
-                    ),
-                    now=NOW,
-                )
+                await enqueue(session, sample_reminder(cipher, i), now=NOW)
 
 
 async def worker(

@@ -10,9 +10,21 @@ import asyncio
 import json
 import socket
 import threading
+from datetime import UTC, datetime
 from typing import Any
 
 from aiosmtpd.controller import Controller
+
+from intake.crypto import ContactCipher
+from notify.model import Channel, OutgoingMessage, seal_address
+
+# One meeting reminder's context, as the life cycle fills it in.
+REMINDER_CONTEXT: dict[str, Any] = {
+    "org_name": "LINK Oslo",
+    "meeting_start": datetime(2026, 12, 1, 17, 0, tzinfo=UTC),
+    "place": "Frivilligsentralen, Storgata 1",
+    "info_url": "https://samhjelp.no/s/abc",
+}
 
 
 def free_port() -> int:
@@ -21,6 +33,17 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def sample_reminder(cipher: ContactCipher, i: int) -> OutgoingMessage:
+    """A Norwegian meeting reminder by e-mail to a made-up person p<i>@example.no."""
+    return OutgoingMessage(
+        channel=Channel.EMAIL,
+        recipient=seal_address(cipher, f"p{i}@example.no"),
+        template="meeting_reminder",
+        lang="nb",
+        context=REMINDER_CONTEXT,
+    )
 
 
 class _RecordingHandler:

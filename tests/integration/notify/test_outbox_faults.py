@@ -49,17 +49,14 @@ from sqlalchemy.ext.asyncio import (
 
 from intake.crypto import ContactCipher
 from notify import (
-    Channel,
     DeliveryPolicy,
-    OutgoingMessage,
     deliver_due,
     enqueue,
-    seal_address,
 )
 from notify.memory import MemoryNotifier
 from notify.smtp import SmtpNotifier
 from notify.tables import outbox
-from notify.testing import free_port
+from notify.testing import free_port, sample_reminder
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 KEY = bytes(range(100, 132))  # shared with the worker process through its command line
@@ -67,12 +64,6 @@ POLICY = DeliveryPolicy(lease=timedelta(minutes=5))
 MESSAGES = 200
 BATCH = 100
 FAULT_AFTER = 50  # received messages before the fault
-CONTEXT: dict[str, Any] = {
-    "org_name": "LINK Oslo",
-    "meeting_start": datetime(2026, 12, 1, 17, 0, tzinfo=UTC),
-    "place": "Frivilligsentralen, Storgata 1",
-    "info_url": "https://samhjelp.no/s/abc",
-}
 Maker = async_sessionmaker[AsyncSession]
 
 
@@ -116,20 +107,7 @@ def smtp_to(sink: MessageIdSink) -> SmtpNotifier:
 
 async def enqueue_many(maker: Maker, cipher: ContactCipher, n: int) -> list[uuid.UUID]:
     async with maker.begin() as session:
-        return [
-            await enqueue(
-                session,
-                OutgoingMessage(
-                    channel=Channel.EMAIL,
-                    recipient=seal_address(cipher, f"p{i}@example.no"),
-                    template="meeting_reminder",
-                    lang="nb",
-                    context=CONTEXT,
-                ),
-                now=T0,
-            )
-            for i in range(n)
-        ]
+        return [await enqueue(session, sample_reminder(cipher, i), now=T0) for i in range(n)]
 
 
 async def statuses(maker: Maker) -> Counter[str]:
