@@ -5,12 +5,12 @@ the life cycle's shell modules. Checked by reading each module's syntax tree."""
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
 
 from unit.matching.test_matching_purity import FORBIDDEN_CALLS, FORBIDDEN_MODULES
+from unit.purity import imports_and_calls
 
 GROUPS = Path(__file__).resolve().parents[3] / "src" / "groups"
 CORE = ("model.py", "timing.py", "compat.py")
@@ -25,24 +25,15 @@ CALLS = FORBIDDEN_CALLS | {"uuid1", "uuid4"}
 def impurities(source: str) -> list[str]:
     """Forbidden imports and calls found in ``source``."""
     found = []
-    for node in ast.walk(ast.parse(source)):
-        names: list[str] = []
-        if isinstance(node, ast.Import):
-            names = [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            # A relative import would dodge the first-party check: refuse it outright.
-            names = ["." * node.level + (node.module or "")]
-        for n in names:
-            top = n.split(".")[0]
-            if top in MODULES or n.startswith(".") or (top in FIRST_PARTY and n not in ALLOWED):
-                found.append(f"import {n}")
-        if isinstance(node, ast.Call):
-            f = node.func
-            name = (
-                f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
-            )
+    for kind, name in imports_and_calls(source):
+        if kind == "call":
             if name in CALLS:
                 found.append(f"call {name}()")
+            continue
+        top = name.split(".")[0]
+        # A relative import would dodge the first-party check: refuse it outright.
+        if top in MODULES or name.startswith(".") or (top in FIRST_PARTY and name not in ALLOWED):
+            found.append(f"import {name}")
     return found
 
 

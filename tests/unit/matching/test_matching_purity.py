@@ -3,10 +3,11 @@ randomness. Checked by reading every core module's syntax tree."""
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
+
+from unit.purity import imports_and_calls
 
 CORE = Path(__file__).resolve().parents[3] / "src" / "matching"
 # The imperative shell of the package. The issue names job/tables/service; links, pages, api
@@ -56,23 +57,17 @@ FORBIDDEN_CALLS = {"now", "utcnow", "today", "open", "input", "print", "time", "
 
 
 def impurities(source: str) -> list[str]:
-    """Forbidden imports and calls found in ``source``."""
+    """Forbidden imports and calls found in ``source`` (relative imports stay in the core)."""
     found = []
-    for node in ast.walk(ast.parse(source)):
-        names: list[str] = []
-        if isinstance(node, ast.Import):
-            names = [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names = [node.module]
-        found += [f"import {n}" for n in names if n.split(".")[0] in FORBIDDEN_MODULES]
-        found += [f"import {n}" for n in names if any(n.startswith(x) for x in SHELL_IMPORTS)]
-        if isinstance(node, ast.Call):
-            f = node.func
-            name = (
-                f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
-            )
+    for kind, name in imports_and_calls(source):
+        if kind == "call":
             if name in FORBIDDEN_CALLS:
                 found.append(f"call {name}()")
+        elif not name.startswith("."):
+            if name.split(".")[0] in FORBIDDEN_MODULES:
+                found.append(f"import {name}")
+            if any(name.startswith(x) for x in SHELL_IMPORTS):
+                found.append(f"import {name}")
     return found
 
 
