@@ -6,12 +6,10 @@ The SMTP server is down while the invitations go out and comes back: each is del
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -27,14 +25,6 @@ from notify.tables import outbox
 from notify.testing import RecordingSmtpServer
 
 Maker = async_sessionmaker[AsyncSession]
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[RecordingSmtpServer]:
-    server = RecordingSmtpServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 class Inbox:

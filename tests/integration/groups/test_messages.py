@@ -12,12 +12,10 @@ import email
 import email.policy
 import re
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import httpx
-import pytest
 from icalendar import Calendar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -52,14 +50,6 @@ ORG_NAME = "LINK Bergen og omegn"
 ORG_CONTACT = "post@linkbergen.example.no"
 FACILITATOR = "igangsetter@example.no"
 LONG_PLACE = "Frivilligsentralen Laksevåg, Kirkegaten 12, inngang fra bakgården, 2. etasje, rom 4"
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[RecordingSmtpServer]:
-    server = RecordingSmtpServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 async def _org(session: AsyncSession, *, facilitators: int = 1) -> Organisation:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,14 +23,6 @@ from notify.testing import RecordingSmtpServer, free_port
 RECIPIENT = "mottaker.hemmelig@example.no"
 
 
-@pytest.fixture
-def plain_smtp() -> Iterator[RecordingSmtpServer]:
-    server = RecordingSmtpServer()
-    server.start()
-    yield server
-    server.stop()
-
-
 def message() -> RenderedMessage:
     return RenderedMessage(
         message_id=uuid.uuid4(),
@@ -44,9 +35,9 @@ def message() -> RenderedMessage:
 
 
 async def test_starttls_against_a_plain_server_logs_the_cause_as_a_warning(
-    plain_smtp: RecordingSmtpServer, caplog: pytest.LogCaptureFixture
+    smtp_server: RecordingSmtpServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings = NotifySettings(smtp_host="127.0.0.1", smtp_port=plain_smtp.port)
+    settings = NotifySettings(smtp_host="127.0.0.1", smtp_port=smtp_server.port)
     notifier = build_notifier(settings, Channel.EMAIL)
     assert isinstance(notifier, SmtpNotifier) and notifier.tls == "starttls"
     caplog.set_level(logging.DEBUG)
@@ -59,18 +50,18 @@ async def test_starttls_against_a_plain_server_logs_the_cause_as_a_warning(
     assert len(warnings) == 1, caplog.text
     text = warnings[0].getMessage()
     assert "STARTTLS" in text and "SAMHJELP_SMTP_TLS=none" in text
-    assert f"127.0.0.1:{plain_smtp.port}" in text
+    assert f"127.0.0.1:{smtp_server.port}" in text
     assert RECIPIENT not in caplog.text and "mottaker" not in caplog.text
-    assert plain_smtp.messages == []
+    assert smtp_server.messages == []
 
 
 async def test_tls_none_against_the_same_server_delivers(
-    plain_smtp: RecordingSmtpServer, caplog: pytest.LogCaptureFixture
+    smtp_server: RecordingSmtpServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings = NotifySettings(smtp_host="127.0.0.1", smtp_port=plain_smtp.port, smtp_tls="none")
+    settings = NotifySettings(smtp_host="127.0.0.1", smtp_port=smtp_server.port, smtp_tls="none")
     caplog.set_level(logging.WARNING)
     await build_notifier(settings, Channel.EMAIL).send(message())
-    assert len(plain_smtp.messages) == 1 and not caplog.records
+    assert len(smtp_server.messages) == 1 and not caplog.records
 
 
 async def test_an_unreachable_server_is_a_warning_naming_host_and_port(
