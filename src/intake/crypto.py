@@ -9,6 +9,8 @@ version prefix leaves room to rotate keys without a data migration.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import os
 import secrets
 from pathlib import Path
@@ -17,6 +19,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 _VERSION = b"\x01"
 _NONCE_BYTES = 12
+#: Derives the lookup key from the contact key, so the digest key is never the AES key itself.
+_LOOKUP_LABEL = b"samhjelp/contact-lookup/v1"
+
+
+def normalise_contact(kind: str, value: str) -> str:
+    """The form of an address that is digested: e-mail case-folded, phone as ``+47`` digits."""
+    return value.strip().lower() if kind == "email" else value.strip()
 
 
 class ContactCipher:
@@ -26,6 +35,14 @@ class ContactCipher:
         if len(key) != 32:
             raise ValueError("contact encryption key must be 32 bytes (AES-256)")
         self._aead = AESGCM(key)
+        self._lookup_key = hmac.new(key, _LOOKUP_LABEL, hashlib.sha256).digest()
+
+    def lookup_digest(self, kind: str, value: str) -> bytes:
+        """A keyed digest of an address: equal addresses give equal digests, so a registration
+        can be found by the address a person types, yet the column reveals nothing without the
+        key (a plain hash of an e-mail address or an 8-digit number is easily reversed)."""
+        message = f"{kind}:{normalise_contact(kind, value)}".encode()
+        return hmac.new(self._lookup_key, message, hashlib.sha256).digest()
 
     def encrypt(self, plaintext: str, *, context: bytes = b"contact") -> bytes:
         """Encrypt one value; ``context`` is bound as associated data so a value cannot be

@@ -204,6 +204,7 @@ async def insert_interest(
                 cipher.encrypt(contact.value, context=CONTACT_CONTEXT) if contact else None
             ),
             contact_masked=mask_contact(contact.kind, contact.value) if contact else None,
+            contact_lookup=cipher.lookup_digest(contact.kind, contact.value) if contact else None,
             consent_version=data.consent.text_version,
             consented_at=now,
             source=source,

@@ -189,6 +189,9 @@ interest = Table(
     Column("contact_kind", String(10)),
     Column("contact_encrypted", LargeBinary),
     Column("contact_masked", Text),
+    # HMAC-SHA256 of the normalised address (ContactCipher.lookup_digest): finds the registrations
+    # a lost receipt code can be re-sent for, without the address being readable (0010).
+    Column("contact_lookup", LargeBinary),
     Column("consent_version", String(40), nullable=False),
     Column("consented_at", DateTime(timezone=True), nullable=False),
     Column("source", String(10), nullable=False),
@@ -210,6 +213,11 @@ interest = Table(
     Index("ix_interest_org_status", "organisation_id", "status"),
     Index(
         "ix_interest_region_unmet", "region_slug", postgresql_where=text("organisation_id IS NULL")
+    ),
+    Index(
+        "ix_interest_contact_lookup",
+        "contact_lookup",
+        postgresql_where=text("contact_lookup IS NOT NULL"),
     ),
 )
 

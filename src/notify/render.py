@@ -44,6 +44,7 @@ TEMPLATES = (
     "checkin_note",
     "member_absent",
     "group_left",
+    "receipt_code",
 )
 
 #: One SMS: 160 characters of the GSM 03.38 alphabet. Anything else (an en dash in a place

@@ -31,6 +31,7 @@ from groups.pages import ROUTES as LINK_ROUTES
 from intake.api import API_CONTROLLERS
 from intake.crypto import ContactCipher
 from intake.progress import Progress
+from intake.recovery import Recovery
 from intake.tables import interest
 from samhjelp.apidocs import docs_router, openapi_config
 from samhjelp.database import current_revisions, head_revisions
@@ -96,6 +97,9 @@ def create_app(services: Services) -> Litestar:
 
     def provide_progress() -> Progress:
         return services.progress
+
+    def provide_recovery() -> Recovery:
+        return services.recovery
 
     @get("/health/live", tags=["health"], include_in_schema=True)
     async def live() -> dict[str, str]:
@@ -187,6 +191,7 @@ def create_app(services: Services) -> Litestar:
             "base_url": Provide(provide_base_url, sync_to_thread=False),
             "lifecycle": Provide(provide_lifecycle, sync_to_thread=False),
             "progress": Provide(provide_progress, sync_to_thread=False),
+            "recovery": Provide(provide_recovery, sync_to_thread=False),
         },
         middleware=[
             prometheus.middleware,

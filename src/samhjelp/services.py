@@ -19,8 +19,10 @@ from groups import Lifecycle, LifecycleConfig
 from groups.progress import GroupProgress
 from intake.crypto import ContactCipher
 from intake.progress import Progress
+from intake.recovery import Recovery
 from matching.job import Planner
 from notify import Channel, Notifier
+from notify.codes import OutboxCodeSender
 from notify.memory import MemoryNotifier
 from notify.settings import NotifySettings
 from samhjelp.settings import Settings
@@ -72,6 +74,8 @@ class Services:
     lifecycle: Lifecycle = field(init=False)
     #: Intake's port to the packages above it (why still waiting, which step, withdraw).
     progress: Progress = field(init=False)
+    #: Intake's port for re-sending a lost receipt code, with its per-process rate limits.
+    recovery: Recovery = field(init=False)
 
     def __post_init__(self) -> None:
         self.link_secret = (
@@ -84,3 +88,4 @@ class Services:
             config=lifecycle_config(self.settings),
         )
         self.progress = GroupProgress(self.lifecycle)
+        self.recovery = Recovery(OutboxCodeSender(self.cipher))

@@ -16,6 +16,7 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.params import SkipValidation
 from litestar.response import Template
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import interests, receipt, referrals
@@ -24,6 +25,7 @@ from intake.consent import TEXTS as CONSENT_TEXTS
 from intake.crypto import ContactCipher
 from intake.errors import InvalidInterest, NotFound
 from intake.progress import Progress, answer_by_code, with_progress, withdraw_by_code
+from intake.recovery import Recovery, reissue
 from intake.reference import CROSS_PROBLEM, THEMES
 from intake.registry import (
     Organisation,
@@ -32,7 +34,7 @@ from intake.registry import (
     list_organisations,
     organisation_by_ref,
 )
-from intake.schemas import AGE_BANDS
+from intake.schemas import AGE_BANDS, Contact
 from intake.web import views
 from intake.web.forms import Messages, SignupForm, ordered, service_errors, validate
 from intake.web.i18n import LANGS, NATIVE_NAMES, Translator, negotiate
@@ -43,6 +45,7 @@ log = logging.getLogger("samhjelp.pages")
 NO_STORE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
 #: The injected port is a Protocol: Litestar must pass it through, not validate it.
 ProgressPort = SkipValidation[Progress]
+RecoveryPort = SkipValidation[Recovery]
 
 
 def page_language(request: Request[Any, Any, Any], posted: str | None = None) -> str:
@@ -59,12 +62,14 @@ def render(
     *,
     lang: str,
     status: int = 200,
+    remember_lang: bool = False,
     **context: Any,
 ) -> Template:
-    """Render a page in ``lang``; a language chosen with ``?lang=`` is remembered in a cookie."""
+    """Render a page in ``lang``; a language chosen with ``?lang=`` (or, on a page showing a
+    receipt code, with the switch's POST form: ``remember_lang``) is remembered in a cookie."""
     t = Translator(lang)
     cookies = []
-    if request.query_params.get("lang") in LANGS:
+    if remember_lang or request.query_params.get("lang") in LANGS:
         cookies.append(
             Cookie(key="lang", value=lang, max_age=365 * 86400, httponly=True, samesite="lax")
         )
@@ -242,18 +247,9 @@ async def signup_post(
                 if data.contact
                 else None
             )
-            where = (
-                t.gettext("You are on the waiting list at %(org)s.", org=done.organisation)
-                if done.served
-                else t.gettext(
-                    "No place starts groups in your municipality yet. Your interest is counted "
-                    "as demand in your region, and you keep your place in line if one starts."
-                )
-            )
-            controller = await controller_for_receipt(db, done.receipt_code, privacy_terms.national)
-            return render(
-                request, "receipt.html", lang=lang, code=done.receipt_code, where=where,
-                contact=contact, controller=controller, terms=privacy_terms,
+            return await _receipt_page(
+                request, db, privacy_terms, lang, done.receipt_code,
+                organisation=done.organisation, served=done.served, contact=contact,
             )  # fmt: skip
     if errors and "organisation" not in errors and not (form.organisation or form.ref):
         # Ask for the organisation in the same round as the other problems, not one later.
@@ -265,6 +261,59 @@ async def signup_post(
     return render(
         request, "signup.html", lang=lang, status=status, server_error=server_error,
         referral_note=None, **context,
+    )  # fmt: skip
+
+
+async def _receipt_page(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    terms: PrivacyTerms,
+    lang: str,
+    code: str,
+    *,
+    organisation: str | None,
+    served: bool,
+    contact: str | None,
+    remember_lang: bool = False,
+) -> Template:
+    """The receipt: shown once after sign-up, and again in another language from its switch."""
+    t = Translator(lang)
+    where = (
+        t.gettext("You are on the waiting list at %(org)s.", org=organisation)
+        if served
+        else t.gettext(
+            "No place starts groups in your municipality yet. Your interest is counted "
+            "as demand in your region, and you keep your place in line if one starts."
+        )
+    )
+    controller = await controller_for_receipt(db, code, terms.national)
+    return render(
+        request, "receipt.html", lang=lang, code=code, where=where, contact=contact,
+        controller=controller, terms=terms, remember_lang=remember_lang,
+    )  # fmt: skip
+
+
+@post("/kvittering", name="receipt-language")
+async def receipt_language(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    privacy_terms: PrivacyTerms,
+    progress: ProgressPort,
+) -> Template:
+    """The receipt again, in the language chosen on it: the code comes back in the POST body
+    (its switch is a form), so the person keeps their code and it never enters a URL."""
+    single, _ = await _form_values(request)
+    lang = page_language(request, single.get("lang"))
+    code = single.get("code", "").strip()[:40]
+    try:
+        found = await interests.status(db, code)
+    except NotFound:
+        # Withdrawn in another tab, or tampered with: the status page explains.
+        looked_up = await _lookup(db, progress, Translator(lang), code)
+        return await _status_page(request, db, privacy_terms, lang, code, looked_up)
+    return await _receipt_page(
+        request, db, privacy_terms, lang, found.receipt_code, organisation=found.organisation,
+        served=found.served, contact=found.contact, remember_lang=True,
     )  # fmt: skip
 
 
@@ -290,6 +339,7 @@ async def _lookup(
         )
     except NotFound:
         msg = t.gettext("We found no sign-up with this code. Check that it is written correctly.")
+        # status.html then says what to do about a lost code (status == 404).
         return None, {"code": msg}, 404
     return views.status_in_words(t, found), {}, 200
 
@@ -301,6 +351,8 @@ async def _status_page(
     lang: str,
     code: str,
     found: tuple[views.StatusView | None, dict[str, str], int],
+    *,
+    remember_lang: bool = False,
 ) -> Template:
     """The status page; a found sign-up also names who is responsible for its data."""
     result, errors, status = found
@@ -309,7 +361,7 @@ async def _status_page(
     )
     return render(
         request, "status.html", lang=lang, status=status, result=result, errors=errors,
-        code=code, controller=controller,
+        code=code, controller=controller, not_found=status == 404, remember_lang=remember_lang,
     )  # fmt: skip
 
 
@@ -324,7 +376,10 @@ async def status_post(
     lang = page_language(request, single.get("lang"))
     code = single.get("code", "").strip()[:40]
     found = await _lookup(db, progress, Translator(lang), code)
-    return await _status_page(request, db, privacy_terms, lang, code, found)
+    # "switch": the language switch of a page showing the code posted here (post_switch.html).
+    return await _status_page(
+        request, db, privacy_terms, lang, code, found, remember_lang=single.get("switch") == "yes"
+    )
 
 
 @post("/status/trekk", name="withdraw")
@@ -368,6 +423,56 @@ async def answer_post(
     return await _status_page(request, db, privacy_terms, lang, code, found)
 
 
+@get("/status/ny-kode", name="lost-code")
+async def lost_code_form(request: Request[Any, Any, Any]) -> Template:
+    return render(request, "lost_code.html", lang=page_language(request), contact="", sent=False)
+
+
+def _parse_contact(value: str) -> Contact | None:
+    """What the person typed, read as the sign-up form reads it (so the digests agree)."""
+    try:
+        return Contact(email=value) if "@" in value else Contact(phone=value)
+    except ValidationError:
+        return None
+
+
+@post("/status/ny-kode", name="lost-code-post")
+async def lost_code_post(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    cipher: ContactCipher,
+    now: datetime,
+    recovery: RecoveryPort,
+) -> Template:
+    """New receipt codes for every registration with this contact, sent to that contact.
+
+    The answer is the same page whether or not anything matched. A client that asks too often
+    gets 429; an address asked for too often gets nothing more (silently: the page must not
+    reveal that the address is registered), so nobody can flood a person with messages.
+    """
+    single, _ = await _form_values(request)
+    lang = page_language(request, single.get("lang"))
+    t = Translator(lang)
+    typed = single.get("contact", "").strip()[:254]
+    client = request.client.host if request.client else "?"
+    if not recovery.per_client.allow(client):
+        return error_page(request, 429, lang)
+    contact = _parse_contact(typed)
+    if contact is None:
+        msg = t.gettext("Write an e-mail address, or a Norwegian mobile number of 8 digits.")
+        return render(
+            request, "lost_code.html", lang=lang, status=422, contact=typed, sent=False,
+            errors={"contact": msg},
+        )  # fmt: skip
+    if recovery.per_address.allow(cipher.lookup_digest(contact.kind, contact.value)):
+        codes = await reissue(db, cipher, kind=contact.kind, address=contact.value, now=now)
+        if codes:
+            await recovery.sender.send_codes(
+                db, kind=contact.kind, address=contact.value, codes=codes, lang=lang, now=now
+            )
+    return render(request, "lost_code.html", lang=lang, contact="", sent=True)
+
+
 @get("/personvern", name="privacy")
 async def privacy(
     request: Request[Any, Any, Any], db: AsyncSession, privacy_terms: PrivacyTerms
@@ -397,6 +502,9 @@ PAGE_HANDLERS: list[Any] = [
     status_post,
     withdraw_post,
     answer_post,
+    receipt_language,
+    lost_code_form,
+    lost_code_post,
     privacy,
     accessibility,
 ]

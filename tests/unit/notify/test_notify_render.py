@@ -55,6 +55,7 @@ COMMON: dict[str, Any] = {
     "kind": "absent",
     "coming": 5,
     "back_in_queue": True,
+    "code": "K7M4Q-XR9TB",
 }
 
 # GSM 03.38 basic set (incl. æøåÆØÅ): anything else switches an SMS to UCS-2 and 70 characters.
