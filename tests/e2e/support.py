@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import socket
 from dataclasses import dataclass
@@ -51,6 +52,25 @@ async def interest_rows(site: Site, org_id: Any) -> list[dict[str, Any]]:
     async with site.engine.connect() as conn:
         rows = await conn.execute(select(interest).where(interest.c.organisation_id == org_id))
         return [dict(r) for r in rows.mappings()]
+
+
+def _names() -> dict[str, str]:
+    with (ROOT / "db" / "reference" / "kommuner_2024.csv").open(encoding="utf-8") as fh:
+        return {r["kommunenummer"]: r["kommunenavn"] for r in csv.DictReader(fh)}
+
+
+MUNICIPALITY_NAMES = _names()
+
+
+async def choose_municipality(page: Any, number: str) -> None:
+    """Pick a municipality as a person does: type its name in the combobox and click the
+    option (combobox.js); without JavaScript, choose it in the plain select."""
+    tag = await page.evaluate("document.getElementById('municipality').tagName")
+    if tag == "SELECT":
+        await page.select_option("#municipality", number)
+        return
+    await page.fill("#municipality", MUNICIPALITY_NAMES[number])
+    await page.click(f"#municipality-listbox [data-value='{number}']")
 
 
 async def axe_violations(page: Any) -> list[dict[str, Any]]:

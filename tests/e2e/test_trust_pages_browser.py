@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from e2e.support import LANGS, SINGLE_MUNI, Site, axe_violations
+from e2e.support import LANGS, SINGLE_MUNI, Site, axe_violations, choose_municipality
 from intake.tables import organisation
 
 pytestmark = pytest.mark.browser
@@ -38,7 +38,7 @@ async def test_receipt_status_and_privacy_name_the_controller_accessibly(
 ) -> None:
     await name_controller(site)
     await page.goto(f"{site.url}/meld-interesse?lang={lang}")
-    await page.select_option("#municipality", SINGLE_MUNI)
+    await choose_municipality(page, SINGLE_MUNI)
     await page.check("#theme-sorg")
     await page.select_option("#age_band", "33-37")
     await page.check("#slot-tue-evening")

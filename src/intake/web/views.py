@@ -16,6 +16,7 @@ from babel.dates import format_date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from intake.places import Place, places, sort_key
 from intake.reference import CROSS_PROBLEM, LANGUAGES, THEMES
 from intake.schemas import PARTS_OF_DAY, WEEKDAYS, InterestStatus
 from intake.tables import county, municipality
@@ -24,28 +25,29 @@ from intake.web.i18n import Translator
 #: Languages shown before the "more languages" fold: most groups are held in these.
 COMMON_LANGUAGES = ("no", "en")
 
-_municipalities: list[tuple[str, list[tuple[str, str]]]] | None = None
+_municipalities: list[tuple[str, list[Place]]] | None = None
 
 
-async def municipalities_by_county(
-    session: AsyncSession,
-) -> list[tuple[str, list[tuple[str, str]]]]:
-    """All municipalities grouped by county, for the select; reference data, loaded once."""
+async def municipalities_by_county(session: AsyncSession) -> list[tuple[str, list[Place]]]:
+    """All municipalities grouped by county, both in Norwegian alphabetical order (Æ, Ø, Å
+    last), homonyms labelled with their county, former names attached (``intake.places``);
+    reference data, loaded once."""
     global _municipalities
     if _municipalities is None:
         rows = (
             await session.execute(
                 select(municipality.c.number, municipality.c.name, county.c.name.label("county"))
                 .join(county, county.c.number == municipality.c.county_number)
-                .order_by(county.c.name, municipality.c.name)
             )
         ).all()
-        grouped: dict[str, list[tuple[str, str]]] = {}
-        for r in rows:
-            grouped.setdefault(r.county, []).append((r.number, r.name))
-        if grouped:
-            _municipalities = list(grouped.items())
-        return list(grouped.items())
+        county_of = {r.number: r.county for r in rows}
+        grouped: dict[str, list[Place]] = {}
+        for place in places((r.number, r.name, r.county) for r in rows):
+            grouped.setdefault(county_of[place.number], []).append(place)
+        found = sorted(grouped.items(), key=lambda item: sort_key(item[0]))
+        if found:
+            _municipalities = found
+        return found
     return _municipalities
 
 
