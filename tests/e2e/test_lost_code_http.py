@@ -84,6 +84,13 @@ async def test_a_new_code_goes_to_the_contact_and_the_old_one_stops_working(
     # Only the hash of the new code is stored, as at sign-up.
     hashes = (await session.execute(select(interest.c.receipt_hash))).scalars().all()
     assert code_hash(new) in hashes and code_hash(old) not in hashes
+    # Withdrawing erases the person, and with them the message that carried the new code.
+    page = await client.get("/status")
+    r = await client.post(
+        "/status/trekk", data={"_csrf_token": csrf(page.text), "code": new, "confirm": "yes"}
+    )
+    assert r.status_code == 200
+    assert [body for _, body, _ in await _codes_sent(session)] == [None]
 
 
 async def test_the_same_answer_whether_or_not_the_address_is_registered(
