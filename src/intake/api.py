@@ -24,8 +24,9 @@ from intake import idempotency, interests, referrals
 from intake.consent import CURRENT_VERSION, TEXTS
 from intake.crypto import ContactCipher
 from intake.errors import PROBLEM_JSON, Conflict, FieldProblem, InvalidInterest
+from intake.places import match, places
 from intake.progress import AnswerOutcome, Progress, answer_by_code, with_progress, withdraw_by_code
-from intake.reference import CROSS_PROBLEM, LANGUAGES, fold
+from intake.reference import CROSS_PROBLEM, LANGUAGES
 from intake.registry import ApiPrincipal, authenticate, list_organisations
 from intake.schemas import (
     AGE_BANDS,
@@ -207,21 +208,31 @@ class ReferenceController(Controller):
     async def municipalities(
         self, db: Db, q: Annotated[str | None, Parameter(max_length=60)] = None
     ) -> list[dict[str, Any]]:
-        """Prefix search on any part of the name, ignoring case and diacritics."""
-        stmt = (
-            select(municipality.c.number, municipality.c.name, county.c.name.label("county"))
-            .join(county, county.c.number == municipality.c.county_number)
-            .order_by(municipality.c.name)
-        )
-        if q:
-            key = fold(q.strip()).replace("%", "").replace("_", "")
-            stmt = stmt.where(
-                municipality.c.search_key.like(f"{key}%")
-                | municipality.c.search_key.like(f"% {key}%")
-                | municipality.c.number.startswith(q.strip())
-            )
-        rows = (await db.execute(stmt)).mappings().all()
-        return [dict(r) for r in rows]
+        """Search by current or former name (before the 2017–2020 mergers), best match first:
+        exact, prefix, word prefix, contains. æ, ø and å are letters of their own ("Bø" does
+        not find Bodø; "aa" counts as "å"); an ASCII-only query also matches folded names
+        ("tromso" → Tromsø), after the others. A number prefix matches too. ``label`` carries
+        the county where two municipalities share a name. The sign-up form uses the same rules
+        (``intake.places``)."""
+        stmt = select(
+            municipality.c.number, municipality.c.name, county.c.name.label("county")
+        ).join(county, county.c.number == municipality.c.county_number)
+        rows = (await db.execute(stmt)).all()
+        county_of = {r.number: r.county for r in rows}
+        found = places((r.number, r.name, r.county) for r in rows)
+        if q and q.strip():
+            by_number = [p for p in found if p.number.startswith(q.strip())]
+            found = match(q, found) or by_number
+        return [
+            {
+                "number": p.number,
+                "name": p.name,
+                "county": county_of[p.number],
+                "label": p.label,
+                "former_names": list(p.former),
+            }
+            for p in found
+        ]
 
     @get("/organisations", responses=problems(*READ))
     async def organisations(
