@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from intake.places import Place, match, places, search_form, sort_key
+from intake.places import FORMER_CSV, Place, match, places, search_form, sort_key
 
 CSV = Path(__file__).resolve().parents[3] / "db" / "reference" / "kommuner_2024.csv"
 
@@ -115,3 +115,13 @@ def test_search_form_keeps_norwegian_letters() -> None:
     assert search_form("  BØ ") == "bø"
     assert search_form("Aal") == "ål"
     assert search_form("Évje") == "evje"
+
+
+def test_former_names_point_at_2024_municipalities_by_number_and_name() -> None:
+    with CSV.open(encoding="utf-8") as fh:
+        current = {r["kommunenummer"]: r["kommunenavn"] for r in csv.DictReader(fh)}
+    with FORMER_CSV.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 81
+    assert [r for r in rows if current.get(r["kommunenummer"]) != r["kommunenavn"]] == []
+    assert len({(r["former_name"], r["former_county"]) for r in rows}) == len(rows)
