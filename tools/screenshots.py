@@ -60,7 +60,9 @@ async def shoot(page: Page, name: str, kind: str) -> None:
 
 
 async def fill(page: Page) -> None:
-    await page.select_option("#municipality", "4601")
+    # The municipality field is a combobox (static/combobox.js): type, then pick the option.
+    await page.fill("#municipality", "Bergen")
+    await page.click("#municipality-listbox [data-value='4601']")
     await page.check("#theme-sorg")
     await page.select_option("#age_band", "33-37")
     await page.check("#slot-tue-evening")
