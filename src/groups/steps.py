@@ -15,6 +15,7 @@ from groups.config import Lifecycle, LifecycleConfig
 from groups.model import GroupState, MeetingState, Member, MemberState, OfferState
 from groups.tables import facilitator_offer, group_meeting
 from intake import pool
+from intake.web.views import date_and_time
 from matching.explain import Locale
 from matching.states import ACTIVE_MEMBER_STATES, TERMINAL
 from matching.tables import group_member, start_group
@@ -144,8 +145,10 @@ _TEXT: dict[str, dict[Locale, str]] = {
 }
 
 
-def _when(at: datetime | None) -> str:
-    return at.astimezone(OSLO).strftime("%d.%m.%Y %H:%M") if at else ""
+def _when(at: datetime | None, locale: Locale) -> str:
+    """Weekday and "kl." as people read a time ("tirsdag 1. desember 2026 kl. 18:00"); the
+    status page writes its own dates the same way."""
+    return date_and_time(at, locale) if at else ""
 
 
 async def participant_step(
@@ -204,6 +207,8 @@ async def participant_step(
     start: datetime | None = meeting.starts_at if meeting else None
     place: str | None = meeting.place if meeting else None
     text = _TEXT[step][locale].format(
-        meeting=_when(start), place=place or "", respond_by=_when(member.respond_by)
+        meeting=_when(start, locale),
+        place=place or "",
+        respond_by=_when(member.respond_by, locale),
     )
     return ParticipantStep(step, text, start, place, member.respond_by)

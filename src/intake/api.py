@@ -45,6 +45,8 @@ from intake.schemas import (
     StaffInterest,
 )
 from intake.tables import county, municipality, theme
+from intake.web.i18n import Translator, from_accept_language, negotiate
+from intake.web.views import registered_message
 
 Db = SkipValidation[AsyncSession]
 Cipher = SkipValidation[ContactCipher]
@@ -156,6 +158,16 @@ async def _idempotent(
                 replay.body, status_code=replay.status, headers={"Idempotent-Replayed": "true"}
             )
     return Response(payload, status_code=HTTP_201_CREATED)
+
+
+def _in_language(done: Registered, request: Request[Any, Any, Any]) -> Registered:
+    """The human-readable ``message`` in the caller's ``Accept-Language`` (programs that send
+    none keep the English one); the same words the receipt page uses."""
+    lang = from_accept_language(request.headers.get("accept-language"))
+    if lang is None:
+        return done
+    message = registered_message(Translator(lang), done.organisation, served=done.served)
+    return done.model_copy(update={"message": message})
 
 
 async def _explained(
@@ -273,7 +285,8 @@ class InterestController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Registered]:
         async def work() -> Registered:
-            return await referrals.register_self(db, data, cipher=cipher, now=now)
+            done = await referrals.register_self(db, data, cipher=cipher, now=now)
+            return _in_language(done, request)
 
         return await _idempotent(request, db, cipher, "public", idempotency_key, work)
 
@@ -283,8 +296,11 @@ class InterestController(Controller):
         receipt_code: str,
         db: Db,
         progress: ProgressPort,
-        lang: Annotated[str, Parameter(pattern="^(nb|nn|en)$")] = "nb",
+        request: Request[Any, Any, Any],
+        lang: Annotated[str | None, Parameter(pattern="^(nb|nn|en)$")] = None,
     ) -> InterestStatus:
+        """Texts in ``lang``, else in the ``Accept-Language`` language, else bokmål."""
+        lang = lang or negotiate(None, None, request.headers.get("accept-language"))
         found = await interests.status(db, receipt_code)
         return await with_progress(db, progress, found, lang)  # type: ignore[arg-type]
 

@@ -20,7 +20,7 @@ from litestar import Request, Response
 from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import MutableScopeHeaders
-from litestar.exceptions import PermissionDeniedException
+from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.template.config import TemplateConfig
 from litestar.types import Message, Scope
 from markupsafe import Markup
@@ -86,6 +86,14 @@ def template_environment() -> Environment:
     return env
 
 
+def operated_environment(services: Services) -> Environment:
+    """The templates, with who runs the service (the national controller in the settings) as a
+    global: every page's footer names it and how to reach it."""
+    env = template_environment()
+    env.globals["operator"] = privacy_terms(services).national
+    return env
+
+
 def csrf_secret(services: Services) -> str:
     """Derived from the link secret so every replica agrees (a test's services may have a
     random per-process one)."""
@@ -143,6 +151,22 @@ def permission_denied(
     return handle_http(request, exc)
 
 
+def _wants_page(request: Request[Any, Any, Any]) -> bool:
+    """A browser asking for a page: HTML accepted, not an API path, JSON not preferred."""
+    if request.url.path.startswith("/api/"):
+        return False
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and not accept.lstrip().startswith("application/json")
+
+
+def not_found(request: Request[Any, Any, Any], exc: NotFoundException) -> Response[Any]:
+    """A mistyped address in a browser is a page in the person's language, with the site's
+    navigation; API clients (``/api/…`` or ``Accept: application/json``) keep problem+json."""
+    if _wants_page(request):
+        return error_page(request, 404)
+    return handle_http(request, exc)
+
+
 def privacy_terms(services: Services) -> PrivacyTerms:
     """What the pages state about controllers and retention, from the deployment's settings."""
     settings = services.settings
@@ -161,7 +185,7 @@ def web_layer(services: Services) -> WebLayer:
     return WebLayer(
         route_handlers=[page_router(privacy_terms(services))],
         template_config=TemplateConfig(
-            engine=JinjaTemplateEngine.from_environment(template_environment())
+            engine=JinjaTemplateEngine.from_environment(operated_environment(services))
         ),
         csrf_config=CSRFConfig(
             secret=csrf_secret(services),
@@ -172,5 +196,8 @@ def web_layer(services: Services) -> WebLayer:
             exclude=CSRF_EXEMPT,
         ),
         before_send=[headers_hook(https=https)],
-        exception_handlers={PermissionDeniedException: permission_denied},
+        exception_handlers={
+            PermissionDeniedException: permission_denied,
+            NotFoundException: not_found,
+        },
     )

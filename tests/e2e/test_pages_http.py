@@ -226,8 +226,10 @@ async def test_status_and_withdrawal_take_a_confirmation_step(
     token = csrf((await client.get("/status")).text)
     r = await client.post("/status", data={"_csrf_token": token, "code": code.lower()})
     assert r.status_code == 200
-    assert re.search(
-        r"Du står på venteliste: 0 andre venter på en gruppe om sorg hos LINK Askøy test\.", r.text
+    # The first to wait is told so, not "0 andre venter" (issue 14).
+    assert (
+        "Du står på venteliste for en gruppe om sorg hos LINK Askøy test. Ingen andre venter på "
+        "den ennå." in r.text
     )
     r = await client.post("/status/trekk", data={"_csrf_token": token, "code": code})
     assert "Ja, trekk meg" in r.text
@@ -255,7 +257,8 @@ async def test_poster_shows_link_and_qr_and_unknown_links_get_an_html_404(
     )  # fmt: skip
     r = await client.get(f"/henvisning/{link.code}/plakat")
     assert r.status_code == 200
-    assert f"http://testserver/meld-interesse?ref={link.code}" in r.text
+    # Printed: the short address, easy to type on a phone (issue 14); the QR keeps the full one.
+    assert f"testserver/h/{link.code}" in r.text
     qr = await client.get(f"/henvisning/{link.code}/qr.svg")
     assert qr.headers["content-type"].startswith("image/svg+xml") and b"<svg" in qr.content
     missing = await client.get("/henvisning/NOSUCHLK/plakat")

@@ -185,6 +185,13 @@ def validate(form: SignupForm, messages: Messages) -> tuple[InterestIn | None, d
         data = InterestIn.model_validate(form.payload())
     except ValidationError as exc:
         errors = schema_errors(exc, messages)
+        # pydantic runs the model-level rules (a theme or cross-problem; a gender for a
+        # same-gender group) only once every field is valid: check them here too, so the first
+        # round names every missing field instead of revealing the theme in a second round.
+        if not form.themes:
+            errors.setdefault("themes", messages.by_field["themes"])
+        if form.same_gender and form.gender in ("", "unspecified"):
+            errors.setdefault("gender", messages.by_field["gender"])
         if form.email and form.phone:
             errors["email"] = messages.both_contacts
         return None, ordered(errors)

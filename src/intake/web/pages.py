@@ -490,8 +490,12 @@ async def privacy(
 @get("/tilgjengelighet", name="accessibility")
 async def accessibility(request: Request[Any, Any, Any]) -> Template:
     lang = page_language(request)
-    updated = views.long_date(datetime(2026, 11, 23), lang)
-    return render(request, "accessibility.html", lang=lang, updated=updated)
+    created = views.long_date(datetime(2026, 11, 23), lang)
+    updated = views.long_date(datetime(2026, 12, 1), lang)
+    return render(
+        request, "accessibility.html", lang=lang, created=created, updated=updated,
+        criteria=views.CRITERIA,
+    )  # fmt: skip
 
 
 PAGE_HANDLERS: list[Any] = [

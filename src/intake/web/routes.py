@@ -17,11 +17,13 @@ import segno
 from litestar import Request, Response, Router, get
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
-from litestar.response import Template
+from litestar.response import Redirect, Template
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import referrals
 from intake.errors import IntakeError, InvalidInterest
+from intake.tables import organisation, referral
 from intake.web import assets
 from intake.web.pages import PAGE_HANDLERS, error_page, page_language, render
 from intake.web.privacy import PrivacyTerms
@@ -72,6 +74,33 @@ def _signup_url(base_url: str, code: str) -> str:
     return f"{base_url.rstrip('/')}/meld-interesse?ref={code}"
 
 
+def _short_url(base_url: str, code: str) -> str:
+    """The address printed on a poster, short enough to type on a phone: no scheme, /h/CODE."""
+    host = base_url.split("://", 1)[-1].rstrip("/")
+    return f"{host}/h/{code}"
+
+
+async def _poster_facts(db: AsyncSession, code: str) -> dict[str, Any]:
+    """Who the poster is from: the organisation that starts the groups (the link's target, else
+    the course's own), the course, and whom to ask."""
+    owner, target = organisation.alias("owner"), organisation.alias("target")
+    row = (
+        await db.execute(
+            select(
+                referral.c.course_kind,
+                referral.c.course_name,
+                func.coalesce(target.c.name, owner.c.name).label("org"),
+                func.coalesce(target.c.contact_email, owner.c.contact_email).label("contact"),
+            )
+            .join(owner, owner.c.id == referral.c.organisation_id)
+            .outerjoin(target, target.c.id == referral.c.target_organisation_id)
+            .where(referral.c.code == code)
+        )
+    ).one()
+    course = row.course_name or ("" if row.course_kind == "other" else row.course_kind)
+    return {"org": row.org, "course": course, "contact": row.contact or ""}
+
+
 @get("/henvisning/{code:str}/plakat", name="poster")
 async def poster(
     request: Request[Any, Any, Any], code: str, db: AsyncSession, now: datetime, base_url: str
@@ -81,8 +110,18 @@ async def poster(
     await referrals.resolve_link(db, code, today=now.date())  # 404 page if unknown or expired
     return render(
         request, "poster.html", lang=page_language(request), code=code,
-        url=_signup_url(base_url, code),
+        url=_signup_url(base_url, code), short_url=_short_url(base_url, code),
+        **await _poster_facts(db, code),
     )  # fmt: skip
+
+
+@get("/h/{code:str}", name="short-link", status_code=302)
+async def short_link(code: str) -> Redirect:
+    """The poster's short address: on to the sign-up form with the referral code (typed in
+    lower case on a phone, so the code is upper-cased; an unknown code gets the form's own
+    "unknown or expired link" note)."""
+    code = "".join(ch for ch in code.strip().upper()[:20] if ch.isalnum())
+    return Redirect(path=f"/meld-interesse?ref={code}", status_code=302)
 
 
 @get("/henvisning/{code:str}/qr.svg", name="poster-qr")
@@ -119,7 +158,7 @@ def page_router(terms: PrivacyTerms) -> Router:
     """
     return Router(
         path="/",
-        route_handlers=[*PAGE_HANDLERS, poster, poster_qr, static_file],
+        route_handlers=[*PAGE_HANDLERS, poster, poster_qr, short_link, static_file],
         # Same keys as the API's handlers: the most specific class wins across layers.
         exception_handlers={
             IntakeError: _html_error,
