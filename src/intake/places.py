@@ -27,9 +27,8 @@ from pathlib import Path
 
 FORMER_CSV = Path(__file__).with_name("former_municipalities.csv")
 
-#: The three characters after "z" in ASCII, in this order. ä/ö are the Swedish/German forms
-#: of æ/ø and sort with them.
-_COLLATE = {"æ": "{", "ä": "{", "ø": "|", "ö": "|", "å": "}"}
+#: The three characters after "z" in ASCII, in this order (static/combobox.js does the same).
+_COLLATE = {"æ": "{", "ø": "|", "å": "}"}
 _KEEP = frozenset("æøå")
 _ASCII_FOLD = str.maketrans({"ø": "o", "æ": "ae", "å": "a", "đ": "d", "ŋ": "n", "ŧ": "t"})
 _WORD = re.compile(r"[\s\-/]+")
@@ -142,7 +141,9 @@ def match(query: str, found: Sequence[Place]) -> list[Place]:
     scored: list[tuple[tuple[int, int, str], Place]] = []
     for place in found:
         best: tuple[int, int] | None = None
-        names = [(place.name, 0), *((f, 1) for f in place.former)]
+        # The label too, so "Herøy (Nordland)" (a homonym as shown after a pick) finds itself.
+        current = [place.name] if place.label == place.name else [place.name, place.label]
+        names = [*((c, 0) for c in current), *((f, 1) for f in place.former)]
         for text, is_former in names:
             rank = _rank(q, search_form(text))
             if rank is None and ascii_only:

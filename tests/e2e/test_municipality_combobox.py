@@ -163,7 +163,9 @@ async def test_homonyms_show_their_county(site: Site, phone: Any) -> None:
     assert sorted(counties) == ["Innlandet", "Østfold"]
 
 
-@pytest.mark.parametrize("query", ["dal", "øy", "berg", "aal", "tromso", "Bø", "sand", "e"])
+@pytest.mark.parametrize(
+    "query", ["dal", "øy", "berg", "aal", "tromso", "Bø", "sand", "e", "Våler (Østfold)"]
+)
 async def test_the_combobox_offers_what_the_api_finds_in_the_same_order(
     site: Site, phone: Any, query: str
 ) -> None:

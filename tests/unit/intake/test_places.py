@@ -87,6 +87,7 @@ def test_homonyms_carry_their_county(everything: list[Place]) -> None:
     assert {"Våler (Østfold)", "Våler (Innlandet)"} <= labels
     assert "Herøy" not in labels and "Våler" not in labels
     assert "Oslo" in labels  # only homonyms get a county
+    assert first("Herøy (Nordland)", everything) == "Herøy (Nordland)"
 
 
 def test_norwegian_alphabetical_order() -> None:

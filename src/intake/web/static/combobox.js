@@ -70,8 +70,10 @@
     var found = [];
     places.forEach(function (p) {
       var best = null, via = null;
-      [p.name].concat(p.former).forEach(function (text, i) {
-        var isFormer = i > 0 ? 1 : 0;
+      // The label too, so "Herøy (Nordland)" (a homonym as shown after a pick) finds itself.
+      var current = p.label === p.name ? [p.name] : [p.name, p.label];
+      current.concat(p.former).forEach(function (text, i) {
+        var isFormer = i >= current.length ? 1 : 0;
         var r = rank(q, searchForm(text));
         if (r === null && asciiOnly) {
           var folded = rank(asciiForm(q), asciiForm(text));
