@@ -252,3 +252,14 @@ async def test_without_javascript_the_select_works_and_is_in_norwegian_order(
         await page.wait_for_selector("#receipt-code")
     finally:
         await context.close()
+
+
+async def test_the_open_list_fits_a_320_px_screen(site: Site, browser: Any) -> None:
+    context = await browser.new_context(viewport={"width": 320, "height": 700})
+    page = await context.new_page()
+    try:
+        await open_form(page, site)
+        await type_in(page, "a")  # long multilingual names such as "Guovdageaidnu - Kautokeino"
+        assert await page.evaluate("document.documentElement.scrollWidth") <= 320
+    finally:
+        await context.close()
