@@ -19,8 +19,9 @@ __all__ = ["Lifecycle", "LifecycleConfig", "meetings_for"]
 class Lifecycle:
     """What life-cycle steps need besides the session and ``now``.
 
-    Built by the composition root from ``Services`` (``cipher``, ``extra["link_secret"]``,
-    ``settings.public_base_url``); matching never imports samhjelp.
+    Built once, in ``samhjelp.services.Services`` (``cipher``, ``link_secret``,
+    ``settings.public_base_url`` and the windows from the settings), and injected everywhere;
+    groups never imports samhjelp.
     """
 
     cipher: ContactCipher
