@@ -65,6 +65,8 @@ async def test_every_page_names_who_runs_the_service_and_how_to_reach_them(
     footer = html.split('<footer class="site-footer">', 1)[1]
     assert f"Tjenesten drives av {OPERATOR}." in footer
     assert f'href="mailto:{OPERATOR_CONTACT}"' in footer
+    # The two sentences are apart ("….Kontakt:" ran together when the template trimmed the line).
+    assert f"Tjenesten drives av {OPERATOR}. Kontakt:" in " ".join(footer.split())
 
 
 async def test_receipt_names_the_organisation_the_person_is_registered_with(
