@@ -10,6 +10,7 @@ import enum
 import json
 import uuid
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -209,3 +210,29 @@ class Notifier(Protocol):
     async def send(self, message: RenderedMessage) -> None:
         """Send ``message`` or raise :class:`DeliveryError`."""
         ...
+
+
+@runtime_checkable
+class SessionNotifier(Protocol):
+    """A channel that can send many messages over one connection (SMTP).
+
+    ``session()`` returns an async context manager yielding a :class:`Notifier` whose sends
+    share one connection, opened lazily and closed on exit. Sends on one session happen one
+    after another, never concurrently. Channels without a connection to keep (folder, SMS
+    webhook, memory) need not implement it: :func:`notifier_session` falls back to ``send``.
+    """
+
+    async def send(self, message: RenderedMessage) -> None:
+        """Send ``message`` on a connection of its own, or raise :class:`DeliveryError`."""
+        ...
+
+    def session(self) -> AbstractAsyncContextManager[Notifier]:
+        """A sender reusing one connection for every message sent through it."""
+        ...
+
+
+def notifier_session(notifier: Notifier) -> AbstractAsyncContextManager[Notifier]:
+    """``notifier.session()`` where the channel has one, else the notifier itself."""
+    if isinstance(notifier, SessionNotifier):
+        return notifier.session()
+    return nullcontext(notifier)

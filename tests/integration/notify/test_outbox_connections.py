@@ -1,0 +1,136 @@
+"""A delivery batch reuses SMTP connections: one per lane, counted at a real aiosmtpd sink.
+
+Opening a connection per message (TCP, greeting, EHLO, then QUIT) used to cost more than the
+message itself. The sink counts the SMTP sessions that delivered mail, keyed by aiosmtpd's
+per-connection session object, and the Message-IDs, so each test also checks exactly-once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import threading
+import uuid
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from intake.crypto import ContactCipher
+from notify import DeliveryPolicy, deliver_due, enqueue
+from notify.smtp import SmtpNotifier
+from notify.tables import outbox
+from notify.testing import free_port, sample_reminder
+
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+Maker = async_sessionmaker[AsyncSession]
+
+
+class SessionCountingSink:
+    """aiosmtpd server recording each accepted Message-ID and the connection it came on."""
+
+    def __init__(self, *, drop_after: int | None = None) -> None:
+        self.port = free_port()
+        self.message_ids: list[str] = []
+        self.sessions: list[object] = []  # strong references: ids of dead objects are reused
+        self._lock = threading.Lock()
+        self._drop_after = drop_after
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        mail = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self._lock:
+            self.message_ids.append(str(mail["Message-ID"]))
+            if not any(s is session for s in self.sessions):
+                self.sessions.append(session)
+            count = len(self.message_ids)
+        if self._drop_after is not None and count == self._drop_after:
+            # Like a relay's idle timeout: the connection goes away after this reply.
+            asyncio.get_running_loop().call_soon(server.transport.close)
+        return "250 Message accepted"
+
+    def __enter__(self) -> SessionCountingSink:
+        self._controller.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._controller.stop()
+
+
+def smtp_to(sink: SessionCountingSink) -> SmtpNotifier:
+    return SmtpNotifier("127.0.0.1", sink.port, "noreply@example.no", tls="none", timeout=10)
+
+
+async def enqueue_many(maker: Maker, cipher: ContactCipher, n: int) -> list[uuid.UUID]:
+    async with maker.begin() as session:
+        return [await enqueue(session, sample_reminder(cipher, i), now=T0) for i in range(n)]
+
+
+def assert_exactly_once(ids: list[uuid.UUID], received: list[str]) -> None:
+    assert Counter(received) == Counter(f"<{i}@samhjelp>" for i in ids)
+
+
+async def test_a_batch_sends_over_one_connection_per_lane(
+    maker: Maker, cipher: ContactCipher
+) -> None:
+    ids = await enqueue_many(maker, cipher, 40)
+    with SessionCountingSink() as sink:
+        report = await deliver_due(
+            maker,
+            lambda _: smtp_to(sink),
+            cipher,
+            now=T0,
+            batch_size=40,
+            worker_id="w1",
+            policy=DeliveryPolicy(concurrency=1),
+        )
+    assert report.sent == 40
+    assert len(sink.sessions) == 1
+    assert_exactly_once(ids, sink.message_ids)
+
+
+async def test_concurrent_lanes_each_reuse_their_own_connection(
+    maker: Maker, cipher: ContactCipher
+) -> None:
+    ids = await enqueue_many(maker, cipher, 60)
+    with SessionCountingSink() as sink:
+        report = await deliver_due(
+            maker,
+            lambda _: smtp_to(sink),
+            cipher,
+            now=T0,
+            batch_size=60,
+            worker_id="w1",
+            policy=DeliveryPolicy(concurrency=3),
+        )
+    assert report.sent == 60
+    assert len(sink.sessions) <= 3
+    assert_exactly_once(ids, sink.message_ids)
+    async with maker() as session:
+        statuses = Counter((await session.execute(select(outbox.c.status))).scalars())
+    assert statuses == Counter({"sent": 60})
+
+
+async def test_a_connection_the_server_closed_is_reopened(
+    maker: Maker, cipher: ContactCipher
+) -> None:
+    """The relay drops the connection between two messages: the next one goes out on a new
+    connection in the same batch, once, instead of waiting for a retry."""
+    ids = await enqueue_many(maker, cipher, 10)
+    with SessionCountingSink(drop_after=4) as sink:
+        report = await deliver_due(
+            maker,
+            lambda _: smtp_to(sink),
+            cipher,
+            now=T0,
+            batch_size=10,
+            worker_id="w1",
+            policy=DeliveryPolicy(concurrency=1),
+        )
+    assert report.sent == 10 and report.retrying == 0
+    assert len(sink.sessions) == 2
+    assert_exactly_once(ids, sink.message_ids)
