@@ -284,11 +284,55 @@ class InterestController(Controller):
         now: Now,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Registered]:
-        async def work() -> Registered:
-            done = await referrals.register_self(db, data, cipher=cipher, now=now)
-            return _in_language(done, request)
+        # The hot path: one statement places, inserts and claims the key (see
+        # interests.register_in_one_trip); the same guarantees as _idempotent.
+        if idempotency_key and not idempotency.acceptable_key(idempotency_key):
+            raise InvalidInterest(
+                [FieldProblem("Idempotency-Key", idempotency.KEY_RULE.split(":", 1)[0], "weak_key")]
+            )
+        request_body = await request.body() if idempotency_key else b""
+        referral_id, target = None, None
+        if data.referral_code:
+            referral_id, target = await referrals.resolve_link(
+                db, data.referral_code, today=now.date()
+            )
 
-        return await _idempotent(request, db, cipher, "public", idempotency_key, work)
+        def answer(done: Registered) -> Any:
+            return _in_language(done, request).model_dump(mode="json")
+
+        def claim(body: Any) -> dict[str, Any]:
+            assert idempotency_key is not None
+            return idempotency.claim_params(
+                scope="public",
+                key=idempotency_key,
+                request_body=request_body,
+                status=HTTP_201_CREATED,
+                body=body,
+                cipher=cipher,
+            )
+
+        outcome = await interests.register_in_one_trip(
+            db,
+            data,
+            cipher=cipher,
+            source="referral" if referral_id else "self",
+            now=now,
+            answer=answer,
+            claim=claim if idempotency_key else None,
+            preferred_org=target,
+            referral_id=referral_id,
+        )
+        if not outcome.claimed:
+            assert idempotency_key is not None
+            # The key was used before: undo this request's work, answer as the first time.
+            replay = await idempotency.first_answer(
+                db, scope="public", key=idempotency_key, request_body=request_body, cipher=cipher
+            )
+            await db.rollback()
+            return Response(
+                replay.body, status_code=replay.status, headers={"Idempotent-Replayed": "true"}
+            )
+        return Response(outcome.answer, status_code=HTTP_201_CREATED)
 
     @get("/{receipt_code:str}", responses=problems(*READ, 404))
     async def status(

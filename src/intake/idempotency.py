@@ -62,6 +62,34 @@ def _key_hash(scope: str, key: str) -> bytes:
     return hashlib.sha256(f"{scope}\x00{key}".encode()).digest()
 
 
+def claim_params(
+    *, scope: str, key: str, request_body: bytes, status: int, body: Any, cipher: ContactCipher
+) -> dict[str, Any]:
+    """The key row for this answer (the answer sealed), for a statement that inserts it with
+    ``ON CONFLICT DO NOTHING`` in the same transaction as the work (see :func:`record`)."""
+    return {
+        "key_hash": _key_hash(scope, key),
+        "request_hash": hashlib.sha256(request_body).digest(),
+        "response_status": status,
+        "response_encrypted": cipher.encrypt(json.dumps(body, default=str), context=_CONTEXT),
+    }
+
+
+async def first_answer(
+    session: AsyncSession, *, scope: str, key: str, request_body: bytes, cipher: ContactCipher
+) -> Replay:
+    """The answer stored under a key another request claimed first (409 for another body)."""
+    row = (
+        await session.execute(
+            select(idempotency_key).where(idempotency_key.c.key_hash == _key_hash(scope, key))
+        )
+    ).one()
+    if row.request_hash != hashlib.sha256(request_body).digest():
+        raise Conflict("this Idempotency-Key was used for a different request")
+    first = json.loads(cipher.decrypt(row.response_encrypted, context=_CONTEXT))
+    return Replay(row.response_status, first)
+
+
 async def record(
     session: AsyncSession,
     *,
@@ -80,24 +108,15 @@ async def record(
     first transaction ends; if it committed, its answer is replayed, if it rolled back, this
     insert goes through.
     """
-    kh, rh = _key_hash(scope, key), hashlib.sha256(request_body).digest()
-    sealed = cipher.encrypt(json.dumps(body, default=str), context=_CONTEXT)
-    params = {
-        "key_hash": kh,
-        "request_hash": rh,
-        "response_status": status,
-        "response_encrypted": sealed,
-    }
+    params = claim_params(
+        scope=scope, key=key, request_body=request_body, status=status, body=body, cipher=cipher
+    )
     inserted = (await session.execute(_CLAIM, params)).first()
     if inserted is not None:
         return None
-    row = (
-        await session.execute(select(idempotency_key).where(idempotency_key.c.key_hash == kh))
-    ).one()
-    if row.request_hash != rh:
-        raise Conflict("this Idempotency-Key was used for a different request")
-    first = json.loads(cipher.decrypt(row.response_encrypted, context=_CONTEXT))
-    return Replay(row.response_status, first)
+    return await first_answer(
+        session, scope=scope, key=key, request_body=request_body, cipher=cipher
+    )
 
 
 async def purge(session: AsyncSession, *, now: datetime) -> int:
