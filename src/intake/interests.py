@@ -320,6 +320,10 @@ class AreaCache:
     def __init__(self) -> None:
         self._areas: dict[str, Area] | None = None
 
+    @property
+    def loaded(self) -> bool:
+        return self._areas is not None
+
     def invalidate(self) -> None:
         self._areas = None
 

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import receipt
 from intake.errors import FieldProblem, InvalidInterest, NotFound
+from intake.interests import AREAS
 from intake.tables import (
     ORGANISATION_KINDS,
     api_key,
@@ -183,6 +184,9 @@ async def add_organisation(
                 [{"organisation_id": org_id, "municipality_number": m} for m in municipalities]
             )
         )
+    # This process's placement cache drops its copy now; other processes find out from the
+    # registration statement's re-check (interests.AreaCache), so neither ever places wrongly.
+    AREAS.invalidate()
     return Organisation(
         org_id,
         str(values["slug"]),

@@ -12,6 +12,7 @@ from sqlalchemy import delete, event, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from helpers import interest_body, make_org
+from intake.interests import AREAS
 from intake.tables import catchment, idempotency_key, interest, organisation
 
 _TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT")
@@ -90,3 +91,12 @@ async def test_registry_changes_after_the_cache_is_read_are_honoured(
         select(func.count()).select_from(interest).where(interest.c.organisation_id == org.id)
     )
     assert placed == 3
+
+
+async def test_changing_the_registry_drops_this_process_cache(
+    client: Any, session: AsyncSession
+) -> None:
+    assert (await client.post("/api/v1/interests", json=interest_body())).status_code == 201
+    assert AREAS.loaded
+    await make_org(session, ("4601",))
+    assert not AREAS.loaded
