@@ -4,15 +4,16 @@ Claiming uses a lease rather than holding row locks through the send. ``SELECT â
 SKIP LOCKED`` picks due rows without waiting on other workers; in the same short transaction
 they are set to ``sending`` with ``next_attempt_at`` moved to the end of the lease and committed.
 Sending happens with no transaction open (a slow SMTP server must not pin database
-connections and locks). Each message's outcome is committed in its own short transaction right
-after the channel answered, before the next message is sent, fenced on the worker id and
-attempt number so a worker whose lease ran out cannot overwrite a newer attempt. A worker that
-dies mid-batch therefore leaves at most one message sent but unrecorded (the one in flight);
-the batch's unsent rest is merely claimed. When the lease expires both become due again and
-the one in flight is resent with the same id: at-least-once, deduplicable by Message-ID. If an
-outcome cannot be recorded (database unavailable) the record is retried with backoff and, if
-that fails too, the batch stops rather than send messages whose outcome could not be stored.
-See docs/notify.md.
+connections and locks). A batch is sent by ``DeliveryPolicy.concurrency`` lanes, each over
+one reused channel connection, one message at a time. Each message's outcome is committed on
+its own right after the channel answered, before that lane sends again, fenced on the worker
+id and attempt number so a worker whose lease ran out cannot overwrite a newer attempt. A
+worker that dies mid-batch therefore leaves at most one message per lane sent but unrecorded
+(those in flight); the batch's unsent rest is merely claimed. When the lease expires both
+become due again and those in flight are resent with the same id: at-least-once, deduplicable
+by Message-ID. If an outcome cannot be recorded (database unavailable) the record is retried
+with backoff and, if that fails too, the batch stops rather than send messages whose outcome
+could not be stored. See docs/notify.md.
 """
 
 from __future__ import annotations
@@ -379,10 +380,12 @@ async def deliver_due(
 ) -> DeliveryReport:
     """Send up to ``batch_size`` due messages once; call repeatedly until ``claimed == 0``.
 
-    Claim the batch (one short transaction), then for each message: send it with no
-    transaction open, and commit its outcome on its own (one autocommitted UPDATE) before the
-    next send. So a crash, a kill or a database restart at any point leaves at most the one
-    message in flight sent but unrecorded. Failed-for-good messages with a coordinator get a
+    Claim the batch (one short transaction), then ``policy.concurrency`` lanes (one on a
+    sessionmaker bound to a single connection) take its messages in order; each lane keeps one
+    channel session (one SMTP connection) and for each message sends it with no transaction
+    open and commits its outcome on its own (one autocommitted UPDATE) before its next send.
+    So a crash, a kill or a database restart at any point leaves at most one message in flight
+    per lane sent but unrecorded. Failed-for-good messages with a coordinator get a
     ``coordinator_alert`` enqueued in the transaction that records the failure, so the alert
     exists exactly when the failure is recorded.
 
