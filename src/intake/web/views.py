@@ -37,8 +37,9 @@ async def municipalities_by_county(session: AsyncSession) -> list[tuple[str, lis
     if _municipalities is None:
         rows = (
             await session.execute(
-                select(municipality.c.number, municipality.c.name, county.c.name.label("county"))
-                .join(county, county.c.number == municipality.c.county_number)
+                select(
+                    municipality.c.number, municipality.c.name, county.c.name.label("county")
+                ).join(county, county.c.number == municipality.c.county_number)
             )
         ).all()
         county_of = {r.number: r.county for r in rows}
