@@ -29,8 +29,9 @@ sys.path.insert(0, str(HERE))
 
 import simulate as sim  # noqa: E402
 from matching import exact  # noqa: E402
-from matching.algorithm import form_groups, greedy  # noqa: E402
+from matching.algorithm import form_groups  # noqa: E402
 from matching.context import Context  # noqa: E402
+from matching.greedy import greedy  # noqa: E402
 from matching.model import Candidate, Facilitator, RuleBook  # noqa: E402
 
 NOW = sim.START + timedelta(weeks=26)

@@ -18,8 +18,9 @@ import pytest
 from highspy._core import _Highs
 
 from matching import exact
-from matching.algorithm import RunStats, form_groups, greedy
+from matching.algorithm import RunStats, form_groups
 from matching.context import Context
+from matching.greedy import greedy
 from matching.model import Candidate, RuleBook
 from unit.matching.matching_strategies import NOW, person, starter
 

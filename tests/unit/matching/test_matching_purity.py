@@ -77,7 +77,7 @@ def core_modules() -> list[Path]:
 
 def test_core_modules_exist() -> None:
     names = {p.name for p in core_modules()}
-    assert {"model.py", "algorithm.py", "explain.py", "exact.py", "check.py"} <= names
+    assert {"model.py", "algorithm.py", "greedy.py", "explain.py", "exact.py", "check.py"} <= names
 
 
 @pytest.mark.parametrize("path", core_modules(), ids=lambda p: p.name)

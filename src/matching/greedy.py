@@ -1,0 +1,305 @@
+"""The greedy seed-and-grow heuristic: the longest-waiting unplaced person gets the best group.
+
+Its own module because it is the hot path of a country-wide run (the bucket index and the lane
+scans are tuned for speed) and is read and benchmarked on its own; :mod:`matching.algorithm`
+decides where it is used and compares it with the exact solver. Pure like the rest of the core.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from matching.context import Context, Formed, Option, best_window
+from matching.model import Rules
+
+#: (pool, theme, language) -> slot -> lane. A lane holds everyone who could meet in that
+#: (pool, theme, language, slot), in priority order; each person is stored once per bucket
+#: (building the index is the largest single cost of a country-wide run). One lane for all
+#: genders: a seed reads one list per option, and the gender tests are cheaper than merging
+#: per-gender lanes.
+_Index = dict[tuple[str, str | None, str], defaultdict[str, list[int]]]
+
+
+def _index(ctx: Context, pool: list[int], *, local: bool, digital: bool) -> _Index:
+    """Every person of ``pool`` in every bucket they could meet in (the membership of
+    :meth:`Context.buckets`), nested by slot."""
+    out: _Index = {}
+    startable: dict[tuple[str, str | None, str], bool] = {}
+    cands, slots_of, langs_of = ctx.cands, ctx.slots, ctx.langs
+    for ci in sorted(pool):
+        c = cands[ci]
+        pools: list[str] = []
+        if local:
+            pools.append(c.organisation)
+        if digital and c.digital_welcome:
+            pools.append(ctx.dpool(ci))
+        themes: list[str | None] = list(c.themes)
+        if ctx.cross_own[ci]:
+            themes.append(None)
+        slots = slots_of[ci]
+        for theme in themes:
+            for lang in langs_of[ci]:
+                for p in pools:
+                    k = (p, theme, lang)
+                    by_slot = out.get(k)
+                    if by_slot is None:
+                        usable = startable.get(k)
+                        if usable is None:
+                            usable = startable[k] = _startable(ctx, p, c.organisation, k)
+                        if not usable:
+                            continue
+                        by_slot = out[k] = defaultdict(list)
+                    for slot in slots:
+                        by_slot[slot].append(ci)
+    return out
+
+
+def _startable(ctx: Context, pool: str, org: str, k3: tuple[str, str | None, str]) -> bool:
+    """Whether a facilitator could start a group of this (pool, theme, language) now.
+
+    Capacity only shrinks while the greedy runs, and a seed skips such an option without looking
+    at its bucket (see :func:`_best_group`), so an index without these buckets gives the same
+    groups. ``org`` is the organisation of the person whose bucket this is: for a local pool
+    and for a catchment's own digital pool, the organisation of every member.
+    """
+    _, theme, lang = k3
+    if pool.startswith("digital:"):
+        return ctx.digital_capacity(theme, lang, None if pool == "digital:*" else org)
+    return ctx.facilitator(False, [pool], theme, lang) is not None
+
+
+def greedy(ctx: Context, pool: list[int], *, local: bool, digital: bool) -> list[Formed]:
+    """Seed-and-grow: the longest-waiting unplaced person gets the best group around them.
+
+    For the seed, every (local/digital, theme, language, slot) option is tried; the people who
+    could join are collected longest-waiting first, the best age window is chosen, and the
+    option with the largest group (up to the target), then the seed's preferred theme, local
+    before digital, mixed gender and size nearest the target, wins.
+    """
+    index = _index(ctx, pool, local=local, digital=digital)
+    placed = bytearray(len(ctx.cands))
+    waste: dict[int, int] = {}
+    out: list[Formed] = []
+    for seed in pool:
+        if placed[seed]:
+            continue
+        found = _best_group(ctx, seed, index, placed, waste, local=local, digital=digital)
+        if found is None:
+            continue
+        for m in found.members:
+            placed[m] = 1
+        ctx.left[found.facilitator] -= 1
+        out.append(found)
+    return out
+
+
+def _best_group(
+    ctx: Context,
+    seed: int,
+    index: _Index,
+    placed: bytearray,
+    waste: dict[int, int],
+    *,
+    local: bool,
+    digital: bool,
+) -> Formed | None:
+    c = ctx.cands[seed]
+    best: Formed | None = None
+    best_key: tuple[int, int, int, int, int] | None = None
+    modes = ([False] if local else []) + ([True] if digital and c.digital_welcome else [])
+    r = ctx.own_rules[seed]
+    old_cut = ctx.cutoffs(r)[0]
+    gender = ctx.gender
+    target = r.target_size
+    for is_digital in modes:
+        pool = ctx.dpool(seed) if is_digital else c.organisation
+        fac_org = None if pool == "digital:*" else c.organisation
+        where = 0 if is_digital else 1
+        cap = r.max_size + 2
+        for theme, pos in ctx.themes(seed, r):
+            # No option of this theme can rank above (target, -pos, where, mixed, on target).
+            if best_key is not None and (target, -pos, where, 1, 0) <= best_key:
+                continue
+            for lang in ctx.langs[seed]:
+                local_fac: int | None = None
+                if not is_digital:
+                    # A local group's facilitator depends only on (theme, language) here.
+                    local_fac = ctx.facilitator(False, [pool], theme, lang)
+                    if local_fac is None:
+                        continue
+                elif not ctx.digital_capacity(theme, lang, fac_org):
+                    continue
+                by_slot = index.get((pool, theme, lang))
+                if by_slot is None:
+                    continue
+                for slot in ctx.slots[seed]:
+                    lane = by_slot.get(slot)
+                    if lane is None:
+                        continue
+                    total = len(lane)
+                    if total < r.min_size:
+                        continue
+                    # At most ``total`` people (the seed included) are in the bucket.
+                    if best_key is not None and (min(total, target), -pos, where, 1, 0) <= best_key:
+                        continue
+                    lists = _collect(ctx, seed, lane, placed, waste, r, theme, cap)
+                    for others in lists:
+                        chosen = best_window(ctx, seed, others, r.max_age_span)
+                        size = _size(len(chosen) + 1, r.min_size, r.target_size, r.max_size)
+                        if size == 0:
+                            continue
+                        members = [seed, *chosen[: size - 1]]
+                        if size == r.min_size < r.target_size and min(members) >= old_cut:
+                            continue
+                        if is_digital:
+                            orgs = sorted({ctx.cands[m].organisation for m in members})
+                            fac = ctx.facilitator(True, orgs, theme, lang)
+                            if fac is None:
+                                continue
+                        else:
+                            fac = local_fac
+                        genders = {gender[m] for m in members}
+                        rank = (
+                            min(size, target),
+                            -pos,
+                            where,
+                            int("female" in genders and "male" in genders),
+                            -abs(size - target),
+                        )
+                        if best_key is None or rank > best_key:
+                            best_key = rank
+                            opt = Option(is_digital, c.organisation, theme, lang, slot)
+                            assert fac is not None
+                            best = Formed(sorted(members), opt, fac)
+                        if best_key[:3] == (target, 0, 1):
+                            return best
+    return best
+
+
+def _collect(
+    ctx: Context,
+    seed: int,
+    lane: list[int],
+    placed: bytearray,
+    waste: dict[int, int],
+    r: Rules,
+    theme: str | None,
+    cap: int,
+) -> list[list[int]]:
+    """Unplaced people in ``lane`` who could join the seed: a mixed list (nobody with a
+    single-gender wish) and a same-gender list, each longest-waiting first and at most ``cap``
+    long."""
+    g = ctx.gender[seed]
+    seed_single = ctx.single[seed]
+    cross = r if theme is None else None
+    mixed, same = _scan(ctx, lane, seed, placed, waste, r.max_age_span, cross, cap, g, seed_single)
+    if seed_single:
+        return [same]
+    if g is None:
+        return [mixed]
+    if len(same) <= len(mixed) and not any(ctx.single[s] for s in same):
+        return [mixed]
+    return [mixed, same]
+
+
+def _scan(
+    ctx: Context,
+    lane: list[int],
+    seed: int,
+    placed: bytearray,
+    waste: dict[int, int],
+    span: int,
+    cross: Rules | None,
+    cap: int,
+    g: str | None,
+    seed_single: bool,
+) -> tuple[list[int], list[int]]:
+    """Unplaced people of ``lane`` (not the seed) within ``span`` years of the seed's age,
+    longest-waiting first: the first ``cap`` without a single-gender wish (unless the seed has
+    one) and the first ``cap`` of gender ``g`` (if ``g`` is given).
+
+    For a cross-problem group (``cross`` = the group's rules) only those who may already join
+    one under those rules count. Placed people are dropped lazily: once the placed people
+    stepped over since the lane's last compaction reach a quarter of it, it is rebuilt without
+    them, so a busy city lane is not re-walked over and over.
+    """
+    age = ctx.age
+    single = ctx.single
+    gender = ctx.gender
+    a = age[seed]
+    lo, hi = a - span, a + span
+    own_rules = ctx.own_rules
+    ok = ctx.cross_ok
+    want_mixed = not seed_single
+    want_same = g is not None
+    mixed: list[int] = []
+    same: list[int] = []
+    skipped = 0
+    if cross is not None and not ctx.uniform_rules:
+        # Cross-problem group while organisations have different rules: someone eligible under
+        # their own rules may not have waited long enough under the group's.
+        for ci in lane:
+            if placed[ci]:
+                skipped += 1
+            elif lo <= age[ci] <= hi and ci != seed and (own_rules[ci] is cross or ok(ci, cross)):
+                if want_same and len(same) < cap and gender[ci] == g:
+                    same.append(ci)
+                if want_mixed and len(mixed) < cap and not single[ci]:
+                    mixed.append(ci)
+                if len(mixed) >= (cap if want_mixed else 0) and len(same) >= (
+                    cap if want_same else 0
+                ):
+                    break
+    # Three more copies of the loop so that the common cases test as little as possible.
+    elif not want_same:
+        for ci in lane:
+            if placed[ci]:
+                skipped += 1
+            elif lo <= age[ci] <= hi and not single[ci] and ci != seed:
+                mixed.append(ci)
+                if len(mixed) >= cap:
+                    break
+    elif not want_mixed:
+        for ci in lane:
+            if placed[ci]:
+                skipped += 1
+            elif gender[ci] == g and lo <= age[ci] <= hi and ci != seed:
+                same.append(ci)
+                if len(same) >= cap:
+                    break
+    else:
+        n_mixed = n_same = 0
+        for ci in lane:
+            if placed[ci]:
+                skipped += 1
+            elif lo <= age[ci] <= hi and ci != seed:
+                if n_mixed < cap and not single[ci]:
+                    mixed.append(ci)
+                    n_mixed += 1
+                if n_same < cap and gender[ci] == g:
+                    same.append(ci)
+                    n_same += 1
+                    if n_same >= cap and n_mixed >= cap:
+                        break
+                elif n_mixed >= cap and n_same >= cap:
+                    break
+    if skipped:
+        key = id(lane)
+        total = waste.get(key, 0) + skipped
+        if total * 4 >= len(lane):
+            lane[:] = [ci for ci in lane if not placed[ci]]
+            total = 0
+        waste[key] = total
+    return mixed, same
+
+
+def _size(n: int, lo: int, target: int, hi: int) -> int:
+    """Size of the seed's group when ``n`` people fit: split big sets into groups near target."""
+    if n < lo:
+        return 0
+    if n <= hi:
+        return n
+    groups = max(-(-n // hi), round(n / target))
+    while groups > 1 and n // groups < lo:
+        groups -= 1
+    return min(hi, -(-n // groups))
