@@ -13,7 +13,8 @@ from groups.meetings import (
     record_followup,
     reschedule_meeting,
 )
-from groups.members import Answer, answer, answer_for, refill
+from groups.members import Answer, answer, answer_for
+from groups.places import refill
 from groups.steps import ParticipantStep, close_group, participant_step
 from groups.tick import TICK_LOCK, TickReport, tick
 

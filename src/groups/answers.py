@@ -24,7 +24,7 @@ from litestar import Request, Response, get, post
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from groups import common, links, members
+from groups import common, invitations, links, members
 from groups.brief import when_text
 from groups.links import Link, LinkProblem, Purpose
 from groups.model import MemberState
@@ -145,7 +145,7 @@ async def _page(
             )
         )
     ).first()
-    coming = [m for m in await members.planned_meetings(db, gid) if m.starts_at > now]
+    coming = [m for m in await invitations.planned_meetings(db, gid) if m.starts_at > now]
     absent = {
         m.id for m in coming if link.subject_id in await members.absent_from(db, m.id)
     }  # fmt: skip

@@ -8,7 +8,7 @@ and deletes them, in the same transaction.
 
 * :func:`withdraw`: the person withdraws with their receipt code (status page or API). A place
   they held in a group that has not started yet is offered to the next person at once, as
-  after a "no" (``members.refill``).
+  after a "no" (``places.refill``).
 * :func:`erase_due`: ``erase_after`` (``SAMHJELP_ERASE_CONTACTS_AFTER_DAYS``, default 30) after
   a group runs on its own, or is closed after it met, the whole registration of everyone who
   stayed in it is erased (outcome ``placed``), in batches of groups.
@@ -28,7 +28,7 @@ from sqlalchemy import Text, bindparam, delete, func, or_, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from groups import common, members, timing
+from groups import common, places, timing
 from groups.config import Lifecycle
 from groups.model import Group, MemberState
 from groups.tables import action_link
@@ -130,7 +130,7 @@ async def withdraw(
     """
     erased, groups = await forget(session, [interest_id], outcome="withdrawn", now=now)
     for gid in sorted(groups):
-        await members.refill(session, lc, gid, now=now)
+        await places.refill(session, lc, gid, now=now)
     return erased > 0
 
 
@@ -145,7 +145,7 @@ async def erase_withdrawn(session: AsyncSession, lc: Lifecycle, *, now: datetime
     )
     erased, groups = await forget(session, ids, outcome="withdrawn", now=now)
     for gid in sorted(groups):
-        await members.refill(session, lc, gid, now=now)
+        await places.refill(session, lc, gid, now=now)
     return erased
 
 

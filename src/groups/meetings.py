@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from groups import common, members, timing
+from groups import common, invitations, members, timing
 from groups.config import Lifecycle, meetings_for
 from groups.links import Purpose
 from groups.model import Group, GroupState, Meeting, MeetingState, MemberState
@@ -78,9 +78,9 @@ async def propose_first_meeting(
         first=starts_at.isoformat(),
         meetings=n,
     )
-    first = await members.first_meeting(session, group_id)
+    first = await invitations.first_meeting(session, group_id)
     assert first is not None
-    await members.invite(session, lc, group, first, now=now)
+    await invitations.invite(session, lc, group, first, now=now)
     return True
 
 
@@ -467,7 +467,7 @@ async def reschedule_meeting(
         lambda iid: {**context, "info_url": pages[iid]},
         dedupe=f"meeting_changed:{meeting.id}:{moved.sequence}", now=now,
         attachments=lambda _iid, address: (
-            members.calendar(moved, lc, method=CalendarMethod.REQUEST, now=now,
+            invitations.calendar(moved, lc, method=CalendarMethod.REQUEST, now=now,
                              organizer=organizer, attendee=Party(address)),
         ),
     )  # fmt: skip
@@ -485,7 +485,7 @@ async def reschedule_meeting(
             },
             dedupe_key=f"meeting_changed:{meeting.id}:{moved.sequence}:facilitator", now=now,
             attachments=tuple(
-                members.calendar(moved, lc, method=CalendarMethod.REQUEST, now=now,
+                invitations.calendar(moved, lc, method=CalendarMethod.REQUEST, now=now,
                                  organizer=organizer, attendee=p)
                 for p in mine
             ),
