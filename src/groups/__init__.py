@@ -5,14 +5,10 @@ See docs/lifecycle.md. The scheduled :func:`tick` moves time-based steps; the li
 :func:`participant_step`.
 """
 
+from groups.checkins import record_checkin, record_followup
 from groups.config import Lifecycle, LifecycleConfig
 from groups.facilitators import OfferAnswer, answer_offer, offer_next
-from groups.meetings import (
-    propose_first_meeting,
-    record_checkin,
-    record_followup,
-    reschedule_meeting,
-)
+from groups.meetings import propose_first_meeting, reschedule_meeting
 from groups.members import Answer, answer, answer_for
 from groups.places import refill
 from groups.steps import ParticipantStep, close_group, participant_step

@@ -33,9 +33,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import intake.web
 from groups import Lifecycle, links, meeting_form, page_texts, roster
 from groups.brief import GroupBrief, group_brief, page_lang, when_text
+from groups.checkins import record_checkin, record_followup
 from groups.facilitators import OfferAnswer, answer_offer
 from groups.links import Link, LinkProblem, Purpose
-from groups.meetings import propose_first_meeting, record_checkin, record_followup
+from groups.meetings import propose_first_meeting
 from groups.members import Answer, answer
 from groups.tables import facilitator_offer, group_meeting
 from intake.web.i18n import LANGS, NATIVE_NAMES, Translator, negotiate

@@ -21,8 +21,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from groups import Lifecycle, tick
+from groups.checkins import record_checkin
 from groups.facilitators import answer_offer
-from groups.meetings import record_checkin, reschedule_meeting
+from groups.meetings import reschedule_meeting
 from groups.members import answer
 from groups.tables import facilitator_offer, group_meeting
 from helpers import interest_body, unique
