@@ -20,7 +20,7 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake import idempotency, interests, referrals
+from intake import idempotency, interests, referrals, registration
 from intake.consent import CURRENT_VERSION, TEXTS
 from intake.crypto import ContactCipher
 from intake.errors import PROBLEM_JSON, Conflict, FieldProblem, InvalidInterest
@@ -285,7 +285,7 @@ class InterestController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Registered]:
         # The hot path: one statement places, inserts and claims the key (see
-        # interests.register_in_one_trip); the same guarantees as _idempotent.
+        # registration.register_in_one_trip); the same guarantees as _idempotent.
         if idempotency_key and not idempotency.acceptable_key(idempotency_key):
             raise InvalidInterest(
                 [FieldProblem("Idempotency-Key", idempotency.KEY_RULE.split(":", 1)[0], "weak_key")]
@@ -311,7 +311,7 @@ class InterestController(Controller):
                 cipher=cipher,
             )
 
-        outcome = await interests.register_in_one_trip(
+        outcome = await registration.register_in_one_trip(
             db,
             data,
             cipher=cipher,

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import receipt
 from intake.errors import FieldProblem, InvalidInterest, NotFound
-from intake.interests import AREAS
+from intake.registration import AREAS
 from intake.tables import (
     ORGANISATION_KINDS,
     api_key,
@@ -185,7 +185,7 @@ async def add_organisation(
             )
         )
     # This process's placement cache drops its copy now; other processes find out from the
-    # registration statement's re-check (interests.AreaCache), so neither ever places wrongly.
+    # registration statement's re-check (registration.AreaCache), so neither ever places wrongly.
     AREAS.invalidate()
     return Organisation(
         org_id,

@@ -27,6 +27,7 @@ from intake.tables import organisation, referral
 from intake.web import assets
 from intake.web.pages import PAGE_HANDLERS, error_page, page_language, render
 from intake.web.privacy import PrivacyTerms
+from intake.web.status_pages import STATUS_HANDLERS
 
 log = logging.getLogger("samhjelp.pages")
 
@@ -158,7 +159,14 @@ def page_router(terms: PrivacyTerms) -> Router:
     """
     return Router(
         path="/",
-        route_handlers=[*PAGE_HANDLERS, poster, poster_qr, short_link, static_file],
+        route_handlers=[
+            *PAGE_HANDLERS,
+            *STATUS_HANDLERS,
+            poster,
+            poster_qr,
+            short_link,
+            static_file,
+        ],
         # Same keys as the API's handlers: the most specific class wins across layers.
         exception_handlers={
             IntakeError: _html_error,

@@ -12,7 +12,7 @@ from sqlalchemy import delete, event, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from helpers import interest_body, make_org
-from intake.interests import AREAS
+from intake.registration import AREAS
 from intake.tables import catchment, idempotency_key, interest, organisation
 
 _TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT")
