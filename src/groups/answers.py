@@ -28,7 +28,8 @@ from groups import common, invitations, links, members
 from groups.brief import when_text
 from groups.links import Link, LinkProblem, Purpose
 from groups.model import MemberState
-from groups.pages import _csrf, _language, _lifecycle, _problem, _render
+from groups.page_render import _csrf, _problem, _render
+from groups.pages import _language, _lifecycle
 from matching.tables import group_member
 
 _TEXT: dict[str, dict[str, str]] = {
