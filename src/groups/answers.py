@@ -10,7 +10,7 @@ from the service. Someone who has not answered the invitation answers yes or no 
 Unlike ``/s/`` links this one is viewed, never used up (like the roster); it expires after the
 group's facilitated meetings and is retired with the group's links when the group ends. GET
 never changes anything (mail scanners follow links); each answer is a POST with the site's CSRF
-token. Pages use the shared layout and security headers through :mod:`groups.pages`.
+token. Pages use the shared layout and security headers through :mod:`groups.page_render`.
 """
 
 from __future__ import annotations

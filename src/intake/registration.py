@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import receipt
 from intake.crypto import ContactCipher
-from intake.errors import FieldProblem, InvalidInterest
+from intake.errors import Conflict, FieldProblem, InvalidInterest
 from intake.interests import (
     _PLACEMENT,
     Area,
@@ -230,8 +230,10 @@ async def register_in_one_trip(
         row = (await session.execute(_ONE_TRIP, params)).one()
         if row.inserted:
             return Outcome(done, body, claimed=claim is None or bool(row.claimed))
-        if checked:  # pragma: no cover - the registry changed between two statements
-            raise RuntimeError("the registry changed during this registration; try again")
+        if checked:
+            # The registry changed between the re-read and the insert (rare): nothing was
+            # stored, so the client may simply send the same request again.
+            raise Conflict("the registry changed during this registration; send it again")
         area, checked = await AREAS.refresh(session, data.municipality), True
 
 

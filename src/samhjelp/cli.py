@@ -1,4 +1,4 @@
-"""The ``samhjelp`` command: serve, db, org, apikey (later slices add match and outbox)."""
+"""The ``samhjelp`` command: serve, db, match, outbox (registry commands in cli_registry, time in cli_time)."""
 
 from __future__ import annotations
 

@@ -100,3 +100,18 @@ async def test_changing_the_registry_drops_this_process_cache(
     assert AREAS.loaded
     await make_org(session, ("4601",))
     assert not AREAS.loaded
+
+
+async def test_a_registry_that_keeps_changing_is_a_409_not_a_500(
+    client: Any, session: AsyncSession, monkeypatch: Any
+) -> None:
+    """If the area never matches what the statement re-reads, nothing is stored and the client
+    is told to send it again (problem+json 409), never a server error."""
+    from intake.interests import Area
+
+    monkeypatch.setattr(Area, "fingerprint", lambda self: ["changed-meanwhile"])
+    before = await session.scalar(select(func.count()).select_from(interest))
+    answer = await client.post("/api/v1/interests", json=interest_body())
+    assert answer.status_code == 409
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert await session.scalar(select(func.count()).select_from(interest)) == before
