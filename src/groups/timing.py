@@ -3,8 +3,8 @@
 A functional core in the style of the matching core: every rule here is a pure function of a
 typed snapshot (:mod:`groups.model`), ``now`` and :class:`LifecycleConfig`, returning what to
 do. The tick steps (the imperative shell: ``groups.facilitators``, ``groups.places``,
-``groups.meetings``, ``groups.checkins``, ``groups.erasure``) load rows, ask these functions and apply the answer
-(update rows, enqueue messages, record events). So every boundary — just before, at, just
+``groups.meetings``, ``groups.checkins``, ``groups.erasure``) load rows, ask these functions
+and apply the answer (update rows, enqueue messages, record events). So every boundary — just before, at, just
 after each window — is unit tested without a database (tests/unit/groups/test_timing.py), and
 no clock or I/O may be used here (tests/unit/groups/test_groups_purity.py).
 

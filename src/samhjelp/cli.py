@@ -1,4 +1,7 @@
-"""The ``samhjelp`` command: serve, db, match, outbox (registry commands in cli_registry, time in cli_time)."""
+"""The ``samhjelp`` command: serve, db, match, outbox.
+
+Registry commands live in :mod:`samhjelp.cli_registry`, time travel in :mod:`samhjelp.cli_time`.
+"""
 
 from __future__ import annotations
 
