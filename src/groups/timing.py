@@ -4,9 +4,10 @@ A functional core in the style of the matching core: every rule here is a pure f
 typed snapshot (:mod:`groups.model`), ``now`` and :class:`LifecycleConfig`, returning what to
 do. The tick steps (the imperative shell: ``groups.facilitators``, ``groups.places``,
 ``groups.meetings``, ``groups.checkins``, ``groups.erasure``) load rows, ask these functions
-and apply the answer (update rows, enqueue messages, record events). So every boundary — just before, at, just
-after each window — is unit tested without a database (tests/unit/groups/test_timing.py), and
-no clock or I/O may be used here (tests/unit/groups/test_groups_purity.py).
+and apply the answer (update rows, enqueue messages, record events). So every boundary — just
+before, at, just after each window — is unit tested without a database
+(tests/unit/groups/test_timing.py), and no clock or I/O may be used here
+(tests/unit/groups/test_groups_purity.py).
 
 Where the shell's SQL pre-selects candidate rows by time (so a tick does not read every
 meeting ever planned), it takes the cut-off from a function here (:func:`reminder_horizon`,
