@@ -41,6 +41,7 @@ from samhjelp.ratelimit import WriteRateLimit
 from samhjelp.runtime import Scheduler
 from samhjelp.services import Services, lifecycle_config, utc_now
 from samhjelp.strict import StrictRequests
+from staff.routes import console_router
 
 __all__ = ["Services", "create_app", "lifecycle_config", "utc_now"]
 
@@ -183,6 +184,7 @@ def create_app(services: Services) -> Litestar:
             docs_router(),
             *LINK_ROUTES,
             *ANSWER_ROUTES,
+            console_router(services.staff),
         ],
         dependencies={
             "db": Provide(provide_db),

@@ -26,6 +26,7 @@ from notify.codes import OutboxCodeSender
 from notify.memory import MemoryNotifier
 from notify.settings import NotifySettings
 from samhjelp.settings import Settings
+from staff.config import StaffConfig
 
 
 def utc_now() -> datetime:
@@ -41,6 +42,17 @@ def lifecycle_config(settings: Settings) -> LifecycleConfig:
         reply_window=timedelta(hours=settings.reply_window_hours),
         facilitated_meetings=settings.facilitated_meetings,
         erase_after=timedelta(days=settings.erase_contacts_after_days),
+    )
+
+
+def staff_config(settings: Settings) -> StaffConfig:
+    """The console's timeouts and identity providers from settings."""
+    return StaffConfig(
+        base_url=settings.public_base_url,
+        idle_timeout=timedelta(minutes=settings.staff_idle_minutes),
+        absolute_timeout=timedelta(hours=settings.staff_session_hours),
+        link_ttl=timedelta(minutes=settings.staff_link_minutes),
+        link_requests=settings.staff_link_requests,
     )
 
 
@@ -76,6 +88,8 @@ class Services:
     progress: Progress = field(init=False)
     #: Intake's port for re-sending a lost receipt code, with its per-process rate limits.
     recovery: Recovery = field(init=False)
+    #: The staff console's timeouts and identity providers.
+    staff: StaffConfig = field(init=False)
 
     def __post_init__(self) -> None:
         self.link_secret = (
@@ -89,3 +103,4 @@ class Services:
         )
         self.progress = GroupProgress(self.lifecycle)
         self.recovery = Recovery(OutboxCodeSender(self.cipher))
+        self.staff = staff_config(self.settings)

@@ -63,6 +63,14 @@ class Settings(BaseSettings):
     controller_name: str | None = None
     controller_contact: str | None = None
     log_level: str = "INFO"
+    #: Staff console sessions: signed out after this long without a request, and after this
+    #: long whatever the activity (Normen's expectation for access to health data).
+    staff_idle_minutes: int = Field(default=30, ge=5, le=24 * 60)
+    staff_session_hours: int = Field(default=10, ge=1, le=72)
+    #: How long a one-time sign-in link by e-mail works, and how many one address may ask for
+    #: within that window.
+    staff_link_minutes: int = Field(default=15, ge=2, le=24 * 60)
+    staff_link_requests: int = Field(default=5, ge=1, le=100)
 
     @field_validator("metrics_token", mode="before")
     @classmethod
