@@ -25,7 +25,7 @@ from datetime import datetime
 
 from matching import exact
 from matching.context import Context, Formed
-from matching.diagnose import diagnose
+from matching.diagnose import Diagnosis
 from matching.greedy import greedy
 from matching.model import Candidate, Facilitator, GroupProposal, Plan, RuleBook
 
@@ -73,17 +73,22 @@ def form_groups(
     Returns:
         A plan whose groups satisfy every hard rule (see :func:`matching.check.violations`) and,
         for every unplaced person, a reason and the smallest change that would place them now.
+        The reasons are worked out lazily, when first asked for (:meth:`Plan.why` for one
+        person, :attr:`Plan.unplaced` for everyone); :attr:`Plan.waiting` never needs them.
     """
     with _gc_paused():
         ctx = Context(candidates, rules, facilitators, now)
         formed: list[Formed] = []
         for comp in components(ctx):
             formed.extend(solve_component(ctx, comp, stats))
-        placed = {m for f in formed for m in f.members}
-        unplaced = [ci for ci in range(len(ctx.cands)) if ci not in placed]
+        placed = bytearray(len(ctx.cands))
+        for f in formed:
+            for m in f.members:
+                placed[m] = 1
+        unplaced = [ci for ci, p in enumerate(placed) if not p]
         return Plan(
-            groups=tuple(to_proposal(ctx, f) for f in formed),
-            unplaced=tuple(sorted(diagnose(ctx, unplaced), key=lambda u: u.candidate)),
+            tuple(to_proposal(ctx, f) for f in formed),
+            explainer=Diagnosis(ctx, unplaced),
         )
 
 

@@ -1,7 +1,9 @@
 """Why someone was not placed, and the smallest change in their own choices that would help.
 
-Runs after all groups are formed, against the people still waiting and the facilitator capacity
-still free, so the reason describes the situation the person is actually in. Counting is memoised
+Works against the people still waiting and the facilitator capacity still free after all groups
+are formed, so the reason describes the situation the person is actually in. Lazy: a reason is
+worked out when somebody asks for it (:class:`Diagnosis`, behind :attr:`Plan.unplaced` and
+:meth:`Plan.why`), not for everyone in every run. Counting is memoised
 per (bucket, age band, gender wish): in a big city thousands of people share a few buckets, and
 this keeps the diagnosis linear in practice.
 """
@@ -47,53 +49,103 @@ Index = dict[tuple[str, str | None, str], defaultdict[str, list[int]]]
 
 
 def diagnose(ctx: Context, unplaced: list[int]) -> list[Unplaced]:
-    """Reason and suggestion for each unplaced candidate index."""
-    if not unplaced:
-        return []
-    index = _index(ctx, unplaced)
-    memo: dict[tuple[int, int, bool, str | None, int], Count] = {}
-    hists: dict[int, Hist] = {}
-    fac_memo: dict[tuple[bool, str, str | None, str], bool] = {}
-    pool_langs: dict[str, set[str]] = {}
-    for pool, _, lang in index:
-        pool_langs.setdefault(pool, set()).add(lang)
+    """Reason and suggestion for each unplaced candidate index, all at once."""
+    d = Diagnosis(ctx, unplaced)
+    return [d.explain(u) for u in unplaced]
 
-    digital_anywhere: set[tuple[str, str]] = {
-        (slug, lang)
-        for (is_digital, _, slug, lang), ids in ctx.fac_index.items()
-        if is_digital and any(ctx.left[i] > 0 for i in ids)
-    }
 
-    def has_fac(digital: bool, org: str, theme: str | None, lang: str) -> bool:
+class Diagnosis:
+    """Reasons for the people of one run left waiting, each worked out when first asked for.
+
+    Implements :class:`matching.model.Explainer`. Built at the end of :func:`form_groups` from
+    the run's context, so it sees the people still waiting and the facilitator capacity still
+    free; nothing changes either afterwards. The shared index of the unplaced is built on the
+    first question; every cache below is keyed by what the answer depends on, so a reason
+    never depends on who was asked about first (the plan's fingerprints check this).
+    """
+
+    def __init__(self, ctx: Context, unplaced: list[int]) -> None:
+        self._ctx = ctx
+        self._unplaced = unplaced
+        self._ids: tuple[str, ...] | None = None
+        self._at: dict[str, int] | None = None
+        self._ready = False
+        self._answers: dict[int, Unplaced] = {}
+
+    @property
+    def waiting(self) -> tuple[str, ...]:
+        """Ids of everyone left waiting, sorted."""
+        if self._ids is None:
+            cands = self._ctx.cands
+            self._ids = tuple(sorted(cands[u].id for u in self._unplaced))
+        return self._ids
+
+    def why(self, candidate: str) -> Unplaced:
+        """Reason and suggestion for one waiting person (``KeyError`` for anyone else)."""
+        if self._at is None:
+            cands = self._ctx.cands
+            self._at = {cands[u].id: u for u in self._unplaced}
+        return self.explain(self._at[candidate])
+
+    def explain(self, u: int) -> Unplaced:
+        """Reason and suggestion for the unplaced candidate index ``u``."""
+        found = self._answers.get(u)
+        if found is None:
+            if not self._ready:
+                self._prepare()
+            found = self._answers[u] = self._work_out(u)
+        return found
+
+    def _prepare(self) -> None:
+        ctx = self._ctx
+        self._index = _index(ctx, self._unplaced)
+        self._memo: dict[tuple[int, int, bool, str | None, int], Count] = {}
+        self._hists: dict[int, Hist] = {}
+        self._fac_memo: dict[tuple[bool, str, str | None, str], bool] = {}
+        self._pool_langs: dict[str, set[str]] = {}
+        for pool, _, lang in self._index:
+            self._pool_langs.setdefault(pool, set()).add(lang)
+        self._digital_anywhere: set[tuple[str, str]] = {
+            (slug, lang)
+            for (is_digital, _, slug, lang), ids in ctx.fac_index.items()
+            if is_digital and any(ctx.left[i] > 0 for i in ids)
+        }
+        self._present: dict[int, list[tuple[str, list[int]]]] = {}
+        self._ready = True
+
+    def _has_fac(self, digital: bool, org: str, theme: str | None, lang: str) -> bool:
         k = (digital, org, theme, lang)
-        if k not in fac_memo:
+        got = self._fac_memo.get(k)
+        if got is None:
             if digital and org == "*":
-                fac_memo[k] = (ACROSS if theme is None else theme, lang) in digital_anywhere
+                got = (ACROSS if theme is None else theme, lang) in self._digital_anywhere
             else:
-                fac_memo[k] = ctx.facilitator(digital, [org], theme, lang) is not None
-        return fac_memo[k]
+                got = self._ctx.facilitator(digital, [org], theme, lang) is not None
+            self._fac_memo[k] = got
+        return got
 
-    def count(u: int, bucket: list[int], r: Rules) -> Count:
+    def _count(self, u: int, bucket: list[int], r: Rules) -> Count:
+        ctx = self._ctx
         if len(bucket) <= _DIRECT_MAX:
             return _count_direct(ctx, u, bucket, r)
         mk = (id(bucket), ctx.age[u], ctx.single[u], ctx.gender[u], id(r))
-        found = memo.get(mk)
+        found = self._memo.get(mk)
         if found is None:
-            hist = hists.get(id(bucket))
+            hist = self._hists.get(id(bucket))
             if hist is None:
-                hist = hists[id(bucket)] = _histogram(ctx, bucket)
-            found = memo[mk] = _count(ctx, u, hist, r)
+                hist = self._hists[id(bucket)] = _histogram(ctx, bucket)
+            found = self._memo[mk] = _count(ctx, u, hist, r)
         return found
 
-    present: dict[int, list[tuple[str, list[int]]]] = {}
-    out = []
-    for u in unplaced:
-        reason = _reason(ctx, u, index, count, has_fac)
+    def _work_out(self, u: int) -> Unplaced:
+        ctx = self._ctx
+        reason = _reason(ctx, u, self._index, self._count, self._has_fac)
         suggestion = None
         if reason.kind is not ReasonKind.NOT_THIS_RUN:
-            suggestion = _suggest(ctx, u, count, has_fac, pool_langs, index, present)
-        out.append(Unplaced(ctx.cands[u].id, reason, suggestion))
-    return out
+            suggestion = _suggest(
+                ctx, u, self._count, self._has_fac, self._pool_langs, self._index, self._present
+            )
+        return Unplaced(ctx.cands[u].id, reason, suggestion)
 
 
 def _index(ctx: Context, members: list[int]) -> Index:

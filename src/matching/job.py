@@ -42,6 +42,8 @@ class MatchReport:
     candidates: int = 0
     groups: int = 0
     placed: int = 0
+    #: People left waiting; counted from the plan's ids, so no reason is worked out for it.
+    waiting: int = 0
     #: Pools that got the greedy plan because the exact solver failed (each is logged).
     exact_fallbacks: int = 0
     plan: Plan | None = None
@@ -53,6 +55,7 @@ class MatchReport:
             "candidates": self.candidates,
             "groups": self.groups,
             "placed": self.placed,
+            "waiting": self.waiting,
             "exact_fallbacks": self.exact_fallbacks,
         }
 
@@ -163,6 +166,8 @@ def _run_in_worker(
     people = [Candidate(*row) for chunk in chunks for row in pickle.loads(chunk)]  # noqa: S301
     computed = compute(dataclasses.replace(rest, candidates=people), now)
     plan = computed.plan
+    # Everyone's reason, here in the worker: the run stores a note per waiting person, and the
+    # status pages that read those notes later cannot reach this process's lazy plan.
     unplaced = [
         (
             u.candidate,
@@ -276,6 +281,7 @@ async def run_matching(
             candidates=len(inputs.candidates),
             groups=len(result.groups),
             placed=sum(len(g.members) for g in result.groups),
+            waiting=len(result.waiting),
             exact_fallbacks=len(computed.stats.exact_fallbacks),
             plan=result,
             inputs=inputs,

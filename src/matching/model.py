@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, Protocol
 
 Gender = Literal["female", "male", "other"]
 
@@ -207,14 +207,116 @@ class Unplaced:
     suggestion: Suggestion | None
 
 
-@dataclass(frozen=True, slots=True)
+class Explainer(Protocol):
+    """Reasons for the people a plan leaves waiting, worked out on demand.
+
+    ``waiting`` is known when the plan is made; a reason costs a search over that person's
+    options, and most runs are never asked about most people (see :class:`Plan`).
+    """
+
+    @property
+    def waiting(self) -> tuple[str, ...]:
+        """Ids of everyone left waiting, sorted."""
+        ...
+
+    def why(self, candidate: str) -> Unplaced:
+        """Reason and suggestion for one waiting person (``KeyError`` for anyone else)."""
+        ...
+
+
 class Plan:
-    """The result of one matching run; groups in formation order, unplaced sorted by id."""
+    """The result of one matching run; groups in formation order, unplaced sorted by id.
+
+    The reasons of the unplaced are *lazy*: :func:`matching.algorithm.form_groups` hands in an
+    :class:`Explainer`, and a person's reason is worked out the first time it is asked for
+    (:meth:`why`), or everyone's at once when :attr:`unplaced` is read. Explaining everyone used
+    to be two thirds of a country-wide run while the callers that need words (a status page, the
+    command line's first few lines) ask about one person or a handful. The answers are the same
+    either way, so equality, hashing, ``repr`` and pickling all see the full :attr:`unplaced`.
+    Immutable like the other value types.
+    """
+
+    __slots__ = ("_explainer", "_unplaced", "_waiting", "groups")
 
     groups: tuple[GroupProposal, ...]
-    unplaced: tuple[Unplaced, ...]
+    _unplaced: tuple[Unplaced, ...] | None
+    _waiting: tuple[str, ...] | None
+    _explainer: Explainer | None
+
+    def __init__(
+        self,
+        groups: tuple[GroupProposal, ...],
+        unplaced: tuple[Unplaced, ...] = (),
+        *,
+        explainer: Explainer | None = None,
+    ) -> None:
+        """A plan with its unplaced given (sorted by id), or with an ``explainer`` for them."""
+        object.__setattr__(self, "groups", groups)
+        object.__setattr__(self, "_explainer", explainer)
+        object.__setattr__(self, "_unplaced", None if explainer is not None else unplaced)
+        object.__setattr__(self, "_waiting", None)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Plan is immutable; cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Plan is immutable; cannot delete {name!r}")
 
     @property
     def placed(self) -> frozenset[str]:
         """Ids of everyone in a group."""
         return frozenset(m for g in self.groups for m in g.members)
+
+    @property
+    def waiting(self) -> tuple[str, ...]:
+        """Ids of everyone left waiting, sorted; never works out a reason."""
+        if self._waiting is None:
+            if self._explainer is not None:
+                ids = self._explainer.waiting
+            else:
+                ids = tuple(u.candidate for u in self._unplaced or ())
+            object.__setattr__(self, "_waiting", ids)
+        return self._waiting  # type: ignore[return-value]
+
+    def why(self, candidate: str) -> Unplaced:
+        """Reason and suggestion for one waiting person, worked out only for them.
+
+        Raises:
+            KeyError: ``candidate`` is in a group or was not a candidate.
+        """
+        if self._unplaced is not None:
+            for u in self._unplaced:
+                if u.candidate == candidate:
+                    return u
+            raise KeyError(candidate)
+        assert self._explainer is not None
+        return self._explainer.why(candidate)
+
+    @property
+    def unplaced(self) -> tuple[Unplaced, ...]:
+        """Everyone left waiting with reason and suggestion, sorted by id (explains them all)."""
+        if self._unplaced is None:
+            assert self._explainer is not None
+            explainer = self._explainer
+            everyone = tuple(explainer.why(cid) for cid in explainer.waiting)
+            object.__setattr__(self, "_unplaced", everyone)
+            object.__setattr__(self, "_explainer", None)  # frees the run's working state
+        return self._unplaced  # type: ignore[return-value]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Plan):
+            return NotImplemented
+        return self.groups == other.groups and self.unplaced == other.unplaced
+
+    def __hash__(self) -> int:
+        return hash((self.groups, self.unplaced))
+
+    def __repr__(self) -> str:
+        # The dataclass's repr, unchanged: recorded plan fingerprints hash it.
+        return f"Plan(groups={self.groups!r}, unplaced={self.unplaced!r})"
+
+    def __reduce__(self) -> tuple[type[Plan], tuple[Groups, tuple[Unplaced, ...]]]:
+        return (Plan, (self.groups, self.unplaced))
+
+
+Groups = tuple[GroupProposal, ...]

@@ -170,7 +170,8 @@ def cmd_match(args: argparse.Namespace) -> None:
         where = "digital" if g.digital else names.get(g.organisation, g.organisation)
         print(f"  group: {len(g.members)} people, {what}, {g.language}, {g.slot}, {where}")
     themes = {t.slug: t.nb for t in THEMES}
-    for u in report.plan.unplaced[: args.show]:
+    for cid in report.plan.waiting[: args.show]:  # explains only the people shown
+        u = report.plan.why(cid)
         text = explain_unplaced(u, "nb", organisations=names, themes=themes)
         print(f"  waiting {u.candidate[:8]}: {text}")
 
