@@ -1,0 +1,248 @@
+"""Disclosure control: which cells of a release are suppressed, and why none can be recovered.
+
+Pure: cells and equations in, the set of suppressed cells out (no I/O; a test checks it).
+
+The model. A release is a set of *cells* (counts of people) bound by *equations* that a reader
+knows: ``total = part + part + …`` (a county is the sum of its municipalities, the nation the sum
+of its regions, an "all" column the sum of an additive breakdown such as age bands). Some cells
+are *hidden*: never published, but part of an equation (people of an area who are not unmet
+demand, say). A reader who sees every published cell and knows every equation can solve the
+linear system; a suppressed cell is *recoverable* when its value is the same in every solution.
+
+The method:
+
+1. **Primary suppression**: every published cell counting 1–4 people
+   (:func:`intake.disclosure.too_small`).
+2. **Complementary suppression, by equation**: an equation with exactly one unknown gives it
+   away (row, column or marginal differencing), so the smallest non-zero shown part of that
+   equation is suppressed too (its total only when no part qualifies), until no equation has
+   exactly one unknown.
+3. **Audit**: an exact linear-algebra check. The system is first reduced — an equation with two
+   or more unknowns that appear in no other equation constrains nothing else (those unknowns
+   absorb any change) and is dropped, which dissolves the tree-shaped part of a geography
+   hierarchy — and what is left is checked per connected component: an unknown is determined
+   iff its unit vector lies in the row space of the equations (its rows in a null-space basis
+   are zero). A determined suppressed cell gets one more complement in one of its equations,
+   and steps 2–3 repeat.
+
+Every unknown is a count of at least one person (zeros are shown, and complements are chosen
+among non-zero cells), so the true table lies strictly inside the non-negative orthant in every
+unknown: a cell not determined by the equations can move both up and down without any count
+going negative. The linear check is therefore the same as asking a linear programme for the
+cell's minimum and maximum (the property test does exactly that with HiGHS).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import numpy as np
+
+from intake.disclosure import THRESHOLD, too_small
+
+K = TypeVar("K", bound=Hashable)
+
+#: Singular values below this count as zero in the rank test (all coefficients are ±1).
+_TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class Equation(Generic[K]):
+    """``total == sum(parts)``, known to every reader."""
+
+    total: K
+    parts: tuple[K, ...]
+
+    def cells(self) -> tuple[K, ...]:
+        return (self.total, *self.parts)
+
+    def coefficient(self, cell: K) -> float:
+        return 1.0 if cell == self.total else -1.0
+
+
+def protect(
+    values: Mapping[K, int],
+    equations: Sequence[Equation[K]],
+    *,
+    hidden: Collection[K] = (),
+) -> frozenset[K]:
+    """The published cells to suppress so that none of them can be recovered.
+
+    ``values`` holds every cell (missing cells count zero), published and ``hidden`` alike.
+    Hidden cells are unknown to the reader unless they are zero (a reader may know from the
+    registry that nobody was served in a municipality with no organisation, so a zero is
+    treated as known: the cautious choice).
+    """
+    hidden_set = frozenset(hidden)
+
+    def value(k: K) -> int:
+        return values.get(k, 0)
+
+    suppressed = {k for k, v in values.items() if k not in hidden_set and too_small(v)}
+    by_cell: dict[K, list[int]] = defaultdict(list)
+    for i, eq in enumerate(equations):
+        for c in eq.cells():
+            by_cell[c].append(i)
+
+    def unknown(k: K) -> bool:
+        return k in suppressed or (k in hidden_set and value(k) != 0)
+
+    def complement(eq: Equation[K]) -> K | None:
+        """The smallest non-zero part still shown; the total if no part qualifies."""
+        best = min(
+            (
+                (value(p), str(p), p)
+                for p in eq.parts
+                if p not in hidden_set and p not in suppressed and value(p) > 0
+            ),
+            default=None,
+        )
+        if best is not None:
+            return best[2]
+        if eq.total not in hidden_set and eq.total not in suppressed and value(eq.total) > 0:
+            return eq.total
+        return None
+
+    pending = set(range(len(equations)))
+    while True:
+        # Step 2: no equation may be left with exactly one unknown.
+        while pending:
+            i = pending.pop()
+            eq = equations[i]
+            if sum(1 for c in eq.cells() if unknown(c)) != 1:
+                continue
+            extra = complement(eq)
+            if extra is not None:
+                suppressed.add(extra)
+                pending.update(by_cell[extra])
+        # Step 3: the exact audit; complements for whatever it still finds determined.
+        exposed = [
+            k for k in determined(equations, unknown_cells(values, suppressed, hidden_set))
+            if k in suppressed or (k in hidden_set and too_small(value(k)))
+        ]  # fmt: skip
+        if not exposed:
+            return frozenset(suppressed)
+        added = False
+        for k in sorted(exposed, key=str):
+            extra = _nearest_complement(k, equations, by_cell, complement)
+            if extra is not None:
+                suppressed.add(extra)
+                pending.update(by_cell[extra])
+                added = True
+        if not added:  # pragma: no cover - every unknown has a non-zero neighbour
+            raise RuntimeError("no complement left to protect " + ", ".join(map(str, exposed)))
+
+
+def _nearest_complement(
+    cell: K,
+    equations: Sequence[Equation[K]],
+    by_cell: Mapping[K, list[int]],
+    complement: Callable[[Equation[K]], K | None],
+) -> K | None:
+    """A complement in the cell's own equations (smaller ones first), else one step further
+    out along the equations, breadth first: the closest cell that can still be hidden."""
+    seen_cells = {cell}
+    frontier = [cell]
+    seen_eqs: set[int] = set()
+    while frontier:
+        eqs = sorted(
+            {i for c in frontier for i in by_cell.get(c, ())} - seen_eqs,
+            key=lambda i: (len(equations[i].parts), i),
+        )
+        for i in eqs:
+            found = complement(equations[i])
+            if found is not None:
+                return found
+        seen_eqs.update(eqs)
+        frontier = [c for i in eqs for c in equations[i].cells() if c not in seen_cells]
+        seen_cells.update(frontier)
+    return None
+
+
+def unknown_cells(
+    values: Mapping[K, int], suppressed: Iterable[K], hidden: Collection[K]
+) -> set[K]:
+    """What a reader does not know: suppressed cells and non-zero hidden ones."""
+    return {*suppressed, *(k for k in hidden if values.get(k, 0) != 0)}
+
+
+def determined(equations: Sequence[Equation[K]], unknowns: Collection[K]) -> set[K]:
+    """The unknowns whose value the equations fix (exact, by rank)."""
+    unknown = set(unknowns)
+    active: dict[int, list[K]] = {}
+    for i, eq in enumerate(equations):
+        cells = [c for c in eq.cells() if c in unknown]
+        if cells:
+            active[i] = cells
+    uses: dict[K, set[int]] = defaultdict(set)
+    for i, cells in active.items():
+        for c in cells:
+            uses[c].add(i)
+    # Reduction: drop equations whose private unknowns (in no other equation) number two or
+    # more. Dropping one can make its other unknowns private elsewhere, so repeat.
+    queue = list(active)
+    while queue:
+        i = queue.pop()
+        cells = active.get(i)
+        if cells is None:
+            continue
+        private = [c for c in cells if len(uses[c]) == 1]
+        if len(private) < 2:
+            continue
+        del active[i]
+        for c in cells:
+            uses[c].discard(i)
+            queue.extend(uses[c])
+    found: set[K] = set()
+    for component in _components(active):
+        found |= _rank_determined(equations, component, active, unknown)
+    return found
+
+
+def _components(active: Mapping[int, list[K]]) -> list[list[int]]:
+    """Equations grouped by shared unknowns (union-find over cells)."""
+    parent: dict[int, int] = {i: i for i in active}
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first: dict[K, int] = {}
+    for i, cells in active.items():
+        for c in cells:
+            j = first.setdefault(c, i)
+            parent[root(i)] = root(j)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i in active:
+        groups[root(i)].append(i)
+    return list(groups.values())
+
+
+def _rank_determined(
+    equations: Sequence[Equation[K]],
+    rows: list[int],
+    active: Mapping[int, list[K]],
+    unknown: set[K],
+) -> set[K]:
+    cols = sorted({c for i in rows for c in active[i]}, key=str)
+    index = {c: j for j, c in enumerate(cols)}
+    matrix = np.zeros((len(rows), len(cols)))
+    for r, i in enumerate(rows):
+        eq = equations[i]
+        for c in active[i]:
+            matrix[r, index[c]] += eq.coefficient(c)
+    _, singular, vt = np.linalg.svd(matrix, full_matrices=True)
+    rank = int((singular > _TOLERANCE).sum())
+    null = vt[rank:]  # rows span the null space: directions the reader cannot see
+    if null.shape[0] == 0:
+        return set(cols)
+    free = np.abs(null).max(axis=0) > 1e-7
+    return {c for c, f in zip(cols, free, strict=True) if not f}
+
+
+__all__ = ["THRESHOLD", "Equation", "determined", "protect", "unknown_cells"]
