@@ -31,7 +31,7 @@ from intake.api import (
     Now,
     Principal,
     problems,
-    provide_principal,
+    provide_staff_principal,
     require_role,
 )
 from intake.errors import Conflict, NotFound
@@ -93,7 +93,7 @@ class CloseIn(BaseModel):
 class StaffGroupsController(Controller):
     path = "/api/v1/staff/groups"
     tags = ["staff"]
-    dependencies = {"principal": provide_principal, "staff": require_role("staff")}
+    dependencies = {"principal": provide_staff_principal, "staff": require_role("staff")}
     security = API_KEY_SECURITY
 
     @get("/", responses=problems(*READ, *AUTH))

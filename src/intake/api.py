@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
@@ -98,19 +98,56 @@ IdempotencyKey = Annotated[
 ]
 
 
-async def provide_principal(request: Request[Any, Any, Any], db: Db) -> ApiPrincipal:
-    """The API key's principal: ``Authorization: Bearer shk_…`` or ``X-API-Key``."""
+def _presented_key(request: Request[Any, Any, Any]) -> str:
     header = request.headers.get("authorization", "")
     presented = header[7:].strip() if header.lower().startswith("bearer ") else ""
-    presented = presented or request.headers.get("x-api-key", "").strip()
-    if not presented:
-        raise NotAuthorizedException("an API key is needed", headers={"WWW-Authenticate": "Bearer"})
-    principal = await authenticate(db, presented)
+    return presented or request.headers.get("x-api-key", "").strip()
+
+
+async def _key_principal(db: AsyncSession, presented: str, now: datetime) -> ApiPrincipal:
+    principal = await authenticate(db, presented, now=now)
     if principal is None:
         raise NotAuthorizedException(
-            "unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"}
+            "unknown, revoked or expired API key", headers={"WWW-Authenticate": "Bearer"}
         )
     return principal
+
+
+async def provide_principal(request: Request[Any, Any, Any], db: Db, now: Now) -> ApiPrincipal:
+    """The API key's principal: ``Authorization: Bearer shk_…`` or ``X-API-Key``."""
+    presented = _presented_key(request)
+    if not presented:
+        raise NotAuthorizedException("an API key is needed", headers={"WWW-Authenticate": "Bearer"})
+    return await _key_principal(db, presented, now)
+
+
+class ConsoleSessions(Protocol):
+    """What the staff API asks of the console above it: the principal of a signed-in console
+    session (None: no session cookie, or not a valid one). The composition root plugs in
+    ``staff.api_session.SessionPrincipals``; it scopes a session exactly as an API key is
+    scoped (one organisation per request, one the viewer's role may act for)."""
+
+    async def __call__(
+        self, request: Request[Any, Any, Any], db: AsyncSession, now: datetime
+    ) -> ApiPrincipal | None: ...
+
+
+async def provide_staff_principal(
+    request: Request[Any, Any, Any],
+    db: Db,
+    now: Now,
+    console_sessions: SkipValidation[ConsoleSessions],
+) -> ApiPrincipal:
+    """``/api/v1/staff/*``: an API key if one is presented, else the console session."""
+    presented = _presented_key(request)
+    if presented:
+        return await _key_principal(db, presented, now)
+    found = await console_sessions(request, db, now)
+    if found is None:
+        raise NotAuthorizedException(
+            "an API key or a console session is needed", headers={"WWW-Authenticate": "Bearer"}
+        )
+    return found
 
 
 def require_role(role: str) -> Any:
@@ -372,7 +409,7 @@ class StaffController(Controller):
 
     path = "/api/v1/staff/interests"
     tags = ["staff"]
-    dependencies = {"principal": provide_principal, "staff": require_role("staff")}
+    dependencies = {"principal": provide_staff_principal, "staff": require_role("staff")}
     security = API_KEY_SECURITY
 
     @post("/", status_code=HTTP_201_CREATED, responses=problems(*WRITE, *AUTH, 409))

@@ -9,9 +9,10 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -303,10 +304,20 @@ def _hash_secret(secret: str) -> bytes:
     return hashlib.sha256(secret.encode()).digest()
 
 
+#: ``last_used_at`` is written at most this often, so an API call does not write a row each time.
+LAST_USED_GRAIN = timedelta(hours=1)
+
+
 async def create_api_key(
-    session: AsyncSession, *, organisation_id: uuid.UUID, role: str, label: str | None = None
+    session: AsyncSession,
+    *,
+    organisation_id: uuid.UUID,
+    role: str,
+    label: str | None = None,
+    expires_at: datetime | None = None,
 ) -> str:
-    """Create a key and return it in clear text: the only time it is ever shown."""
+    """Create a key and return it in clear text: the only time it is ever shown. A key with
+    ``expires_at`` is refused from then on (None: until revoked)."""
     if role not in ROLES:
         raise InvalidInterest([FieldProblem("role", f"must be one of {', '.join(ROLES)}")])
     prefix = secrets.token_hex(6)
@@ -319,23 +330,40 @@ async def create_api_key(
             prefix=prefix,
             secret_hash=_hash_secret(secret),
             label=label,
+            expires_at=expires_at,
         )
     )
     return f"shk_{prefix}_{secret}"
 
 
-async def authenticate(session: AsyncSession, presented: str) -> ApiPrincipal | None:
-    """The principal for a presented key, or None if unknown, malformed or revoked."""
+async def authenticate(
+    session: AsyncSession, presented: str, *, now: datetime | None = None
+) -> ApiPrincipal | None:
+    """The principal for a presented key, or None if unknown, malformed, revoked or expired
+    (at ``now``, the service clock; the database's clock without it)."""
     parts = presented.split("_", 2)
     if len(parts) != 3 or parts[0] != "shk":
         return None
+    at: Any = now if now is not None else func.now()
     row = (
         await session.execute(
             select(
-                api_key.c.id, api_key.c.organisation_id, api_key.c.role, api_key.c.secret_hash
-            ).where(api_key.c.prefix == parts[1], api_key.c.revoked_at.is_(None))
+                api_key.c.id,
+                api_key.c.organisation_id,
+                api_key.c.role,
+                api_key.c.secret_hash,
+                api_key.c.last_used_at,
+            ).where(
+                api_key.c.prefix == parts[1],
+                api_key.c.revoked_at.is_(None),
+                or_(api_key.c.expires_at.is_(None), api_key.c.expires_at > at),
+            )
         )
     ).first()
     if row is None or not hmac.compare_digest(row.secret_hash, _hash_secret(parts[2])):
         return None
+    if now is not None and (row.last_used_at is None or row.last_used_at < now - LAST_USED_GRAIN):
+        await session.execute(
+            update(api_key).where(api_key.c.id == row.id).values(last_used_at=now)
+        )
     return ApiPrincipal(row.id, row.organisation_id, row.role)

@@ -103,6 +103,8 @@ organisation = Table(
     Column("privacy_contact", Text),
     # Per-organisation overrides of the group rules (see matching.model.Rules).
     Column("rules", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    # Theme slugs the organisation starts groups for; NULL: every theme (0017).
+    Column("themes", ARRAY(Text)),
     _created_at(),
     CheckConstraint(
         "kind IN ('link','contact_point','learning_mastery_service','municipal_service')",
@@ -132,6 +134,13 @@ facilitator = Table(
     Column("digital", Boolean, nullable=False, server_default="false"),
     Column("active", Boolean, nullable=False, server_default="true"),
     _created_at(),
+    # A pause (both days included, Oslo dates): not asked to start a group meanwhile (0013).
+    Column("paused_from", Date),
+    Column("paused_until", Date),
+    CheckConstraint(
+        "paused_from IS NULL OR paused_until IS NULL OR paused_from <= paused_until",
+        name="pause_order",
+    ),
 )
 
 api_key = Table(
@@ -145,7 +154,11 @@ api_key = Table(
     Column("label", Text),
     _created_at(),
     Column("revoked_at", DateTime(timezone=True)),
+    # Keys made in the console expire; authenticate() refuses them afterwards (0017).
+    Column("expires_at", DateTime(timezone=True)),
+    Column("last_used_at", DateTime(timezone=True)),
     CheckConstraint("role IN ('referrer','staff')", name="role"),
+    Index("ix_api_key_organisation_id", "organisation_id"),
 )
 
 referral = Table(
@@ -164,6 +177,7 @@ referral = Table(
     Column("erased_withdrawn", Integer, nullable=False, server_default="0"),
     Column("erased_placed", Integer, nullable=False, server_default="0"),
     CheckConstraint("course_kind IN ('KID','KIB','Starthjelp','other')", name="course_kind"),
+    Index("ix_referral_organisation_id", "organisation_id"),
 )
 
 INTEREST_STATUSES = ("waiting", "proposed", "invited", "placed", "withdrawn")
@@ -213,6 +227,11 @@ interest = Table(
     Index("ix_interest_org_status", "organisation_id", "status"),
     Index(
         "ix_interest_region_unmet", "region_slug", postgresql_where=text("organisation_id IS NULL")
+    ),
+    Index(
+        "ix_interest_referral_id",
+        "referral_id",
+        postgresql_where=text("referral_id IS NOT NULL"),
     ),
     Index(
         "ix_interest_contact_lookup",

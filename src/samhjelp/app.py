@@ -41,6 +41,7 @@ from samhjelp.ratelimit import WriteRateLimit
 from samhjelp.runtime import Scheduler
 from samhjelp.services import Services, lifecycle_config, utc_now
 from samhjelp.strict import StrictRequests
+from staff.api_session import SessionPrincipals
 from staff.routes import console_router
 
 __all__ = ["Services", "create_app", "lifecycle_config", "utc_now"]
@@ -101,6 +102,12 @@ def create_app(services: Services) -> Litestar:
 
     def provide_recovery() -> Recovery:
         return services.recovery
+
+    # /api/v1/staff/* takes a console session as well as an API key (intake.api.ConsoleSessions).
+    console_sessions = SessionPrincipals(services.staff)
+
+    def provide_console_sessions() -> SessionPrincipals:
+        return console_sessions
 
     @get("/health/live", tags=["health"], include_in_schema=True)
     async def live() -> dict[str, str]:
@@ -194,6 +201,7 @@ def create_app(services: Services) -> Litestar:
             "lifecycle": Provide(provide_lifecycle, sync_to_thread=False),
             "progress": Provide(provide_progress, sync_to_thread=False),
             "recovery": Provide(provide_recovery, sync_to_thread=False),
+            "console_sessions": Provide(provide_console_sessions, sync_to_thread=False),
         },
         middleware=[
             prometheus.middleware,
