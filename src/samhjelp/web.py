@@ -23,11 +23,10 @@ from litestar.datastructures import MutableScopeHeaders
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.template.config import TemplateConfig
 from litestar.types import Message, Scope
-from markupsafe import Markup
 
 import intake.web
 from intake.registry import Controller
-from intake.web.forms import ANCHORS
+from intake.web.forms import anchor, described
 from intake.web.pages import error_page
 from intake.web.privacy import PrivacyTerms
 from intake.web.routes import SECURITY_HEADERS, page_router, static_url
@@ -56,19 +55,6 @@ class WebLayer:
     before_send: list[Any] = field(default_factory=list)
     #: App-wide exception handlers that take precedence over the API's problem+json ones.
     exception_handlers: dict[Any, Any] = field(default_factory=dict)
-
-
-def described(errors: dict[str, str], name: str, extra: str = "") -> Markup:
-    """``aria-describedby``/``aria-invalid`` for a control: its hint plus its error, if any."""
-    ids = [i for i in (extra, f"{name}-error" if errors.get(name) else "") if i]
-    out = f' aria-describedby="{" ".join(ids)}"' if ids else ""
-    if errors.get(name):
-        out += ' aria-invalid="true"'
-    return Markup(out)  # noqa: S704 - ids are our own field names, never user input
-
-
-def anchor(name: str) -> str:
-    return ANCHORS.get(name, name)
 
 
 def template_environment() -> Environment:

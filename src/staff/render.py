@@ -15,6 +15,7 @@ from litestar.datastructures import Cookie
 from litestar.utils.scope.state import ScopeState
 
 import intake.web
+from intake.web.forms import anchor, described
 from intake.web.i18n import LANGS, NATIVE_NAMES, Translator, negotiate
 from intake.web.routes import static_url
 from staff.access import Role, Viewer
@@ -33,7 +34,7 @@ env = Environment(
     lstrip_blocks=True,
 )
 env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
-env.globals.update(static=static_url)
+env.globals.update(static=static_url, described=described, anchor=anchor)
 
 NO_STORE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex, nofollow"}
 

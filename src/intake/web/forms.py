@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from markupsafe import Markup
 from pydantic import ValidationError
 
 from intake.consent import CURRENT_VERSION
@@ -36,6 +37,20 @@ ANCHORS = {
 
 #: The order of fields on the page: the error summary lists problems in this order.
 ORDER = tuple(ANCHORS)
+
+
+def described(errors: dict[str, str], name: str, extra: str = "") -> Markup:
+    """``aria-describedby``/``aria-invalid`` for a control: its hint plus its error, if any."""
+    ids = [i for i in (extra, f"{name}-error" if errors.get(name) else "") if i]
+    out = f' aria-describedby="{" ".join(ids)}"' if ids else ""
+    if errors.get(name):
+        out += ' aria-invalid="true"'
+    return Markup(out)  # noqa: S704 - ids are our own field names, never user input
+
+
+def anchor(name: str) -> str:
+    """The id of a field's first control (the error summary links there)."""
+    return ANCHORS.get(name, name)
 
 
 @dataclass
