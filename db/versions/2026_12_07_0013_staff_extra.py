@@ -1,14 +1,18 @@
-"""staff console: spare revision
+"""staff console: a facilitator's pause (paused_from, paused_until)
 
 Revision ID: 0013_staff_extra
 Revises: 0012_staff_more
 Create Date: 2026-12-07 12:50:00
+
+Staff pause an igangsetter for a stretch of days (holiday, illness) without deactivating them:
+the life cycle does not send them start notices from ``paused_from`` to ``paused_until`` (both
+days included, dates in Europe/Oslo). Either end may be open.
 """
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
 revision: str = "0013_staff_extra"
 down_revision: str | None = "0012_staff_more"
@@ -17,8 +21,16 @@ depends_on: Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    op.add_column("facilitator", sa.Column("paused_from", sa.Date(), nullable=True))
+    op.add_column("facilitator", sa.Column("paused_until", sa.Date(), nullable=True))
+    op.create_check_constraint(
+        op.f("ck_facilitator_pause_order"),
+        "facilitator",
+        "paused_from IS NULL OR paused_until IS NULL OR paused_from <= paused_until",
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_constraint(op.f("ck_facilitator_pause_order"), "facilitator", type_="check")
+    op.drop_column("facilitator", "paused_until")
+    op.drop_column("facilitator", "paused_from")

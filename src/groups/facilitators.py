@@ -12,7 +12,8 @@ from __future__ import annotations
 import enum
 import uuid
 from collections import Counter
-from datetime import datetime
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +30,8 @@ from matching.model import ACROSS
 from matching.states import OPEN_GROUP_STATES
 from matching.tables import group_event, start_group
 
+OSLO = ZoneInfo("Europe/Oslo")
+
 
 class OfferAnswer(enum.StrEnum):
     ACCEPTED = "accepted"
@@ -36,9 +39,17 @@ class OfferAnswer(enum.StrEnum):
     GONE = "gone"  # the question no longer stands (answered, expired, group ended)
 
 
-async def _eligible(
-    session: AsyncSession, group: Group, tried: set[uuid.UUID]
+def local_day(now: datetime) -> date:
+    """Today in Norway: a pause is given in Oslo dates."""
+    return now.astimezone(OSLO).date()
+
+
+async def eligible(
+    session: AsyncSession, group: Group, tried: set[uuid.UUID], *, now: datetime
 ) -> list[pool.FacilitatorInfo]:
+    """Facilitators of the group's organisation who fit it (theme, language, digital), have a
+    free start, can be reached, are not paused today and were not asked before (``tried``);
+    least versatile first, as the core prefers."""
     busy: Counter[uuid.UUID] = Counter(
         dict(
             (
@@ -55,6 +66,7 @@ async def _eligible(
         )
     )
     wanted = ACROSS if group.theme is None else group.theme
+    today = local_day(now)
     found = [
         f
         for f in await pool.facilitators(session)
@@ -65,6 +77,7 @@ async def _eligible(
         and busy[f.id] < f.max_concurrent_starts
         and f.id not in tried
         and (f.email or f.phone)
+        and not f.paused_on(today)
     ]
     return sorted(found, key=lambda f: (len(f.themes) * len(f.languages), str(f.id)))
 
@@ -85,15 +98,33 @@ async def offer_next(session: AsyncSession, lc: Lifecycle, group: Group, *, now:
     """Send a start notice to the next eligible facilitator, or escalate. True if sent."""
     gid = group.id
     tried = await _tried(session, gid)
-    candidates = await _eligible(session, group, tried)
+    candidates = await eligible(session, group, tried, now=now)
     chosen = group.facilitator_id
     pick = next((f for f in candidates if f.id == chosen), None) if not tried else None
     pick = pick or (candidates[0] if candidates else None)
-    org = await common.organisation(session, group.organisation_id)
     if pick is None:
+        org = await common.organisation(session, group.organisation_id)
         await common.set_group(session, gid, facilitator_id=None, updated_at=now)
         await _escalate(session, lc, group, org, now=now)
         return False
+    await send_start_notice(session, lc, group, pick, now=now)
+    return True
+
+
+async def send_start_notice(
+    session: AsyncSession,
+    lc: Lifecycle,
+    group: Group,
+    pick: pool.FacilitatorInfo,
+    *,
+    now: datetime,
+    actor: str = "lifecycle",
+) -> uuid.UUID:
+    """Ask ``pick`` to start the group: the offer row, the start notice with its answer links,
+    and the event. The job and a staff member's choice (:mod:`groups.manual`) share it, so the
+    facilitator gets the same message either way. Returns the offer's id."""
+    gid = group.id
+    org = await common.organisation(session, group.organisation_id)
     offer_id = uuid.uuid4()
     respond_by = timing.offer_respond_by(now, lc.config)
     await session.execute(
@@ -131,9 +162,10 @@ async def offer_next(session: AsyncSession, lc: Lifecycle, group: Group, *, now:
         now=now,
     )
     await common.event(
-        session, gid, "start_notice_sent", now=now, facilitator=str(pick.id), offer=str(offer_id)
-    )
-    return True
+        session, gid, "start_notice_sent", now=now, actor=actor, facilitator=str(pick.id),
+        offer=str(offer_id),
+    )  # fmt: skip
+    return offer_id
 
 
 async def _answer_links(

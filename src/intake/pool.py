@@ -9,10 +9,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, any_, literal, select, update
+from sqlalchemy import ColumnElement, Row, Select, any_, func, literal, select, update
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -61,6 +61,17 @@ class FacilitatorInfo:
     languages: frozenset[str]
     max_concurrent_starts: int
     digital: bool
+    #: A pause set by staff (both days included; either end may be open).
+    paused_from: date | None = None
+    paused_until: date | None = None
+
+    def paused_on(self, day: date) -> bool:
+        """Whether the facilitator is paused on ``day`` (not to be asked to start a group)."""
+        if self.paused_from is None and self.paused_until is None:
+            return False
+        starts = self.paused_from or date.min
+        ends = self.paused_until or date.max
+        return starts <= day <= ends
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +131,50 @@ async def waiting_pool(session: AsyncSession, *, lock: bool = True) -> list[Wait
     return [_waiting(r) for r in rows]
 
 
+async def interests(session: AsyncSession, ids: Collection[uuid.UUID]) -> list[WaitingInterest]:
+    """These people's matching profile whatever their status (a group's members, someone a
+    staff member picks): what the rule checker needs, no contact data."""
+    if not ids:
+        return []
+    rows = (await session.execute(select(*_WAITING_COLUMNS).where(among(interest.c.id, ids)))).all()
+    return [_waiting(r) for r in rows]
+
+
+async def waiting_in(
+    session: AsyncSession,
+    organisation_ids: Collection[uuid.UUID],
+    *,
+    theme: str | None = None,
+    language: str | None = None,
+    slot: str | None = None,
+    digital: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[WaitingInterest], int]:
+    """A page of the people waiting with these organisations, longest waiting first, and how
+    many match in all (a staff member picking people for a group by hand)."""
+    where = [interest.c.status == "waiting", interest.c.organisation_id.in_(list(organisation_ids))]
+    if theme:
+        where.append(interest.c.themes.contains([theme]))
+    if language:
+        where.append(interest.c.languages.contains([language]))
+    if slot:
+        where.append(interest.c.slots.contains([slot]))
+    if digital:
+        where.append(interest.c.digital_welcome)
+    total = await session.scalar(select(func.count()).select_from(interest).where(*where))
+    rows = (
+        await session.execute(
+            select(*_WAITING_COLUMNS)
+            .where(*where)
+            .order_by(interest.c.waiting_since, interest.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
+    ).all()
+    return [_waiting(r) for r in rows], int(total or 0)
+
+
 async def set_status(
     session: AsyncSession,
     ids: Collection[uuid.UUID],
@@ -156,6 +211,8 @@ async def facilitators(session: AsyncSession) -> list[FacilitatorInfo]:
             frozenset(r["languages"]),
             r["max_concurrent_starts"],
             r["digital"],
+            r["paused_from"],
+            r["paused_until"],
         )
         for r in rows
     ]
