@@ -62,32 +62,61 @@ def _key_hash(scope: str, key: str) -> bytes:
     return hashlib.sha256(f"{scope}\x00{key}".encode()).digest()
 
 
+@dataclass(frozen=True, slots=True)
+class KeyClaim:
+    """One request's Idempotency-Key, scoped and hashed, with the hash of its body: what a
+    statement needs to claim the key for this request, and to check a replay against."""
+
+    key_hash: bytes
+    request_hash: bytes
+
+    @classmethod
+    def of(cls, *, scope: str, key: str, request_body: bytes) -> KeyClaim:
+        return cls(_key_hash(scope, key), hashlib.sha256(request_body).digest())
+
+    def row(self, body: Any, cipher: ContactCipher, status: int = 201) -> dict[str, Any]:
+        """The key row for this answer (the answer sealed), for a statement that inserts it
+        with ``ON CONFLICT DO NOTHING`` in the same transaction as the work."""
+        return {
+            "key_hash": self.key_hash,
+            "request_hash": self.request_hash,
+            "response_status": status,
+            "response_encrypted": cipher.encrypt(json.dumps(body, default=str), context=_CONTEXT),
+        }
+
+    def replay(
+        self, *, request_hash: bytes, status: int, sealed: bytes, cipher: ContactCipher
+    ) -> Replay:
+        """The first answer stored under this key (409 if it was for another body)."""
+        if request_hash != self.request_hash:
+            raise Conflict("this Idempotency-Key was used for a different request")
+        return Replay(status, json.loads(cipher.decrypt(sealed, context=_CONTEXT)))
+
+
 def claim_params(
     *, scope: str, key: str, request_body: bytes, status: int, body: Any, cipher: ContactCipher
 ) -> dict[str, Any]:
-    """The key row for this answer (the answer sealed), for a statement that inserts it with
-    ``ON CONFLICT DO NOTHING`` in the same transaction as the work (see :func:`record`)."""
-    return {
-        "key_hash": _key_hash(scope, key),
-        "request_hash": hashlib.sha256(request_body).digest(),
-        "response_status": status,
-        "response_encrypted": cipher.encrypt(json.dumps(body, default=str), context=_CONTEXT),
-    }
+    """The key row for this answer (see :meth:`KeyClaim.row`)."""
+    claim = KeyClaim.of(scope=scope, key=key, request_body=request_body)
+    return claim.row(body, cipher, status)
 
 
 async def first_answer(
     session: AsyncSession, *, scope: str, key: str, request_body: bytes, cipher: ContactCipher
 ) -> Replay:
     """The answer stored under a key another request claimed first (409 for another body)."""
+    claim = KeyClaim.of(scope=scope, key=key, request_body=request_body)
     row = (
         await session.execute(
-            select(idempotency_key).where(idempotency_key.c.key_hash == _key_hash(scope, key))
+            select(idempotency_key).where(idempotency_key.c.key_hash == claim.key_hash)
         )
     ).one()
-    if row.request_hash != hashlib.sha256(request_body).digest():
-        raise Conflict("this Idempotency-Key was used for a different request")
-    first = json.loads(cipher.decrypt(row.response_encrypted, context=_CONTEXT))
-    return Replay(row.response_status, first)
+    return claim.replay(
+        request_hash=row.request_hash,
+        status=row.response_status,
+        sealed=row.response_encrypted,
+        cipher=cipher,
+    )
 
 
 async def record(

@@ -1,37 +1,60 @@
 """The one-trip registration: the per-process area cache and the single statement that re-checks
-it, stores the interest and claims the Idempotency-Key.
+it, claims the Idempotency-Key and stores the interest.
 
 Its own module because it is the hot path's machinery (a cache with its own invalidation and a
-hand-written SQL statement), separate from the plain validate-then-insert rules in
-:mod:`intake.interests` that it reuses. Like them it never commits: the caller owns the
-transaction.
+hand-written SQL statement sent on the bare asyncpg connection), separate from the plain
+validate-then-insert rules in :mod:`intake.interests` that it reuses.
+
+The statement is its own transaction: on a pooled engine it runs with no BEGIN or COMMIT around
+it (PostgreSQL makes a single statement atomic), so a registration costs one round trip to the
+database. Bound to a connection already inside a transaction (tests, a caller's unit of work),
+it runs in a savepoint of that transaction instead and commits nothing.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from intake import receipt
+from intake import idempotency, receipt
 from intake.crypto import ContactCipher
 from intake.errors import Conflict, FieldProblem, InvalidInterest
-from intake.interests import (
-    _PLACEMENT,
-    Area,
-    Serving,
-    _registered,
-    _row,
-    check_choices,
-    decide,
-)
+from intake.interests import Area, Serving, _registered, _row, check_choices, decide
 from intake.schemas import InterestIn, Registered
-from intake.tables import catchment, county, municipality, organisation, region
+
+#: The rows of :class:`Area`: a municipality, its region and each serving organisation.
+_AREAS_SQL = """
+SELECT m.number, c.region_slug, r.name AS region_name, o.id, o.slug, o.name
+FROM municipality m
+JOIN county c ON c.number = m.county_number
+JOIN region r ON r.slug = c.region_slug
+LEFT JOIN catchment ca ON ca.municipality_number = m.number
+LEFT JOIN organisation o ON o.id = ca.organisation_id
+{where}
+ORDER BY m.number, o.name
+"""
+_ALL_AREAS = _AREAS_SQL.format(where="")
+_ONE_AREA = _AREAS_SQL.format(where="WHERE m.number = $1::varchar")
+
+
+def _areas(rows: list[asyncpg.Record]) -> dict[str, Area]:
+    regions: dict[str, tuple[str, str]] = {}
+    serving: dict[str, list[Serving]] = {}
+    for r in rows:
+        regions[r["number"]] = (r["region_slug"], r["region_name"])
+        found = serving.setdefault(r["number"], [])
+        if r["id"] is not None:
+            found.append(Serving(r["id"], r["slug"], r["name"]))
+    return {
+        number: Area(slug, name, tuple(serving[number])) for number, (slug, name) in regions.items()
+    }
 
 
 class AreaCache:
@@ -55,161 +78,178 @@ class AreaCache:
     def invalidate(self) -> None:
         self._areas = None
 
-    async def area(self, session: AsyncSession, municipality: str) -> Area | None:
+    async def area(self, db: asyncpg.Connection, municipality: str) -> Area | None:
         if self._areas is None:
-            await self._load(session)
-        assert self._areas is not None
+            self._areas = _areas(await db.fetch(_ALL_AREAS))
         return self._areas.get(municipality)
 
-    async def refresh(self, session: AsyncSession, municipality: str) -> Area | None:
+    async def refresh(self, db: asyncpg.Connection, municipality: str) -> Area | None:
         """Re-read one municipality (one small query, as before the cache): used when the
         cached area was refused by the statement or led to a refusal, so a stale entry costs
         one query and an invalid request no more than it did without the cache."""
-        rows = (await session.execute(_PLACEMENT, {"municipality": municipality})).all()
+        fresh = _areas(await db.fetch(_ONE_AREA, municipality)).get(municipality)
         if self._areas is None:
-            await self._load(session)
-        assert self._areas is not None
-        if not rows:
+            self._areas = _areas(await db.fetch(_ALL_AREAS))
+        if fresh is None:
             self._areas.pop(municipality, None)
-            return None
-        fresh = Area(
-            rows[0].region_slug,
-            rows[0].region_name,
-            tuple(Serving(r.id, r.slug, r.name) for r in rows if r.id is not None),
-        )
-        self._areas[municipality] = fresh
+        else:
+            self._areas[municipality] = fresh
         return fresh
-
-    async def _load(self, session: AsyncSession) -> None:
-        rows = (await session.execute(_ALL_AREAS)).all()
-        regions: dict[str, tuple[str, str]] = {}
-        serving: dict[str, list[Serving]] = {}
-        for r in rows:
-            regions[r.number] = (r.region_slug, r.region_name)
-            found = serving.setdefault(r.number, [])
-            if r.id is not None:
-                found.append(Serving(r.id, r.slug, r.name))
-        self._areas = {
-            number: Area(slug, name, tuple(serving[number]))
-            for number, (slug, name) in regions.items()
-        }
 
 
 AREAS = AreaCache()
-_ALL_AREAS = (
-    select(
-        municipality.c.number,
-        county.c.region_slug,
-        region.c.name.label("region_name"),
-        organisation.c.id,
-        organisation.c.slug,
-        organisation.c.name,
-    )
-    .select_from(municipality)
-    .join(county, county.c.number == municipality.c.county_number)
-    .join(region, region.c.slug == county.c.region_slug)
-    .outerjoin(catchment, catchment.c.municipality_number == municipality.c.number)
-    .outerjoin(organisation, organisation.c.id == catchment.c.organisation_id)
-    .order_by(municipality.c.number, organisation.c.name)
-)
 
-#: The whole registration in one statement: re-check the cached area in this snapshot, insert
-#: the interest only if it still holds, and claim the Idempotency-Key (when one is given) only
-#: if the interest went in. ``ON CONFLICT DO NOTHING`` on the key waits for a concurrent
-#: transaction holding the same key and then yields nothing, as the two-statement version did.
-_ONE_TRIP = text(
-    """
+#: The interest row's columns in parameter order ($1 …), with their SQL types.
+_INTEREST = (
+    ("id", "uuid"),
+    ("receipt_hash", "bytea"),
+    ("municipality_number", "varchar"),
+    ("organisation_id", "uuid"),
+    ("region_slug", "varchar"),
+    ("themes", "text[]"),
+    ("cross_problem_welcome", "boolean"),
+    ("age_band", "smallint"),
+    ("gender", "varchar"),
+    ("same_gender", "boolean"),
+    ("languages", "text[]"),
+    ("slots", "text[]"),
+    ("digital_welcome", "boolean"),
+    ("contact_kind", "varchar"),
+    ("contact_encrypted", "bytea"),
+    ("contact_masked", "text"),
+    ("contact_lookup", "bytea"),
+    ("consent_version", "varchar"),
+    ("consented_at", "timestamptz"),
+    ("source", "varchar"),
+    ("referral_id", "uuid"),
+    ("status", "varchar"),
+    ("waiting_since", "timestamptz"),
+    ("created_at", "timestamptz"),
+    ("updated_at", "timestamptz"),
+)
+#: Then the Idempotency-Key row (all NULL when no key was sent) and the cached area to re-check.
+_CLAIM = ("key_hash", "request_hash", "response_status", "response_encrypted")
+_CHECK = ("region_name", "serving")
+_PARAMS = tuple(name for name, _ in _INTEREST) + _CLAIM + _CHECK
+_N = {name: f"${i}" for i, name in enumerate(_PARAMS, start=1)}
+
+#: The whole registration in one statement: re-check the cached area in this snapshot, claim
+#: the Idempotency-Key (when one is given) only if the area still holds, and insert the
+#: interest only if the key was claimed or none was sent. ``ON CONFLICT DO NOTHING`` on the key
+#: waits for a concurrent statement holding the same key and then yields nothing, so racing
+#: retries store one interest. ``placed`` tells a stale cache (0) from a taken key (1).
+_ONE_TRIP = f"""
 WITH area AS (
   SELECT c.region_slug, r.name AS region_name,
          coalesce(array_agg(o.id::text || '|' || o.slug || '|' || o.name)
-                  FILTER (WHERE o.id IS NOT NULL), '{}') AS serving
+                  FILTER (WHERE o.id IS NOT NULL), '{{}}') AS serving
   FROM municipality m
   JOIN county c ON c.number = m.county_number
   JOIN region r ON r.slug = c.region_slug
   LEFT JOIN catchment ca ON ca.municipality_number = m.number
   LEFT JOIN organisation o ON o.id = ca.organisation_id
-  WHERE m.number = CAST(:municipality_number AS varchar)
+  WHERE m.number = {_N["municipality_number"]}::varchar
   GROUP BY c.region_slug, r.name
 ), still AS (
   SELECT 1 FROM area
-  WHERE region_slug = CAST(:region_slug AS varchar)
-    AND region_name = CAST(:region_name AS text)
-    AND serving @> CAST(:serving AS text[]) AND serving <@ CAST(:serving AS text[])
-), ins AS (
-  INSERT INTO interest (id, receipt_hash, municipality_number, organisation_id, region_slug,
-    themes, cross_problem_welcome, age_band, gender, same_gender, languages, slots,
-    digital_welcome, contact_kind, contact_encrypted, contact_masked, contact_lookup,
-    consent_version, consented_at, source, referral_id, status, waiting_since, created_at,
-    updated_at)
-  SELECT CAST(:id AS uuid), CAST(:receipt_hash AS bytea), CAST(:municipality_number AS varchar),
-    CAST(:organisation_id AS uuid), CAST(:region_slug AS varchar), CAST(:themes AS text[]),
-    CAST(:cross_problem_welcome AS boolean), CAST(:age_band AS smallint),
-    CAST(:gender AS varchar), CAST(:same_gender AS boolean), CAST(:languages AS text[]),
-    CAST(:slots AS text[]), CAST(:digital_welcome AS boolean), CAST(:contact_kind AS varchar),
-    CAST(:contact_encrypted AS bytea), CAST(:contact_masked AS text),
-    CAST(:contact_lookup AS bytea), CAST(:consent_version AS varchar),
-    CAST(:consented_at AS timestamptz), CAST(:source AS varchar), CAST(:referral_id AS uuid),
-    CAST(:status AS varchar), CAST(:waiting_since AS timestamptz),
-    CAST(:created_at AS timestamptz), CAST(:updated_at AS timestamptz)
-  FROM still
-  RETURNING id
+  WHERE region_slug = {_N["region_slug"]}::varchar
+    AND region_name = {_N["region_name"]}::text
+    AND serving @> {_N["serving"]}::text[] AND serving <@ {_N["serving"]}::text[]
 ), claim AS (
   INSERT INTO idempotency_key (key_hash, request_hash, response_status, response_encrypted)
-  SELECT CAST(:key_hash AS bytea), CAST(:request_hash AS bytea),
-    CAST(:response_status AS smallint), CAST(:response_encrypted AS bytea)
-  FROM ins WHERE CAST(:key_hash AS bytea) IS NOT NULL
+  SELECT {_N["key_hash"]}::bytea, {_N["request_hash"]}::bytea,
+    {_N["response_status"]}::smallint, {_N["response_encrypted"]}::bytea
+  FROM still WHERE {_N["key_hash"]}::bytea IS NOT NULL
   ON CONFLICT DO NOTHING
   RETURNING key_hash
+), ins AS (
+  INSERT INTO interest ({", ".join(name for name, _ in _INTEREST)})
+  SELECT {", ".join(f"{_N[name]}::{kind}" for name, kind in _INTEREST)}
+  FROM still
+  WHERE {_N["key_hash"]}::bytea IS NULL OR EXISTS (SELECT 1 FROM claim)
+  RETURNING id
 )
-SELECT (SELECT count(*) FROM ins) AS inserted, (SELECT count(*) FROM claim) AS claimed
-"""
+SELECT (SELECT count(*) FROM still) AS placed, (SELECT count(*) FROM ins) AS inserted
+"""  # noqa: S608 - column names and $n from the constants above; every value is bound
+_FIRST_ANSWER = (
+    "SELECT request_hash, response_status, response_encrypted FROM idempotency_key"
+    " WHERE key_hash = $1::bytea"
 )
+
+
+_CONNECTION_LOST = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError, TimeoutError)
+
+
+@asynccontextmanager
+async def hot_connection(bind: AsyncEngine | AsyncConnection) -> AsyncIterator[asyncpg.Connection]:
+    """The bare asyncpg connection for the one-trip statement.
+
+    From a pooled engine: a pooled connection with no transaction opened (SQLAlchemy starts
+    its transactions lazily and this path never asks it to), so each statement commits by
+    itself. From a connection (a test's rolled-back transaction): a savepoint of that
+    transaction, so a failed statement leaves the caller's transaction usable.
+    """
+    if isinstance(bind, AsyncEngine):
+        async with bind.connect() as conn:
+            driver: asyncpg.Connection = (await conn.get_raw_connection()).driver_connection
+            try:
+                yield driver
+            except BaseException as exc:
+                # SQLAlchemy never saw this error: tell its pool not to hand out a connection
+                # that died (a database restart) to the next request.
+                if driver.is_closed() or isinstance(exc, _CONNECTION_LOST):
+                    await conn.invalidate()
+                raise
+        return
+    async with bind.begin_nested():
+        raw = await bind.get_raw_connection()
+        yield raw.driver_connection
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What the one-trip registration did: ``claimed`` is False when the Idempotency-Key was
-    already taken (the caller rolls back and replays the first answer)."""
+    """What the one-trip registration did. ``replayed`` is set when the Idempotency-Key was
+    already taken: nothing was stored and it holds the first answer to send instead."""
 
-    registered: Registered
+    registered: Registered | None
     answer: Any
-    claimed: bool
+    replayed: idempotency.Replay | None = None
 
 
 async def register_in_one_trip(
-    session: AsyncSession,
+    db: asyncpg.Connection,
     data: InterestIn,
     *,
     cipher: ContactCipher,
     source: str,
     now: datetime,
     answer: Callable[[Registered], Any],
-    claim: Callable[[Any], dict[str, Any]] | None,
+    key: idempotency.KeyClaim | None,
     preferred_org: uuid.UUID | None = None,
     referral_id: uuid.UUID | None = None,
 ) -> Outcome:
     """Validate, place and store one interest — and claim its Idempotency-Key — in one round
-    trip to the database, inside the caller's transaction.
+    trip to the database.
 
     ``answer`` turns the receipt into the response body (it is stored, encrypted, with the
-    key); ``claim`` turns that body into the key row's parameters (None: no key was sent).
-    Raises :class:`InvalidInterest` with every problem, having stored nothing.
+    key); ``key`` is the claim to make (None: no key was sent). Raises
+    :class:`InvalidInterest` with every problem, having stored nothing.
     """
-    checked = False  # whether ``area`` was read in this transaction rather than cached
-    area = await AREAS.area(session, data.municipality)
+    checked = False  # whether ``area`` was read just now rather than cached
+    area = await AREAS.area(db, data.municipality)
     while True:
         problems: list[FieldProblem] = []
         check_choices(data, problems)
         if area is None and not checked:
-            area, checked = await AREAS.refresh(session, data.municipality), True
+            area, checked = await AREAS.refresh(db, data.municipality), True
             continue
         if area is None:
             problems.append(FieldProblem("municipality", "unknown municipality number", "unknown"))
             raise InvalidInterest(problems)
         placement = decide(area, data, preferred_org, problems)
         if placement is None and not checked:
-            # The refusal may rest on a stale entry: decide again on this transaction's data.
-            area, checked = await AREAS.refresh(session, data.municipality), True
+            # The refusal may rest on a stale entry: decide again on fresh data.
+            area, checked = await AREAS.refresh(db, data.municipality), True
             continue
         if problems or placement is None:
             raise InvalidInterest(problems)
@@ -225,18 +265,34 @@ async def register_in_one_trip(
             now=now,
             referral_id=referral_id,
         )
-        params.update(claim(body) if claim else _NO_CLAIM)
+        params.update(key.row(body, cipher) if key else _NO_CLAIM)
         params.update(region_name=area.region_name, serving=area.fingerprint())
-        row = (await session.execute(_ONE_TRIP, params)).one()
-        if row.inserted:
-            return Outcome(done, body, claimed=claim is None or bool(row.claimed))
+        row = await db.fetchrow(_ONE_TRIP, *(params[name] for name in _PARAMS))
+        assert row is not None
+        if row["inserted"]:
+            return Outcome(done, body)
+        if row["placed"] and key is not None:
+            return Outcome(None, None, replayed=await _first_answer(db, key, cipher))
         if checked:
             # The registry changed between the re-read and the insert (rare): nothing was
             # stored, so the client may simply send the same request again.
             raise Conflict("the registry changed during this registration; send it again")
-        area, checked = await AREAS.refresh(session, data.municipality), True
+        area, checked = await AREAS.refresh(db, data.municipality), True
 
 
-_NO_CLAIM: dict[str, Any] = dict(
-    key_hash=None, request_hash=None, response_status=None, response_encrypted=None
-)
+async def _first_answer(
+    db: asyncpg.Connection, key: idempotency.KeyClaim, cipher: ContactCipher
+) -> idempotency.Replay:
+    first = await db.fetchrow(_FIRST_ANSWER, key.key_hash)
+    if first is None:
+        # Claimed by a request that has since been purged (a day later): nothing to replay.
+        raise Conflict("this Idempotency-Key was just used; send the request again")
+    return key.replay(
+        request_hash=first["request_hash"],
+        status=first["response_status"],
+        sealed=first["response_encrypted"],
+        cipher=cipher,
+    )
+
+
+_NO_CLAIM: dict[str, Any] = dict.fromkeys(_CLAIM)

@@ -3,35 +3,46 @@ statement, with the registry cached per process and never trusted over the datab
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import delete, event, func, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+import httpx
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from helpers import interest_body, make_org
+from intake.crypto import ContactCipher
 from intake.registration import AREAS
 from intake.tables import catchment, idempotency_key, interest, organisation
+from samhjelp.app import Services, create_app
+from samhjelp.database import make_engine
+from samhjelp.settings import Settings
 
 _TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT")
 
 
-@contextmanager
-def statements(conn: AsyncConnection) -> Iterator[list[str]]:
-    """Every statement the request sends, apart from transaction control."""
+@asynccontextmanager
+async def statements(conn: AsyncConnection) -> AsyncIterator[list[str]]:
+    """Every statement sent on the bare asyncpg connection, apart from transaction control.
+
+    The hot path bypasses SQLAlchemy, so its events would see nothing: asyncpg's own query
+    logger sees what goes over the wire (SQLAlchemy's prepared statements excepted).
+    """
     seen: list[str] = []
+    raw = (await conn.get_raw_connection()).driver_connection
 
-    def note(_c: Any, _cur: Any, sql: str, *_: Any) -> None:
-        if not sql.lstrip().upper().startswith(_TRANSACTION_CONTROL):
-            seen.append(sql)
+    def note(query: Any) -> None:
+        if not query.query.lstrip().upper().startswith(_TRANSACTION_CONTROL):
+            seen.append(query.query)
 
-    event.listen(conn.sync_connection, "before_cursor_execute", note)
+    raw.add_query_logger(note)
     try:
         yield seen
     finally:
-        event.remove(conn.sync_connection, "before_cursor_execute", note)
+        raw.remove_query_logger(note)
 
 
 async def test_a_registration_with_a_key_is_one_statement(
@@ -41,7 +52,7 @@ async def test_a_registration_with_a_key_is_one_statement(
     # The first registration may read the registry into the process cache.
     assert (await client.post("/api/v1/interests", json=interest_body())).status_code == 201
     key = str(uuid.uuid4())
-    with statements(conn) as sent:
+    async with statements(conn) as sent:
         answer = await client.post(
             "/api/v1/interests", json=interest_body(), headers={"Idempotency-Key": key}
         )
@@ -115,3 +126,75 @@ async def test_a_registry_that_keeps_changing_is_a_409_not_a_500(
     assert answer.status_code == 409
     assert answer.headers["content-type"].startswith("application/problem+json")
     assert await session.scalar(select(func.count()).select_from(interest)) == before
+
+
+async def test_on_a_pooled_engine_a_registration_is_one_round_trip(
+    database_url: str, engine: AsyncEngine, cipher: ContactCipher, settings: Settings
+) -> None:
+    """The service's own engine: the statement is its own transaction, with no BEGIN or
+    COMMIT around it, and what it stored is committed (seen from another connection)."""
+    app_engine = make_engine(database_url, pool_size=1)  # one connection: the one watched
+    maker = async_sessionmaker(app_engine, expire_on_commit=False)
+    async with maker.begin() as s:
+        org = await make_org(s, ("4601",))
+    services = Services(settings=settings, engine=app_engine, sessionmaker=maker, cipher=cipher)
+    transport = httpx.ASGITransport(app=create_app(services))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            assert (await client.post("/api/v1/interests", json=interest_body())).status_code == 201
+            seen: list[str] = []
+            async with app_engine.connect() as c:
+                raw = (await c.get_raw_connection()).driver_connection
+
+            def note(query: Any) -> None:
+                seen.append(query.query)
+
+            raw.add_query_logger(note)
+            answer = await client.post(
+                "/api/v1/interests",
+                json=interest_body(),
+                headers={"Idempotency-Key": str(uuid.uuid4())},
+            )
+            raw.remove_query_logger(note)
+        assert answer.status_code == 201, answer.text
+        assert len(seen) == 1 and seen[0].lstrip().startswith("WITH area"), seen
+        async with async_sessionmaker(engine)() as other:
+            stored = await other.scalar(
+                select(func.count())
+                .select_from(interest)
+                .where(interest.c.organisation_id == org.id)
+            )
+        assert stored == 2
+    finally:
+        async with maker.begin() as s:
+            await s.execute(delete(interest).where(interest.c.organisation_id == org.id))
+            await s.execute(delete(idempotency_key))
+            await s.execute(delete(organisation).where(organisation.c.id == org.id))
+        await app_engine.dispose()
+
+
+async def test_a_dead_connection_is_not_handed_to_the_next_registration(
+    database_url: str, cipher: ContactCipher, settings: Settings, engine: AsyncEngine
+) -> None:
+    """SQLAlchemy never sees the hot path's errors, so the path itself must invalidate a
+    connection the database dropped (a restart): the next request gets a fresh one."""
+    app_engine = make_engine(database_url, pool_size=1)
+    maker = async_sessionmaker(app_engine, expire_on_commit=False)
+    services = Services(settings=settings, engine=app_engine, sessionmaker=maker, cipher=cipher)
+    transport = httpx.ASGITransport(app=create_app(services), raise_app_exceptions=False)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            assert (await client.post("/api/v1/interests", json=interest_body())).status_code == 201
+            async with app_engine.connect() as c:
+                pid = (await c.get_raw_connection()).driver_connection.get_server_pid()
+            async with engine.connect() as admin:
+                await admin.execute(text(f"SELECT pg_terminate_backend({pid})"))
+            await asyncio.sleep(0.2)
+            failed = await client.post("/api/v1/interests", json=interest_body())
+            assert failed.status_code == 500
+            again = await client.post("/api/v1/interests", json=interest_body())
+            assert again.status_code == 201, again.text
+    finally:
+        async with maker.begin() as s:
+            await s.execute(delete(interest).where(interest.c.municipality_number == "4601"))
+        await app_engine.dispose()
