@@ -26,7 +26,7 @@ from notify.codes import OutboxCodeSender
 from notify.memory import MemoryNotifier
 from notify.settings import NotifySettings
 from samhjelp.settings import Settings
-from staff.config import StaffConfig
+from staff.config import OidcProvider, StaffConfig
 
 
 def utc_now() -> datetime:
@@ -53,6 +53,16 @@ def staff_config(settings: Settings) -> StaffConfig:
         absolute_timeout=timedelta(hours=settings.staff_session_hours),
         link_ttl=timedelta(minutes=settings.staff_link_minutes),
         link_requests=settings.staff_link_requests,
+        oidc_providers=tuple(
+            OidcProvider(
+                slug=p.slug,
+                name=p.name,
+                discovery_url=p.discovery_url,
+                client_id=p.client_id,
+                client_secret=p.client_secret.get_secret_value(),
+            )
+            for p in settings.oidc_providers
+        ),
     )
 
 

@@ -8,13 +8,34 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from intake.crypto import parse_key
 
 _PLACEHOLDERS = {"", "changeme", "change-me", "secret", "xxx", "todo"}
+
+
+class OidcProviderSetting(BaseModel):
+    """One identity provider of ``SAMHJELP_OIDC_PROVIDERS`` (a JSON list of these)."""
+
+    slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,29}$")
+    name: str = Field(min_length=1, max_length=60)
+    discovery_url: str
+    client_id: str = Field(min_length=1)
+    client_secret: SecretStr
+
+    @field_validator("discovery_url")
+    @classmethod
+    def _discovery(cls, value: str) -> str:
+        """https only (plain http for a provider on this machine: tests and trials)."""
+        parts = urlsplit(value)
+        local = parts.scheme == "http" and parts.hostname in ("localhost", "127.0.0.1")
+        if not (parts.scheme == "https" or local) or not parts.hostname:
+            raise ValueError("discovery_url must be an https URL")
+        return value
 
 
 class Settings(BaseSettings):
@@ -71,6 +92,20 @@ class Settings(BaseSettings):
     #: within that window.
     staff_link_minutes: int = Field(default=15, ge=2, le=24 * 60)
     staff_link_requests: int = Field(default=5, ge=1, le=100)
+    #: The organisations' identity providers for the console's sign-in (and second factor):
+    #: a JSON list of ``{"slug", "name", "discovery_url", "client_id", "client_secret"}``.
+    oidc_providers: list[OidcProviderSetting] = Field(default_factory=list)
+
+    @field_validator("oidc_providers")
+    @classmethod
+    def _unique_slugs(cls, value: list[OidcProviderSetting]) -> list[OidcProviderSetting]:
+        slugs = [p.slug for p in value]
+        if len(set(slugs)) != len(slugs):
+            raise ValueError("SAMHJELP_OIDC_PROVIDERS: each provider needs its own slug")
+        for p in value:
+            if p.client_secret.get_secret_value().strip().lower() in _PLACEHOLDERS:
+                raise ValueError(f"SAMHJELP_OIDC_PROVIDERS: {p.slug} needs a real client_secret")
+        return value
 
     @field_validator("metrics_token", mode="before")
     @classmethod
