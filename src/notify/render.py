@@ -45,6 +45,9 @@ TEMPLATES = (
     "member_absent",
     "group_left",
     "receipt_code",
+    # The staff console's one-time links (staff.links): e-mail only.
+    "staff_sign_in",
+    "staff_invitation",
 )
 
 #: One SMS: 160 characters of the GSM 03.38 alphabet. Anything else (an en dash in a place

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -35,7 +36,7 @@ from intake.recovery import Recovery
 from intake.tables import interest
 from samhjelp.apidocs import docs_router, openapi_config
 from samhjelp.database import current_revisions, head_revisions
-from samhjelp.jobs import scheduled_jobs
+from samhjelp.jobs import deliver, scheduled_jobs
 from samhjelp.problems import EXCEPTION_HANDLERS, problem
 from samhjelp.ratelimit import WriteRateLimit
 from samhjelp.runtime import Scheduler
@@ -166,8 +167,17 @@ def create_app(services: Services) -> Litestar:
 
     web = web_layer(services)
 
+    async def deliver_soon() -> None:
+        # The staff sign-in page runs one delivery pass right after its commit, so a sign-in
+        # link arrives in seconds rather than at the next scheduled run (staff.signin). A
+        # failure here is the scheduled job's to retry, never the page's.
+        try:
+            await deliver(services)
+        except Exception:
+            logging.getLogger("samhjelp.deliver_soon").exception("delivery pass failed")
+
     def on_app_init(config: AppConfig) -> AppConfig:
-        config.state = State({"services": services})
+        config.state = State({"services": services, "deliver_soon": deliver_soon})
         return config
 
     async def dispose() -> None:
