@@ -1,14 +1,19 @@
-"""staff console: extra columns (facilitator pauses, api key expiry, notes)
+"""staff console: notes kept with a person's record (interest_note)
 
 Revision ID: 0012_staff_more
 Revises: 0011_staff
 Create Date: 2026-12-07 12:50:00
+
+A staff member who changes a person's choices on their behalf says why; the note is part of the
+person's record and goes with it: ``ON DELETE CASCADE`` to ``interest``, so every erasure path
+(withdrawal, scheduled erasure) deletes it in the same statement as the registration.
 """
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision: str = "0012_staff_more"
 down_revision: str | None = "0011_staff"
@@ -17,8 +22,35 @@ depends_on: Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table(
+        "interest_note",
+        sa.Column("id", sa.BigInteger(), sa.Identity(), nullable=False),
+        sa.Column(
+            "interest_id",
+            postgresql.UUID(as_uuid=True),
+            sa.ForeignKey(
+                "interest.id", ondelete="CASCADE", name="fk_interest_note_interest_id_interest"
+            ),
+            nullable=False,
+        ),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column(
+            "user_id",
+            postgresql.UUID(as_uuid=True),
+            sa.ForeignKey(
+                "staff_user.id", ondelete="SET NULL", name="fk_interest_note_user_id_staff_user"
+            ),
+        ),
+        sa.Column("user_name", sa.Text(), nullable=False),
+        sa.Column("what", sa.String(20), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.CheckConstraint("what IN ('change','note')", name="ck_interest_note_what"),
+        sa.CheckConstraint("length(text) BETWEEN 3 AND 1000", name="ck_interest_note_length"),
+        sa.PrimaryKeyConstraint("id", name="pk_interest_note"),
+    )
+    op.create_index("ix_interest_note_interest", "interest_note", ["interest_id", "at"])
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index("ix_interest_note_interest", table_name="interest_note")
+    op.drop_table("interest_note")

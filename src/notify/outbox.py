@@ -176,9 +176,14 @@ class MessageSummary:
 
 
 async def list_messages(
-    session: AsyncSession, status: MessageStatus | str | None = None, limit: int = 50
+    session: AsyncSession,
+    status: MessageStatus | str | None = None,
+    limit: int = 50,
+    *,
+    organisation_ids: Sequence[uuid.UUID] | None = None,
 ) -> list[MessageSummary]:
-    """The newest messages, optionally of one status, for ``samhjelp outbox list``."""
+    """The newest messages, optionally of one status, for ``samhjelp outbox list`` (and, for
+    ``organisation_ids``, only those organisations' messages: the staff console's view)."""
     stmt = (
         select(
             outbox.c.id,
@@ -200,6 +205,8 @@ async def list_messages(
     )
     if status is not None:
         stmt = stmt.where(outbox.c.status == MessageStatus(status).value)
+    if organisation_ids is not None:
+        stmt = stmt.where(outbox.c.organisation_id.in_(list(organisation_ids)))
     rows = (await session.execute(stmt)).mappings().all()
     return [MessageSummary(**row) for row in rows]
 

@@ -1,0 +1,286 @@
+"""A person's record (``/ansatt/venteliste/{id}``): their choices, how long they have waited,
+why they still wait and the smallest change that would place them, the notes kept with the
+record; the contact masked until a staff member opens it; changing their choices on their
+behalf (with a note) and withdrawing on their behalf.
+
+Every view and action is audited (``interest.view``, ``interest.contact``, ``interest.change``,
+``interest.withdraw``) and needs the second factor (``health_viewer``). Someone outside the
+viewer's scope answers exactly like an id that never existed (404).
+
+Nothing here knows how people are placed or erased: the explanation and the withdrawal go
+through intake's :class:`intake.progress.Progress` port, the same one the participant's own
+status page uses, so a withdrawal by staff is the participant's withdrawal (their group is told,
+the registration erased, anonymous counts kept).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.exceptions import NotFoundException
+from litestar.response import Redirect
+from pydantic import ValidationError
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from intake.consent import CURRENT_VERSION
+from intake.crypto import ContactCipher
+from intake.errors import FieldProblem
+from intake.interests import CONTACT_CONTEXT, check_choices
+from intake.reference import CROSS_PROBLEM
+from intake.schemas import InterestIn, age_band_label
+from intake.tables import interest
+from intake.web.forms import Messages, schema_errors, service_errors
+from intake.web.pages import ProgressPort
+from staff import audit, notes
+from staff.access import Viewer
+from staff.choices_form import ChoicesForm, form_context
+from staff.people import Person, find
+from staff.render import language, render
+from staff.waiting import Words
+
+_LOCALES = {"nb": "nb", "nn": "nn", "en": "en"}
+
+
+async def _person_or_404(
+    db: AsyncSession, viewer: Viewer, interest_id: uuid.UUID, *, lock: bool = False
+) -> Person:
+    found = await find(db, viewer, interest_id, lock=lock)
+    if found is None:
+        raise NotFoundException("no such person on your waiting list")
+    return found
+
+
+def _ok(t: Words, key: str | None) -> str | None:
+    _ = t.t.gettext
+    return {
+        "changed": _("Their choices are changed, and your note is kept with the record."),
+        "registered": _("The person is registered."),
+        "sent": _("The receipt code is sent."),
+    }.get(key or "")
+
+
+async def _record_page(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    viewer: Viewer,
+    progress: Any,
+    person: Person,
+    now: datetime,
+    *,
+    contact: str | None = None,
+) -> Response[str]:
+    lang = language(request)
+    words = Words(lang)
+    explanation = step = None
+    if person.status == "waiting":
+        found = await progress.waiting_explanations(db, [person.id], _LOCALES[lang])
+        explanation = found.get(person.id)
+    else:
+        step = await progress.group_step(db, person.id, _LOCALES[lang])
+    return render(
+        request,
+        "person.html",
+        viewer=viewer,
+        section="waiting",
+        p=person,
+        words=words,
+        now=now,
+        age=age_band_label(person.extra["age_band"]),
+        explanation=explanation,
+        step=step,
+        notes=await notes.of(db, person.id),
+        contact=contact,
+        ok=_ok(words, request.query_params.get("ok")),
+    )
+
+
+@get("/venteliste/{interest_id:uuid}", name="staff-person")
+async def person_page(
+    request: Request[Any, Any, Any],
+    interest_id: uuid.UUID,
+    db: AsyncSession,
+    health_viewer: Viewer,
+    progress: ProgressPort,
+    now: datetime,
+) -> Response[str]:
+    person = await _person_or_404(db, health_viewer, interest_id)
+    await audit.record(
+        db, health_viewer, "interest.view", now=now, record_kind="interest",
+        record_id=person.id, organisation_id=person.organisation_id,
+        region_slug=person.region_slug, request=request,
+    )  # fmt: skip
+    return await _record_page(request, db, health_viewer, progress, person, now)
+
+
+@post("/venteliste/{interest_id:uuid}/kontakt", name="staff-person-contact", status_code=200)
+async def show_contact(
+    request: Request[Any, Any, Any],
+    interest_id: uuid.UUID,
+    db: AsyncSession,
+    health_viewer: Viewer,
+    progress: ProgressPort,
+    cipher: ContactCipher,
+    now: datetime,
+) -> Response[str]:
+    """The contact in clear, on this response only (a reload asks again, and is audited)."""
+    person = await _person_or_404(db, health_viewer, interest_id)
+    sealed = await db.scalar(select(interest.c.contact_encrypted).where(interest.c.id == person.id))
+    clear = cipher.decrypt(sealed, context=CONTACT_CONTEXT) if sealed else None
+    await audit.record(
+        db, health_viewer, "interest.contact", now=now, record_kind="interest",
+        record_id=person.id, organisation_id=person.organisation_id,
+        region_slug=person.region_slug, request=request,
+    )  # fmt: skip
+    return await _record_page(request, db, health_viewer, progress, person, now, contact=clear)
+
+
+def _change_page(
+    request: Request[Any, Any, Any],
+    viewer: Viewer,
+    person: Person,
+    form: ChoicesForm,
+    errors: dict[str, str],
+    *,
+    status: int = 200,
+) -> Response[str]:
+    return render(
+        request,
+        "person_change.html",
+        viewer=viewer,
+        section="waiting",
+        status=status,
+        p=person,
+        form=form,
+        errors=errors,
+        **form_context(language(request)),
+    )
+
+
+@get("/venteliste/{interest_id:uuid}/endre", name="staff-person-change")
+async def change_form(
+    request: Request[Any, Any, Any], interest_id: uuid.UUID, db: AsyncSession, health_viewer: Viewer
+) -> Response[str]:
+    person = await _person_or_404(db, health_viewer, interest_id)
+    return _change_page(request, health_viewer, person, ChoicesForm.of(person), {})
+
+
+def _validated(
+    person: Person, form: ChoicesForm, messages: Messages
+) -> tuple[InterestIn | None, dict[str, str]]:
+    """The changed choices checked by the very rules of a sign-up: the person's other answers
+    as they are, the new choices in their place."""
+    payload = {
+        "municipality": person.municipality_number,
+        "themes": [t for t in form.themes if t != CROSS_PROBLEM.slug][:5],
+        "cross_problem_welcome": CROSS_PROBLEM.slug in form.themes,
+        "age_band": age_band_label(person.extra["age_band"]),
+        "gender": person.extra["gender"],
+        "same_gender": person.extra["same_gender"],
+        "languages": form.languages,
+        "availability": form.availability,
+        "digital_welcome": form.digital_welcome,
+        "consent": {"given": True, "text_version": CURRENT_VERSION},
+    }
+    try:
+        data = InterestIn.model_validate(payload)
+    except ValidationError as exc:
+        errors = schema_errors(exc, messages)
+        if not form.themes:
+            errors.setdefault("themes", messages.by_field["themes"])
+        return None, errors
+    problems: list[FieldProblem] = []
+    check_choices(data, problems)
+    return (None, service_errors(problems, messages)) if problems else (data, {})
+
+
+@post("/venteliste/{interest_id:uuid}/endre", name="staff-person-change-post")
+async def change_post(
+    request: Request[Any, Any, Any],
+    interest_id: uuid.UUID,
+    db: AsyncSession,
+    health_viewer: Viewer,
+    now: datetime,
+) -> Response[Any]:
+    person = await _person_or_404(db, health_viewer, interest_id, lock=True)
+    form = await ChoicesForm.from_request(request)
+    t = Words(language(request)).t
+    data, errors = _validated(person, form, Messages(t))
+    if not (notes.NOTE_MIN <= len(form.note) <= notes.NOTE_MAX):
+        errors["note"] = t.gettext("Write a short note on why you change their choices.")
+    if person.status != "waiting":
+        errors["themes"] = t.gettext(
+            "Only the choices of someone still waiting can be changed: they are in a group now."
+        )
+    if data is None or errors:
+        return _change_page(request, health_viewer, person, form, errors, status=400)
+    changes = {
+        "themes": data.themes,
+        "cross_problem_welcome": data.cross_problem_welcome,
+        "languages": data.languages,
+        "slots": data.availability,
+        "digital_welcome": data.digital_welcome,
+    }
+    before = {
+        "themes": person.themes,
+        "cross_problem_welcome": person.cross_problem_welcome,
+        "languages": person.languages,
+        "slots": person.slots,
+        "digital_welcome": person.digital_welcome,
+    }
+    changed = sorted(k for k in changes if changes[k] != before[k])
+    # The waiting time stays: a change of choices keeps the person's place in line.
+    await db.execute(
+        update(interest).where(interest.c.id == person.id).values(**changes, updated_at=now)
+    )
+    await notes.add(db, health_viewer, person.id, form.note, what="change", now=now)
+    await audit.record(
+        db, health_viewer, "interest.change", now=now, record_kind="interest",
+        record_id=person.id, organisation_id=person.organisation_id,
+        region_slug=person.region_slug, request=request, detail={"fields": changed},
+    )  # fmt: skip
+    return Redirect(f"/ansatt/venteliste/{person.id}?ok=changed", status_code=303)
+
+
+@get("/venteliste/{interest_id:uuid}/trekk", name="staff-person-withdraw")
+async def withdraw_form(
+    request: Request[Any, Any, Any], interest_id: uuid.UUID, db: AsyncSession, health_viewer: Viewer
+) -> Response[str]:
+    person = await _person_or_404(db, health_viewer, interest_id)
+    return render(
+        request, "person_withdraw.html", viewer=health_viewer, section="waiting", p=person
+    )
+
+
+@post("/venteliste/{interest_id:uuid}/trekk", name="staff-person-withdraw-post")
+async def withdraw_post(
+    request: Request[Any, Any, Any],
+    interest_id: uuid.UUID,
+    db: AsyncSession,
+    health_viewer: Viewer,
+    progress: ProgressPort,
+    now: datetime,
+) -> Response[Any]:
+    """The participant's own withdrawal, done for them: their group lets them go, then the
+    registration (and the notes kept with it) is erased; the audit row says who and when."""
+    person = await _person_or_404(db, health_viewer, interest_id, lock=True)
+    await audit.record(
+        db, health_viewer, "interest.withdraw", now=now, record_kind="interest",
+        record_id=person.id, organisation_id=person.organisation_id,
+        region_slug=person.region_slug, request=request,
+    )  # fmt: skip
+    await progress.withdraw(db, person.id, now=now)
+    return Redirect("/ansatt/venteliste?ok=withdrawn", status_code=303)
+
+
+ROUTES: list[Any] = [
+    person_page,
+    show_contact,
+    change_form,
+    change_post,
+    withdraw_form,
+    withdraw_post,
+]
