@@ -112,15 +112,19 @@ def protect(
         while pending:
             i = pending.pop()
             eq = equations[i]
-            if sum(1 for c in eq.cells() if unknown(c)) != 1:
+            lone = [c for c in eq.cells() if unknown(c)]
+            # A hidden cell of five or more may be worked out: it is no one's secret.
+            if len(lone) != 1 or (lone[0] in hidden_set and not too_small(value(lone[0]))):
                 continue
             extra = complement(eq)
             if extra is not None:
                 suppressed.add(extra)
                 pending.update(by_cell[extra])
         # Step 3: the exact audit; complements for whatever it still finds determined.
+        unknown_now = unknown_cells(values, suppressed, hidden_set)
+        harmless = {k for k in unknown_now if k in hidden_set and not too_small(value(k))}
         exposed = [
-            k for k in determined(equations, unknown_cells(values, suppressed, hidden_set))
+            k for k in determined(equations, unknown_now, free=harmless)
             if k in suppressed or (k in hidden_set and too_small(value(k)))
         ]  # fmt: skip
         if not exposed:
@@ -169,8 +173,12 @@ def unknown_cells(
     return {*suppressed, *(k for k in hidden if values.get(k, 0) != 0)}
 
 
-def determined(equations: Sequence[Equation[K]], unknowns: Collection[K]) -> set[K]:
-    """The unknowns whose value the equations fix (exact, by rank)."""
+def determined(
+    equations: Sequence[Equation[K]], unknowns: Collection[K], *, free: Collection[K] = ()
+) -> set[K]:
+    """The unknowns whose value the equations fix (exact, by rank), except that ``free``
+    unknowns (hidden cells of five or more, which may well be determined) are not looked at:
+    one of them alone in an equation absorbs any change, so that equation is dropped too."""
     unknown = set(unknowns)
     active: dict[int, list[K]] = {}
     for i, eq in enumerate(equations):
@@ -182,7 +190,8 @@ def determined(equations: Sequence[Equation[K]], unknowns: Collection[K]) -> set
         for c in cells:
             uses[c].add(i)
     # Reduction: drop equations whose private unknowns (in no other equation) number two or
-    # more. Dropping one can make its other unknowns private elsewhere, so repeat.
+    # more, or include a free one. Dropping one can make other unknowns private: repeat.
+    free_set = set(free)
     queue = list(active)
     while queue:
         i = queue.pop()
@@ -190,7 +199,7 @@ def determined(equations: Sequence[Equation[K]], unknowns: Collection[K]) -> set
         if cells is None:
             continue
         private = [c for c in cells if len(uses[c]) == 1]
-        if len(private) < 2:
+        if len(private) < 2 and not any(c in free_set for c in private):
             continue
         del active[i]
         for c in cells:
@@ -199,7 +208,7 @@ def determined(equations: Sequence[Equation[K]], unknowns: Collection[K]) -> set
     found: set[K] = set()
     for component in _components(active):
         found |= _rank_determined(equations, component, active, unknown)
-    return found
+    return found - free_set
 
 
 def _components(active: Mapping[int, list[K]]) -> list[list[int]]:

@@ -1,0 +1,165 @@
+"""Reading the anonymous counts a release is built from, in a few grouped statements.
+
+The sources are the live registrations (``interest``), what erased registrations left behind
+(``interest_tally``: counts per month of sign-up, municipality, organisation and one dimension),
+and the groups (``start_group``, ``group_member``). Reading other packages' tables here is the
+one exception to "talk through service functions": these are read-only, grouped counts, and
+statistics sits above every package it reads.
+
+Months are months of sign-up in Europe/Oslo, as in the tallies, so a person's sign-up, placement
+and withdrawal all count in the month they signed up (a cohort): deleting people never moves a
+figure to another month.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+
+from sqlalchemy import Text, bindparam, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from figures.release import Geography, Inputs, PeopleCounts
+from intake.reference import CROSS_PROBLEM
+from intake.tables import county, municipality
+
+_AGE = "CASE WHEN {c} >= 78 THEN '78+' ELSE {c} || '-' || ({c} + 4) END"
+
+_PEOPLE = text(
+    f"""
+WITH live AS (
+    SELECT i.id, to_char(i.created_at AT TIME ZONE 'Europe/Oslo', 'YYYY-MM') AS month,
+           i.municipality_number AS muni, i.organisation_id IS NULL AS unmet, i.status,
+           i.themes, i.cross_problem_welcome, i.languages, i.age_band,
+           CASE WHEN i.source = 'referral' THEN 'referral:' || coalesce(r.course_kind, 'other')
+                ELSE i.source END AS source
+    FROM interest i LEFT JOIN referral r ON r.id = i.referral_id
+),
+cats AS (
+    SELECT DISTINCT l.id, l.month, l.muni, l.unmet, l.status, d.cat
+    FROM live l, LATERAL (
+        SELECT 'all'
+        UNION ALL SELECT 'theme:' || t FROM unnest(l.themes) AS t
+        UNION ALL SELECT 'theme:' || :cross WHERE l.cross_problem_welcome
+        UNION ALL SELECT 'language:' || x FROM unnest(l.languages) AS x
+        UNION ALL SELECT 'source:' || l.source
+        UNION ALL SELECT 'age:' || {_AGE.format(c="l.age_band")}
+    ) AS d(cat)
+)
+SELECT month, muni, cat, count(*) AS signups,
+       count(*) FILTER (WHERE status = 'placed') AS placed,
+       count(*) FILTER (WHERE status = 'withdrawn') AS withdrawn,
+       count(*) FILTER (WHERE unmet) AS unmet
+FROM cats GROUP BY month, muni, cat
+UNION ALL
+SELECT to_char(month, 'YYYY-MM'), municipality_number,
+       CASE dimension WHEN 'all' THEN 'all' WHEN 'age_band' THEN 'age:' || value
+            ELSE dimension || ':' || value END,
+       sum(count),
+       coalesce(sum(count) FILTER (WHERE outcome = 'placed'), 0),
+       coalesce(sum(count) FILTER (WHERE outcome = 'withdrawn'), 0),
+       coalesce(sum(count) FILTER (WHERE organisation_id IS NULL), 0)
+FROM interest_tally
+WHERE dimension IN ('all', 'theme', 'language', 'source', 'age_band')
+GROUP BY 1, 2, 3
+"""
+).bindparams(bindparam("cross", type_=Text()))
+
+#: Waiting now, by theme, and whether any active facilitator of their organisation takes
+#: one of their themes (the cross-problem wish counts as the theme 'pa-tvers').
+_WAITING = text(
+    """
+WITH w AS (
+    SELECT i.id, i.municipality_number AS muni, i.organisation_id,
+           i.themes || CASE WHEN i.cross_problem_welcome THEN ARRAY[:cross]::text[]
+                            ELSE ARRAY[]::text[] END AS wanted
+    FROM interest i WHERE i.status = 'waiting'
+)
+SELECT muni, cat, count(*) AS n,
+       count(*) FILTER (
+           WHERE cat = 'all' AND organisation_id IS NOT NULL AND NOT EXISTS (
+               SELECT 1 FROM facilitator f
+               WHERE f.organisation_id = w.organisation_id AND f.active AND f.themes && w.wanted
+           )
+       ) AS no_facilitator
+FROM w, LATERAL (SELECT 'all' UNION ALL SELECT 'theme:' || t FROM unnest(w.wanted) AS t) AS c(cat)
+GROUP BY muni, cat
+"""
+).bindparams(bindparam("cross", type_=Text()))
+
+#: Weeks from sign-up (``waiting_since``) to the confirmed place, live and erased.
+_WAITS = text(
+    """
+SELECT to_char(i.created_at AT TIME ZONE 'Europe/Oslo', 'YYYY-MM') AS month,
+       i.municipality_number AS muni, o.slug AS catchment,
+       greatest(0, floor(extract(epoch FROM coalesce(p.at, i.updated_at) - i.waiting_since)
+                         / 604800))::int AS weeks,
+       count(*) AS n
+FROM interest i
+LEFT JOIN organisation o ON o.id = i.organisation_id
+LEFT JOIN LATERAL (
+    SELECT max(coalesce(gm.answered_at, gm.joined_at)) AS at FROM group_member gm
+    WHERE gm.interest_id = i.id AND gm.state = 'confirmed'
+) AS p ON true
+WHERE i.status = 'placed'
+GROUP BY 1, 2, 3, 4
+UNION ALL
+SELECT to_char(t.month, 'YYYY-MM'), t.municipality_number, o.slug, t.value::int, sum(t.count)
+FROM interest_tally t LEFT JOIN organisation o ON o.id = t.organisation_id
+WHERE t.dimension = 'wait_weeks' AND t.outcome = 'placed'
+GROUP BY 1, 2, 3, 4
+"""
+)
+
+_GROUPS = text(
+    """
+SELECT to_char(g.created_at AT TIME ZONE 'Europe/Oslo', 'YYYY-MM') AS month,
+       o.slug AS catchment, o.region_slug AS region,
+       count(*) AS proposed,
+       count(*) FILTER (WHERE g.started_at IS NOT NULL) AS started,
+       count(*) FILTER (WHERE g.self_running_at IS NOT NULL) AS self_running,
+       count(*) FILTER (WHERE g.status = 'lapsed') AS lapsed
+FROM start_group g JOIN organisation o ON o.id = g.organisation_id
+GROUP BY 1, 2, 3
+"""
+)
+
+
+async def geography(session: AsyncSession) -> Geography:
+    rows = (await session.execute(select(municipality.c.number, municipality.c.county_number))).all()
+    regions = (await session.execute(select(county.c.number, county.c.region_slug))).all()
+    return Geography(county_of=dict(rows), region_of=dict(regions))  # type: ignore[arg-type]
+
+
+async def read_inputs(session: AsyncSession, *, now: datetime) -> Inputs:
+    """All counts of a release, read in one transaction (a consistent snapshot)."""
+    del now  # the counts carry their own months; kept for symmetry with other jobs
+    inputs = Inputs(geography=await geography(session))
+    cross = CROSS_PROBLEM.slug
+    people: dict[tuple[str, str, str], PeopleCounts] = {}
+    for r in (await session.execute(_PEOPLE, {"cross": cross})).all():
+        key = (r.month, r.muni, r.cat)
+        old = people.get(key, PeopleCounts())
+        people[key] = PeopleCounts(
+            old.signups + int(r.signups),
+            old.placed + int(r.placed),
+            old.withdrawn + int(r.withdrawn),
+            old.unmet + int(r.unmet),
+        )
+    inputs.people = people
+    for r in (await session.execute(_WAITING, {"cross": cross})).all():
+        inputs.waiting[(r.muni, r.cat)] = int(r.n)
+        if r.cat == "all" and r.no_facilitator:
+            inputs.no_facilitator[r.muni] = int(r.no_facilitator)
+    for r in (await session.execute(_WAITS)).all():
+        inputs.waits.setdefault((r.month, r.muni, r.catchment), Counter())[int(r.weeks)] += int(
+            r.n
+        )
+    for r in (await session.execute(_GROUPS)).all():
+        inputs.groups[(r.month, r.catchment, r.region)] = Counter(
+            proposed=int(r.proposed),
+            started=int(r.started),
+            self_running=int(r.self_running),
+            lapsed=int(r.lapsed),
+        )
+    return inputs

@@ -1,0 +1,96 @@
+"""The published tables: their ids (the stable part of each URL), areas, periods and what a
+cell counts. Pure data; the pages, the API and the release builder all read it from here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+AreaKind = Literal["nation", "region", "county", "municipality", "catchment"]
+AREA_KINDS: tuple[AreaKind, ...] = ("nation", "region", "county", "municipality", "catchment")
+NATION = "NO"
+#: Geography, top down: every level is the sum of the one below it.
+GEOGRAPHY: tuple[AreaKind, ...] = ("nation", "region", "county", "municipality")
+UPPER: tuple[AreaKind, ...] = ("nation", "region", "county")
+SNAPSHOT = "now"
+
+
+@dataclass(frozen=True, slots=True)
+class StatTable:
+    """One published table: a cube of period × area × category."""
+
+    id: str
+    title: str  # English; the pages translate it
+    unit: str  # 'people', 'groups' or 'weeks'
+    levels: tuple[AreaKind, ...]
+    #: The category dimension's name ('all' only: a one-category table).
+    dimension: str
+    monthly: bool = True
+    #: Counts of people fall under the threshold rule; groups and weeks do not.
+    protected: bool = True
+
+
+TABLES: dict[str, StatTable] = {
+    t.id: t
+    for t in (
+        StatTable("signups", "Sign-ups by month of sign-up", "people", GEOGRAPHY, "all"),
+        StatTable("signups-by-theme", "Sign-ups by theme", "people", GEOGRAPHY, "theme"),
+        StatTable("signups-by-language", "Sign-ups by language", "people", GEOGRAPHY, "language"),
+        StatTable("signups-by-source", "Sign-ups by way of sign-up", "people", UPPER, "source"),
+        StatTable("signups-by-age", "Sign-ups by age band", "people", UPPER, "age"),
+        StatTable("placed", "Placed in a group, by month of sign-up", "people", UPPER, "all"),
+        StatTable("withdrawn", "Withdrawn, by month of sign-up", "people", UPPER, "all"),
+        StatTable(
+            "unmet", "Unmet demand: sign-ups where no organisation serves", "people",
+            GEOGRAPHY, "all",
+        ),
+        StatTable("waiting", "Waiting now", "people", GEOGRAPHY, "all", monthly=False),
+        StatTable(
+            "waiting-by-theme", "Waiting now, by theme", "people", GEOGRAPHY, "theme",
+            monthly=False,
+        ),
+        StatTable(
+            "no-facilitator", "Waiting now with no facilitator for their theme", "people",
+            GEOGRAPHY, "all", monthly=False,
+        ),
+        StatTable(
+            "time-to-placement", "Weeks from sign-up to placement, by month of sign-up",
+            "weeks", (*UPPER, "catchment"), "statistic", protected=False,
+        ),
+        StatTable(
+            "groups", "Groups by month proposed and how far they came", "groups",
+            ("nation", "region", "catchment"), "state", protected=False,
+        ),
+    )
+}  # fmt: skip
+
+TableId = Literal[
+    "signups",
+    "signups-by-theme",
+    "signups-by-language",
+    "signups-by-source",
+    "signups-by-age",
+    "placed",
+    "withdrawn",
+    "unmet",
+    "waiting",
+    "waiting-by-theme",
+    "no-facilitator",
+    "time-to-placement",
+    "groups",
+]
+#: The time-to-placement statistics (weeks) and the share of people behind each.
+QUANTILES = (("median", 0.5), ("p75", 0.75), ("p90", 0.9))
+GROUP_STATES = ("proposed", "started", "self_running", "lapsed")
+
+
+def area_key(kind: str, code: str) -> str:
+    """``county:34``: how an area is named in URLs and in the ``parent`` column."""
+    return f"{kind}:{code}"
+
+
+def parse_area(key: str) -> tuple[AreaKind, str] | None:
+    kind, _, code = key.partition(":")
+    if kind not in AREA_KINDS or not code or len(code) > 80:
+        return None
+    return kind, code  # type: ignore[return-value]

@@ -1,0 +1,114 @@
+"""The refresh job: read the counts, build and protect the release, store it, drop the old one.
+
+One transaction per run, under an advisory lock so replicas do not compute the same release
+twice. Readers keep seeing the previous release until the new one is committed. The figures are
+therefore as fresh as the last run (hourly by default), never computed per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from figures.aggregate import read_inputs
+from figures.release import Cell, build_release
+from figures.tables import stat_cell, stat_release
+
+#: Any number unique to this job (pg_try_advisory_xact_lock key).
+_LOCK = 7_301_114
+_COLUMNS = (
+    "release_id", "table_id", "period", "area_kind", "area_code", "parent", "category",
+    "value", "suppressed",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshReport:
+    ran: bool
+    release_id: int | None = None
+    cells: int = 0
+    suppressed: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> dict[str, object]:
+        return {"ran": self.ran, "release": self.release_id, "cells": self.cells,
+                "suppressed": self.suppressed, "seconds": round(self.seconds, 2)}  # fmt: skip
+
+
+async def _store(session: AsyncSession, release_id: int, cells: list[Cell]) -> None:
+    rows = [
+        (release_id, c.table_id, c.period, c.area_kind, c.area_code, c.parent, c.category,
+         c.value, c.suppressed)
+        for c in cells
+    ]  # fmt: skip
+    conn = await session.connection()
+    raw = await conn.get_raw_connection()
+    driver = raw.driver_connection
+    if driver is not None and hasattr(driver, "copy_records_to_table"):
+        # COPY: a release is tens of thousands of rows; inserts would dominate the run.
+        await driver.copy_records_to_table("stat_cell", records=rows, columns=list(_COLUMNS))
+        return
+    await session.execute(insert(stat_cell), [dict(zip(_COLUMNS, r, strict=True)) for r in rows])
+
+
+async def refresh_release(session: AsyncSession, *, now: datetime) -> RefreshReport:
+    """Build and store a new release in ``session``'s transaction (the caller commits)."""
+    if not await session.scalar(text(f"SELECT pg_try_advisory_xact_lock({_LOCK})")):
+        return RefreshReport(ran=False)
+    started = time.perf_counter()
+    inputs = await read_inputs(session, now=now)
+    # The protection is CPU work: off the event loop, so the app keeps answering meanwhile.
+    cells = await asyncio.to_thread(build_release, inputs)
+    months = sorted({m for m, _, _ in inputs.people})
+    release_id = await session.scalar(
+        insert(stat_release)
+        .values(
+            created_at=now,
+            first_month=months[0] if months else None,
+            last_month=months[-1] if months else None,
+        )
+        .returning(stat_release.c.id)
+    )
+    assert release_id is not None
+    await _store(session, release_id, cells)
+    await session.execute(delete(stat_release).where(stat_release.c.id < release_id))
+    seconds = time.perf_counter() - started
+    await session.execute(
+        stat_release.update()
+        .where(stat_release.c.id == release_id)
+        .values(seconds=max(1, round(seconds)))
+    )
+    return RefreshReport(
+        ran=True,
+        release_id=release_id,
+        cells=len(cells),
+        suppressed=sum(1 for c in cells if c.suppressed),
+        seconds=seconds,
+    )
+
+
+async def run_refresh(maker: async_sessionmaker[AsyncSession], *, now: datetime) -> RefreshReport:
+    """The scheduled job: one transaction."""
+    async with maker.begin() as session:
+        return await refresh_release(session, now=now)
+
+
+async def latest_release(session: AsyncSession) -> tuple[int, datetime, str | None] | None:
+    """(id, created_at, last month) of the release readers should use, if any."""
+    row = (
+        await session.execute(
+            select(stat_release.c.id, stat_release.c.created_at, stat_release.c.last_month)
+            .order_by(stat_release.c.id.desc())
+            .limit(1)
+        )
+    ).first()
+    return (row.id, row.created_at, row.last_month) if row else None
+
+
+async def release_count(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(stat_release)) or 0)

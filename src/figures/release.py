@@ -1,0 +1,312 @@
+"""Building a release: anonymous counts in, the published cells (shown or suppressed) out.
+
+Pure: the refresh job reads the counts (:mod:`figures.aggregate`) and stores what this returns.
+
+The cells of one release are protected together wherever a reader could link them:
+
+* **the monthly flow problem**, one per month of sign-up: sign-ups, unmet demand, placed and
+  withdrawn across the geography (a county is the sum of its municipalities …), the additive
+  breakdowns of sign-ups by source and by age band, and the identities that tie them: a
+  municipality's sign-ups are its unmet demand plus those served (a hidden cell), an area's
+  sign-ups are placed + withdrawn + the rest (hidden; still waiting or being offered a place);
+* **one problem per theme and per language and month**: a person may choose several themes, so
+  theme counts add up across the geography but not to the total — each theme is its own tree;
+* **the snapshot problem**: waiting now and waiting with no facilitator for their theme (the rest
+  of the waiting is a hidden cell), and one tree per theme of those waiting now.
+
+Groups are counted as groups (a group is not a person) and time to placement is a statistic of
+at least five placed people; neither takes part in the linear problems.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from figures.catalogue import NATION, QUANTILES, SNAPSHOT, area_key
+from figures.disclosure import Equation, protect
+from intake.disclosure import THRESHOLD
+
+Area = tuple[str, str]
+#: (measure, category, area kind, area code)
+Key = tuple[str, str, str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Geography:
+    """Municipality → county → region, as in the registry at refresh time."""
+
+    county_of: Mapping[str, str]
+    region_of: Mapping[str, str]  # county number → region slug
+
+    def chain(self, municipality: str) -> list[Area]:
+        county = self.county_of.get(municipality)
+        if county is None:
+            return [("nation", NATION)]
+        return [
+            ("municipality", municipality),
+            ("county", county),
+            ("region", self.region_of[county]),
+            ("nation", NATION),
+        ]
+
+    def parent(self, area: Area) -> Area | None:
+        kind, code = area
+        if kind == "municipality":
+            return ("county", self.county_of[code])
+        if kind == "county":
+            return ("region", self.region_of[code])
+        if kind in ("region", "catchment"):
+            return ("nation", NATION)
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class PeopleCounts:
+    signups: int = 0
+    placed: int = 0
+    withdrawn: int = 0
+    unmet: int = 0
+
+
+@dataclass
+class Inputs:
+    """Everything a release is computed from (see :mod:`figures.aggregate`)."""
+
+    geography: Geography
+    #: (month, municipality, category) → counts; category 'all', 'theme:x', 'language:x',
+    #: 'source:x', 'age:x'. Erased people are included through their tallies.
+    people: dict[tuple[str, str, str], PeopleCounts] = field(default_factory=dict)
+    #: (municipality, category) → waiting now; category 'all' or 'theme:x'.
+    waiting: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: municipality → waiting now with no active facilitator for any of their themes.
+    no_facilitator: dict[str, int] = field(default_factory=dict)
+    #: (month, municipality, catchment slug or None) → weeks from sign-up to placement.
+    waits: dict[tuple[str, str, str | None], Counter[int]] = field(default_factory=dict)
+    #: (month, catchment slug, region slug) → groups by state.
+    groups: dict[tuple[str, str, str], Counter[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    table_id: str
+    period: str
+    area_kind: str
+    area_code: str
+    parent: str | None
+    category: str
+    value: int | None
+    suppressed: bool
+
+
+_UPPER = ("nation", "region", "county")
+
+
+def _tree_equations(measure: str, category: str, values: Mapping[Key, int],
+                    geo: Geography, levels: Iterable[str]) -> list[Equation[Key]]:  # fmt: skip
+    """Each area of ``levels`` (above the lowest) is the sum of its parts one level down."""
+    keep = set(levels)
+    parts: dict[Key, list[Key]] = defaultdict(list)
+    for m, c, kind, code in values:
+        if m != measure or c != category or kind not in keep:
+            continue
+        up = geo.parent((kind, code))
+        if up is not None and up[0] in keep:
+            parts[(measure, category, *up)].append((m, c, kind, code))
+    return [Equation(total, tuple(sorted(ps))) for total, ps in parts.items()]
+
+
+def _roll_up(
+    values: dict[Key, int], measure: str, category: str, municipality: str, n: int,
+    geo: Geography, levels: Iterable[str],
+) -> None:  # fmt: skip
+    if n == 0:
+        return
+    keep = set(levels)
+    for kind, code in geo.chain(municipality):
+        if kind in keep:
+            key = (measure, category, kind, code)
+            values[key] = values.get(key, 0) + n
+
+
+def _flow_problem(month: str, inputs: Inputs) -> tuple[dict[Key, int], frozenset[Key]]:
+    geo = inputs.geography
+    values: dict[Key, int] = {}
+    hidden: set[Key] = set()
+    eqs: list[Equation[Key]] = []
+    breakdowns: dict[str, set[str]] = {"source": set(), "age": set()}
+    for (mo, muni, cat), n in inputs.people.items():
+        if mo != month:
+            continue
+        if cat == "all":
+            _roll_up(values, "signups", "all", muni, n.signups, geo, ("municipality", *_UPPER))
+            _roll_up(values, "unmet", "all", muni, n.unmet, geo, ("municipality", *_UPPER))
+            _roll_up(values, "placed", "all", muni, n.placed, geo, _UPPER)
+            _roll_up(values, "withdrawn", "all", muni, n.withdrawn, geo, _UPPER)
+            rest = n.signups - n.placed - n.withdrawn
+            _roll_up(values, "rest", "all", muni, rest, geo, _UPPER)
+            _roll_up(values, "served", "all", muni, n.signups - n.unmet, geo, ("municipality",))
+        elif cat.split(":")[0] in breakdowns:
+            breakdowns[cat.split(":")[0]].add(cat)
+            _roll_up(values, "signups", cat, muni, n.signups, geo, _UPPER)
+    all_levels = ("municipality", *_UPPER)
+    for measure in ("signups", "unmet"):
+        eqs += _tree_equations(measure, "all", values, geo, all_levels)
+    for measure in ("placed", "withdrawn", "rest"):
+        eqs += _tree_equations(measure, "all", values, geo, _UPPER)
+    for cats in breakdowns.values():
+        for cat in cats:
+            eqs += _tree_equations("signups", cat, values, geo, _UPPER)
+    areas = {(k[2], k[3]) for k in values if k[0] == "signups" and k[1] == "all"}
+    for kind, code in areas:
+        s = ("signups", "all", kind, code)
+        if kind == "municipality":
+            served = ("served", "all", kind, code)
+            hidden.add(served)
+            eqs.append(Equation(s, (("unmet", "all", kind, code), served)))
+            continue
+        rest = ("rest", "all", kind, code)
+        hidden.add(rest)
+        eqs.append(Equation(s, (("placed", "all", kind, code),
+                                ("withdrawn", "all", kind, code), rest)))  # fmt: skip
+        for cats in breakdowns.values():
+            if cats:
+                eqs.append(Equation(s, tuple(("signups", c, kind, code) for c in sorted(cats))))
+    hidden |= {k for k in values if k[0] in ("rest", "served")}
+    return values, protect(values, eqs, hidden=hidden)
+
+
+def _tree_problem(
+    counts: Iterable[tuple[str, int]], measure: str, category: str, geo: Geography
+) -> tuple[dict[Key, int], frozenset[Key]]:
+    """One independent tree: a theme or a language over the whole geography."""
+    values: dict[Key, int] = {}
+    levels = ("municipality", *_UPPER)
+    for muni, n in counts:
+        _roll_up(values, measure, category, muni, n, geo, levels)
+    eqs = _tree_equations(measure, category, values, geo, levels)
+    return values, protect(values, eqs)
+
+
+def _snapshot_problem(inputs: Inputs) -> tuple[dict[Key, int], frozenset[Key]]:
+    geo = inputs.geography
+    values: dict[Key, int] = {}
+    levels = ("municipality", *_UPPER)
+    for (muni, cat), n in inputs.waiting.items():
+        if cat == "all":
+            _roll_up(values, "waiting", "all", muni, n, geo, levels)
+            nofac = inputs.no_facilitator.get(muni, 0)
+            _roll_up(values, "no-facilitator", "all", muni, nofac, geo, levels)
+            _roll_up(values, "other", "all", muni, n - nofac, geo, ("municipality",))
+    eqs = _tree_equations("waiting", "all", values, geo, levels)
+    eqs += _tree_equations("no-facilitator", "all", values, geo, levels)
+    hidden = {k for k in values if k[0] == "other"}
+    for _, _, kind, code in hidden:
+        eqs.append(Equation(("waiting", "all", kind, code),
+                            (("no-facilitator", "all", kind, code), ("other", "all", kind, code))))  # fmt: skip
+    return values, protect(values, eqs, hidden=hidden)
+
+
+_TABLE_OF = {
+    ("signups", "all"): "signups",
+    ("signups", "theme"): "signups-by-theme",
+    ("signups", "language"): "signups-by-language",
+    ("signups", "source"): "signups-by-source",
+    ("signups", "age"): "signups-by-age",
+    ("placed", "all"): "placed",
+    ("withdrawn", "all"): "withdrawn",
+    ("unmet", "all"): "unmet",
+    ("waiting", "all"): "waiting",
+    ("waiting", "theme"): "waiting-by-theme",
+    ("no-facilitator", "all"): "no-facilitator",
+}
+
+
+def _cells(
+    period: str, values: Mapping[Key, int], suppressed: frozenset[Key], geo: Geography
+) -> Iterable[Cell]:
+    for key, v in values.items():
+        measure, cat, kind, code = key
+        table = _TABLE_OF.get((measure, cat.split(":")[0]))
+        if table is None:  # hidden cells
+            continue
+        up = geo.parent((kind, code))
+        hide = key in suppressed
+        yield Cell(table, period, kind, code, area_key(*up) if up else None, cat,
+                   None if hide else v, hide)  # fmt: skip
+
+
+def quantile(weeks: Counter[int], share: float) -> int:
+    """The smallest number of weeks within which ``share`` of the people were placed."""
+    total = sum(weeks.values())
+    need = share * total
+    seen = 0
+    for w in sorted(weeks):
+        seen += weeks[w]
+        if seen >= need:
+            return w
+    raise ValueError("empty distribution")
+
+
+def _waits(inputs: Inputs) -> Iterable[Cell]:
+    geo = inputs.geography
+    pooled: dict[tuple[str, str, str], Counter[int]] = defaultdict(Counter)
+    for (month, muni, catchment), weeks in inputs.waits.items():
+        areas = [a for a in geo.chain(muni) if a[0] != "municipality"]
+        if catchment is not None:
+            areas.append(("catchment", catchment))
+        for kind, code in areas:
+            pooled[(month, kind, code)].update(weeks)
+    for (month, kind, code), weeks in pooled.items():
+        enough = sum(weeks.values()) >= THRESHOLD  # a statistic of at least five people
+        up = geo.parent((kind, code))
+        for name, share in QUANTILES:
+            yield Cell("time-to-placement", month, kind, code, area_key(*up) if up else None,
+                       name, quantile(weeks, share) if enough else None, not enough)  # fmt: skip
+
+
+def _groups(inputs: Inputs) -> Iterable[Cell]:
+    pooled: dict[tuple[str, str, str], Counter[str]] = defaultdict(Counter)
+    parents: dict[tuple[str, str], str | None] = {}
+    for (month, catchment, region), states in inputs.groups.items():
+        for kind, code, parent in (
+            ("catchment", catchment, area_key("region", region)),
+            ("region", region, area_key("nation", NATION)),
+            ("nation", NATION, None),
+        ):
+            pooled[(month, kind, code)].update(states)
+            parents[(kind, code)] = parent
+    for (month, kind, code), states in pooled.items():
+        for state, n in states.items():
+            if n:
+                yield Cell("groups", month, kind, code, parents[(kind, code)], state, n, False)
+
+
+def build_release(inputs: Inputs) -> list[Cell]:
+    """Every non-zero or suppressed cell of a release."""
+    geo = inputs.geography
+    cells: list[Cell] = []
+    months = sorted({m for m, _, _ in inputs.people})
+    by_tree: dict[tuple[str, str], list[tuple[str, int]]] = defaultdict(list)
+    for (month, muni, cat), n in inputs.people.items():
+        if cat.split(":")[0] in ("theme", "language") and n.signups:
+            by_tree[(month, cat)].append((muni, n.signups))
+    for month in months:
+        values, hidden = _flow_problem(month, inputs)
+        cells += _cells(month, values, hidden, geo)
+    for (month, cat), counts in sorted(by_tree.items()):
+        values, hidden = _tree_problem(counts, "signups", cat, geo)
+        cells += _cells(month, values, hidden, geo)
+    values, hidden = _snapshot_problem(inputs)
+    cells += _cells(SNAPSHOT, values, hidden, geo)
+    themes: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for (muni, cat), n in inputs.waiting.items():
+        if cat.startswith("theme:") and n:
+            themes[cat].append((muni, n))
+    for cat, counts in sorted(themes.items()):
+        values, hidden = _tree_problem(counts, "waiting", cat, geo)
+        cells += _cells(SNAPSHOT, values, hidden, geo)
+    cells += _waits(inputs)
+    cells += _groups(inputs)
+    return cells

@@ -1,0 +1,61 @@
+"""Tables of the published figures: one row per release, one row per shown or suppressed cell.
+
+The refresh job (:mod:`figures.refresh`) writes a whole release in one transaction and then
+drops the older ones, so a reader always sees one consistent release: the suppression pattern
+is computed for the release as a whole, and mixing cells of two releases could undo it.
+Only non-zero and suppressed cells are stored; a missing cell is a published zero.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
+
+from intake.tables import NAMING_CONVENTION
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+stat_release = Table(
+    "stat_release",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    # First and last month of sign-up covered, 'YYYY-MM' (None: nothing to publish yet).
+    Column("first_month", String(7)),
+    Column("last_month", String(7)),
+    Column("seconds", Integer, nullable=False, server_default="0"),
+)
+
+stat_cell = Table(
+    "stat_cell",
+    metadata,
+    Column("release_id", ForeignKey(stat_release.c.id, ondelete="CASCADE"), nullable=False),
+    # A published table (figures.catalogue.TABLES), e.g. 'signups-by-theme'.
+    Column("table_id", String(40), nullable=False),
+    # 'YYYY-MM' for monthly tables, 'now' for the state at the release's time.
+    Column("period", String(7), nullable=False),
+    Column("area_kind", String(12), nullable=False),
+    Column("area_code", String(80), nullable=False),
+    # The enclosing area ('county:34'), so a page can rank an area's parts in one read.
+    Column("parent", String(92)),
+    # 'all', 'theme:angst', 'age:18-22', 'source:referral:KID', 'median', 'started', …
+    Column("category", Text, nullable=False),
+    Column("value", Integer),  # None when suppressed
+    Column("suppressed", Boolean, nullable=False, server_default="false"),
+    PrimaryKeyConstraint(
+        "release_id", "table_id", "area_kind", "area_code", "category", "period",
+        name="pk_stat_cell",
+    ),  # fmt: skip
+    Index("ix_stat_cell_parent", "release_id", "table_id", "parent", "period"),
+)
