@@ -57,7 +57,7 @@ async def test_a_coordinator_sees_the_region_and_its_unmet_demand(
     assert "4602,Kinn,Angst,2" in lines and "4651,Stryn,Stress,1" in lines
     assert not any(line.startswith("0301") for line in lines)
     orgs = await client.get("/ansatt/region?format=csv&table=organisations")
-    [header, row] = orgs.text.lstrip("\ufeff").splitlines()
+    [_header, row] = orgs.text.lstrip("\ufeff").splitlines()
     assert row.startswith("Vest Org Region,link,3,12,")
     assert row.endswith(",1,2,0")  # one facilitator, two starts at once, none in progress
 
