@@ -14,10 +14,9 @@ from helpers import make_org
 from intake.crypto import ContactCipher
 from intake.tables import interest
 from integration.intake.test_erasure import needles_of, person_traces
+from integration.staff.person_support import audit_rows, person, post_form, sign_in
 from staff.notes import interest_note
 from staff.tables import staff_audit
-
-from integration.staff.person_support import audit_rows, person, post_form, sign_in
 
 
 async def test_another_organisations_person_is_a_404_like_an_unknown_id(
