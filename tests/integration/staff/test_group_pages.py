@@ -21,13 +21,12 @@ from helpers import make_org_with_facilitator
 from intake.crypto import ContactCipher
 from intake.registry import add_facilitator
 from intake.tables import interest
+from integration.staff.person_support import csrf, person, sign_in
 from matching.job import run_matching
 from matching.tables import group_event, group_member, start_group
 from notify.tables import outbox
 from samhjelp.app import Services
 from staff.tables import staff_audit
-
-from integration.staff.person_support import csrf, person, sign_in
 
 
 @pytest.fixture
