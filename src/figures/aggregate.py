@@ -25,32 +25,35 @@ from intake.tables import county, municipality
 
 _AGE = "CASE WHEN {c} >= 78 THEN '78+' ELSE {c} || '-' || ({c} + 4) END"
 
+_COUNTS = """count(*) AS signups, count(*) FILTER (WHERE status = 'placed') AS placed,
+       count(*) FILTER (WHERE status = 'withdrawn') AS withdrawn,
+       count(*) FILTER (WHERE unmet) AS unmet"""
+
+#: One grouped pass per dimension over the live rows (materialised once), then the tallies:
+#: cheaper than expanding every person into all of their cells and grouping once.
 _PEOPLE = text(
     f"""
-WITH live AS (
-    SELECT i.id, to_char(i.created_at AT TIME ZONE 'Europe/Oslo', 'YYYY-MM') AS month,
+WITH live AS MATERIALIZED (
+    SELECT to_char(i.created_at AT TIME ZONE 'Europe/Oslo', 'YYYY-MM') AS month,
            i.municipality_number AS muni, i.organisation_id IS NULL AS unmet, i.status,
-           i.themes, i.cross_problem_welcome, i.languages, i.age_band,
+           i.themes || CASE WHEN i.cross_problem_welcome THEN ARRAY[:cross]::text[]
+                            ELSE ARRAY[]::text[] END AS themes,
+           i.languages, {_AGE.format(c="i.age_band")} AS age,
            CASE WHEN i.source = 'referral' THEN 'referral:' || coalesce(r.course_kind, 'other')
                 ELSE i.source END AS source
     FROM interest i LEFT JOIN referral r ON r.id = i.referral_id
-),
-cats AS (
-    SELECT DISTINCT l.id, l.month, l.muni, l.unmet, l.status, d.cat
-    FROM live l, LATERAL (
-        SELECT 'all'
-        UNION ALL SELECT 'theme:' || t FROM unnest(l.themes) AS t
-        UNION ALL SELECT 'theme:' || :cross WHERE l.cross_problem_welcome
-        UNION ALL SELECT 'language:' || x FROM unnest(l.languages) AS x
-        UNION ALL SELECT 'source:' || l.source
-        UNION ALL SELECT 'age:' || {_AGE.format(c="l.age_band")}
-    ) AS d(cat)
 )
-SELECT month, muni, cat, count(*) AS signups,
-       count(*) FILTER (WHERE status = 'placed') AS placed,
-       count(*) FILTER (WHERE status = 'withdrawn') AS withdrawn,
-       count(*) FILTER (WHERE unmet) AS unmet
-FROM cats GROUP BY month, muni, cat
+SELECT month, muni, 'all' AS cat, {_COUNTS} FROM live GROUP BY month, muni
+UNION ALL
+SELECT month, muni, 'source:' || source, {_COUNTS} FROM live GROUP BY month, muni, source
+UNION ALL
+SELECT month, muni, 'age:' || age, {_COUNTS} FROM live GROUP BY month, muni, age
+UNION ALL
+SELECT month, muni, 'theme:' || t, {_COUNTS} FROM live, unnest(themes) AS t
+GROUP BY month, muni, t
+UNION ALL
+SELECT month, muni, 'language:' || x, {_COUNTS} FROM live, unnest(languages) AS x
+GROUP BY month, muni, x
 UNION ALL
 SELECT to_char(month, 'YYYY-MM'), municipality_number,
        CASE dimension WHEN 'all' THEN 'all' WHEN 'age_band' THEN 'age:' || value

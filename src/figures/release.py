@@ -130,15 +130,14 @@ def _roll_up(
             values[key] = values.get(key, 0) + n
 
 
-def _flow_problem(month: str, inputs: Inputs) -> tuple[dict[Key, int], frozenset[Key]]:
-    geo = inputs.geography
+def _flow_problem(
+    month: list[tuple[str, str, PeopleCounts]], geo: Geography
+) -> tuple[dict[Key, int], frozenset[Key]]:
     values: dict[Key, int] = {}
     hidden: set[Key] = set()
     eqs: list[Equation[Key]] = []
     breakdowns: dict[str, set[str]] = {"source": set(), "age": set()}
-    for (mo, muni, cat), n in inputs.people.items():
-        if mo != month:
-            continue
+    for muni, cat, n in month:
         if cat == "all":
             _roll_up(values, "signups", "all", muni, n.signups, geo, ("municipality", *_UPPER))
             _roll_up(values, "unmet", "all", muni, n.unmet, geo, ("municipality", *_UPPER))
@@ -287,13 +286,16 @@ def build_release(inputs: Inputs) -> list[Cell]:
     """Every non-zero or suppressed cell of a release."""
     geo = inputs.geography
     cells: list[Cell] = []
-    months = sorted({m for m, _, _ in inputs.people})
+    by_month: dict[str, list[tuple[str, str, PeopleCounts]]] = defaultdict(list)
     by_tree: dict[tuple[str, str], list[tuple[str, int]]] = defaultdict(list)
     for (month, muni, cat), n in inputs.people.items():
-        if cat.split(":")[0] in ("theme", "language") and n.signups:
-            by_tree[(month, cat)].append((muni, n.signups))
-    for month in months:
-        values, hidden = _flow_problem(month, inputs)
+        if cat.split(":")[0] in ("theme", "language"):
+            if n.signups:
+                by_tree[(month, cat)].append((muni, n.signups))
+        else:
+            by_month[month].append((muni, cat, n))
+    for month, rows in sorted(by_month.items()):
+        values, hidden = _flow_problem(rows, geo)
         cells += _cells(month, values, hidden, geo)
     for (month, cat), counts in sorted(by_tree.items()):
         values, hidden = _tree_problem(counts, "signups", cat, geo)
