@@ -242,6 +242,7 @@ async def reopen(
         region_alerted_at=None, updated_at=now,
     )  # fmt: skip
     await common.event(session, group_id, "reopened", now=now, actor=actor, members=len(back))
+    await _withdraw_pending(session, group_id, now)  # a lapse withdraws them; be sure
     reopened = await _load(session, group_id)
     fitting = await eligible(session, reopened, set(), now=now)
     if fitting:
