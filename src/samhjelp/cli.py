@@ -1,6 +1,7 @@
 """The ``samhjelp`` command: serve, db, match, outbox.
 
-Registry commands live in :mod:`samhjelp.cli_registry`, time travel in :mod:`samhjelp.cli_time`.
+Registry commands live in :mod:`samhjelp.cli_registry`, time travel in :mod:`samhjelp.cli_time`,
+staff users of the console in :mod:`samhjelp.cli_staff`.
 """
 
 from __future__ import annotations
@@ -217,6 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     # Imported here, not at the top: the command modules import this module's helpers, and
     # ``python -m samhjelp.cli`` must not import them before those helpers exist.
     from samhjelp.cli_registry import cmd_apikey, cmd_facilitator, cmd_group, cmd_org
+    from samhjelp.cli_staff import add_user_commands
     from samhjelp.cli_time import _add_time_commands
 
     parser = argparse.ArgumentParser(prog="samhjelp", description=__doc__)
@@ -324,6 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     retry.add_argument("ids", nargs="*", help="message ids; none: every failed message")
     outbox.set_defaults(func=cmd_outbox)
     _add_time_commands(sub, outbox_sub)
+    add_user_commands(sub)
     return parser
 
 

@@ -20,6 +20,7 @@ from intake.idempotency import purge
 from matching.job import run_matching
 from notify import deliver_due, scrub_delivered
 from samhjelp.services import Services
+from staff.audit_trail import run_retention
 
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 
@@ -97,4 +98,9 @@ def scheduled_jobs(services: Services) -> list[Job]:
         Job("lifecycle", timedelta(minutes=1), bound(lifecycle)),
         Job("deliver", timedelta(seconds=20), bound(deliver)),
         Job("housekeeping", timedelta(hours=1), bound(housekeeping)),
+        Job(
+            "audit_retention",
+            timedelta(hours=6),
+            lambda: run_retention(services.sessionmaker, now=services.clock()),
+        ),
     ]

@@ -19,6 +19,8 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
+from litestar import Request
+from litestar.background_tasks import BackgroundTask
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -182,3 +184,10 @@ async def mail_link(
         ),
         now=now,
     )
+
+
+def deliver_soon(request: Request[Any, Any, Any]) -> BackgroundTask | None:
+    """One delivery pass after the response (so after the request's commit), when the app
+    offers one in its state: a link should arrive in seconds, not at the next scheduled run."""
+    deliver = request.app.state.get("deliver_soon")
+    return BackgroundTask(deliver) if deliver is not None else None

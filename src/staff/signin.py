@@ -19,7 +19,6 @@ from typing import Any
 from urllib.parse import quote
 
 from litestar import Request, Response, get, post
-from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import Cookie
 from litestar.response import Redirect
 from sqlalchemy import select
@@ -61,11 +60,6 @@ def _audit_scope(viewer: Viewer) -> dict[str, Any]:
     """Sign-in events belong to the user's organisation or region: their coordinator reads
     them in the trail."""
     return {"organisation_id": viewer.organisation_id, "region_slug": viewer.region_slug}
-
-
-def _deliver_soon(request: Request[Any, Any, Any]) -> BackgroundTask | None:
-    deliver = request.app.state.get("deliver_soon")
-    return BackgroundTask(deliver) if deliver is not None else None
 
 
 @get("/logg-inn")
@@ -145,7 +139,7 @@ async def ask_for_link(
         minutes=int(staff_config.link_ttl.total_seconds() // 60),
     )
     # Always, mail or not: the answer's timing must not tell either.
-    response.background = _deliver_soon(request)
+    response.background = links.deliver_soon(request)
     return response
 
 

@@ -27,6 +27,7 @@ from staff import audit
 from staff.access import Role, Viewer
 from staff.csv_export import csv_response
 from staff.guard import require_role
+from staff.links import deliver_soon
 from staff.render import language, render, role_label
 from staff.users import (
     UserError,
@@ -36,6 +37,7 @@ from staff.users import (
     list_users,
     may_create,
     may_manage,
+    normalise_email,
     set_disabled,
 )
 
@@ -169,6 +171,12 @@ async def invite_user(
     t = Translator(language(request))
     choices = await _choices(db, viewer)
     errors: dict[str, str] = {}
+    if not form["name"]:
+        errors["name"] = t.gettext("Write the person's name.")
+    try:
+        normalise_email(form["email"])
+    except UserError:
+        errors["email"] = t.gettext("Write a work e-mail address, like name@example.no.")
     role = Role(form["role"]) if form["role"] in Role._value2member_map_ else None
     if role is None or role not in choices["roles"]:
         errors["role"] = t.gettext("Choose a role.")
@@ -221,7 +229,9 @@ async def invite_user(
                 region_slug=(org.region_slug if org else form["region"]) or None,
                 detail={"role": role.value},
             )
-            return Redirect("/ansatt/brukere?ok=invited", status_code=303)
+            return Redirect(
+                "/ansatt/brukere?ok=invited", status_code=303, background=deliver_soon(request)
+            )
     return _invite_form(request, viewer, choices, form=form, errors=errors)
 
 

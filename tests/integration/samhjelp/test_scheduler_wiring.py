@@ -25,7 +25,13 @@ async def test_create_app_runs_the_explicit_job_list_when_the_scheduler_is_on(
         services, settings=services.settings.model_copy(update={"scheduler_enabled": True})
     )
     [scheduler] = _schedulers(create_app(on))
-    assert [job.id for job in scheduler.jobs] == ["match", "lifecycle", "deliver", "housekeeping"]
+    assert [job.id for job in scheduler.jobs] == [
+        "match",
+        "lifecycle",
+        "deliver",
+        "housekeeping",
+        "audit_retention",
+    ]
     await scheduler.start()
     try:
         assert scheduler._scheduler is not None
@@ -35,7 +41,13 @@ async def test_create_app_runs_the_explicit_job_list_when_the_scheduler_is_on(
     finally:
         await scheduler.stop()
     minutes = on.settings.match_interval_minutes
-    assert running == {"match": minutes * 60, "lifecycle": 60, "deliver": 20, "housekeeping": 3600}
+    assert running == {
+        "match": minutes * 60,
+        "lifecycle": 60,
+        "deliver": 20,
+        "housekeeping": 3600,
+        "audit_retention": 6 * 3600,
+    }
 
 
 async def test_every_app_serves_the_link_pages(client: httpx.AsyncClient) -> None:
