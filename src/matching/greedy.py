@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from matching.context import Context, Formed, Option, best_window
-from matching.model import Rules
+from matching.model import ACROSS, Rules
 
 #: (pool, theme, language) -> slot -> lane. A lane holds everyone who could meet in that
 #: (pool, theme, language, slot), in priority order; each person is stored once per bucket
@@ -25,7 +25,7 @@ def _index(ctx: Context, pool: list[int], *, local: bool, digital: bool) -> _Ind
     :meth:`Context.buckets`), nested by slot."""
     out: _Index = {}
     startable: dict[tuple[str, str | None, str], bool] = {}
-    cands, slots_of, langs_of = ctx.cands, ctx.slots, ctx.langs
+    cands, langs_of = ctx.cands, ctx.langs
     for ci in sorted(pool):
         c = cands[ci]
         pools: list[str] = []
@@ -36,7 +36,7 @@ def _index(ctx: Context, pool: list[int], *, local: bool, digital: bool) -> _Ind
         themes: list[str | None] = list(c.themes)
         if ctx.cross_own[ci]:
             themes.append(None)
-        slots = slots_of[ci]
+        slots = c.slots  # any order: each slot has its own lane
         for theme in themes:
             for lang in langs_of[ci]:
                 for p in pools:
@@ -79,11 +79,12 @@ def greedy(ctx: Context, pool: list[int], *, local: bool, digital: bool) -> list
     index = _index(ctx, pool, local=local, digital=digital)
     placed = bytearray(len(ctx.cands))
     waste: dict[int, int] = {}
+    starters = _Starters(ctx)
     out: list[Formed] = []
     for seed in pool:
         if placed[seed]:
             continue
-        found = _best_group(ctx, seed, index, placed, waste, local=local, digital=digital)
+        found = _best_group(ctx, seed, index, placed, waste, starters, local=local, digital=digital)
         if found is None:
             continue
         for m in found.members:
@@ -93,12 +94,55 @@ def greedy(ctx: Context, pool: list[int], *, local: bool, digital: bool) -> list
     return out
 
 
+class _Starters:
+    """Facilitator look-ups of one greedy pass, remembered between seeds.
+
+    Capacity only shrinks during a pass, so the first facilitator (in preference order) with
+    capacity stays the first until its capacity runs out, and "nobody" stays nobody. A
+    remembered answer is re-checked against ``ctx.left`` and looked up again only then. One
+    object per pass: :func:`matching.algorithm._best_of` restores capacity between passes.
+    """
+
+    __slots__ = ("_ctx", "_digital", "_local")
+
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+        self._local: dict[tuple[str, str | None, str], int | None] = {}
+        self._digital: dict[tuple[str | None, str, str | None], int | None] = {}
+
+    def local(self, org: str, theme: str | None, lang: str) -> int | None:
+        """:meth:`Context.facilitator` for a local group of ``org``."""
+        k = (org, theme, lang)
+        i = self._local.get(k, -1)
+        if i is not None and (i < 0 or self._ctx.left[i] <= 0):
+            i = self._local[k] = self._ctx.facilitator(False, [org], theme, lang)
+        return i
+
+    def digital(self, theme: str | None, lang: str, org: str | None) -> bool:
+        """:meth:`Context.digital_capacity`."""
+        k = (theme, lang, org)
+        i = self._digital.get(k, -1)
+        if i is not None and (i < 0 or self._ctx.left[i] <= 0):
+            i = self._digital[k] = self._first_digital(theme, lang, org)
+        return i is not None
+
+    def _first_digital(self, theme: str | None, lang: str, org: str | None) -> int | None:
+        ctx = self._ctx
+        slug = ACROSS if theme is None else theme
+        if org is not None:
+            facs = ctx.fac_index.get((True, org, slug, lang), ())
+        else:
+            facs = ctx.digital_facs.get((slug, lang), ())
+        return next((i for i in facs if ctx.left[i] > 0), None)
+
+
 def _best_group(
     ctx: Context,
     seed: int,
     index: _Index,
     placed: bytearray,
     waste: dict[int, int],
+    starters: _Starters,
     *,
     local: bool,
     digital: bool,
@@ -110,7 +154,11 @@ def _best_group(
     r = ctx.own_rules[seed]
     old_cut = ctx.cutoffs(r)[0]
     gender = ctx.gender
+    single = ctx.single
+    g = gender[seed]
+    seed_single = single[seed]
     target = r.target_size
+    min_size, max_size, span = r.min_size, r.max_size, r.max_age_span
     for is_digital in modes:
         pool = ctx.dpool(seed) if is_digital else c.organisation
         fac_org = None if pool == "digital:*" else c.organisation
@@ -124,10 +172,10 @@ def _best_group(
                 local_fac: int | None = None
                 if not is_digital:
                     # A local group's facilitator depends only on (theme, language) here.
-                    local_fac = ctx.facilitator(False, [pool], theme, lang)
+                    local_fac = starters.local(pool, theme, lang)
                     if local_fac is None:
                         continue
-                elif not ctx.digital_capacity(theme, lang, fac_org):
+                elif not starters.digital(theme, lang, fac_org):
                     continue
                 by_slot = index.get((pool, theme, lang))
                 if by_slot is None:
@@ -137,19 +185,47 @@ def _best_group(
                     if lane is None:
                         continue
                     total = len(lane)
-                    if total < r.min_size:
+                    if total < min_size:
                         continue
                     # At most ``total`` people (the seed included) are in the bucket.
                     if best_key is not None and (min(total, target), -pos, where, 1, 0) <= best_key:
                         continue
-                    lists = _collect(ctx, seed, lane, placed, waste, r, theme, cap)
-                    for others in lists:
-                        chosen = best_window(ctx, seed, others, r.max_age_span)
-                        size = _size(len(chosen) + 1, r.min_size, r.target_size, r.max_size)
-                        if size == 0:
+                    mixed, same, m_lo, m_hi, s_lo, s_hi = _scan(
+                        ctx,
+                        lane,
+                        seed,
+                        placed,
+                        waste,
+                        span,
+                        r if theme is None else None,
+                        cap,
+                        g,
+                        seed_single,
+                    )
+                    # Which lists to try: a single-gender wish, or no gender, leaves one; the
+                    # same-gender list only adds something with a single wish in it or more
+                    # people than the mixed list.
+                    lists: tuple[tuple[list[int], int, int], ...]
+                    if seed_single:
+                        lists = ((same, s_lo, s_hi),)
+                    elif g is None or (
+                        len(same) <= len(mixed) and not any(single[x] for x in same)
+                    ):
+                        lists = ((mixed, m_lo, m_hi),)
+                    else:
+                        lists = ((mixed, m_lo, m_hi), (same, s_lo, s_hi))
+                    for others, ages_lo, ages_hi in lists:
+                        # Everyone within one span (the usual case): the window is everyone.
+                        if ages_hi - ages_lo <= span:
+                            chosen = others
+                        else:
+                            chosen = best_window(ctx, seed, others, span)
+                        n = len(chosen) + 1
+                        if n < min_size:
                             continue
+                        size = n if n <= max_size else _size(n, min_size, target, max_size)
                         members = [seed, *chosen[: size - 1]]
-                        if size == r.min_size < r.target_size and min(members) >= old_cut:
+                        if size == min_size < target and min(members) >= old_cut:
                             continue
                         if is_digital:
                             orgs = sorted({ctx.cands[m].organisation for m in members})
@@ -176,32 +252,6 @@ def _best_group(
     return best
 
 
-def _collect(
-    ctx: Context,
-    seed: int,
-    lane: list[int],
-    placed: bytearray,
-    waste: dict[int, int],
-    r: Rules,
-    theme: str | None,
-    cap: int,
-) -> list[list[int]]:
-    """Unplaced people in ``lane`` who could join the seed: a mixed list (nobody with a
-    single-gender wish) and a same-gender list, each longest-waiting first and at most ``cap``
-    long."""
-    g = ctx.gender[seed]
-    seed_single = ctx.single[seed]
-    cross = r if theme is None else None
-    mixed, same = _scan(ctx, lane, seed, placed, waste, r.max_age_span, cross, cap, g, seed_single)
-    if seed_single:
-        return [same]
-    if g is None:
-        return [mixed]
-    if len(same) <= len(mixed) and not any(ctx.single[s] for s in same):
-        return [mixed]
-    return [mixed, same]
-
-
 def _scan(
     ctx: Context,
     lane: list[int],
@@ -213,10 +263,12 @@ def _scan(
     cap: int,
     g: str | None,
     seed_single: bool,
-) -> tuple[list[int], list[int]]:
+) -> tuple[list[int], list[int], int, int, int, int]:
     """Unplaced people of ``lane`` (not the seed) within ``span`` years of the seed's age,
     longest-waiting first: the first ``cap`` without a single-gender wish (unless the seed has
-    one) and the first ``cap`` of gender ``g`` (if ``g`` is given).
+    one) and the first ``cap`` of gender ``g`` (if ``g`` is given); with the lowest and highest
+    age band of each list, the seed's included (so the caller can see at once whether one age
+    window holds everyone).
 
     For a cross-problem group (``cross`` = the group's rules) only those who may already join
     one under those rules count. Placed people are dropped lazily: once the placed people
@@ -228,8 +280,7 @@ def _scan(
     gender = ctx.gender
     a = age[seed]
     lo, hi = a - span, a + span
-    own_rules = ctx.own_rules
-    ok = ctx.cross_ok
+    m_lo = m_hi = s_lo = s_hi = a
     want_mixed = not seed_single
     want_same = g is not None
     mixed: list[int] = []
@@ -238,14 +289,20 @@ def _scan(
     if cross is not None and not ctx.uniform_rules:
         # Cross-problem group while organisations have different rules: someone eligible under
         # their own rules may not have waited long enough under the group's.
+        own_rules = ctx.own_rules
+        ok = ctx.cross_ok
         for ci in lane:
             if placed[ci]:
                 skipped += 1
-            elif lo <= age[ci] <= hi and ci != seed and (own_rules[ci] is cross or ok(ci, cross)):
+                continue
+            x = age[ci]
+            if lo <= x <= hi and ci != seed and (own_rules[ci] is cross or ok(ci, cross)):
                 if want_same and len(same) < cap and gender[ci] == g:
                     same.append(ci)
+                    s_lo, s_hi = min(s_lo, x), max(s_hi, x)
                 if want_mixed and len(mixed) < cap and not single[ci]:
                     mixed.append(ci)
+                    m_lo, m_hi = min(m_lo, x), max(m_hi, x)
                 if len(mixed) >= (cap if want_mixed else 0) and len(same) >= (
                     cap if want_same else 0
                 ):
@@ -255,16 +312,28 @@ def _scan(
         for ci in lane:
             if placed[ci]:
                 skipped += 1
-            elif lo <= age[ci] <= hi and not single[ci] and ci != seed:
+                continue
+            x = age[ci]
+            if lo <= x <= hi and not single[ci] and ci != seed:
                 mixed.append(ci)
+                if x < m_lo:
+                    m_lo = x
+                elif x > m_hi:
+                    m_hi = x
                 if len(mixed) >= cap:
                     break
     elif not want_mixed:
         for ci in lane:
             if placed[ci]:
                 skipped += 1
-            elif gender[ci] == g and lo <= age[ci] <= hi and ci != seed:
+                continue
+            x = age[ci]
+            if gender[ci] == g and lo <= x <= hi and ci != seed:
                 same.append(ci)
+                if x < s_lo:
+                    s_lo = x
+                elif x > s_hi:
+                    s_hi = x
                 if len(same) >= cap:
                     break
     else:
@@ -272,13 +341,23 @@ def _scan(
         for ci in lane:
             if placed[ci]:
                 skipped += 1
-            elif lo <= age[ci] <= hi and ci != seed:
+                continue
+            x = age[ci]
+            if lo <= x <= hi and ci != seed:
                 if n_mixed < cap and not single[ci]:
                     mixed.append(ci)
                     n_mixed += 1
+                    if x < m_lo:
+                        m_lo = x
+                    elif x > m_hi:
+                        m_hi = x
                 if n_same < cap and gender[ci] == g:
                     same.append(ci)
                     n_same += 1
+                    if x < s_lo:
+                        s_lo = x
+                    elif x > s_hi:
+                        s_hi = x
                     if n_same >= cap and n_mixed >= cap:
                         break
                 elif n_mixed >= cap and n_same >= cap:
@@ -290,7 +369,7 @@ def _scan(
             lane[:] = [ci for ci in lane if not placed[ci]]
             total = 0
         waste[key] = total
-    return mixed, same
+    return mixed, same, m_lo, m_hi, s_lo, s_hi
 
 
 def _size(n: int, lo: int, target: int, hi: int) -> int:
