@@ -41,6 +41,7 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
+from intake.web.views import OSLO
 from staff.config import StaffConfig
 from staff.tables import staff_audit, staff_passkey, staff_user
 
@@ -65,6 +66,17 @@ class Passkey:
     label: str | None
     created_at: datetime
     last_used_at: datetime | None
+
+    @property
+    def added(self) -> str:
+        """The day it was added, Oslo time, in the numeric form all three languages read."""
+        return self.created_at.astimezone(OSLO).strftime("%d.%m.%Y")
+
+    @property
+    def last_used(self) -> str | None:
+        if self.last_used_at is None:
+            return None
+        return self.last_used_at.astimezone(OSLO).strftime("%d.%m.%Y %H:%M")
 
     @property
     def key(self) -> str:
