@@ -1,32 +1,65 @@
-"""Scale benchmark for ``form_groups``: 10,000 and 100,000 waiting people across Norway.
+"""Scale benchmark for ``form_groups``: 10,000 and 100,000 waiting people across Norway, against
+the core as it was before the speed work, measured in the same run.
 
-Run: ``.venv/bin/python bench/matching_scale.py [--sizes 10000,100000] [--pools 300]``
-(``--pools 0`` skips the comparison with the exact optimum).
+Run: ``.venv/bin/python bench/matching_scale.py [--sizes 10000,100000] [--repeat 3]
+[--baseline f69c0e7] [--pools 300]`` (``--baseline none`` skips the old core, ``--pools 0`` the
+comparison with the exact optimum).
 
-Each size runs in a fresh child process so that peak memory (``ru_maxrss``) belongs to that size
-alone. People and facilitators come from ``bench/simulate.py``'s synthetic model; waiting times
-are spread over the last 26 weeks. The second part compares the greedy heuristic with the exact
-optimum on small pools (one catchment's local waiting list, at most 30 people) and prints the
-share of the optimum's placements the heuristic reaches.
+The baseline is the matching core of git revision ``--baseline`` (default: the last commit
+before issue 12's matching work), unpacked with ``git archive`` into a temporary folder. Every
+measurement runs in a fresh child process, so peak memory (``ru_maxrss``, the whole process:
+Python, the generated people and the run) belongs to that run alone; baseline and current runs
+alternate, ``--repeat`` times each, and the medians are printed, because the machine is shared
+and single timings are noisy. CPU seconds (``time.process_time()``) are less sensitive to other
+jobs than wall seconds.
+
+"form_groups" is what a run costs: the groups, and the people left waiting (their reasons are
+worked out when asked for). "explain all" is the extra time to explain every waiting person
+(what the old core did inside every run), "explain one" the time to explain a single person on a
+fresh plan, as the status page would. The plans are compared too: the fingerprint (a hash of
+``repr(plan)``: groups, reasons and suggestions, as in ``tests/unit/matching/plan_fingerprint.py``)
+of the current core must equal the baseline's.
+
+People and facilitators come from ``bench/simulate.py``'s synthetic model; waiting times are
+spread over the last 26 weeks. The last part compares the greedy heuristic with the exact optimum
+on small pools (one catchment's local waiting list, at most 30 people).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import io
 import json
 import random
 import resource
+import statistics
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "src"))
-sys.path.insert(0, str(HERE))
+ROOT = HERE.parent
+#: The core before issue 12's matching work (explains everyone in every run).
+BASELINE_REF = "f69c0e7"
 
+
+def _core_path() -> Path:
+    """The ``src`` folder to import the core from: ``--src DIR`` (a baseline child) or ours."""
+    if "--src" in sys.argv:
+        return Path(sys.argv[sys.argv.index("--src") + 1])
+    return ROOT / "src"
+
+
+sys.path.insert(0, str(_core_path()))
+sys.path.insert(1, str(HERE))
+# Imported first, so every later ``matching.…`` import (simulate's too) resolves in this copy.
+import matching  # noqa: E402, F401
 import simulate as sim  # noqa: E402
 from matching import exact  # noqa: E402
 from matching.algorithm import form_groups  # noqa: E402
@@ -52,10 +85,12 @@ def population(n: int, seed: int) -> tuple[list[Candidate], list[Facilitator]]:
     return people, facs
 
 
-def one(n: int, seed: int) -> dict[str, float]:
-    """Time one run of ``form_groups`` on ``n`` people (called in a child process): wall
-    seconds and CPU seconds of this process (``time.process_time()``, less sensitive to other
-    jobs on a shared machine)."""
+def _fingerprint(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def one(n: int, seed: int) -> dict[str, float | str]:
+    """Time one run of ``form_groups`` on ``n`` people (called in a child process)."""
     people, facs = population(n, seed)
     # Enough capacity that most people *can* be placed, so the grouping work is measured too.
     facs = [replace(f, free_starts=max(2, n // 1000)) for f in facs]
@@ -64,6 +99,16 @@ def one(n: int, seed: int) -> dict[str, float]:
     plan = form_groups(people, RuleBook(), now=NOW, facilitators=facs)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    lazy = hasattr(plan, "why")
+    one_s = 0.0
+    if lazy:
+        waiting = plan.waiting
+        c1 = time.process_time()
+        plan.why(waiting[len(waiting) // 2])
+        one_s = time.process_time() - c1
+    c2 = time.process_time()
+    unplaced = plan.unplaced  # the old core has them already; the new one explains everyone
+    explain_all = time.process_time() - c2
     return {
         "n": n,
         "seconds": seconds,
@@ -72,7 +117,105 @@ def one(n: int, seed: int) -> dict[str, float]:
         "input_mb": base / 1024,
         "groups": len(plan.groups),
         "placed": len(plan.placed),
+        "waiting": len(unplaced),
+        "explain_all": explain_all,
+        "explain_one": one_s,
+        "fingerprint": _fingerprint(repr(plan)),
     }
+
+
+def _baseline_src(ref: str, into: Path) -> Path | None:
+    """Unpack the matching core of git revision ``ref`` into ``into``; None if not possible."""
+    try:
+        tar = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", "--format=tar", ref, "src/matching"],
+            capture_output=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    with tarfile.open(fileobj=io.BytesIO(tar)) as archive:
+        archive.extractall(into, filter="data")
+    return into / "src"
+
+
+def _child(n: int, seed: int, src: Path | None) -> dict[str, float | str]:
+    cmd = [sys.executable, __file__, "--one", str(n), "--seed", str(seed)]
+    if src is not None:
+        cmd += ["--src", str(src)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    row: dict[str, float | str] = json.loads(out.strip().splitlines()[-1])
+    return row
+
+
+def _median(rows: list[dict[str, float | str]], key: str) -> float:
+    return statistics.median(float(r[key]) for r in rows)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="10000,100000")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--baseline", default=BASELINE_REF, help="git revision, or 'none'")
+    ap.add_argument("--pools", type=int, default=300)
+    ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--src", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.one:
+        print(json.dumps(one(args.one, args.seed)))
+        return
+    sizes = [int(x) for x in args.sizes.split(",")]
+    with tempfile.TemporaryDirectory() as tmp:
+        old_src = None if args.baseline == "none" else _baseline_src(args.baseline, Path(tmp))
+        if args.baseline != "none" and old_src is None:
+            print(f"baseline {args.baseline}: cannot unpack it with git; measuring ours only")
+        runs: dict[tuple[str, int], list[dict[str, float | str]]] = {}
+        for n in sizes:
+            for _ in range(args.repeat):  # alternate, so both see the same machine load
+                if old_src is not None:
+                    runs.setdefault(("before", n), []).append(_child(n, args.seed, old_src))
+                runs.setdefault(("now", n), []).append(_child(n, args.seed, None))
+    print(
+        f"medians of {args.repeat} runs each; 'before' = the core of {args.baseline}, "
+        "'now' = this tree"
+    )
+    print(
+        f"{'waiting':>8} {'core':>6} {'seconds':>8} {'cpu s':>6} {'peak MB':>8} {'groups':>7} "
+        f"{'placed':>7} {'explain all s':>13} {'explain one ms':>14}  plan"
+    )
+    for (label, n), rows in runs.items():
+        prints = {str(r["fingerprint"]) for r in rows}
+        explain_all = "(inside)" if label == "before" else f"{_median(rows, 'explain_all'):.2f}"
+        explain_one = "-" if label == "before" else f"{1000 * _median(rows, 'explain_one'):.1f}"
+        print(
+            f"{n:>8} {label:>6} {_median(rows, 'seconds'):>8.2f} {_median(rows, 'cpu'):>6.2f} "
+            f"{_median(rows, 'peak_mb'):>8.0f} {rows[0]['groups']:>7} {rows[0]['placed']:>7} "
+            f"{explain_all:>13} {explain_one:>14}  {','.join(sorted(prints))}"
+        )
+    for n in sizes:
+        before, now = runs.get(("before", n)), runs[("now", n)]
+        if before is None:
+            continue
+        same = {r["fingerprint"] for r in before} == {r["fingerprint"] for r in now}
+        speed = _median(before, "cpu") / _median(now, "cpu")
+        print(f"{n}: {speed:.1f}x less CPU than before; same plans: {'yes' if same else 'NO'}")
+    if len(sizes) >= 2:
+        a, b = sizes[0], sizes[-1]
+        for label in ("before", "now"):
+            if (label, a) in runs:
+                ra, rb = runs[(label, a)], runs[(label, b)]
+                cpu = _median(rb, "cpu") / _median(ra, "cpu")
+                mem = _median(rb, "peak_mb") / _median(ra, "peak_mb")
+                print(f"growth {a}->{b} ({label}): cpu x{cpu:.1f}, peak memory x{mem:.1f}")
+    if args.pools <= 0:
+        return
+    got, full, best, pools = exact_share(args.pools, args.seed)
+    print(f"form_groups (exact step on) on the same pools: {100 * full / max(1, best):.1f}%")
+    print(
+        f"greedy heuristic alone vs exact on {pools} small pools (8-30 people, one catchment): "
+        f"{got}/{best} placements = {100 * got / max(1, best):.1f}% of the optimum"
+    )
 
 
 def exact_share(pools: int, seed: int) -> tuple[int, int, int, int]:
@@ -103,47 +246,6 @@ def exact_share(pools: int, seed: int) -> tuple[int, int, int, int]:
         best += sum(len(f.members) for f in x)
         done += 1
     return got, full, best, done
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", default="10000,100000")
-    ap.add_argument("--pools", type=int, default=300)
-    ap.add_argument("--seed", type=int, default=11)
-    ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    if args.one:
-        print(json.dumps(one(args.one, args.seed)))
-        return
-    rows = []
-    for n in (int(x) for x in args.sizes.split(",")):
-        out = subprocess.run(
-            [sys.executable, __file__, "--one", str(n), "--seed", str(args.seed)],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        rows.append(json.loads(out.strip().splitlines()[-1]))
-    print(f"{'waiting':>9} {'seconds':>8} {'cpu s':>6} {'peak MB':>8} {'groups':>7} {'placed':>7}")
-    for r in rows:
-        print(
-            f"{r['n']:>9} {r['seconds']:>8.2f} {r['cpu']:>6.2f} {r['peak_mb']:>8.0f} "
-            f"{r['groups']:>7} {r['placed']:>7}"
-        )
-    if len(rows) >= 2:
-        a, b = rows[0], rows[-1]
-        print(
-            f"growth {a['n']}->{b['n']}: time x{b['seconds'] / a['seconds']:.1f}, "
-            f"peak memory x{b['peak_mb'] / a['peak_mb']:.1f}"
-        )
-    if args.pools <= 0:
-        return
-    got, full, best, pools = exact_share(args.pools, args.seed)
-    print(f"form_groups (exact step on) on the same pools: {100 * full / max(1, best):.1f}%")
-    print(
-        f"greedy heuristic alone vs exact on {pools} small pools (8-30 people, one catchment): "
-        f"{got}/{best} placements = {100 * got / max(1, best):.1f}% of the optimum"
-    )
 
 
 if __name__ == "__main__":
