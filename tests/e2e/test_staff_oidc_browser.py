@@ -97,3 +97,30 @@ async def test_cancelled_and_unknown_are_clear_pages(
             await shot(page, f"staff-oidc-denied-{lang}-375")
     finally:
         await context.close()
+
+
+async def test_the_identity_provider_is_the_second_factor_of_an_email_session(
+    console: ConsoleSite, browser: Any, idp: str
+) -> None:
+    """Signed in by e-mail link, a health page sends to the second-factor page, whose provider
+    button (a plain link: works without JavaScript) brings the person back with a new session."""
+    email = f"{unique('oidc2')}@link-test.example.no"
+    user, cookie = await console.administrator(email)
+    sub = unique("sub")
+    set_user(idp, sub, email=email, email_verified=True)
+    context = await phone_context(browser, console, cookie)
+    page = await context.new_page()
+    try:
+        await page.goto(f"{console.url}/ansatt/logg")
+        assert "/ansatt/to-faktor" in page.url
+        for lang in LANGS:
+            await page.goto(f"{console.url}/ansatt/to-faktor?neste=/ansatt/logg&lang={lang}")
+            assert await axe_violations(page) == [], ("second factor", lang)
+            await shot(page, f"staff-second-factor-idp-{lang}-375")
+        await page.get_by_role("link", name="Test-IdP").click()
+        await page.fill("input[name=sub]", sub)
+        await page.get_by_role("button", name="Authorize").click()
+        await page.wait_for_url(f"{console.url}/ansatt/logg")
+        assert await console.methods(user) == ["oidc"]  # the e-mail session is revoked
+    finally:
+        await context.close()

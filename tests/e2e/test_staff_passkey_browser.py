@@ -71,8 +71,12 @@ async def test_email_session_adds_a_passkey_then_signs_in_with_it_alone(
         await page.goto(f"{console.url}/ansatt/logg")
         assert page.url == f"{console.url}/ansatt/to-faktor?neste=/ansatt/logg"
         await _axe_in_every_language(page, page.url, "second-factor-add")
-        await page.fill("#passkey-label", "Virtuell nøkkel")
-        await page.locator("[data-passkey=register]").click()
+        # Keyboard only: type the name, Tab to the button, Enter.
+        await page.focus("#passkey-label")
+        await page.keyboard.type("Virtuell nøkkel")
+        await page.keyboard.press("Tab")
+        assert await page.evaluate("document.activeElement.dataset.passkey") == "register"
+        await page.keyboard.press("Enter")
         await page.wait_for_url(f"{console.url}/ansatt/logg")
         assert await console.methods(user) == ["passkey"]  # the e-mail session is revoked
         label = await console.scalar(
