@@ -31,7 +31,7 @@ from matching.check import violations
 from matching.model import Facilitator, GroupProposal, Plan, RuleBook, Rules
 from matching.service import candidate_from, rules_from, store_plan
 from matching.states import OPEN_GROUP_STATES
-from matching.tables import group_member, start_group
+from matching.tables import group_event, group_member, start_group
 
 
 class Refused(Exception):
@@ -330,7 +330,15 @@ async def form_group(
     gid: uuid.UUID = (
         await session.execute(select(start_group.c.id).where(start_group.c.match_run_id == run_id))
     ).scalar_one()
-    await common.event(session, gid, "formed_by_hand", now=now, actor=actor, members=len(members))
+    # The job's own "formed" event, with who formed it: the history says a person did.
+    await session.execute(
+        update(group_event)
+        .where(group_event.c.group_id == gid, group_event.c.what == "formed")
+        .values(
+            actor=actor,
+            detail=group_event.c.detail.op("||")(func.jsonb_build_object("by_hand", True)),
+        )
+    )
     group = await _load(session, gid)
     await send_start_notice(session, lc, group, pick, now=now, actor=actor)
     return gid

@@ -61,8 +61,7 @@ class GroupWords:
         }
         self.meetings = {"planned": _("Planned"), "held": _("Held"), "cancelled": _("Cancelled")}
         self.events = {
-            "formed": _("Formed by the matching job"),
-            "formed_by_hand": _("Formed by hand by staff"),
+            "formed": _("The group was formed"),
             "start_notice_sent": _("Start notice sent to a facilitator"),
             "facilitator_accepted": _("The facilitator said yes"),
             "facilitator_declined": _("The facilitator said no"),

@@ -135,7 +135,7 @@ async def test_group_page_shows_members_numbered_without_contact_and_is_audited(
     user = await sign_in(client, session, clock.now, organisation_id=world["mine"]["org"].id)
     page = await client.get(f"/ansatt/grupper/{gid}?lang=en")
     assert page.status_code == 200
-    assert "Formed by the matching job" in page.text
+    assert "The group was formed" in page.text and "the matching job" in page.text
     assert "In the proposal" in page.text
     for pid in world["mine"]["people"]:
         assert str(pid) not in page.text.split("<form", 1)[0]  # members are numbered only
@@ -289,6 +289,14 @@ async def test_form_a_group_by_hand_refuses_three_and_forms_four(
     )
     assert members == set(people)
     assert "group.form" in await _actions(session, gid)
+    formed_by = (
+        await session.execute(
+            select(group_event.c.actor).where(
+                group_event.c.group_id == gid, group_event.c.what == "formed"
+            )
+        )
+    ).scalar_one()
+    assert formed_by.startswith("staff:")
     notice = await session.scalar(
         select(func.count()).where(
             outbox.c.template == "start_notice", outbox.c.organisation_id == org.id
