@@ -86,7 +86,13 @@ async def metadata(provider: OidcProvider, *, fresh_keys: bool = False) -> _Cach
     cached = _cache.get(provider.discovery_url)
     try:
         if cached is None or time.monotonic() - cached.fetched > METADATA_TTL_SECONDS:
-            cached = _Cached(time.monotonic(), await _get_json(provider.discovery_url))
+            document = await _get_json(provider.discovery_url)
+            # OpenID Discovery: the issuer must be the discovery URL's own prefix, so a
+            # document served elsewhere cannot name another issuer (nor Entra's templated one).
+            issuer = str(document["issuer"]).rstrip("/")
+            if not provider.discovery_url.startswith(issuer + "/.well-known/"):
+                raise ValueError("issuer does not match the discovery URL")
+            cached = _Cached(time.monotonic(), document)
             _cache[provider.discovery_url] = cached
         if cached.jwks is None or fresh_keys:
             cached.jwks = await _get_json(cached.metadata["jwks_uri"])

@@ -44,7 +44,10 @@ def settings(tmp_path: Path, idp: str) -> Settings:
         public_base_url="http://testserver",
         post_rate_per_minute=1000,
         scheduler_enabled=False,
-        oidc_providers=[provider_setting(idp)],  # type: ignore[list-item]
+        oidc_providers=[  # type: ignore[list-item]
+            provider_setting(idp),
+            provider_setting("http://localhost:9", slug="down", name="Down-IdP"),
+        ],
     )
 
 
@@ -204,6 +207,8 @@ async def test_an_unknown_provider_or_an_unreachable_one_is_a_page(
     assert page.status_code == 404 and "not set up here" in page.text
     callback = await client.get("/ansatt/oidc/nope/callback", params={"code": "x", "state": "y"})
     assert callback.status_code == 404
+    down = await client.get("/ansatt/oidc/down")
+    assert down.status_code == 502 and "could not be reached" in down.text
 
 
 def test_providers_come_from_one_json_variable_and_are_validated(
