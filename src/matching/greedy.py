@@ -84,8 +84,12 @@ def greedy(ctx: Context, pool: list[int], *, local: bool, digital: bool) -> list
     for seed in pool:
         if placed[seed]:
             continue
+        # Marked as placed while its options are scanned, so the scans skip the seed with the
+        # test they make anyway (it is never one of the "others"); unmarked if it stays alone.
+        placed[seed] = 1
         found = _best_group(ctx, seed, index, placed, waste, starters, local=local, digital=digital)
         if found is None:
+            placed[seed] = 0
             continue
         for m in found.members:
             placed[m] = 1
@@ -264,11 +268,11 @@ def _scan(
     g: str | None,
     seed_single: bool,
 ) -> tuple[list[int], list[int], int, int, int, int]:
-    """Unplaced people of ``lane`` (not the seed) within ``span`` years of the seed's age,
-    longest-waiting first: the first ``cap`` without a single-gender wish (unless the seed has
-    one) and the first ``cap`` of gender ``g`` (if ``g`` is given); with the lowest and highest
-    age band of each list, the seed's included (so the caller can see at once whether one age
-    window holds everyone).
+    """Unplaced people of ``lane`` (the seed is marked placed, so left out) within ``span``
+    years of the seed's age, longest-waiting first: the first ``cap`` without a single-gender
+    wish (unless the seed has one) and the first ``cap`` of gender ``g`` (if ``g`` is given);
+    with the lowest and highest age band of each list, the seed's included (so the caller can
+    see at once whether one age window holds everyone).
 
     For a cross-problem group (``cross`` = the group's rules) only those who may already join
     one under those rules count. Placed people are dropped lazily: once the placed people
@@ -296,7 +300,7 @@ def _scan(
                 skipped += 1
                 continue
             x = age[ci]
-            if lo <= x <= hi and ci != seed and (own_rules[ci] is cross or ok(ci, cross)):
+            if lo <= x <= hi and (own_rules[ci] is cross or ok(ci, cross)):
                 if want_same and len(same) < cap and gender[ci] == g:
                     same.append(ci)
                     s_lo, s_hi = min(s_lo, x), max(s_hi, x)
@@ -314,7 +318,7 @@ def _scan(
                 skipped += 1
                 continue
             x = age[ci]
-            if lo <= x <= hi and not single[ci] and ci != seed:
+            if lo <= x <= hi and not single[ci]:
                 mixed.append(ci)
                 if x < m_lo:
                     m_lo = x
@@ -328,7 +332,7 @@ def _scan(
                 skipped += 1
                 continue
             x = age[ci]
-            if gender[ci] == g and lo <= x <= hi and ci != seed:
+            if gender[ci] == g and lo <= x <= hi:
                 same.append(ci)
                 if x < s_lo:
                     s_lo = x
@@ -343,7 +347,7 @@ def _scan(
                 skipped += 1
                 continue
             x = age[ci]
-            if lo <= x <= hi and ci != seed:
+            if lo <= x <= hi:
                 if n_mixed < cap and not single[ci]:
                     mixed.append(ci)
                     n_mixed += 1
@@ -366,7 +370,8 @@ def _scan(
         key = id(lane)
         total = waste.get(key, 0) + skipped
         if total * 4 >= len(lane):
-            lane[:] = [ci for ci in lane if not placed[ci]]
+            # The seed is only marked (see :func:`greedy`): it stays.
+            lane[:] = [ci for ci in lane if not placed[ci] or ci == seed]
             total = 0
         waste[key] = total
     return mixed, same, m_lo, m_hi, s_lo, s_hi
