@@ -49,8 +49,23 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_interest_note"),
     )
     op.create_index("ix_interest_note_interest", "interest_note", ["interest_id", "at"])
+    # The console's waiting list, longest waiting first, one page at a time (20,000 people in
+    # under 100 ms): per organisation, and the unmet demand per region.
+    op.create_index(
+        "ix_interest_org_waiting",
+        "interest",
+        ["organisation_id", "status", "waiting_since", "id"],
+    )
+    op.create_index(
+        "ix_interest_unmet_waiting",
+        "interest",
+        ["region_slug", "status", "waiting_since", "id"],
+        postgresql_where=sa.text("organisation_id IS NULL"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_interest_unmet_waiting", table_name="interest")
+    op.drop_index("ix_interest_org_waiting", table_name="interest")
     op.drop_index("ix_interest_note_interest", table_name="interest_note")
     op.drop_table("interest_note")

@@ -125,6 +125,9 @@ def _messages(t: Translator) -> Messages:
         "Read the consent text to the person. Tick the box only when they have agreed."
     )
     messages.by_field["municipality"] = t.gettext("Choose the municipality the person lives in.")
+    messages.by_field["age_band"] = t.gettext(
+        "Choose the person's age. Groups are for people aged 18 or over."
+    )
     return messages
 
 
