@@ -93,13 +93,15 @@ def _choices(words: Words) -> dict[str, Any]:
 def _csv(words: Words, people: list[Person], now: datetime) -> Response[bytes]:
     _ = words.t.gettext
     header = [
-        _("Reference"), _("Organisation"), _("Municipality"), _("Themes"), _("Languages"), _("Times"),
-        _("Online welcome"), _("Waiting since"), _("Days waiting"), _("Status"), _("Source"),
+        _("Reference"), _("Organisation"), _("Municipality"), _("Themes"), _("Languages"),
+        _("Times"), _("Online welcome"), _("Waiting since"), _("Days waiting"), _("Status"),
+        _("Source"),
     ]  # fmt: skip
     rows = [
         [
-            p.reference, p.organisation_name or _("unmet demand"), p.municipality_name, words.themes_of(p), words.languages_of(p),
-            words.slots_of(p), _("yes") if p.digital_welcome else _("no"),
+            p.reference, p.organisation_name or _("unmet demand"), p.municipality_name,
+            words.themes_of(p), words.languages_of(p), words.slots_of(p),
+            _("yes") if p.digital_welcome else _("no"),
             p.waiting_since.date().isoformat(), p.waited_days(now),
             words.statuses.get(p.status, p.status), words.sources.get(p.source, p.source),
         ]
