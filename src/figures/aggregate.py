@@ -65,7 +65,7 @@ SELECT to_char(month, 'YYYY-MM'), municipality_number,
 FROM interest_tally
 WHERE dimension IN ('all', 'theme', 'language', 'source', 'age_band')
 GROUP BY 1, 2, 3
-"""
+"""  # noqa: S608 - only our own constant fragments are formatted in
 ).bindparams(bindparam("cross", type_=Text()))
 
 #: Waiting now, by theme, and whether any active facilitator of their organisation takes
@@ -129,9 +129,11 @@ GROUP BY 1, 2, 3
 
 
 async def geography(session: AsyncSession) -> Geography:
-    rows = (await session.execute(select(municipality.c.number, municipality.c.county_number))).all()
+    rows = (
+        await session.execute(select(municipality.c.number, municipality.c.county_number))
+    ).all()
     regions = (await session.execute(select(county.c.number, county.c.region_slug))).all()
-    return Geography(county_of=dict(rows), region_of=dict(regions))  # type: ignore[arg-type]
+    return Geography(county_of=dict(rows), region_of=dict(regions))
 
 
 async def read_inputs(session: AsyncSession, *, now: datetime) -> Inputs:
@@ -155,9 +157,7 @@ async def read_inputs(session: AsyncSession, *, now: datetime) -> Inputs:
         if r.cat == "all" and r.no_facilitator:
             inputs.no_facilitator[r.muni] = int(r.no_facilitator)
     for r in (await session.execute(_WAITS)).all():
-        inputs.waits.setdefault((r.month, r.muni, r.catchment), Counter())[int(r.weeks)] += int(
-            r.n
-        )
+        inputs.waits.setdefault((r.month, r.muni, r.catchment), Counter())[int(r.weeks)] += int(r.n)
     for r in (await session.execute(_GROUPS)).all():
         inputs.groups[(r.month, r.catchment, r.region)] = Counter(
             proposed=int(r.proposed),

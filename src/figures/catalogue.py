@@ -41,28 +41,47 @@ TABLES: dict[str, StatTable] = {
         StatTable("placed", "Placed in a group, by month of sign-up", "people", UPPER, "all"),
         StatTable("withdrawn", "Withdrawn, by month of sign-up", "people", UPPER, "all"),
         StatTable(
-            "unmet", "Unmet demand: sign-ups where no organisation serves", "people",
-            GEOGRAPHY, "all",
+            "unmet",
+            "Unmet demand: sign-ups where no organisation serves",
+            "people",
+            GEOGRAPHY,
+            "all",
         ),
         StatTable("waiting", "Waiting now", "people", GEOGRAPHY, "all", monthly=False),
         StatTable(
-            "waiting-by-theme", "Waiting now, by theme", "people", GEOGRAPHY, "theme",
+            "waiting-by-theme",
+            "Waiting now, by theme",
+            "people",
+            GEOGRAPHY,
+            "theme",
             monthly=False,
         ),
         StatTable(
-            "no-facilitator", "Waiting now with no facilitator for their theme", "people",
-            GEOGRAPHY, "all", monthly=False,
+            "no-facilitator",
+            "Waiting now with no facilitator for their theme",
+            "people",
+            GEOGRAPHY,
+            "all",
+            monthly=False,
         ),
         StatTable(
-            "time-to-placement", "Weeks from sign-up to placement, by month of sign-up",
-            "weeks", (*UPPER, "catchment"), "statistic", protected=False,
+            "time-to-placement",
+            "Weeks from sign-up to placement, by month of sign-up",
+            "weeks",
+            (*UPPER, "catchment"),
+            "statistic",
+            protected=False,
         ),
         StatTable(
-            "groups", "Groups by month proposed and how far they came", "groups",
-            ("nation", "region", "catchment"), "state", protected=False,
+            "groups",
+            "Groups by month proposed and how far they came",
+            "groups",
+            ("nation", "region", "catchment"),
+            "state",
+            protected=False,
         ),
     )
-}  # fmt: skip
+}
 
 TableId = Literal[
     "signups",
@@ -93,4 +112,4 @@ def parse_area(key: str) -> tuple[AreaKind, str] | None:
     kind, _, code = key.partition(":")
     if kind not in AREA_KINDS or not code or len(code) > 80:
         return None
-    return kind, code  # type: ignore[return-value]
+    return kind, code

@@ -124,9 +124,10 @@ def protect(
         unknown_now = unknown_cells(values, suppressed, hidden_set)
         harmless = {k for k in unknown_now if k in hidden_set and not too_small(value(k))}
         exposed = [
-            k for k in determined(equations, unknown_now, free=harmless)
+            k
+            for k in determined(equations, unknown_now, free=harmless)
             if k in suppressed or (k in hidden_set and too_small(value(k)))
-        ]  # fmt: skip
+        ]
         if not exposed:
             return frozenset(suppressed)
         added = False
@@ -195,14 +196,14 @@ def determined(
     queue = list(active)
     while queue:
         i = queue.pop()
-        cells = active.get(i)
-        if cells is None:
+        in_eq = active.get(i)
+        if in_eq is None:
             continue
-        private = [c for c in cells if len(uses[c]) == 1]
+        private = [c for c in in_eq if len(uses[c]) == 1]
         if len(private) < 2 and not any(c in free_set for c in private):
             continue
         del active[i]
-        for c in cells:
+        for c in in_eq:
             uses[c].discard(i)
             queue.extend(uses[c])
     found: set[K] = set()

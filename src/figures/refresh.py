@@ -22,9 +22,16 @@ from figures.tables import stat_cell, stat_release
 #: Any number unique to this job (pg_try_advisory_xact_lock key).
 _LOCK = 7_301_114
 _COLUMNS = (
-    "release_id", "table_id", "period", "area_kind", "area_code", "parent", "category",
-    "value", "suppressed",
-)  # fmt: skip
+    "release_id",
+    "table_id",
+    "period",
+    "area_kind",
+    "area_code",
+    "parent",
+    "category",
+    "value",
+    "suppressed",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,16 +43,30 @@ class RefreshReport:
     seconds: float = 0.0
 
     def summary(self) -> dict[str, object]:
-        return {"ran": self.ran, "release": self.release_id, "cells": self.cells,
-                "suppressed": self.suppressed, "seconds": round(self.seconds, 2)}  # fmt: skip
+        return {
+            "ran": self.ran,
+            "release": self.release_id,
+            "cells": self.cells,
+            "suppressed": self.suppressed,
+            "seconds": round(self.seconds, 2),
+        }
 
 
 async def _store(session: AsyncSession, release_id: int, cells: list[Cell]) -> None:
     rows = [
-        (release_id, c.table_id, c.period, c.area_kind, c.area_code, c.parent, c.category,
-         c.value, c.suppressed)
+        (
+            release_id,
+            c.table_id,
+            c.period,
+            c.area_kind,
+            c.area_code,
+            c.parent,
+            c.category,
+            c.value,
+            c.suppressed,
+        )
         for c in cells
-    ]  # fmt: skip
+    ]
     conn = await session.connection()
     raw = await conn.get_raw_connection()
     driver = raw.driver_connection

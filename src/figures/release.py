@@ -103,8 +103,9 @@ class Cell:
 _UPPER = ("nation", "region", "county")
 
 
-def _tree_equations(measure: str, category: str, values: Mapping[Key, int],
-                    geo: Geography, levels: Iterable[str]) -> list[Equation[Key]]:  # fmt: skip
+def _tree_equations(
+    measure: str, category: str, values: Mapping[Key, int], geo: Geography, levels: Iterable[str]
+) -> list[Equation[Key]]:
     """Each area of ``levels`` (above the lowest) is the sum of its parts one level down."""
     keep = set(levels)
     parts: dict[Key, list[Key]] = defaultdict(list)
@@ -118,9 +119,14 @@ def _tree_equations(measure: str, category: str, values: Mapping[Key, int],
 
 
 def _roll_up(
-    values: dict[Key, int], measure: str, category: str, municipality: str, n: int,
-    geo: Geography, levels: Iterable[str],
-) -> None:  # fmt: skip
+    values: dict[Key, int],
+    measure: str,
+    category: str,
+    municipality: str,
+    n: int,
+    geo: Geography,
+    levels: Iterable[str],
+) -> None:
     if n == 0:
         return
     keep = set(levels)
@@ -143,8 +149,8 @@ def _flow_problem(
             _roll_up(values, "unmet", "all", muni, n.unmet, geo, ("municipality", *_UPPER))
             _roll_up(values, "placed", "all", muni, n.placed, geo, _UPPER)
             _roll_up(values, "withdrawn", "all", muni, n.withdrawn, geo, _UPPER)
-            rest = n.signups - n.placed - n.withdrawn
-            _roll_up(values, "rest", "all", muni, rest, geo, _UPPER)
+            rest_n = n.signups - n.placed - n.withdrawn
+            _roll_up(values, "rest", "all", muni, rest_n, geo, _UPPER)
             _roll_up(values, "served", "all", muni, n.signups - n.unmet, geo, ("municipality",))
         elif cat.split(":")[0] in breakdowns:
             breakdowns[cat.split(":")[0]].add(cat)
@@ -167,8 +173,9 @@ def _flow_problem(
             continue
         rest = ("rest", "all", kind, code)
         hidden.add(rest)
-        eqs.append(Equation(s, (("placed", "all", kind, code),
-                                ("withdrawn", "all", kind, code), rest)))  # fmt: skip
+        eqs.append(
+            Equation(s, (("placed", "all", kind, code), ("withdrawn", "all", kind, code), rest))
+        )
         for cats in breakdowns.values():
             if cats:
                 eqs.append(Equation(s, tuple(("signups", c, kind, code) for c in sorted(cats))))
@@ -202,8 +209,12 @@ def _snapshot_problem(inputs: Inputs) -> tuple[dict[Key, int], frozenset[Key]]:
     eqs += _tree_equations("no-facilitator", "all", values, geo, levels)
     hidden = {k for k in values if k[0] == "other"}
     for _, _, kind, code in hidden:
-        eqs.append(Equation(("waiting", "all", kind, code),
-                            (("no-facilitator", "all", kind, code), ("other", "all", kind, code))))  # fmt: skip
+        eqs.append(
+            Equation(
+                ("waiting", "all", kind, code),
+                (("no-facilitator", "all", kind, code), ("other", "all", kind, code)),
+            )
+        )
     return values, protect(values, eqs, hidden=hidden)
 
 
@@ -232,8 +243,9 @@ def _cells(
             continue
         up = geo.parent((kind, code))
         hide = key in suppressed
-        yield Cell(table, period, kind, code, area_key(*up) if up else None, cat,
-                   None if hide else v, hide)  # fmt: skip
+        yield Cell(
+            table, period, kind, code, area_key(*up) if up else None, cat, None if hide else v, hide
+        )
 
 
 def quantile(weeks: Counter[int], share: float) -> int:
@@ -261,8 +273,16 @@ def _waits(inputs: Inputs) -> Iterable[Cell]:
         enough = sum(weeks.values()) >= THRESHOLD  # a statistic of at least five people
         up = geo.parent((kind, code))
         for name, share in QUANTILES:
-            yield Cell("time-to-placement", month, kind, code, area_key(*up) if up else None,
-                       name, quantile(weeks, share) if enough else None, not enough)  # fmt: skip
+            yield Cell(
+                "time-to-placement",
+                month,
+                kind,
+                code,
+                area_key(*up) if up else None,
+                name,
+                quantile(weeks, share) if enough else None,
+                not enough,
+            )
 
 
 def _groups(inputs: Inputs) -> Iterable[Cell]:
@@ -303,9 +323,9 @@ def build_release(inputs: Inputs) -> list[Cell]:
     values, hidden = _snapshot_problem(inputs)
     cells += _cells(SNAPSHOT, values, hidden, geo)
     themes: dict[str, list[tuple[str, int]]] = defaultdict(list)
-    for (muni, cat), n in inputs.waiting.items():
-        if cat.startswith("theme:") and n:
-            themes[cat].append((muni, n))
+    for (muni, cat), waiting in inputs.waiting.items():
+        if cat.startswith("theme:") and waiting:
+            themes[cat].append((muni, waiting))
     for cat, counts in sorted(themes.items()):
         values, hidden = _tree_problem(counts, "waiting", cat, geo)
         cells += _cells(SNAPSHOT, values, hidden, geo)

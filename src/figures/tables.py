@@ -54,8 +54,13 @@ stat_cell = Table(
     Column("value", Integer),  # None when suppressed
     Column("suppressed", Boolean, nullable=False, server_default="false"),
     PrimaryKeyConstraint(
-        "release_id", "table_id", "area_kind", "area_code", "category", "period",
+        "release_id",
+        "table_id",
+        "area_kind",
+        "area_code",
+        "category",
+        "period",
         name="pk_stat_cell",
-    ),  # fmt: skip
+    ),
     Index("ix_stat_cell_parent", "release_id", "table_id", "parent", "period"),
 )

@@ -25,6 +25,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Gauge, generate_lat
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from figures.api import StatisticsController
+from figures.metrics import refresh_gauges
+from figures.pages import ROUTES as STATISTICS_ROUTES
 from groups import Lifecycle
 from groups.answers import ROUTES as ANSWER_ROUTES
 from groups.api import StaffGroupsController
@@ -156,6 +159,7 @@ def create_app(services: Services) -> Litestar:
             )
         for status in ("waiting", "proposed", "invited", "placed", "withdrawn"):
             _INTERESTS.labels(status).set(counts.get(status, 0))
+        await refresh_gauges(state.services.sessionmaker, now=state.services.clock())
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     settings = services.settings
@@ -201,6 +205,8 @@ def create_app(services: Services) -> Litestar:
             docs_router(),
             *LINK_ROUTES,
             *ANSWER_ROUTES,
+            StatisticsController,
+            *STATISTICS_ROUTES,
             console_router(services.staff),
         ],
         dependencies={

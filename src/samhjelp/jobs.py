@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from figures.refresh import run_refresh
 from groups import tick
 from intake.idempotency import purge
 from matching.job import run_matching
@@ -84,6 +85,12 @@ async def housekeeping(services: Services) -> dict[str, int]:
     return {"scrubbed_messages": scrubbed, "purged_idempotency_keys": purged}
 
 
+async def statistics(services: Services) -> dict[str, Any]:
+    """Recompute the published figures: a new release, protected as a whole (figures)."""
+    report = await run_refresh(services.sessionmaker, now=services.clock())
+    return report.summary()
+
+
 def scheduled_jobs(services: Services) -> list[Job]:
     """Every scheduled job of the service, bound to ``services``."""
 
@@ -98,6 +105,7 @@ def scheduled_jobs(services: Services) -> list[Job]:
         Job("lifecycle", timedelta(minutes=1), bound(lifecycle)),
         Job("deliver", timedelta(seconds=20), bound(deliver)),
         Job("housekeeping", timedelta(hours=1), bound(housekeeping)),
+        Job("statistics", timedelta(hours=1), bound(statistics)),
         Job(
             "audit_retention",
             timedelta(hours=6),

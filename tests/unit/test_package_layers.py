@@ -24,6 +24,9 @@ LAYERS: dict[str, int] = {
     "groups": 2,
     "staff": 3,
     "statistics": 3,
+    # The statistics package is named figures: a package called statistics would be shadowed
+    # by the standard library's module (site-packages and src come after the stdlib on sys.path).
+    "figures": 3,
     "samhjelp": 4,
 }
 

@@ -13,7 +13,6 @@ weeks: 11 sign-ups, median 2 weeks, p75 3 (the 5th of 6), p90 5 (the 6th).
 
 from __future__ import annotations
 
-
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -46,25 +45,49 @@ async def seed(session: AsyncSession, cipher: ContactCipher) -> dict[str, Any]:
     )
     for iid, _ in bergen[:2]:
         await session.execute(
-            update(interest)
-            .where(interest.c.id == iid)
-            .values(themes=["angst", "sorg"])
+            update(interest).where(interest.c.id == iid).values(themes=["angst", "sorg"])
         )
     for iid, _ in bergen[5:]:
         await session.execute(
-            update(interest).where(interest.c.id == iid).values(
+            update(interest)
+            .where(interest.c.id == iid)
+            .values(
                 status="placed", updated_at=OCT + timedelta(days=14 if iid == bergen[5][0] else 21)
             )
-        )  # fmt: skip
+        )
     await register_people(session, cipher, OCT, 3, days_ago=0, themes=["sorg"], municipality="3405")
     await register_people(session, cipher, OCT, 6, days_ago=0, themes=["sorg"], municipality="4632")
-    await register_people(session, cipher, NOV, 5, days_ago=0, themes=["angst"], municipality="4601")
-    await tally(session, "2026-10-01", org_a, "withdrawn", 2,
-                [("all", "all"), ("theme", "angst"), ("language", "no"), ("source", "self"),
-                 ("age_band", "33-37")])  # fmt: skip
-    await tally(session, "2026-11-01", org_a, "placed", 6,
-                [("all", "all"), ("theme", "angst"), ("language", "no"), ("source", "self"),
-                 ("age_band", "33-37")])  # fmt: skip
+    await register_people(
+        session, cipher, NOV, 5, days_ago=0, themes=["angst"], municipality="4601"
+    )
+    await tally(
+        session,
+        "2026-10-01",
+        org_a,
+        "withdrawn",
+        2,
+        [
+            ("all", "all"),
+            ("theme", "angst"),
+            ("language", "no"),
+            ("source", "self"),
+            ("age_band", "33-37"),
+        ],
+    )
+    await tally(
+        session,
+        "2026-11-01",
+        org_a,
+        "placed",
+        6,
+        [
+            ("all", "all"),
+            ("theme", "angst"),
+            ("language", "no"),
+            ("source", "self"),
+            ("age_band", "33-37"),
+        ],
+    )
     for weeks, n in (("0", 1), ("1", 1), ("2", 2), ("3", 1), ("5", 1)):
         await tally(session, "2026-11-01", org_a, "placed", n, [("wait_weeks", weeks)])
     return {"a": org_a, "b": org_b}

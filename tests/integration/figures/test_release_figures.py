@@ -10,9 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from figures.catalogue import TABLES
 from figures.refresh import refresh_release
 from figures.tables import stat_cell
-from integration.figures.fixture import EXPECTED, NOV, seed
 from intake.crypto import ContactCipher
-
+from integration.figures.fixture import EXPECTED, NOV, seed
 
 PEOPLE_TABLES = {t.id for t in TABLES.values() if t.protected}
 

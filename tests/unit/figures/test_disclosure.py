@@ -96,8 +96,11 @@ counts = st.integers(0, 12) | st.integers(0, 4)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.integers(2, 6).flatmap(lambda c: st.lists(st.lists(counts, min_size=c, max_size=c),
-                                                   min_size=2, max_size=6)))  # fmt: skip
+@given(
+    st.integers(2, 6).flatmap(
+        lambda c: st.lists(st.lists(counts, min_size=c, max_size=c), min_size=2, max_size=6)
+    )
+)
 def test_no_suppressed_cell_of_a_two_way_table_is_recoverable(body: list[list[int]]) -> None:
     values, eqs = table_2d(body)
     assert_safe(values, eqs)  # type: ignore[arg-type]
@@ -105,10 +108,13 @@ def test_no_suppressed_cell_of_a_two_way_table_is_recoverable(body: list[list[in
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    st.lists(st.lists(st.lists(counts, min_size=1, max_size=4), min_size=1, max_size=4),
-             min_size=1, max_size=4),
+    st.lists(
+        st.lists(st.lists(counts, min_size=1, max_size=4), min_size=1, max_size=4),
+        min_size=1,
+        max_size=4,
+    ),
     st.lists(st.integers(0, 3), min_size=16, max_size=16),
-)  # fmt: skip
+)
 def test_hierarchies_with_an_unmet_subtree_and_hidden_cells(
     tree: list[list[list[int]]], served_share: list[int]
 ) -> None:
@@ -140,7 +146,9 @@ def test_hierarchies_with_an_unmet_subtree_and_hidden_cells(
         for c, munis in enumerate(counties):
             for m in range(len(munis)):
                 hidden.add(("served", r, c, m))
-                eqs.append(Equation(("s", "m", r, c, m), (("u", "m", r, c, m), ("served", r, c, m))))
+                eqs.append(
+                    Equation(("s", "m", r, c, m), (("u", "m", r, c, m), ("served", r, c, m)))
+                )
     for eq in eqs:  # totals from the parts, bottom up (equations were added bottom up)
         if eq.total not in values or eq.total[1] != "m":  # type: ignore[index]
             values[eq.total] = sum(values[p] for p in eq.parts)
@@ -173,13 +181,16 @@ def test_a_lone_small_cell_takes_its_smallest_neighbour_with_it() -> None:
 @pytest.mark.parametrize(
     ("total", "parts", "expected"),
     [
-        (12, {"waiting": 3, "placed": 9, "withdrawn": 0},
-         {"total": 12, "waiting": None, "placed": None, "withdrawn": 0}),
+        (
+            12,
+            {"waiting": 3, "placed": 9, "withdrawn": 0},
+            {"total": 12, "waiting": None, "placed": None, "withdrawn": 0},
+        ),
         (3, {"waiting": 3, "placed": 0}, {"total": None, "waiting": None, "placed": 0}),
         (20, {"waiting": 10, "placed": 10}, {"total": 20, "waiting": 10, "placed": 10}),
         (8, {"waiting": 4, "placed": 4}, {"total": 8, "waiting": None, "placed": None}),
     ],
-)  # fmt: skip
+)
 def test_the_referrers_rule(total: int, parts: dict[str, int], expected: dict) -> None:  # type: ignore[type-arg]
     assert protect_parts(total, parts) == expected
 
@@ -187,7 +198,14 @@ def test_the_referrers_rule(total: int, parts: dict[str, int], expected: dict) -
 def test_the_core_is_pure() -> None:
     source = (Path(__file__).parents[3] / "src" / "figures" / "disclosure.py").read_text()
     imported = {m for kind, m in imports_and_calls(source) if kind == "import"}
-    allowed = {"__future__", "collections", "collections.abc", "dataclasses", "typing", "numpy",
-               "intake.disclosure"}  # fmt: skip
+    allowed = {
+        "__future__",
+        "collections",
+        "collections.abc",
+        "dataclasses",
+        "typing",
+        "numpy",
+        "intake.disclosure",
+    }
     assert imported <= allowed, imported - allowed
     assert ast.parse(source)

@@ -1,0 +1,217 @@
+"""Reading the newest release: whole cubes for the open data, one area's figures for the pages.
+
+Everything read here comes from ``stat_cell`` of one release (never from the live tables), so
+a page or a download can only show cells that went through disclosure control together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from figures.catalogue import NATION, SNAPSHOT, TABLES, AreaKind, StatTable, area_key
+from figures.refresh import latest_release
+from figures.tables import stat_cell
+from intake.tables import county, municipality, organisation, region
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    id: int
+    created_at: datetime
+    months: tuple[str, ...]  # every month from the first to the last, 'YYYY-MM'
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    """A published cell: a number, or suppressed (``value`` None, ``suppressed`` True)."""
+
+    value: int | None
+    suppressed: bool = False
+
+    @property
+    def shown(self) -> bool:
+        return not self.suppressed
+
+
+ZERO = Value(0)
+
+
+@dataclass
+class Cube:
+    """One table for one level: every (period, area, category) with a value (zeros included)."""
+
+    table: StatTable
+    periods: list[str]
+    areas: list[tuple[str, str]]  # (code, name)
+    categories: list[str]
+    cells: dict[tuple[str, str, str], Value] = field(default_factory=dict)
+
+    def get(self, period: str, area: str, category: str) -> Value:
+        return self.cells.get((period, area, category), ZERO)
+
+
+def _month_range(first: str | None, last: str | None) -> tuple[str, ...]:
+    if not first or not last:
+        return ()
+    y, m = map(int, first.split("-"))
+    out = []
+    while f"{y:04d}-{m:02d}" <= last:
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return tuple(out)
+
+
+async def current_release(session: AsyncSession) -> Release | None:
+    found = await latest_release(session)
+    if found is None:
+        return None
+    rid, created, last = found
+    from figures.tables import stat_release  # the first month is only needed here
+
+    first = await session.scalar(select(stat_release.c.first_month).where(stat_release.c.id == rid))
+    return Release(rid, created, _month_range(first, last))
+
+
+async def area_names(session: AsyncSession, kind: AreaKind) -> list[tuple[str, str]]:
+    """(code, name) of every area of a kind, in the order a reader expects (by code)."""
+    if kind == "nation":
+        return [(NATION, "Norge")]
+    if kind == "region":
+        stmt = select(region.c.slug, region.c.name).order_by(region.c.slug)
+    elif kind == "county":
+        stmt = select(county.c.number, county.c.name).order_by(county.c.number)
+    elif kind == "municipality":
+        stmt = select(municipality.c.number, municipality.c.name).order_by(municipality.c.number)
+    else:
+        stmt = select(organisation.c.slug, organisation.c.name).order_by(organisation.c.slug)
+    return [(r[0], r[1]) for r in (await session.execute(stmt)).all()]
+
+
+async def cube(
+    session: AsyncSession,
+    release: Release,
+    table: StatTable,
+    level: AreaKind,
+    *,
+    period_from: str | None = None,
+    period_to: str | None = None,
+) -> Cube:
+    periods = list(release.months) if table.monthly else [SNAPSHOT]
+    if table.monthly:
+        periods = [
+            p
+            for p in periods
+            if (not period_from or p >= period_from) and (not period_to or p <= period_to)
+        ]
+    rows = (
+        await session.execute(
+            select(
+                stat_cell.c.period,
+                stat_cell.c.area_code,
+                stat_cell.c.category,
+                stat_cell.c.value,
+                stat_cell.c.suppressed,
+            ).where(
+                stat_cell.c.release_id == release.id,
+                stat_cell.c.table_id == table.id,
+                stat_cell.c.area_kind == level,
+                stat_cell.c.period.in_(periods),
+            )
+        )
+    ).all()
+    categories = sorted({r.category for r in rows}) or ["all"]
+    result = Cube(table, periods, await area_names(session, level), categories)
+    for r in rows:
+        result.cells[(r.period, r.area_code, r.category)] = Value(r.value, r.suppressed)
+    return result
+
+
+@dataclass
+class AreaFigures:
+    """What the statistics page (and the staff console) shows for one area and month."""
+
+    kind: AreaKind
+    code: str
+    month: str | None
+    #: table id → category → Value, for ``month`` (snapshot tables: now).
+    figures: dict[str, dict[str, Value]] = field(default_factory=dict)
+    #: Sign-ups per month, oldest first (up to 12 months ending with ``month``).
+    series: list[tuple[str, Value]] = field(default_factory=list)
+    #: The area's parts (municipalities of a county …): code → table id → Value.
+    parts: dict[str, dict[str, Value]] = field(default_factory=dict)
+
+
+async def area_figures(
+    session: AsyncSession,
+    kind: AreaKind,
+    code: str,
+    *,
+    month: str | None = None,
+    release: Release | None = None,
+) -> AreaFigures | None:
+    """One area's figures from the newest release (None: nothing published yet).
+
+    ``month`` defaults to the release's last month. Only cells of the release are returned,
+    so whoever shows them (the public page, the staff console) shows protected figures.
+    """
+    release = release or await current_release(session)
+    if release is None:
+        return None
+    month = month if month in release.months else (release.months[-1] if release.months else None)
+    result = AreaFigures(kind, code, month)
+    months = list(release.months)
+    window = months[max(0, months.index(month) - 11) : months.index(month) + 1] if month else []
+    own = and_(stat_cell.c.area_kind == kind, stat_cell.c.area_code == code)
+    rows = (
+        await session.execute(
+            select(
+                stat_cell.c.table_id,
+                stat_cell.c.period,
+                stat_cell.c.category,
+                stat_cell.c.value,
+                stat_cell.c.suppressed,
+            ).where(
+                stat_cell.c.release_id == release.id,
+                own,
+                or_(stat_cell.c.period.in_([*window, SNAPSHOT])),
+            )
+        )
+    ).all()
+    series: dict[str, Value] = {}
+    for r in rows:
+        v = Value(r.value, r.suppressed)
+        if r.table_id == "signups" and r.category == "all":
+            series[r.period] = v
+        if r.period in (month, SNAPSHOT):
+            result.figures.setdefault(r.table_id, {})[r.category] = v
+    result.series = [(p, series.get(p, ZERO)) for p in window]
+    part_rows = (
+        await session.execute(
+            select(
+                stat_cell.c.table_id,
+                stat_cell.c.area_code,
+                stat_cell.c.value,
+                stat_cell.c.suppressed,
+            ).where(
+                stat_cell.c.release_id == release.id,
+                stat_cell.c.parent == area_key(kind, code),
+                stat_cell.c.table_id.in_(("signups", "waiting", "unmet")),
+                stat_cell.c.category == "all",
+                stat_cell.c.period.in_([p for p in (month, SNAPSHOT) if p]),
+                stat_cell.c.area_kind != "catchment",
+            )
+        )
+    ).all()
+    for part in part_rows:
+        result.parts.setdefault(part.area_code, {})[part.table_id] = Value(
+            part.value, part.suppressed
+        )
+    return result
+
+
+def tables_for(kind: AreaKind) -> list[StatTable]:
+    return [t for t in TABLES.values() if kind in t.levels]

@@ -1,0 +1,115 @@
+"""The open-data endpoints and the statistics page over HTTP: stable URLs, valid JSON-stat 2.0,
+CSV with a status per cell, and the threshold rule on every endpoint."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from typing import Any
+
+import httpx
+from jsonstat_validator import validate_jsonstat
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from figures.catalogue import TABLES
+from figures.refresh import refresh_release
+from intake.crypto import ContactCipher
+from integration.figures.fixture import EXPECTED, NOV, seed
+
+
+async def published(session: AsyncSession, cipher: ContactCipher) -> None:
+    await seed(session, cipher)
+    await refresh_release(session, now=NOV)
+
+
+def value_at(data: dict[str, Any], period: str, area: str, category: str) -> tuple[Any, Any]:
+    """(value, status) of one cell of a JSON-stat dataset, by category ids."""
+    dims = [data["dimension"][d]["category"]["index"] for d in data["id"]]
+    p, a, c = dims[0][period], dims[1][area], dims[2][category]
+    i = (p * data["size"][1] + a) * data["size"][2] + c
+    return data["value"][i], data["status"].get(str(i))
+
+
+async def test_every_table_is_valid_jsonstat_and_hides_small_counts(
+    client: httpx.AsyncClient, session: AsyncSession, cipher: ContactCipher
+) -> None:
+    await published(session, cipher)
+    listing = (await client.get("/api/v1/statistics")).json()
+    assert [t["id"] for t in listing["tables"]] == list(TABLES)
+    for entry in listing["tables"]:
+        for level in entry["levels"]:
+            resp = await client.get(f"/api/v1/statistics/tables/{entry['id']}?level={level}")
+            assert resp.status_code == 200, (entry["id"], level, resp.text)
+            data = resp.json()
+            assert validate_jsonstat(data), (entry["id"], level)
+            assert len(data["value"]) == data["size"][0] * data["size"][1] * data["size"][2]
+            for i, v in enumerate(data["value"]):
+                suppressed = data["status"].get(str(i)) == ":"
+                assert suppressed == (v is None)
+                if entry["protected"] and v is not None:
+                    assert v == 0 or v >= 5, (entry["id"], level, i, v)
+            rows = list(
+                csv.DictReader(
+                    io.StringIO(
+                        (
+                            await client.get(f"/api/v1/statistics/csv/{entry['id']}?level={level}")
+                        ).text
+                    )
+                )
+            )
+            assert len(rows) == len(data["value"])
+            for row in rows:
+                assert (row["status"] == "suppressed") == (row["value"] == "")
+                if entry["protected"] and row["value"]:
+                    assert int(row["value"]) == 0 or int(row["value"]) >= 5
+
+
+async def test_jsonstat_cells_match_the_fixture(
+    client: httpx.AsyncClient, session: AsyncSession, cipher: ContactCipher
+) -> None:
+    await published(session, cipher)
+    for (table, period, area, category), expected in EXPECTED.items():
+        if period == "now":
+            continue
+        kind, code = area.split(":")
+        data = (await client.get(f"/api/v1/statistics/tables/{table}?level={kind}")).json()
+        value, status = value_at(data, period, code, category)
+        assert (value, status) == (expected, None if expected is not None else ":"), (
+            table,
+            period,
+            area,
+            category,
+        )
+
+
+async def test_unknown_table_level_and_month_are_problems(
+    client: httpx.AsyncClient, session: AsyncSession, cipher: ContactCipher
+) -> None:
+    await published(session, cipher)
+    assert (await client.get("/api/v1/statistics/tables/nope")).status_code == 404
+    wrong = await client.get("/api/v1/statistics/tables/placed?level=municipality")
+    assert wrong.status_code == 422
+    assert wrong.headers["content-type"].startswith("application/problem+json")
+    assert (await client.get("/api/v1/statistics/tables/signups?from=2026-13")).status_code == 422
+    some = (await client.get("/api/v1/statistics/tables/signups?from=2026-11&to=2026-11")).json()
+    assert list(some["dimension"]["period"]["category"]["index"]) == ["2026-11"]
+
+
+async def test_the_page_shows_protected_figures_in_three_languages(
+    client: httpx.AsyncClient, session: AsyncSession, cipher: ContactCipher
+) -> None:
+    await published(session, cipher)
+    page = await client.get("/statistikk?area=municipality:3405&month=2026-10&lang=en")
+    assert page.status_code == 200
+    html = page.text
+    assert "Lillehammer" in html and 'role="img"' in html and "<desc" in html
+    # Lillehammer's 3 sign-ups are hidden, never printed as a number next to their label.
+    assert re.search(r"<dt>Sign-ups</dt><dd[^>]*>hidden</dd>", html), html
+    nation = (await client.get("/statistikk?month=2026-10&lang=en")).text
+    assert re.search(r"<dt>Sign-ups</dt><dd>18</dd>", nation)
+    assert re.search(r"<dt>Waiting now</dt><dd>19</dd>", nation)
+    for lang, word in (("nb", "Statistikk"), ("nn", "Statistikk"), ("en", "Statistics")):
+        got = await client.get(f"/statistikk?lang={lang}")
+        assert got.status_code == 200 and f'<html lang="{lang}"' in got.text
+        assert word in got.text
