@@ -6,15 +6,19 @@ from __future__ import annotations
 import uuid
 
 import httpx
+from markupsafe import escape
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conftest import FakeClock
-from helpers import make_org
+from helpers import make_org, make_org_with_facilitator
 from intake.crypto import ContactCipher
 from intake.tables import interest
 from integration.intake.test_erasure import needles_of, person_traces
 from integration.staff.person_support import audit_rows, person, post_form, sign_in
+from matching.job import run_matching
+from matching.service import waiting_explanation
+from samhjelp.services import Services
 from staff.notes import interest_note
 from staff.tables import staff_audit
 
@@ -155,3 +159,29 @@ async def test_withdraw_on_their_behalf_erases_the_person_and_their_notes(
     traces = await person_traces(session, needles)
     assert traces == {"interest id": ["staff_audit"]}, traces
     assert (await client.get(f"/ansatt/venteliste/{pid}")).status_code == 404
+
+
+async def test_record_says_why_they_wait_and_where_a_placed_person_is(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    cipher: ContactCipher,
+    clock: FakeClock,
+    services: Services,
+) -> None:
+    org, _ = await make_org_with_facilitator(session, ("4601",))
+    grouped = [await person(session, cipher, clock.now, days_ago=20) for _ in range(5)]
+    alone = await person(session, cipher, clock.now, availability=["sun-morning"])
+    await session.commit()
+    assert (await run_matching(services.sessionmaker, now=clock.now)).groups == 1
+    await sign_in(client, session, clock.now, organisation_id=org.id)
+
+    why = await waiting_explanation(session, alone, "en")
+    assert why
+    page = await client.get(f"/ansatt/venteliste/{alone}?lang=en")
+    assert str(escape(why)) in page.text
+    assert "no run has looked at this person yet" not in page.text
+
+    in_group = await client.get(f"/ansatt/venteliste/{grouped[0]}?lang=en")
+    assert "In a proposed group" in in_group.text
+    assert "Where they are" in in_group.text
+    assert "Change their choices" not in in_group.text
