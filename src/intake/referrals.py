@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.crypto import ContactCipher
+from intake.disclosure import protect_parts
 from intake.errors import FieldProblem, InvalidInterest, NotFound
 from intake.interests import insert_interest, prepare, register
 from intake.receipt import ALPHABET
@@ -172,16 +173,23 @@ async def outcome(
         ).all()
     )
     # Erased registrations survive only as the referral's two counters (issue 8).
-    withdrawn = counts.get("withdrawn", 0) + found.erased_withdrawn
-    placed = counts.get("placed", 0) + found.erased_placed
+    parts = {
+        "waiting": counts.get("waiting", 0),
+        "in_progress": counts.get("proposed", 0) + counts.get("invited", 0),
+        "placed": counts.get("placed", 0) + found.erased_placed,
+        "withdrawn": counts.get("withdrawn", 0) + found.erased_withdrawn,
+    }
+    # A referrer knows who was on the course: a count of 1–4 could tell them who went on.
+    shown = protect_parts(sum(parts.values()), parts)
     return ReferralOutcome(
         id=referral_id,
         course_kind=kind,
-        total=sum(counts.values()) + found.erased_withdrawn + found.erased_placed,
-        waiting=counts.get("waiting", 0),
-        in_progress=counts.get("proposed", 0) + counts.get("invited", 0),
-        placed=placed,
-        withdrawn=withdrawn,
+        total=shown["total"],
+        waiting=shown["waiting"],
+        in_progress=shown["in_progress"],
+        placed=shown["placed"],
+        withdrawn=shown["withdrawn"],
+        suppressed=[k for k, v in shown.items() if v is None],
     )
 
 

@@ -335,10 +335,18 @@ class ReferralBatch(BaseModel):
 
 
 class ReferralOutcome(BaseModel):
+    """How the people of one referral fared, in aggregate. A count of 1–4 is ``null`` and named
+    in ``suppressed`` (with one more figure where needed, so it cannot be worked out from the
+    total): the same rule as the public statistics (``intake.disclosure``)."""
+
     id: uuid.UUID
     course_kind: str
-    total: int
-    waiting: int
-    in_progress: int
-    placed: int
-    withdrawn: int
+    total: int | None
+    waiting: int | None
+    in_progress: int | None
+    placed: int | None
+    withdrawn: int | None
+    suppressed: list[str] = Field(
+        default_factory=list,
+        description="figures hidden because they count fewer than 5 people, or could reveal one",
+    )
