@@ -40,7 +40,23 @@ def add_user_commands(sub: Any) -> None:
     user.set_defaults(func=cmd_user)
 
 
+def _operator() -> Any:
+    """Who the audit trail names for a change made on the server's command line."""
+    from staff.access import Role, Viewer
+
+    return Viewer(
+        user_id=None,
+        name="command line (samhjelp user)",
+        email="",
+        role=Role.ADMINISTRATOR,
+        organisation_id=None,
+        region_slug=None,
+        two_factor=True,
+    )
+
+
 def cmd_user(args: argparse.Namespace) -> None:
+    from staff import audit
     from staff.access import Role
     from staff.users import (
         UserError,
@@ -57,13 +73,14 @@ def cmd_user(args: argparse.Namespace) -> None:
     async def add(services: Services, session: AsyncSession) -> str:
         role = Role(args.role)
         org_id = None
+        org_region = None
         if role is Role.STAFF:
             if not args.organisation:
                 sys.exit("samhjelp: a staff user needs --organisation SLUG")
             org = await organisation_by_slug(session, args.organisation)
             if org is None:
                 sys.exit(f"samhjelp: no organisation {args.organisation!r}")
-            org_id = org[0]
+            org_id, _, org_region = org
         elif role is Role.COORDINATOR and not args.region:
             sys.exit("samhjelp: a coordinator needs --region SLUG")
         elif role is Role.ADMINISTRATOR and (args.organisation or args.region):
@@ -81,6 +98,17 @@ def cmd_user(args: argparse.Namespace) -> None:
             )
         except UserError as exc:
             sys.exit(f"samhjelp: {exc.field}: {exc}")
+        await audit.record(
+            session,
+            _operator(),
+            "user.add",
+            now=now,
+            record_kind="staff_user",
+            record_id=user_id,
+            organisation_id=org_id,
+            region_slug=args.region or org_region,
+            detail={"role": role.value, "invited": bool(args.send_invite)},
+        )
         if args.send_invite:
             await invite(
                 session,
@@ -100,7 +128,19 @@ def cmd_user(args: argparse.Namespace) -> None:
         user = await user_by_email(session, args.email)
         if user is None:
             sys.exit(f"samhjelp: no user {args.email!r}")
-        return await disable_user(session, user.id, now=services.clock())
+        changed = await disable_user(session, user.id, now=services.clock())
+        if changed:
+            await audit.record(
+                session,
+                _operator(),
+                "user.disable",
+                now=services.clock(),
+                record_kind="staff_user",
+                record_id=user.id,
+                organisation_id=user.organisation_id,
+                region_slug=user.scope_region,
+            )
+        return changed
 
     if args.action == "add":
         user_id = _with_services(settings, add)

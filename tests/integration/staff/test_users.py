@@ -253,6 +253,13 @@ async def test_the_cli_adds_lists_and_disables_users(
         assert row.disabled_at is not None and open_sessions == []
         code, out, _ = await cli("user", "list")
         assert any(line.startswith(address) and "disabled" in line for line in out.splitlines())
+        async with maker.begin() as s:
+            trail = (
+                await s.execute(
+                    select(staff_audit.c.action).where(staff_audit.c.record_id == str(user.id))
+                )
+            ).scalars()
+            assert sorted(trail) == ["user.add", "user.disable"]
     finally:
         async with maker.begin() as s:
             ids = (
@@ -260,6 +267,9 @@ async def test_the_cli_adds_lists_and_disables_users(
             ).all()
             refs = [f"staff:{i}" for i in ids]
             await s.execute(delete(outbox).where(outbox.c.recipient_ref.in_(refs)))
+            await s.execute(
+                delete(staff_audit).where(staff_audit.c.record_id.in_([str(i) for i in ids]))
+            )
             await s.execute(delete(staff_user).where(staff_user.c.id.in_(ids)))
 
 
