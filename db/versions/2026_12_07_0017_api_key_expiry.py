@@ -31,7 +31,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_interest_referral_id",
         "interest",
-        ["referral_id"],
+        ["referral_id", "status"],
         postgresql_where=sa.text("referral_id IS NOT NULL"),
     )
 

@@ -112,12 +112,16 @@ async def _page_of_links(
     total = await db.scalar(
         select(func.count()).select_from(referral).where(referral.c.organisation_id.in_(ids))
     )
-    rows = await db.execute(
-        _outcomes(ids)
-        .order_by(referral.c.created_at.desc(), referral.c.id)
+    newest_first = (referral.c.created_at.desc(), referral.c.id)
+    # The page of links first, then the counts of those links only.
+    page = (
+        select(referral.c.id)
+        .where(referral.c.organisation_id.in_(ids))
+        .order_by(*newest_first)
         .offset(offset)
         .limit(limit)
     )
+    rows = await db.execute(_outcomes(ids).where(referral.c.id.in_(page)).order_by(*newest_first))
     return [_row(r) for r in rows], total or 0
 
 
