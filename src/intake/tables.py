@@ -231,6 +231,7 @@ interest = Table(
     Index(
         "ix_interest_referral_id",
         "referral_id",
+        "status",
         postgresql_where=text("referral_id IS NOT NULL"),
     ),
     Index(
