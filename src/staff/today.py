@@ -5,8 +5,8 @@ the people who have waited longest. Coordinators also see their region's unmet d
 
 Each part is a count and the first few, with a link to the full list (the groups pages of
 :mod:`staff.group_pages`, the waiting list of :mod:`staff.waiting`). Check-in notes are
-facilitators' words about a group, so their text is shown only to a viewer with the second
-factor; others see the count and a link.
+facilitators' words about a group, and a person's themes say something about their health, so
+both are shown only to a viewer with the second factor; others see counts and links.
 """
 
 from __future__ import annotations

@@ -93,6 +93,8 @@ async def test_notes_need_the_second_factor_and_coordinators_see_unmet_demand(
     await sign_in(client, session, clock.now, method="email", organisation_id=mine["org"])
     page = (await client.get("/ansatt?lang=en")).text
     assert group_ref(mine["running"]) in page and "Ring Per om rommet" not in page
+    line = next(x for x in page.splitlines() if reference(mine["person"]) in x)
+    assert "Grief" not in line  # nor a person's themes
 
     client.cookies.clear()
     await sign_in(client, session, clock.now, "coordinator", region_slug="vestland")

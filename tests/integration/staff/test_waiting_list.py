@@ -99,3 +99,14 @@ async def test_fifty_a_page_longest_waiting_first(
     # CSV exports what the filters show, every page of it.
     exported = await client.get("/ansatt/venteliste?format=csv")
     assert exported.text.count("\r\n") == 54
+
+
+async def test_the_list_needs_the_second_factor(
+    client: httpx.AsyncClient, session: AsyncSession, cipher: ContactCipher, clock: FakeClock
+) -> None:
+    org = await make_org(session, ("4601",))
+    await person(session, cipher, clock.now)
+    await sign_in(client, session, clock.now, method="email", organisation_id=org.id)
+    for path in ("/ansatt/venteliste", "/ansatt/venteliste?format=csv"):
+        r = await client.get(path)
+        assert r.status_code == 303 and r.headers["location"].startswith("/ansatt/to-faktor")
