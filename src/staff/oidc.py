@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from groups import Lifecycle
 from staff import audit, flow_cookie, sessions
+from staff.access import Viewer
 from staff.config import OidcProvider, StaffConfig
 from staff.links import safe_next
 from staff.passkeys import session_cookie
@@ -215,10 +216,17 @@ async def start(
     now: datetime,
     staff_config: StaffConfig,
     lifecycle: Lifecycle,
+    maybe_viewer: Viewer | None,
 ) -> Response[Any]:
+    """``?koble=1`` (from the account page): link this identity to the signed-in user instead
+    of signing in — for providers that send no address (ID-porten). Only a session with the
+    second factor may link, or one e-mail link would be enough to attach any identity."""
     provider = _provider(staff_config, slug)
     if provider is None:
         return _page(request, staff_config, "unknown_provider", status=404)
+    linking = request.query_params.get("koble") == "1"
+    if linking and (maybe_viewer is None or not maybe_viewer.two_factor):
+        return Redirect("/ansatt/to-faktor?neste=/ansatt/konto", status_code=303)
     try:
         found = await metadata(provider)
         endpoint = found.metadata["authorization_endpoint"]
@@ -235,6 +243,7 @@ async def start(
         "n": nonce,
         "v": verifier,
         "next": safe_next(request.query_params.get("neste")),
+        "link": str(maybe_viewer.user_id) if linking and maybe_viewer else None,
     }
     value = flow_cookie.seal(lifecycle.link_secret, "oidc", payload, now=now, ttl=FLOW_TTL)
     cookie = flow_cookie.cookie(
@@ -251,6 +260,7 @@ async def callback(
     now: datetime,
     staff_config: StaffConfig,
     lifecycle: Lifecycle,
+    maybe_viewer: Viewer | None,
 ) -> Response[Any]:
     provider = _provider(staff_config, slug)
     if provider is None:
@@ -281,6 +291,10 @@ async def callback(
     except (AuthlibBaseError, JoseError, httpx.HTTPError, ValueError, KeyError) as exc:
         log.warning("identity provider %s: sign-in refused (%s)", slug, type(exc).__name__)
         return _page(request, staff_config, "invalid", status=400, name=provider.name)
+    if flow.get("link"):
+        return await _link(
+            request, db, flow["link"], claims, provider, maybe_viewer, now=now, config=staff_config
+        )
     found = await staff_user_for(
         db, issuer=str(claims["iss"]), subject=str(claims["sub"]), claims=claims
     )
@@ -310,6 +324,41 @@ async def callback(
         flow_cookie.cleared(flow_cookie.OIDC, secure=staff_config.secure_cookies),
     ]
     return Redirect(safe_next(flow.get("next")), status_code=303, cookies=cookies)
+
+
+async def _link(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    link_user: str,
+    claims: dict[str, Any],
+    provider: OidcProvider,
+    viewer: Viewer | None,
+    *,
+    now: datetime,
+    config: StaffConfig,
+) -> Response[Any]:
+    """Store (issuer, subject) on the signed-in user who asked for it; refused when the
+    session changed meanwhile or the identity belongs to another staff user."""
+    cleared = flow_cookie.cleared(flow_cookie.OIDC, secure=config.secure_cookies)
+    if viewer is None or not viewer.two_factor or str(viewer.user_id) != link_user:
+        return _page(request, config, "expired", status=400, name=provider.name)
+    issuer, subject = str(claims["iss"]), str(claims["sub"])
+    holder = await db.scalar(
+        select(staff_user.c.id).where(
+            staff_user.c.oidc_issuer == issuer, staff_user.c.oidc_subject == subject
+        )
+    )
+    if holder is not None and holder != viewer.user_id:
+        return _page(request, config, "linked_elsewhere", status=409, name=provider.name)
+    await db.execute(
+        update(staff_user)
+        .where(staff_user.c.id == viewer.user_id)
+        .values(oidc_issuer=issuer, oidc_subject=subject)
+    )
+    await audit.record(
+        db, viewer, "oidc.link", now=now, request=request, detail={"provider": provider.slug}
+    )
+    return Redirect("/ansatt/konto?ok=idp-linked", status_code=303, cookies=[cleared])
 
 
 ROUTES: list[Any] = [start, callback]

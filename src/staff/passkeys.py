@@ -64,8 +64,11 @@ async def may_add(db: AsyncSession, viewer: Viewer) -> bool:
     )
 
 
-async def account_context(db: AsyncSession, viewer: Viewer) -> dict[str, Any]:
-    """What ``_passkeys.html`` needs on the account page (``/ansatt/konto``)."""
+async def account_context(
+    db: AsyncSession, viewer: Viewer, config: StaffConfig | None = None
+) -> dict[str, Any]:
+    """What ``_passkeys.html`` needs on the account page (``/ansatt/konto``); with ``config``
+    also the identity providers the user may link (for those that send no address)."""
     assert viewer.user_id is not None
     keys = await ceremony.passkeys_of(db, viewer.user_id)
     linked = await ceremony.has_identity_link(db, viewer.user_id)
@@ -73,6 +76,8 @@ async def account_context(db: AsyncSession, viewer: Viewer) -> dict[str, Any]:
         "passkeys": keys,
         "passkey_may_add": await may_add(db, viewer),
         "passkey_may_remove": viewer.two_factor and (len(keys) > 1 or linked),
+        "idp_providers": config.oidc_providers if config else (),
+        "idp_linked": linked,
     }
 
 

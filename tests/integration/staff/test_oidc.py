@@ -233,3 +233,48 @@ def test_providers_come_from_one_json_variable_and_are_validated(
         monkeypatch.setenv("SAMHJELP_OIDC_PROVIDERS", json.dumps(bad))
         with pytest.raises(ValidationError):
             Settings(data_dir=tmp_path)
+
+
+async def test_an_identity_without_an_address_is_linked_from_a_two_factor_session(
+    client: httpx.AsyncClient, session: AsyncSession, idp: str
+) -> None:
+    """ID-porten sends no e-mail: the signed-in user links it from the account page, and only
+    with the second factor (an e-mail link alone must not attach an identity)."""
+    user = await _user(session, f"{unique('eva')}@link-test.example.no")
+    sub = unique("pid")
+    set_user(idp, sub, name="Eva")  # no email claim at all
+    client.cookies.set(COOKIE, (await signed_in_cookie(session, user, method="email"))[COOKIE])
+    by_link = await client.get("/ansatt/oidc/mock", params={"koble": "1"})
+    assert by_link.status_code == 303 and by_link.headers["location"].startswith(
+        "/ansatt/to-faktor"
+    )
+
+    client.cookies.delete(COOKIE)
+    client.cookies.set(COOKIE, (await signed_in_cookie(session, user, method="passkey"))[COOKIE])
+    started = await client.get("/ansatt/oidc/mock", params={"koble": "1"})
+    linked = await _back(client, authorize(started.headers["location"], sub=sub))
+    assert linked.status_code == 303 and linked.headers["location"] == "/ansatt/konto?ok=idp-linked"
+    row = (await session.execute(select(staff_user).where(staff_user.c.id == user))).one()
+    assert (row.oidc_issuer, row.oidc_subject) == (idp, sub)
+    assert (
+        "oidc.link"
+        in (
+            await session.scalars(select(staff_audit.c.action).where(staff_audit.c.user_id == user))
+        ).all()
+    )
+
+    client.cookies.delete(COOKIE)  # now it signs in by itself
+    signed_in = await _back(client, authorize(await _start(client), sub=sub))
+    assert signed_in.status_code == 303 and await _session_method(session, signed_in) == "oidc"
+
+    # Someone else cannot link the same identity to themselves.
+    other = await _user(session, f"{unique('tor')}@link-test.example.no")
+    client.cookies.delete(COOKIE)
+    client.cookies.set(COOKIE, (await signed_in_cookie(session, other, method="passkey"))[COOKIE])
+    started = await client.get("/ansatt/oidc/mock", params={"koble": "1"})
+    refused = await _back(client, authorize(started.headers["location"], sub=sub))
+    assert refused.status_code == 409
+    assert (
+        await session.scalar(select(staff_user.c.oidc_subject).where(staff_user.c.id == other))
+        is None
+    )
