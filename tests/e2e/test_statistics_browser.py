@@ -1,0 +1,89 @@
+"""The statistics page in real headless Chromium: no axe-core violations in bokmål, nynorsk
+and English at phone width, it works without JavaScript, and screenshots for review
+(/work/notes/shots/statistikk-*.png)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from e2e.support import LANGS, SINGLE_MUNI, Site, axe_violations
+from figures.refresh import refresh_release
+from figures.tables import stat_release
+from helpers import register_people
+from intake.crypto import ContactCipher
+
+pytestmark = pytest.mark.browser
+
+SHOTS = Path(__file__).resolve().parents[3] / "notes" / "shots"
+COUNTY = "34"  # Innlandet: Lillehammer (3405) is the site's single-organisation municipality
+
+
+@pytest.fixture(scope="module")
+async def release(site: Site) -> AsyncIterator[None]:
+    """Nine people in Lillehammer (two themes), a release of the figures; both gone after."""
+    maker = async_sessionmaker(site.engine, expire_on_commit=False)
+    now = datetime.now(UTC)
+    async with maker.begin() as s:
+        cipher = ContactCipher(bytes(range(32)))
+        await register_people(s, cipher, now, 6, days_ago=0, municipality=SINGLE_MUNI,
+                              themes=["angst"])  # fmt: skip
+        await register_people(s, cipher, now, 3, days_ago=0, municipality=SINGLE_MUNI,
+                              themes=["sorg"])  # fmt: skip
+        await refresh_release(s, now=now)
+    yield
+    async with maker.begin() as s:
+        await s.execute(delete(stat_release))
+
+
+async def phone(browser: Any, *, javascript: bool = True) -> Any:
+    context = await browser.new_context(
+        bypass_csp=True, viewport={"width": 375, "height": 800}, java_script_enabled=javascript
+    )
+    return await context.new_page()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_statistics_page_is_accessible_at_phone_width(
+    site: Site, release: None, browser: Any, lang: str
+) -> None:
+    page = await phone(browser)
+    await page.goto(f"{site.url}/statistikk?area=county:{COUNTY}&lang={lang}")
+    assert await page.locator("svg[role=img] title").count() >= 2
+    assert await page.locator("table.figures-table").count() >= 2
+    violations = await axe_violations(page)
+    assert violations == [], violations
+    # Nothing overflows sideways on a 375 px phone.
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, width
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SHOTS / f"statistikk-county-{lang}-375.png"), full_page=True)
+    await page.context.close()
+
+
+async def test_choosing_an_area_works_without_javascript(
+    site: Site, release: None, browser: Any
+) -> None:
+    page = await phone(browser, javascript=False)
+    await page.goto(f"{site.url}/statistikk?lang=en")
+    await page.select_option("#area", f"municipality:{SINGLE_MUNI}")
+    await page.click("button[type=submit]")
+    assert "area=municipality%3A3405" in page.url or "area=municipality:3405" in page.url
+    heading = await page.locator("h1").inner_text()
+    assert "Lillehammer" in heading
+    # 9 sign-ups in Lillehammer this month: shown; 3 waiting for grief: hidden.
+    signups = page.locator("dt", has_text="Sign-ups").first.locator(
+        "xpath=following-sibling::dd[1]"
+    )
+    assert (await signups.inner_text()).strip() == "9"
+    grief = page.locator("table.figures-table tr", has_text="Grief")
+    assert "hidden" in (await grief.inner_text())
+    await page.screenshot(path=str(SHOTS / "statistikk-municipality-en-375-nojs.png"),
+                          full_page=True)  # fmt: skip
+    await page.context.close()
