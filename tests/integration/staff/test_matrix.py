@@ -13,7 +13,10 @@ must be what an unknown id gets (same status: 403/404/405, a redirect, or 400/42
 refused before any lookup; never 2xx), carry
 none of that organisation's markers, and change none of its rows. List routes (no parameters)
 must carry no marker of an organisation outside the viewer's scope. And the organisation's own
-viewer gets 200 from every GET route filled with its own records.
+viewer gets 200 from every GET route filled with its own records. A second test posts every
+form with the viewer's own records in the path and another organisation's ids in the body
+(``person``, ``facilitator``, ``organisation`` by id and by slug, ``region`` …): that
+organisation's rows must not change.
 """
 
 from __future__ import annotations
@@ -216,7 +219,8 @@ async def fingerprint(session: AsyncSession, org_id: uuid.UUID) -> str:
         "SELECT row_to_json(r)::text FROM referral r WHERE organisation_id = :o",
         "SELECT (to_jsonb(k) - 'last_used_at')::text FROM api_key k WHERE organisation_id = :o",
         "SELECT (to_jsonb(u) - 'last_sign_in_at')::text FROM staff_user u"
-        " WHERE organisation_id = :o",
+        " WHERE organisation_id = :o OR region_slug = (SELECT region_slug FROM organisation"
+        " WHERE id = :o)",
     ):
         rows = await session.scalars(text(sql + " ORDER BY 1"), {"o": org_id})
         parts.extend(rows)
@@ -333,3 +337,65 @@ def test_fill_refuses_an_unknown_parameter() -> None:
     with pytest.raises(LookupError):
         fill("/ansatt/x/{meeting_id:uuid}", {"org_id": "1"})
     assert fill("/ansatt/oidc/{slug:str}", None) == "/ansatt/oidc/no-such-provider"
+
+
+#: Routes that sign in or out: a form of foreign ids means nothing to them, and signing the
+#: viewer out would end the test's session.
+SESSION_ROUTES = ("/ansatt/logg-inn", "/ansatt/lenke", "/ansatt/logg-ut", "/ansatt/konto",
+                  "/ansatt/passkey", "/ansatt/oidc", "/ansatt/to-faktor")  # fmt: skip
+
+
+def foreign_form(org: Org, slug: str, *, by_slug: bool) -> dict[str, str]:
+    """A form naming another organisation's records under every field name the console's
+    forms use for a record (``organisation`` by id, or by slug as the users page takes it)."""
+    r = org.records
+    return {
+        "person": r["interest_id"], "facilitator": r["facilitator_id"],
+        "organisation": slug if by_slug else r["org_id"], "region": org.region,
+        "interest_id": r["interest_id"], "group_id": r["group_id"],
+        "referral_id": r["referral_id"], "key_id": r["key_id"], "user_id": r["user_id"],
+        "bruker": r["user_id"], "id": r["interest_id"],
+        # Enough of the rest for the usual forms to pass validation and reach the lookup.
+        "name": "Matrise Test", "email": f"matrise-{uuid.uuid4().hex[:8]}@example.no",
+        "role": "staff", "reason": "matrise test", "confirm": "yes", "course_kind": "KID",
+        "ends_on": "2026-12-20", "label": "matrise", "days": "30", "note": "matrise test",
+    }  # fmt: skip
+
+
+async def test_foreign_ids_in_a_form_change_nothing(
+    client: httpx.AsyncClient, session: AsyncSession, cipher: ContactCipher, clock: FakeClock
+) -> None:
+    """Every POST route, filled with the viewer's own records in the path and another
+    organisation's ids in the body: that organisation's rows stay as they were."""
+    orgs = await make_world(session, cipher, clock)
+    app: Litestar = client._transport.app  # type: ignore[attr-defined]
+    b_slug = await session.scalar(text("SELECT slug FROM organisation WHERE id = :i"),
+                                  {"i": orgs["B"].id})  # fmt: skip
+    everyone = await viewers(session, orgs, clock)
+    chosen = [v for v in everyone if v.name in ("staff A", "coordinator Vestland")]
+    failures: list[str] = []
+    covered = []
+    before = await fingerprint(session, orgs["B"].id)
+    for viewer in chosen:
+        token = await csrf_token(client, viewer)
+        for path, methods in staff_routes(app):
+            if "POST" not in methods or path.startswith(SESSION_ROUTES):
+                continue
+            target = fill(path, orgs["A"].records)
+            for by_slug in (False, True):
+                form = foreign_form(orgs["B"], str(b_slug), by_slug=by_slug)
+                client.cookies.clear()
+                client.cookies.update(viewer.cookies)
+                if path.startswith("/api/"):
+                    params = {"organisation": str(viewer.api_org)} if viewer.api_org else {}
+                    answer = await client.post(target, json=form, params=params)
+                else:
+                    answer = await client.post(target, data={"_csrf_token": token, **form})
+                if answer.status_code >= 500:
+                    failures.append(f"{viewer.name} POST {path}: {answer.status_code}")
+                if await fingerprint(session, orgs["B"].id) != before:
+                    failures.append(f"{viewer.name} POST {path} with B's ids changed B's rows")
+                    before = await fingerprint(session, orgs["B"].id)
+            covered.append(f"POST {path}")
+    print("\nforeign ids in forms, covered:\n  " + "\n  ".join(sorted(set(covered))))
+    assert not failures, "\n".join(failures)
