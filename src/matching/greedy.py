@@ -25,17 +25,16 @@ def _index(ctx: Context, pool: list[int], *, local: bool, digital: bool) -> _Ind
     :meth:`Context.buckets`), nested by slot."""
     out: _Index = {}
     startable: dict[tuple[str, str | None, str], bool] = {}
-    cands, langs_of = ctx.cands, ctx.langs
+    cands, langs_of, cross_own = ctx.cands, ctx.langs, ctx.cross_own
     for ci in sorted(pool):
         c = cands[ci]
-        pools: list[str] = []
-        if local:
-            pools.append(c.organisation)
+        org = c.organisation
+        pools: tuple[str, ...]
         if digital and c.digital_welcome:
-            pools.append(ctx.dpool(ci))
-        themes: list[str | None] = list(c.themes)
-        if ctx.cross_own[ci]:
-            themes.append(None)
+            pools = (org, ctx.dpool(ci)) if local else (ctx.dpool(ci),)
+        else:
+            pools = (org,) if local else ()
+        themes: tuple[str | None, ...] = (*c.themes, None) if cross_own[ci] else c.themes
         slots = c.slots  # any order: each slot has its own lane
         for theme in themes:
             for lang in langs_of[ci]:
@@ -45,7 +44,7 @@ def _index(ctx: Context, pool: list[int], *, local: bool, digital: bool) -> _Ind
                     if by_slot is None:
                         usable = startable.get(k)
                         if usable is None:
-                            usable = startable[k] = _startable(ctx, p, c.organisation, k)
+                            usable = startable[k] = _startable(ctx, p, org, k)
                         if not usable:
                             continue
                         by_slot = out[k] = defaultdict(list)
@@ -163,16 +162,18 @@ def _best_group(
     seed_single = single[seed]
     target = r.target_size
     min_size, max_size, span = r.min_size, r.max_size, r.max_age_span
+    cap = max_size + 2
+    theme_options = ctx.themes(seed, r)
+    langs = ctx.langs[seed]
     for is_digital in modes:
         pool = ctx.dpool(seed) if is_digital else c.organisation
         fac_org = None if pool == "digital:*" else c.organisation
         where = 0 if is_digital else 1
-        cap = r.max_size + 2
-        for theme, pos in ctx.themes(seed, r):
+        for theme, pos in theme_options:
             # No option of this theme can rank above (target, -pos, where, mixed, on target).
             if best_key is not None and (target, -pos, where, 1, 0) <= best_key:
                 continue
-            for lang in ctx.langs[seed]:
+            for lang in langs:
                 local_fac: int | None = None
                 if not is_digital:
                     # A local group's facilitator depends only on (theme, language) here.
