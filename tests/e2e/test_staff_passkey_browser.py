@@ -57,6 +57,11 @@ async def _axe_in_every_language(page: Any, path: str, name: str) -> None:
         assert await axe_violations(page) == [], (name, lang)
         await shot(page, f"staff-{name}-{lang}-375")
     await page.goto(f"{path}{'&' if '?' in path else '?'}lang=nb")
+    # The page itself never scrolls sideways on a phone.
+    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    await page.set_viewport_size({"width": 1280, "height": 900})
+    await shot(page, f"staff-{name}-nb-1280")
+    await page.set_viewport_size({"width": 375, "height": 812})
 
 
 async def test_email_session_adds_a_passkey_then_signs_in_with_it_alone(
