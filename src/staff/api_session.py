@@ -14,6 +14,7 @@ that is not the service's own is refused here as well.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Any
@@ -24,10 +25,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.errors import FieldProblem, InvalidInterest, NotFound
 from intake.registry import ApiPrincipal
-from staff import sessions
+from staff import audit, sessions
+from staff.access import Viewer
 from staff.config import StaffConfig
 
 _SAFE = ("GET", "HEAD", "OPTIONS")
+#: What a signed-in person does through the API goes in the audit trail as it would in the
+#: console: (method, path pattern) → (action, record kind). Lists are not views of a record.
+_AUDITED = (
+    ("GET", re.compile(r"^/api/v1/staff/interests/([0-9a-f-]{36})$"), "interest.view", "interest"),
+    ("POST", re.compile(r"^/api/v1/staff/interests/?$"), "interest.register", "interest"),
+    ("GET", re.compile(r"^/api/v1/staff/groups/([0-9a-f-]{36})(/\w+)?$"), "group.view", "group"),
+    ("POST", re.compile(r"^/api/v1/staff/groups/([0-9a-f-]{36})/close$"), "group.close", "group"),
+)
 
 
 class SessionPrincipals:
@@ -54,7 +64,28 @@ class SessionPrincipals:
                 " organisation's identity provider"
             )
         allowed = await viewer.organisations(db)
-        return ApiPrincipal(viewer.user_id, _chosen(request, allowed), "staff")
+        principal = ApiPrincipal(viewer.user_id, _chosen(request, allowed), "staff")
+        # Written in the request's transaction: a refused request (404) leaves no row.
+        await _audit(request, db, now, viewer, principal.organisation_id)
+        return principal
+
+
+async def _audit(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    now: datetime,
+    viewer: Viewer,
+    organisation_id: uuid.UUID,
+) -> None:
+    for method, pattern, action, kind in _AUDITED:
+        found = pattern.match(request.url.path) if request.method == method else None
+        if found:
+            record = found.group(1) if pattern.groups else None
+            await audit.record(
+                db, viewer, action, now=now, record_kind=kind, record_id=record,
+                organisation_id=organisation_id, request=request, detail={"via": "api"},
+            )  # fmt: skip
+            return
 
 
 def _chosen(request: Request[Any, Any, Any], allowed: list[uuid.UUID]) -> uuid.UUID:

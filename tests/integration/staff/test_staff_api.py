@@ -14,6 +14,7 @@ from helpers import make_key, make_org, register_people
 from intake.crypto import ContactCipher
 from intake.registry import authenticate, create_api_key
 from intake.tables import api_key
+from staff.tables import staff_audit
 from staff_support import make_staff_user, signed_in_cookie
 
 
@@ -40,6 +41,14 @@ async def test_a_staff_session_reads_its_organisation_and_not_another(
     assert str(theirs) not in other_org.text
     groups = await client.get("/api/v1/staff/groups", cookies=cookies)
     assert groups.status_code == 200
+    # The one record read is in the audit trail, as a view in the console would be; the
+    # refused read of another organisation's person is not (its transaction rolled back).
+    viewed = await session.execute(
+        select(staff_audit.c.action, staff_audit.c.record_id, staff_audit.c.detail).where(
+            staff_audit.c.user_id == user
+        )
+    )
+    assert [tuple(r) for r in viewed] == [("interest.view", str(mine), {"via": "api"})]
 
 
 async def test_a_coordinator_session_acts_for_each_organisation_of_the_region(
