@@ -8,10 +8,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from figures.catalogue import TABLES
-from figures.refresh import refresh_release
+from figures.refresh import refresh_release, release_count
 from figures.tables import stat_cell
 from intake.crypto import ContactCipher
 from integration.figures.fixture import EXPECTED, NOV, seed
+from samhjelp import jobs
+from samhjelp.jobs import scheduled_jobs
+from samhjelp.services import Services
 
 PEOPLE_TABLES = {t.id for t in TABLES.values() if t.protected}
 
@@ -41,3 +44,20 @@ async def test_figures_match_the_hand_computed_fixture(
     for key, expected in EXPECTED.items():
         value, suppressed = cells.get(key, (0, False))
         assert (value, suppressed) == (expected, expected is None), key
+
+
+async def test_the_scheduled_job_replaces_the_release_and_metrics_show_operations(
+    services: Services, session: AsyncSession, cipher: ContactCipher, client: Any
+) -> None:
+    await seed(session, cipher)
+    assert "statistics" in {job.id for job in scheduled_jobs(services)}
+    first = await jobs.statistics(services)
+    second = await jobs.statistics(services)
+    assert first["ran"] and second["ran"] and second["release"] > first["release"]
+    assert await release_count(session) == 1  # the older release is dropped
+    metrics = (await client.get("/metrics")).text
+    assert 'samhjelp_waiting_by_region{region="vestland"} 16.0' in metrics
+    assert 'samhjelp_waiting_by_region{region="innlandet"} 3.0' in metrics
+    assert "samhjelp_time_to_placement_weeks_bucket" in metrics
+    assert "samhjelp_outbox_queue_depth" in metrics
+    assert "samhjelp_match_run_last_duration_seconds" in metrics
