@@ -246,13 +246,12 @@ def _rank_determined(
         eq = equations[i]
         for c in active[i]:
             matrix[r, index[c]] += eq.coefficient(c)
-    _, singular, vt = np.linalg.svd(matrix, full_matrices=True)
+    _, singular, vt = np.linalg.svd(matrix, full_matrices=False)
     rank = int((singular > _TOLERANCE).sum())
-    null = vt[rank:]  # rows span the null space: directions the reader cannot see
-    if null.shape[0] == 0:
-        return set(cols)
-    free = np.abs(null).max(axis=0) > 1e-7
-    return {c for c, f in zip(cols, free, strict=True) if not f}
+    # Rows of vt[:rank] are an orthonormal basis of the row space: e_u lies in it (the
+    # equations fix unknown u) iff its projection keeps the whole unit length.
+    reach = (vt[:rank] ** 2).sum(axis=0)
+    return {c for c, r in zip(cols, reach, strict=True) if r > 1 - 1e-7}
 
 
 __all__ = ["THRESHOLD", "Equation", "determined", "protect", "unknown_cells"]

@@ -33,25 +33,44 @@ Area = tuple[str, str]
 Key = tuple[str, str, str, str]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Geography:
     """Municipality → county → region, as in the registry at refresh time."""
 
     county_of: Mapping[str, str]
     region_of: Mapping[str, str]  # county number → region slug
+    _chains: dict[str, tuple[Area, ...]] = field(default_factory=dict, compare=False, repr=False)
+    _parents: dict[Area, Area | None | bool] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
-    def chain(self, municipality: str) -> list[Area]:
-        county = self.county_of.get(municipality)
-        if county is None:
-            return [("nation", NATION)]
-        return [
-            ("municipality", municipality),
-            ("county", county),
-            ("region", self.region_of[county]),
-            ("nation", NATION),
-        ]
+    def chain(self, municipality: str) -> tuple[Area, ...]:
+        """The municipality and every area above it (cached: called once per count)."""
+        found = self._chains.get(municipality)
+        if found is None:
+            county = self.county_of.get(municipality)
+            found = (
+                (("nation", NATION),)
+                if county is None
+                else (
+                    ("municipality", municipality),
+                    ("county", county),
+                    ("region", self.region_of[county]),
+                    ("nation", NATION),
+                )
+            )
+            self._chains[municipality] = found
+        return found
 
     def parent(self, area: Area) -> Area | None:
+        """The area one level up (cached: asked for every cell of a release)."""
+        found = self._parents.get(area, False)
+        if found is False:
+            found = self._parent(area)
+            self._parents[area] = found
+        return found  # type: ignore[return-value]
+
+    def _parent(self, area: Area) -> Area | None:
         kind, code = area
         if kind == "municipality":
             return ("county", self.county_of[code])
@@ -100,14 +119,16 @@ class Cell:
     suppressed: bool
 
 
-_UPPER = ("nation", "region", "county")
+_UPPER = frozenset(("nation", "region", "county"))
+_ALL = frozenset(("municipality", "nation", "region", "county"))
+_MUNI = frozenset(("municipality",))
 
 
 def _tree_equations(
     measure: str, category: str, values: Mapping[Key, int], geo: Geography, levels: Iterable[str]
 ) -> list[Equation[Key]]:
     """Each area of ``levels`` (above the lowest) is the sum of its parts one level down."""
-    keep = set(levels)
+    keep = levels if isinstance(levels, frozenset) else frozenset(levels)
     parts: dict[Key, list[Key]] = defaultdict(list)
     for m, c, kind, code in values:
         if m != measure or c != category or kind not in keep:
@@ -129,7 +150,7 @@ def _roll_up(
 ) -> None:
     if n == 0:
         return
-    keep = set(levels)
+    keep = levels if isinstance(levels, frozenset) else frozenset(levels)
     for kind, code in geo.chain(municipality):
         if kind in keep:
             key = (measure, category, kind, code)
@@ -145,17 +166,17 @@ def _flow_problem(
     breakdowns: dict[str, set[str]] = {"source": set(), "age": set()}
     for muni, cat, n in month:
         if cat == "all":
-            _roll_up(values, "signups", "all", muni, n.signups, geo, ("municipality", *_UPPER))
-            _roll_up(values, "unmet", "all", muni, n.unmet, geo, ("municipality", *_UPPER))
+            _roll_up(values, "signups", "all", muni, n.signups, geo, _ALL)
+            _roll_up(values, "unmet", "all", muni, n.unmet, geo, _ALL)
             _roll_up(values, "placed", "all", muni, n.placed, geo, _UPPER)
             _roll_up(values, "withdrawn", "all", muni, n.withdrawn, geo, _UPPER)
             rest_n = n.signups - n.placed - n.withdrawn
             _roll_up(values, "rest", "all", muni, rest_n, geo, _UPPER)
-            _roll_up(values, "served", "all", muni, n.signups - n.unmet, geo, ("municipality",))
+            _roll_up(values, "served", "all", muni, n.signups - n.unmet, geo, _MUNI)
         elif cat.split(":")[0] in breakdowns:
             breakdowns[cat.split(":")[0]].add(cat)
             _roll_up(values, "signups", cat, muni, n.signups, geo, _UPPER)
-    all_levels = ("municipality", *_UPPER)
+    all_levels = _ALL
     for measure in ("signups", "unmet"):
         eqs += _tree_equations(measure, "all", values, geo, all_levels)
     for measure in ("placed", "withdrawn", "rest"):
@@ -188,7 +209,7 @@ def _tree_problem(
 ) -> tuple[dict[Key, int], frozenset[Key]]:
     """One independent tree: a theme or a language over the whole geography."""
     values: dict[Key, int] = {}
-    levels = ("municipality", *_UPPER)
+    levels = _ALL
     for muni, n in counts:
         _roll_up(values, measure, category, muni, n, geo, levels)
     eqs = _tree_equations(measure, category, values, geo, levels)
@@ -198,13 +219,13 @@ def _tree_problem(
 def _snapshot_problem(inputs: Inputs) -> tuple[dict[Key, int], frozenset[Key]]:
     geo = inputs.geography
     values: dict[Key, int] = {}
-    levels = ("municipality", *_UPPER)
+    levels = _ALL
     for (muni, cat), n in inputs.waiting.items():
         if cat == "all":
             _roll_up(values, "waiting", "all", muni, n, geo, levels)
             nofac = inputs.no_facilitator.get(muni, 0)
             _roll_up(values, "no-facilitator", "all", muni, nofac, geo, levels)
-            _roll_up(values, "other", "all", muni, n - nofac, geo, ("municipality",))
+            _roll_up(values, "other", "all", muni, n - nofac, geo, _MUNI)
     eqs = _tree_equations("waiting", "all", values, geo, levels)
     eqs += _tree_equations("no-facilitator", "all", values, geo, levels)
     hidden = {k for k in values if k[0] == "other"}
