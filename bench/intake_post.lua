@@ -26,7 +26,9 @@ request = function()
     pick(days), pick(parts), pick(days), pick(parts), tostring(math.random() < 0.4), contact)
   local headers = {
     ["Content-Type"] = "application/json",
-    ["Idempotency-Key"] = string.format("%d-%d-%d", math.random(1, 2^30), counter, os.time()),
+    -- 128 random bits as 32 hex digits: the service refuses guessable keys with 422.
+    ["Idempotency-Key"] = string.format("%08x%08x%08x%08x", math.random(0, 2^31 - 1),
+      math.random(0, 2^31 - 1), math.random(0, 2^31 - 1), counter),
   }
   return wrk.format("POST", "/api/v1/interests", headers, body)
 end

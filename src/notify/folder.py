@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from notify.mime import build_email, check_recipient
+from notify.mime import check_recipient, email_bytes
 from notify.model import Channel, DeliveryError, RenderedMessage
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ class FolderNotifier:
     async def send(self, message: RenderedMessage) -> None:
         """Write the message file; an unwritable folder is a transient failure."""
         if message.channel is Channel.EMAIL:
-            data = build_email(message, mail_from=self.mail_from).as_bytes()
+            data = email_bytes(message, mail_from=self.mail_from)
         else:
             to = check_recipient(message)
             data = (f"To: {to}\nIdempotency-Key: {message.message_id}\n\n{message.text}\n").encode()

@@ -9,13 +9,12 @@ from __future__ import annotations
 import logging
 import ssl
 from dataclasses import dataclass
-from email.message import EmailMessage
 from email.utils import parseaddr
 from typing import Literal
 
 import aiosmtplib
 
-from notify.mime import build_email, check_recipient
+from notify.mime import check_recipient, email_bytes
 from notify.model import DeliveryError, RenderedMessage
 
 log = logging.getLogger(__name__)
@@ -143,9 +142,8 @@ class SmtpSession:
 
     async def send(self, message: RenderedMessage) -> None:
         """Send one e-mail on this session's connection; errors as :meth:`SmtpNotifier.send`."""
-        mail = build_email(message, mail_from=self._notifier.mail_from)
-        # The envelope given outright: aiosmtplib would otherwise re-parse From and To from
-        # the headers, which costs as much as the SMTP round trips on a local relay.
+        mail = email_bytes(message, mail_from=self._notifier.mail_from)
+        # The envelope given outright (bytes carry no headers for aiosmtplib to parse).
         envelope = (parseaddr(self._notifier.mail_from)[1], [check_recipient(message)])
         reused = self._smtp is not None
         try:
@@ -161,7 +159,7 @@ class SmtpSession:
             raise self._notifier._delivery_error(exc) from None
         log.debug("sent e-mail %s via smtp", message.message_id)
 
-    async def _send(self, mail: EmailMessage, sender: str, recipients: list[str]) -> None:
+    async def _send(self, mail: bytes, sender: str, recipients: list[str]) -> None:
         if self._smtp is None:
             smtp = self._notifier._client()
             self.connections += 1
@@ -171,7 +169,7 @@ class SmtpSession:
                 smtp.close()
                 raise
             self._smtp = smtp
-        await self._smtp.send_message(mail, sender=sender, recipients=recipients)
+        await self._smtp.sendmail(sender, recipients, mail)
 
     def _drop(self) -> None:
         if self._smtp is not None:
