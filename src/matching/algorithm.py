@@ -116,8 +116,9 @@ def solve_component(ctx: Context, comp: list[int], stats: RunStats | None = None
         return _best_of(ctx, comp, stats, local=True, digital=True)
     out: list[Formed] = []
     by_org: dict[str, list[int]] = {}
+    org_of = ctx.org
     for ci in comp:
-        by_org.setdefault(ctx.cands[ci].organisation, []).append(ci)
+        by_org.setdefault(org_of[ci], []).append(ci)
     for org in sorted(by_org):
         pool = by_org[org]
         if len(pool) <= EXACT_MAX_CANDIDATES:
@@ -197,23 +198,28 @@ def components(ctx: Context) -> list[list[int]]:
             parent[x], x = root, parent[x]
         return root
 
-    cands = ctx.cands
-    links = {(c.organisation, ctx.dpool(ci)) for ci, c in enumerate(cands) if c.digital_welcome}
+    org_of = ctx.org
+    # A person's digital pool depends only on their organisation's rules (see Context.dpool).
+    digital_orgs = {c.organisation for c in ctx.cands if c.digital_welcome}
+    links = set()
+    for org in digital_orgs:
+        pooled = ctx.book.for_org(org).pool_digital_across_catchments
+        links.add((org, "digital:*" if pooled else "digital:" + org))
     for org, dp in sorted(links):
         ra, rb = find("org:" + org), find(dp)
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
-    roots: dict[str, str] = {}
+    # Organisations in order of their longest-waiting member, so components come in that order.
     comps: dict[str, list[int]] = {}
-    for ci, c in enumerate(cands):
-        org = c.organisation
-        root = roots.get(org)
-        if root is None:
-            root = roots[org] = find("org:" + org)
+    of_org: dict[str, list[int]] = {}
+    for org in dict.fromkeys(org_of):
+        root = find("org:" + org)
         comp = comps.get(root)
         if comp is None:
             comp = comps[root] = []
-        comp.append(ci)
+        of_org[org] = comp
+    for ci, org in enumerate(org_of):
+        of_org[org].append(ci)
     return list(comps.values())
 
 

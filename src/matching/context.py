@@ -112,6 +112,7 @@ class Context:
         self.since: list[datetime] = [c.waiting_since for c in cands]
         # Plain per-index arrays: the hot loops read these instead of dataclass attributes.
         self.age: list[int] = [c.age_band for c in cands]
+        self.org: list[str] = [c.organisation for c in cands]
         self.gender: list[str | None] = [c.gender for c in cands]
         self.single: list[bool] = [c.same_gender and c.gender is not None for c in cands]
         lang_memo: dict[frozenset[str], list[str]] = {}
