@@ -59,6 +59,9 @@ class Filters:
     slot: str = ""
     source: str = ""
     weeks: int = 0  # waited at least this many weeks
+    #: One of the viewer's organisations (its id) or "none": the unmet demand. ANDed with the
+    #: viewer's scope, so an id from elsewhere simply matches nobody.
+    organisation: str = ""
     status: str = "waiting"
     page: int = 1
 
@@ -73,6 +76,11 @@ class Filters:
             return min(max(int(raw), low), high) if raw.isdigit() else default
 
         muni = query.get("municipality", "").strip()
+        org = query.get("organisation", "").strip()
+        try:
+            org = org if org == "none" else str(uuid.UUID(org))
+        except ValueError:
+            org = ""
         status = query.get("status", "waiting").strip()
         return cls(
             theme=pick("theme", _THEMES),
@@ -83,6 +91,7 @@ class Filters:
             weeks=number("weeks", 0, 520, 0),
             status=status if status in (*STATUSES, "all") else "waiting",
             page=number("page", 1, 100_000, 1),
+            organisation=org,
         )
 
     def query(self, **changes: Any) -> dict[str, str]:
@@ -95,6 +104,7 @@ class Filters:
             "source": self.source,
             "weeks": str(self.weeks) if self.weeks else "",
             "status": self.status if self.status != "waiting" else "",
+            "organisation": self.organisation,
             "page": str(self.page) if self.page > 1 else "",
         }
         values.update({k: str(v) for k, v in changes.items()})
@@ -120,6 +130,10 @@ class Filters:
             conds.append(interest.c.source == self.source)
         if self.weeks:
             conds.append(interest.c.waiting_since <= now - timedelta(weeks=self.weeks))
+        if self.organisation == "none":
+            conds.append(interest.c.organisation_id.is_(None))
+        elif self.organisation:
+            conds.append(interest.c.organisation_id == uuid.UUID(self.organisation))
         return conds
 
 
@@ -261,3 +275,14 @@ async def find(
         stmt = stmt.with_for_update(of=interest)
     row = (await db.execute(stmt)).first()
     return _person(row, tuple(c.name for c in _RECORD)) if row is not None else None
+
+
+async def organisations_in_scope(db: AsyncSession, viewer: Viewer) -> list[tuple[str, str]]:
+    """(id, name) of the viewer's organisations, for the filter of those who have several."""
+    orgs = await viewer.organisations(db)
+    rows = await db.execute(
+        select(organisation.c.id, organisation.c.name)
+        .where(organisation.c.id.in_(orgs))
+        .order_by(organisation.c.name)
+    )
+    return [(str(r.id), r.name) for r in rows]

@@ -28,6 +28,7 @@ from staff.people import (
     Filters,
     Person,
     municipalities_in_scope,
+    organisations_in_scope,
     waiting_list,
 )
 from staff.render import language, render
@@ -140,6 +141,8 @@ async def waiting_page(
         words=words,
         now=now,
         municipality_choices=await municipalities_in_scope(db, viewer),
+        organisation_choices=await organisations_in_scope(db, viewer),
+        sees_unmet=viewer.unmet_regions() != [],
         link=link,
         csv_link=link(format="csv", page=""),
         first=(filters.page - 1) * PAGE_SIZE + 1,

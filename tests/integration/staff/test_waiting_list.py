@@ -110,3 +110,28 @@ async def test_the_list_needs_the_second_factor(
     for path in ("/ansatt/venteliste", "/ansatt/venteliste?format=csv"):
         r = await client.get(path)
         assert r.status_code == 303 and r.headers["location"].startswith("/ansatt/to-faktor")
+
+
+async def test_a_coordinator_sees_the_regions_organisations_and_unmet_demand(
+    client: httpx.AsyncClient, session: AsyncSession, cipher: ContactCipher, clock: FakeClock
+) -> None:
+    first = await make_org(session, ("4601",))
+    await make_org(session, ("4602",))
+    bergen = await person(session, cipher, clock.now, municipality="4601")
+    kinn = await person(session, cipher, clock.now, municipality="4602")
+    unmet = await person(session, cipher, clock.now, municipality="4647")
+    oslo_org = await make_org(session, ("0301",))
+    oslo = await person(session, cipher, clock.now, municipality="0301")
+    await sign_in(client, session, clock.now, "coordinator", region_slug="vestland")
+
+    async def shown(query: str) -> set[str]:
+        text = (await client.get(f"/ansatt/venteliste?{query}")).text
+        return {r for r in map(reference, (bergen, kinn, unmet, oslo)) if r in text}
+
+    assert await shown("") == {reference(bergen), reference(kinn), reference(unmet)}
+    assert await shown("organisation=none") == {reference(unmet)}
+    assert await shown(f"organisation={first.id}") == {reference(bergen)}
+    # Another region's organisation as a filter matches nobody, it does not widen the scope.
+    assert await shown(f"organisation={oslo_org.id}") == set()
+    assert (await client.get(f"/ansatt/venteliste/{oslo}")).status_code == 404
+    assert (await client.get(f"/ansatt/venteliste/{unmet}")).status_code == 200
