@@ -65,7 +65,14 @@ async def test_jobs_link_pages_and_status_api_use_the_configured_windows(
     config = services.lifecycle.config
     assert (config.facilitated_meetings, config.reply_window) == (1, timedelta(hours=30))
     jobs = {job.id: job for job in scheduled_jobs(services)}
-    assert set(jobs) == {"match", "lifecycle", "deliver", "housekeeping", "audit_retention"}
+    assert set(jobs) == {
+        "match",
+        "lifecycle",
+        "deliver",
+        "housekeeping",
+        "statistics",
+        "audit_retention",
+    }
     mailbox = MemoryNotifier()
     services.notifiers = {Channel.EMAIL: mailbox, Channel.SMS: mailbox}
 

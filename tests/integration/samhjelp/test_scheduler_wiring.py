@@ -30,6 +30,7 @@ async def test_create_app_runs_the_explicit_job_list_when_the_scheduler_is_on(
         "lifecycle",
         "deliver",
         "housekeeping",
+        "statistics",
         "audit_retention",
     ]
     await scheduler.start()
@@ -46,6 +47,7 @@ async def test_create_app_runs_the_explicit_job_list_when_the_scheduler_is_on(
         "lifecycle": 60,
         "deliver": 20,
         "housekeeping": 3600,
+        "statistics": 3600,
         "audit_retention": 6 * 3600,
     }
 
