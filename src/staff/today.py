@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from litestar import Request, Response, get
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from groups.common import reference, theme_name
@@ -30,6 +30,7 @@ from notify.model import MessageStatus
 from notify.outbox import list_messages
 from notify.tables import outbox
 from staff.access import Viewer
+from staff.group_queries import GroupFilters, list_groups
 from staff.people import Filters, waiting_list
 from staff.render import language, render
 from staff.waiting import Words
@@ -37,7 +38,7 @@ from staff.waiting import Words
 SHOWN = 5
 #: An offer "runs out" when its answer is due within this long.
 OFFER_SOON = timedelta(hours=24)
-#: Notes and lapses older than this are no longer today's work.
+#: Notes older than this are no longer today's work.
 RECENT = timedelta(days=30)
 
 
@@ -62,13 +63,14 @@ async def _count(db: AsyncSession, stmt: Any) -> int:
     return int(await db.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
 
 
-async def _groups(
-    db: AsyncSession, lang: str, where: list[ColumnElement[bool]], at: Any, *, newest: bool
-) -> Part:
-    stmt = select(start_group.c.id, start_group.c.theme, at.label("at")).where(*where)
-    rows = await db.execute(stmt.order_by(at.desc() if newest else at).limit(SHOWN))
-    items = [GroupLine(r.id, reference(r.id), theme_name(r.theme, lang), r.at) for r in rows]
-    return Part(await _count(db, stmt), items)
+async def _groups(db: AsyncSession, orgs: list[uuid.UUID], state: GroupState, lang: str) -> Part:
+    """The groups page's own query (:func:`staff.group_queries.list_groups`), first page only."""
+    rows, total = await list_groups(db, orgs, GroupFilters(state=state.value), limit=SHOWN)
+    items = [
+        GroupLine(g.id, g.reference, theme_name(g.theme, lang), g.updated_at, g.facilitator_name)
+        for g in rows
+    ]
+    return Part(total, items)
 
 
 async def _offers(db: AsyncSession, orgs: list[uuid.UUID], now: datetime, lang: str) -> Part:
@@ -141,7 +143,6 @@ async def today_page(
 ) -> Response[str]:
     lang = language(request)
     orgs = await viewer.organisations(db)
-    of_mine = start_group.c.organisation_id.in_(orgs)
     longest, waiting = await waiting_list(db, viewer, Filters(), now=now, limit=SHOWN)
     return render(
         request,
@@ -151,18 +152,10 @@ async def today_page(
         now=now,
         words=Words(lang),
         when=lambda at: date_and_time(at, lang),
-        unassigned=await _groups(
-            db, lang, [of_mine, start_group.c.status == GroupState.PROPOSED.value],
-            start_group.c.created_at, newest=False,
-        ),
+        unassigned=await _groups(db, orgs, GroupState.PROPOSED, lang),
         offers=await _offers(db, orgs, now, lang),
         notes=await _notes(db, orgs, now, lang),
-        lapsed=await _groups(
-            db, lang,
-            [of_mine, start_group.c.status == GroupState.LAPSED.value,
-             start_group.c.updated_at >= now - RECENT],
-            start_group.c.updated_at, newest=True,
-        ),
+        lapsed=await _groups(db, orgs, GroupState.LAPSED, lang),
         failed=await _failed(db, orgs),
         longest=Part(waiting, longest),
         unmet=await _unmet(db, viewer),
