@@ -172,6 +172,8 @@ async def main(args: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         report = await run_refresh(maker, now=utc_now())
         runs.append(time.perf_counter() - t0)
+        read, build, store = report.phases
+        print(f"  refresh run: read {read:.2f} s, protect {build:.2f} s, store {store:.2f} s")
     print(
         f"refresh: {min(runs):.2f} s best, {max(runs):.2f} s worst of {len(runs)} "
         f"(budget {REFRESH_BUDGET_S:.0f} s); {report.cells} cells stored, "
@@ -206,6 +208,8 @@ async def main(args: argparse.Namespace) -> int:
         ("/statistikk (municipality)", "/statistikk?area=municipality:4601&lang=en"),
         ("JSON-stat signups, county level", "/api/v1/statistics/tables/signups?level=county"),
     ]
+    load = os.getloadavg()[0]
+    print(f"load average {load:.1f} on {os.cpu_count()} cores (others' work shares the machine)")
     print(f"{'request':<36} {'p50 ms':>7} {'p95 ms':>7}")
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
         for name, path in paths:

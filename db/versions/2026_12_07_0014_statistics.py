@@ -48,16 +48,23 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint(
-            "release_id", "table_id", "area_kind", "area_code", "category", "period",
+            "release_id",
+            "table_id",
+            "area_kind",
+            "area_code",
+            "category",
+            "period",
             name="pk_stat_cell",
         ),
     )
     op.create_index(
         "ix_stat_cell_parent", "stat_cell", ["release_id", "table_id", "parent", "period"]
     )
+    op.create_index("ix_stat_cell_area", "stat_cell", ["release_id", "area_kind", "area_code"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_stat_cell_area", table_name="stat_cell")
     op.drop_index("ix_stat_cell_parent", table_name="stat_cell")
     op.drop_table("stat_cell")
     op.drop_table("stat_release")

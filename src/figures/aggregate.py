@@ -43,11 +43,11 @@ WITH live AS MATERIALIZED (
                 ELSE i.source END AS source
     FROM interest i LEFT JOIN referral r ON r.id = i.referral_id
 )
-SELECT month, muni, 'all' AS cat, {_COUNTS} FROM live GROUP BY month, muni
-UNION ALL
-SELECT month, muni, 'source:' || source, {_COUNTS} FROM live GROUP BY month, muni, source
-UNION ALL
-SELECT month, muni, 'age:' || age, {_COUNTS} FROM live GROUP BY month, muni, age
+SELECT month, muni,
+       CASE WHEN GROUPING(source) = 0 THEN 'source:' || source
+            WHEN GROUPING(age) = 0 THEN 'age:' || age ELSE 'all' END AS cat,
+       {_COUNTS}
+FROM live GROUP BY GROUPING SETS ((month, muni), (month, muni, source), (month, muni, age))
 UNION ALL
 SELECT month, muni, 'theme:' || t, {_COUNTS} FROM live, unnest(themes) AS t
 GROUP BY month, muni, t

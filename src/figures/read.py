@@ -6,6 +6,7 @@ a page or a download can only show cells that went through disclosure control to
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -76,8 +77,22 @@ async def current_release(session: AsyncSession) -> Release | None:
     return Release(rid, created, _month_range(first, last))
 
 
+#: Area names per kind, kept a minute: the registry changes rarely, and every page lists them.
+_NAMES: dict[str, tuple[float, list[tuple[str, str]]]] = {}
+NAMES_TTL_SECONDS = 60.0
+
+
 async def area_names(session: AsyncSession, kind: AreaKind) -> list[tuple[str, str]]:
     """(code, name) of every area of a kind, in the order a reader expects (by code)."""
+    cached = _NAMES.get(kind)
+    if cached is not None and time.monotonic() - cached[0] < NAMES_TTL_SECONDS:
+        return cached[1]
+    names = await _read_names(session, kind)
+    _NAMES[kind] = (time.monotonic(), names)
+    return names
+
+
+async def _read_names(session: AsyncSession, kind: AreaKind) -> list[tuple[str, str]]:
     if kind == "nation":
         return [(NATION, "Norge")]
     if kind == "region":

@@ -40,7 +40,7 @@ class Geography:
     county_of: Mapping[str, str]
     region_of: Mapping[str, str]  # county number → region slug
     _chains: dict[str, tuple[Area, ...]] = field(default_factory=dict, compare=False, repr=False)
-    _parents: dict[Area, Area | None | bool] = field(
+    _parents: dict[Area, Area | bool | None] = field(
         default_factory=dict, compare=False, repr=False
     )
 

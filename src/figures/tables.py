@@ -63,4 +63,6 @@ stat_cell = Table(
         name="pk_stat_cell",
     ),
     Index("ix_stat_cell_parent", "release_id", "table_id", "parent", "period"),
+    # One area's figures across tables (the page and the staff console).
+    Index("ix_stat_cell_area", "release_id", "area_kind", "area_code"),
 )
