@@ -174,24 +174,30 @@ async def run(
     print(
         f"code: {notify.__file__}; sink: {sink_in}; lanes per worker: {concurrency if lanes else 1}"
     )
-    print(f"{'workers':>7} {'messages':>9} {'seconds':>8} {'msg/s':>8} {'connections':>11}")
+    # CPU of this process (the workers; the sink and PostgreSQL run in their own) per message:
+    # on a shared machine wall-clock rates swing with the load, this far less.
+    print(
+        f"{'workers':>7} {'messages':>9} {'seconds':>8} {'msg/s':>8} {'connections':>11}"
+        f" {'cpu ms/msg':>10}"
+    )
     try:
         for count in worker_counts:
             async with maker.begin() as session:
                 await session.execute(delete(outbox))
             await fill(maker, cipher, messages)
             server.take()
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             sent = await asyncio.gather(
                 *(worker(maker, smtp, cipher, f"bench-{i}", policy) for i in range(count))
             )
             elapsed = time.perf_counter() - started
+            cpu = time.process_time() - cpu
             received, connections = server.take()
             assert sum(sent) == messages == len(received), (sum(sent), len(received))
             await assert_exactly_once(maker, received)
             print(
                 f"{count:>7} {messages:>9} {elapsed:>8.1f} {messages / elapsed:>8.0f}"
-                f" {connections:>11}"
+                f" {connections:>11} {cpu / messages * 1000:>10.2f}"
             )
     finally:
         server.stop()

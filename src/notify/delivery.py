@@ -37,9 +37,11 @@ from notify.model import (
     Attachment,
     Channel,
     DeliveryError,
+    Handover,
     MessageStatus,
     Notifier,
     RenderedMessage,
+    Stager,
     notifier_session,
     open_address,
 )
@@ -131,16 +133,55 @@ def _rendered(row: Claimed, cipher: ContactCipher) -> RenderedMessage:
     )
 
 
-async def _send(row: Claimed, notifier: Notifier, cipher: ContactCipher) -> DeliveryError | None:
+#: What is left to do for a message after staging: hand it over (or abandon it), or the error.
+Staged = tuple[Handover | None, DeliveryError | None]
+
+
+async def _stage(row: Claimed, notifier: Notifier, cipher: ContactCipher) -> Staged:
+    """Everything before the hand-over, where the channel has such a step (SMTP); else
+    nothing yet. A rendering or staging failure comes back as the message's error."""
     try:
-        await notifier.send(_rendered(row, cipher))
+        message = _rendered(row, cipher)
+        if isinstance(notifier, Stager):
+            return await notifier.stage(message), None
+        return _Deferred(notifier, message), None
+    except DeliveryError as exc:
+        return None, exc
+    except Exception as exc:  # a bug in a channel must not stop the whole batch
+        return None, _unexpected(row, exc)
+
+
+async def _hand_over(row: Claimed, staged: Staged) -> DeliveryError | None:
+    handover, error = staged
+    if handover is None:
+        return error
+    try:
+        await handover.complete()
     except DeliveryError as exc:
         return exc
-    except Exception as exc:  # a bug in a channel must not stop the whole batch
-        # Only the type: exception texts from mail libraries may contain the address.
-        log.error("unexpected %s sending message %s", type(exc).__name__, row.id)
-        return DeliveryError(f"unexpected {type(exc).__name__}", transient=True)
+    except Exception as exc:
+        return _unexpected(row, exc)
     return None
+
+
+def _unexpected(row: Claimed, exc: Exception) -> DeliveryError:
+    # Only the type: exception texts from mail libraries may contain the address.
+    log.error("unexpected %s sending message %s", type(exc).__name__, row.id)
+    return DeliveryError(f"unexpected {type(exc).__name__}", transient=True)
+
+
+@dataclass(frozen=True, slots=True)
+class _Deferred:
+    """A channel without a staging step: the whole send is the hand-over."""
+
+    notifier: Notifier
+    message: RenderedMessage
+
+    async def complete(self) -> None:
+        await self.notifier.send(self.message)
+
+    def abandon(self) -> None:
+        pass
 
 
 def _fence(rows: list[Claimed], worker_id: str) -> Any:
@@ -203,12 +244,13 @@ async def deliver_due(
     # a second worker taking a message over while this one is still sending it.
     budget = policy.lease.total_seconds() / 2
 
-    async def lane() -> None:
-        """Send messages of the batch one at a time over this lane's own connections.
+    # One hand-over and its record at a time per worker, whatever the number of lanes: at
+    # most one message of this worker is ever accepted by the channel but not yet recorded.
+    handing_over = asyncio.Lock()
 
-        Each outcome is committed before this lane sends again, so a lane never has more than
-        one message sent but unrecorded: the guarantee per worker is one per lane.
-        """
+    async def lane() -> None:
+        """Stage messages of the batch over this lane's own connections, then hand each over
+        and record its outcome under the worker's lock, before staging the next."""
         nonlocal stop
         async with AsyncExitStack() as stack:
             senders: dict[Channel, Notifier] = {}
@@ -225,14 +267,22 @@ async def deliver_due(
                     senders[channel] = await stack.enter_async_context(
                         notifier_session(notifier_for_channel(channel))
                     )
-                error = await _send(row, senders[channel], cipher)
-                outcome = await recorder.record(row, error)
-                if outcome is None:
-                    # Every lane stops before its next send. The rest stays claimed (unsent)
-                    # until the lease expires; handing it back would need the database that
-                    # just failed.
-                    stop = True
-                    return
+                staged = await _stage(row, senders[channel], cipher)
+                async with handing_over:
+                    if stop:
+                        # Another lane could not record: withdraw this one unsent (closing
+                        # the connection before the end of DATA), it stays claimed.
+                        if staged[0] is not None:
+                            staged[0].abandon()
+                        return
+                    error = await _hand_over(row, staged)
+                    outcome = await recorder.record(row, error)
+                    if outcome is None:
+                        # Every lane stops before its next hand-over. The rest stays claimed
+                        # (unsent) until the lease expires; handing it back would need the
+                        # database that just failed.
+                        stop = True
+                        return
                 kind, alerted = outcome
                 counts[kind] += 1
                 counts["alerts"] += alerted

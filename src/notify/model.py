@@ -231,6 +231,27 @@ class SessionNotifier(Protocol):
         ...
 
 
+class Handover(Protocol):
+    """A staged message: ``complete`` hands it over (raising :class:`DeliveryError`),
+    ``abandon`` withdraws it unsent."""
+
+    async def complete(self) -> None: ...
+
+    def abandon(self) -> None: ...
+
+
+@runtime_checkable
+class Stager(Protocol):
+    """A session that sends a message in two steps: :meth:`stage` does all but the last (SMTP:
+    envelope and body), the returned :class:`Handover` the last (SMTP: the end of DATA, the
+    moment the server takes the message on). The delivery job stages on many connections at
+    once but hands over one message at a time per worker."""
+
+    async def send(self, message: RenderedMessage) -> None: ...
+
+    async def stage(self, message: RenderedMessage) -> Handover: ...
+
+
 def notifier_session(notifier: Notifier) -> AbstractAsyncContextManager[Notifier]:
     """``notifier.session()`` where the channel has one, else the notifier itself."""
     if isinstance(notifier, SessionNotifier):

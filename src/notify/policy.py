@@ -25,13 +25,12 @@ class DeliveryPolicy:
     #: of a few seconds, and stays far inside half the lease.
     record_tries: int = 6
     record_backoff: timedelta = timedelta(milliseconds=250)
-    #: Lanes per batch: each sends over a connection of its own, one message at a time, and
-    #: records an outcome before its next send. So a fault resends at most this many messages
-    #: per worker (the ones in flight, one per lane). The default is one lane: the promise
-    #: (README, "Security and privacy") is at most one resent message per worker, and on the
-    #: development machine 4 lanes measured no faster (CPU-bound, local relay). Raise it only
-    #: for a remote relay with real network latency, accepting that many duplicates per fault.
-    concurrency: int = 1
+    #: Lanes per batch: each stages its message (SMTP: envelope and body) over a connection
+    #: of its own while another hands over; the hand-over (the end of DATA) and its record
+    #: happen one at a time per worker. So however many lanes, a fault resends at most one
+    #: message per worker, the one handed over but not yet recorded; the lanes hide the
+    #: round trips of staging behind it.
+    concurrency: int = 4
     #: Whether each outcome record waits for PostgreSQL to flush it to disk before the lane
     #: sends again. Off (the default): the record is committed and visible at once and on disk
     #: within the server's ``wal_writer_delay`` (200 ms by default); a flush per message costs

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 import ssl
+import uuid
 from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import Literal
 
 import aiosmtplib
+from aiosmtplib.protocol import PERIOD_REGEX
 
 from notify.mime import check_recipient, email_bytes
 from notify.model import DeliveryError, RenderedMessage
@@ -63,8 +65,9 @@ class SmtpNotifier:
 
     def _delivery_error(self, exc: BaseException) -> DeliveryError:
         """``exc`` from aiosmtplib as a DeliveryError (codes only: server texts quote addresses)."""
-        if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
-            codes = {err.code for err in exc.recipients}
+        if isinstance(exc, aiosmtplib.SMTPRecipientsRefused | aiosmtplib.SMTPRecipientRefused):
+            refused = exc.recipients if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) else [exc]
+            codes = {err.code for err in refused}
             return DeliveryError(
                 f"recipient refused ({','.join(map(str, sorted(codes)))})",
                 transient=all(400 <= c < 500 for c in codes),
@@ -120,17 +123,21 @@ _SMTP_FAILURES = (aiosmtplib.SMTPException, OSError, TimeoutError)
 class SmtpSession:
     """One SMTP connection reused for the messages of one lane of a delivery batch.
 
-    Sends are strictly one after another (the delivery job records each outcome before the
-    next send), so at most one message per connection is ever in flight. Any failure drops the
-    connection (a refused recipient or a 4xx may leave the SMTP transaction half done) and the
-    next send opens a fresh one. A reused connection the server closed while idle (a relay's
-    idle timeout) is reopened and the message sent once more on the new connection: the
-    disconnect is noticed at MAIL or RCPT, before the message was handed over.
+    A message goes in two steps (:meth:`stage`, then :meth:`Handover.complete`): the envelope
+    and the whole body first, the end of DATA (``.``) later. A mail server takes
+    responsibility for a message only when it answers that last line, and drops a message whose
+    connection closes before it: so many lanes can stage at once while the delivery job hands
+    over, and records, one message at a time per worker. Only one message per connection is
+    ever staged. Any failure drops the connection (a refused recipient or a 4xx may leave the
+    SMTP transaction half done) and the next message opens a fresh one. A reused connection the
+    server closed while idle (a relay's idle timeout) is reopened and the message staged once
+    more on the new connection: nothing had been handed over yet.
     """
 
     def __init__(self, notifier: SmtpNotifier) -> None:
         self._notifier = notifier
         self._smtp: aiosmtplib.SMTP | None = None
+        self._staged = False
         #: Connections opened, for tests and the benchmark.
         self.connections = 0
 
@@ -142,24 +149,34 @@ class SmtpSession:
 
     async def send(self, message: RenderedMessage) -> None:
         """Send one e-mail on this session's connection; errors as :meth:`SmtpNotifier.send`."""
-        mail = email_bytes(message, mail_from=self._notifier.mail_from)
-        # The envelope given outright (bytes carry no headers for aiosmtplib to parse).
-        envelope = (parseaddr(self._notifier.mail_from)[1], [check_recipient(message)])
+        await (await self.stage(message)).complete()
+
+    async def stage(self, message: RenderedMessage) -> Handover:
+        """Everything but the end of DATA: connect if needed, MAIL, RCPT, DATA and the body.
+
+        Raises DeliveryError as :meth:`SmtpNotifier.send` does; nothing is delivered until
+        :meth:`Handover.complete`, and :meth:`Handover.abandon` withdraws the message.
+        """
+        if self._staged:
+            raise RuntimeError("one message at a time per SMTP session")
+        mail = PERIOD_REGEX.sub(b"..", email_bytes(message, mail_from=self._notifier.mail_from))
+        envelope = (parseaddr(self._notifier.mail_from)[1], check_recipient(message))
         reused = self._smtp is not None
         try:
             try:
-                await self._send(mail, *envelope)
+                await self._stage(mail, *envelope)
             except aiosmtplib.SMTPServerDisconnected:
                 if not reused:
                     raise
                 self._drop()
-                await self._send(mail, *envelope)
+                await self._stage(mail, *envelope)
         except _SMTP_FAILURES as exc:
             self._drop()
             raise self._notifier._delivery_error(exc) from None
-        log.debug("sent e-mail %s via smtp", message.message_id)
+        self._staged = True
+        return Handover(self, message.message_id)
 
-    async def _send(self, mail: bytes, sender: str, recipients: list[str]) -> None:
+    async def _stage(self, mail: bytes, sender: str, recipient: str) -> None:
         if self._smtp is None:
             smtp = self._notifier._client()
             self.connections += 1
@@ -169,15 +186,42 @@ class SmtpSession:
                 smtp.close()
                 raise
             self._smtp = smtp
-        await self._smtp.sendmail(sender, recipients, mail)
+        smtp = self._smtp
+        await smtp.mail(sender)
+        await smtp.rcpt(recipient)
+        answer = await smtp.execute_command(b"DATA")
+        if answer.code != 354:
+            raise aiosmtplib.SMTPDataError(answer.code, answer.message)
+        assert smtp.protocol is not None
+        smtp.protocol.write(mail)  # ends in CRLF: the end of DATA is one line more
+
+    async def _complete(self, message_id: uuid.UUID) -> None:
+        self._staged = False
+        try:
+            if self._smtp is None:
+                raise aiosmtplib.SMTPServerDisconnected("connection dropped while staged")
+            # The end of DATA is the line "." after the body; sent as a command it is exactly
+            # that line, and its answer is the server's verdict on the message.
+            answer = await self._smtp.execute_command(b".")
+            if answer.code != 250:
+                raise aiosmtplib.SMTPDataError(answer.code, answer.message)
+        except _SMTP_FAILURES as exc:
+            self._drop()
+            raise self._notifier._delivery_error(exc) from None
+        log.debug("sent e-mail %s via smtp", message_id)
 
     def _drop(self) -> None:
+        self._staged = False
         if self._smtp is not None:
             self._smtp.close()
             self._smtp = None
 
     async def close(self) -> None:
-        """QUIT politely; a server that went away meanwhile is no error at this point."""
+        """QUIT politely; a server that went away meanwhile is no error at this point. With a
+        message still staged the connection is only closed: a QUIT would be read as body text
+        (and closing is what withdraws the message)."""
+        if self._staged:
+            self._drop()
         smtp, self._smtp = self._smtp, None
         if smtp is None:
             return
@@ -185,6 +229,20 @@ class SmtpSession:
             await smtp.quit()
         except _SMTP_FAILURES:
             smtp.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Handover:
+    """A staged e-mail: :meth:`complete` hands it over, :meth:`abandon` withdraws it."""
+
+    session: SmtpSession
+    message_id: uuid.UUID
+
+    async def complete(self) -> None:
+        await self.session._complete(self.message_id)
+
+    def abandon(self) -> None:
+        self.session._drop()
 
 
 def _no_starttls(exc: BaseException) -> bool:

@@ -134,3 +134,37 @@ async def test_a_connection_the_server_closed_is_reopened(
     assert report.sent == 10 and report.retrying == 0
     assert len(sink.sessions) == 2
     assert_exactly_once(ids, sink.message_ids)
+
+
+async def test_a_staged_message_is_delivered_only_when_handed_over(cipher: ContactCipher) -> None:
+    """What lets lanes stage at once: until the end of DATA the server has taken nothing, and
+    a connection closed before it (a killed worker, an abandoned lane) delivers nothing."""
+    from notify.delivery import _rendered
+    from notify.recording import Claimed
+
+    def message(i: int) -> Any:
+        row = Claimed(
+            id=uuid.uuid4(), channel="email", template="t", attempts=1,
+            recipient=sample_reminder(cipher, i).recipient, coordinator=None,
+            organisation_id=None, subject="Hei", body_text="Hei på deg\n.\nlinje", body_html=None,
+            attachments=None, created_at=T0,
+        )  # fmt: skip
+        return _rendered(row, cipher)
+
+    with SessionCountingSink() as sink:
+        smtp = smtp_to(sink)
+        async with smtp.session() as session:
+            first, second = message(1), message(2)
+            staged = await session.stage(first)
+            await asyncio.sleep(0.1)
+            assert sink.message_ids == []  # body sent, nothing taken yet
+            staged.abandon()
+            await asyncio.sleep(0.1)
+            assert sink.message_ids == []  # closed before the end of DATA: dropped
+            await (await session.stage(second)).complete()  # a fresh connection
+            assert sink.message_ids == [f"<{second.message_id}@samhjelp>"]
+        # A session closed with a message staged withdraws it too (no QUIT read as body text).
+        async with smtp.session() as session:
+            await session.stage(message(3))
+        await asyncio.sleep(0.1)
+        assert len(sink.message_ids) == 1
