@@ -38,6 +38,7 @@ from intake.progress import Progress
 from intake.recovery import Recovery
 from intake.tables import interest
 from samhjelp.apidocs import docs_router, openapi_config
+from samhjelp.console_figures import console_figures_router
 from samhjelp.database import current_revisions, head_revisions
 from samhjelp.jobs import deliver, scheduled_jobs
 from samhjelp.problems import EXCEPTION_HANDLERS, problem
@@ -208,6 +209,7 @@ def create_app(services: Services) -> Litestar:
             StatisticsController,
             *STATISTICS_ROUTES,
             console_router(services.staff),
+            console_figures_router(services.staff),
         ],
         dependencies={
             "db": Provide(provide_db),

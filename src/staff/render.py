@@ -39,6 +39,16 @@ env.globals.update(static=static_url, described=described, anchor=anchor)
 NO_STORE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex, nofollow"}
 
 
+def add_templates(directory: Path) -> None:
+    """Let the composition root add another package's templates (a partial a console page
+    includes), searched after the console's own and the participant pages'; once per folder."""
+    loader = env.loader
+    assert isinstance(loader, ChoiceLoader)
+    known = {p for fs in loader.loaders if isinstance(fs, FileSystemLoader) for p in fs.searchpath}
+    if str(directory) not in known:
+        loader.loaders = [*loader.loaders, FileSystemLoader(directory)]
+
+
 def language(request: Request[Any, Any, Any]) -> str:
     return negotiate(
         request.query_params.get("lang"),
@@ -66,6 +76,7 @@ def nav(t: Translator, viewer: Viewer | None) -> list[tuple[str, str, str]]:
     ]
     if viewer.role is not Role.STAFF:
         items.append(("/ansatt/region", t.gettext("Region"), "region"))
+    items.append(("/ansatt/statistikk", t.gettext("Statistics"), "statistics"))
     if viewer.may_manage_users():
         items.append(("/ansatt/brukere", t.gettext("Users"), "users"))
         items.append(("/ansatt/logg", t.gettext("Audit trail"), "audit"))
