@@ -265,7 +265,7 @@ async def run_matching(
         if not await session.scalar(select(func.pg_try_advisory_xact_lock(MATCH_LOCK))):
             log.info("matching skipped: another run holds the lock")
             return MatchReport(ran=False)
-        inputs = await load_inputs(session, lock=not dry_run)
+        inputs = await load_inputs(session, now=now, lock=not dry_run)
         computed = await (planner or InlinePlanner()).compute(inputs, now)
         result = computed.plan
         for fallback in computed.stats.exact_fallbacks:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
@@ -49,6 +50,7 @@ from matching.tables import (
 log = logging.getLogger("samhjelp.matching")
 
 _RULE_FIELDS = {f.name for f in dataclasses.fields(Rules)}
+_OSLO = ZoneInfo("Europe/Oslo")
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,13 @@ def rules_from(overrides: dict[str, Any]) -> Rules:
     return dataclasses.replace(Rules(), **known)
 
 
-async def load_inputs(session: AsyncSession, *, lock: bool = True) -> Inputs:
+async def load_inputs(session: AsyncSession, *, now: datetime, lock: bool = True) -> Inputs:
+    """The pool, the rules and the facilitators with their free starts on the run's day.
+
+    A facilitator paused on that day (an Oslo date, as staff set it) gives no capacity: the
+    proposal would otherwise name someone the start notice must skip.
+    """
+    today = now.astimezone(_OSLO).date()
     waiting = await pool.waiting_pool(session, lock=lock)
     orgs = await pool.organisations(session)
     busy: Counter[uuid.UUID] = Counter(
@@ -109,6 +117,7 @@ async def load_inputs(session: AsyncSession, *, lock: bool = True) -> Inputs:
             digital=f.digital,
         )
         for f in await pool.facilitators(session)
+        if not f.paused_on(today)
     ]
     book = RuleBook(overrides={str(o.id): rules_from(o.rules) for o in orgs.values() if o.rules})
     return Inputs(
