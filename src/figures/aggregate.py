@@ -14,7 +14,9 @@ figure to another month.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Text, bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,8 +33,7 @@ _COUNTS = """count(*) AS signups, count(*) FILTER (WHERE status = 'placed') AS p
 
 #: One grouped pass per dimension over the live rows (materialised once), then the tallies:
 #: cheaper than expanding every person into all of their cells and grouping once.
-_PEOPLE = text(
-    f"""
+_PEOPLE_SQL = f"""
 WITH live AS MATERIALIZED (
     SELECT to_char(i.created_at AT TIME ZONE 'Europe/Oslo', 'YYYY-MM') AS month,
            i.municipality_number AS muni, i.organisation_id IS NULL AS unmet, i.status,
@@ -66,7 +67,19 @@ FROM interest_tally
 WHERE dimension IN ('all', 'theme', 'language', 'source', 'age_band')
 GROUP BY 1, 2, 3
 """  # noqa: S608 - only our own constant fragments are formatted in
-).bindparams(bindparam("cross", type_=Text()))
+_PEOPLE = text(_PEOPLE_SQL).bindparams(bindparam("cross", type_=Text()))
+
+
+async def _people_rows(session: AsyncSession, cross: str) -> Sequence[Any]:
+    """The largest read (a row per month, municipality and category): straight from asyncpg
+    where the session runs on it, which halves the time of building SQLAlchemy rows."""
+    conn = await session.connection()
+    raw = await conn.get_raw_connection()
+    driver = raw.driver_connection
+    if driver is not None and hasattr(driver, "fetch"):
+        return list(await driver.fetch(_PEOPLE_SQL.replace(":cross", "$1"), cross))
+    return list((await session.execute(_PEOPLE, {"cross": cross})).mappings().all())
+
 
 #: Waiting now, by theme, and whether any active facilitator of their organisation takes
 #: one of their themes (the cross-problem wish counts as the theme 'pa-tvers').
@@ -142,14 +155,21 @@ async def read_inputs(session: AsyncSession, *, now: datetime) -> Inputs:
     inputs = Inputs(geography=await geography(session))
     cross = CROSS_PROBLEM.slug
     people: dict[tuple[str, str, str], PeopleCounts] = {}
-    for r in (await session.execute(_PEOPLE, {"cross": cross})).all():
-        key = (r.month, r.muni, r.cat)
-        old = people.get(key, PeopleCounts())
-        people[key] = PeopleCounts(
-            old.signups + int(r.signups),
-            old.placed + int(r.placed),
-            old.withdrawn + int(r.withdrawn),
-            old.unmet + int(r.unmet),
+    for r in await _people_rows(session, cross):
+        key = (r["month"], r["muni"], r["cat"])
+        old = people.get(key)
+        counts = PeopleCounts(
+            int(r["signups"]), int(r["placed"]), int(r["withdrawn"]), int(r["unmet"])
+        )
+        people[key] = (
+            counts
+            if old is None
+            else PeopleCounts(
+                old.signups + counts.signups,
+                old.placed + counts.placed,
+                old.withdrawn + counts.withdrawn,
+                old.unmet + counts.unmet,
+            )
         )
     inputs.people = people
     for r in (await session.execute(_WAITING, {"cross": cross})).all():
