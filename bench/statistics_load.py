@@ -85,13 +85,13 @@ FROM people p JOIN municipality m ON m.number = p.muni JOIN county k ON k.number
 """
 
 _TALLIES = """
+WITH erased AS (SELECT * FROM interest WHERE random() < 0.2)
 INSERT INTO interest_tally (month, municipality_number, organisation_id, dimension, value,
                             outcome, count)
-SELECT date_trunc('month', created_at)::date, municipality_number, organisation_id, d, v,
-       'withdrawn', count(*)
-FROM interest, LATERAL (VALUES ('all', 'all'), ('theme', themes[1]), ('source', source))
+SELECT date_trunc('month', created_at AT TIME ZONE 'Europe/Oslo')::date, municipality_number,
+       organisation_id, d, v, 'withdrawn', count(*)
+FROM erased, LATERAL (VALUES ('all', 'all'), ('theme', themes[1]), ('source', source))
      AS x(d, v)
-WHERE random() < 0.2
 GROUP BY 1, 2, 3, 4, 5
 ON CONFLICT DO NOTHING
 """

@@ -7,6 +7,7 @@ bokmål, nynorsk and English. Its few extra rules come from its own small styles
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,6 +27,9 @@ from intake.web.routes import static_url
 Db = SkipValidation[AsyncSession]
 TEMPLATES = Path(__file__).parent / "templates"
 _CSS = (TEMPLATES / "statistikk.css").read_text(encoding="utf-8")
+#: The stylesheet's URL changes with its content (the same in every replica), so it can be
+#: cached for a day.
+CSS_URL = "/statistikk/statistikk.css?v=" + hashlib.sha256(_CSS.encode()).hexdigest()[:10]
 
 env = Environment(
     loader=ChoiceLoader(
@@ -94,7 +98,7 @@ async def statistics_page(
         months=list(reversed(release.months)) if release else [],
         view=view,
         updated=release.created_at.strftime("%Y-%m-%d %H:%M UTC") if release else None,
-        css=f"/statistikk/statistikk.css?v={abs(hash(_CSS)) % 10**8}",
+        css=CSS_URL,
     )
     cookies = []
     if request.query_params.get("lang") in LANGS:

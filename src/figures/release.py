@@ -201,7 +201,17 @@ def _flow_problem(
             if cats:
                 eqs.append(Equation(s, tuple(("signups", c, kind, code) for c in sorted(cats))))
     hidden |= {k for k in values if k[0] in ("rest", "served")}
-    return values, protect(values, eqs, hidden=hidden)
+    return values, _protect(values, eqs, hidden)
+
+
+def _protect(values: dict[Key, int], eqs: list[Equation[Key]], hidden: set[Key]) -> frozenset[Key]:
+    """The suppression pattern; if the counts contradict the equations (only possible when the
+    stored tallies are inconsistent, e.g. edited by hand), every non-zero cell is hidden rather
+    than the release failing: nothing true can be recovered from a zero."""
+    try:
+        return protect(values, eqs, hidden=hidden)
+    except RuntimeError:
+        return frozenset(k for k, v in values.items() if v and k not in hidden)
 
 
 def _tree_problem(
@@ -213,7 +223,7 @@ def _tree_problem(
     for muni, n in counts:
         _roll_up(values, measure, category, muni, n, geo, levels)
     eqs = _tree_equations(measure, category, values, geo, levels)
-    return values, protect(values, eqs)
+    return values, _protect(values, eqs, set())
 
 
 def _snapshot_problem(inputs: Inputs) -> tuple[dict[Key, int], frozenset[Key]]:
@@ -236,7 +246,7 @@ def _snapshot_problem(inputs: Inputs) -> tuple[dict[Key, int], frozenset[Key]]:
                 (("no-facilitator", "all", kind, code), ("other", "all", kind, code)),
             )
         )
-    return values, protect(values, eqs, hidden=hidden)
+    return values, _protect(values, eqs, hidden)
 
 
 _TABLE_OF = {

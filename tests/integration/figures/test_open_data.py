@@ -113,3 +113,16 @@ async def test_the_page_shows_protected_figures_in_three_languages(
         got = await client.get(f"/statistikk?lang={lang}")
         assert got.status_code == 200 and f'<html lang="{lang}"' in got.text
         assert word in got.text
+
+
+async def test_the_endpoints_are_documented_in_openapi(client: httpx.AsyncClient) -> None:
+    paths = (await client.get("/schema/openapi.json")).json()["paths"]
+    for path in (
+        "/api/v1/statistics",
+        "/api/v1/statistics/tables/{table}",
+        "/api/v1/statistics/csv/{table}",
+    ):
+        assert "get" in paths[path], path
+    csv_op = paths["/api/v1/statistics/csv/{table}"]["get"]
+    assert "text/csv; charset=utf-8" in csv_op["responses"]["200"]["content"]
+    assert {p["name"] for p in csv_op["parameters"]} >= {"table", "level", "from", "to"}

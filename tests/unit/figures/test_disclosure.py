@@ -209,3 +209,16 @@ def test_the_core_is_pure() -> None:
     }
     assert imported <= allowed, imported - allowed
     assert ast.parse(source)
+
+
+def test_counts_that_contradict_their_equations_hide_everything_not_zero() -> None:
+    """Tallies edited by hand could break a sum (here a total of 0 over a part of 3); the
+    core refuses, and the release hides every non-zero cell of that problem instead of
+    failing (nothing true follows from a contradiction)."""
+    from figures.release import _protect
+
+    values = {"t": 0, "a": 3, "u": 9, "b": 5, "c": 4}
+    eqs = [Equation("t", ("a",)), Equation("u", ("b", "c"))]
+    with pytest.raises(RuntimeError):
+        protect(values, eqs)
+    assert _protect(values, eqs, set()) == {"a", "u", "b", "c"}
