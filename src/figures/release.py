@@ -29,6 +29,9 @@ from figures.disclosure import Equation, protect
 from intake.disclosure import THRESHOLD
 
 Area = tuple[str, str]
+#: The region of counts whose municipality the registry no longer knows (not a real region:
+#: its cells are stored, and the pages and the API, which list real regions, never show them).
+UNKNOWN = "unknown"
 #: (measure, category, area kind, area code)
 Key = tuple[str, str, str, str]
 
@@ -50,7 +53,10 @@ class Geography:
         if found is None:
             county = self.county_of.get(municipality)
             found = (
-                (("nation", NATION),)
+                # A municipality no longer in the registry (merged since its tallies were
+                # written) still counts for the nation, through a region of its own so the
+                # nation stays the sum of its regions.
+                (("region", UNKNOWN), ("nation", NATION))
                 if county is None
                 else (
                     ("municipality", municipality),

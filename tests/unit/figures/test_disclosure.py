@@ -222,3 +222,15 @@ def test_counts_that_contradict_their_equations_hide_everything_not_zero() -> No
     with pytest.raises(RuntimeError):
         protect(values, eqs)
     assert _protect(values, eqs, set()) == {"a", "u", "b", "c"}
+
+
+def test_a_municipality_gone_from_the_registry_still_counts_for_the_nation() -> None:
+    from figures.release import Geography, Inputs, PeopleCounts, build_release
+
+    geo = Geography({"4601": "46"}, {"46": "vestland"})
+    inputs = Inputs(geography=geo)
+    inputs.people[("2026-10", "4601", "all")] = PeopleCounts(9, 0, 0, 0)
+    inputs.people[("2026-10", "1850", "all")] = PeopleCounts(6, 0, 0, 0)  # Tysfjord, gone
+    shown = {(c.table_id, c.area_kind, c.area_code): c.value for c in build_release(inputs)}
+    assert shown[("signups", "nation", "NO")] == 15
+    assert shown[("signups", "region", "vestland")] == 9
