@@ -87,6 +87,11 @@ start_group = Table(
     # Same text as migration 0003's constraint: built from the enum so the two cannot drift.
     CheckConstraint(check_in("status", GroupState), name="status"),
     Index("ix_start_group_status", "status"),
+    # The console's group list, newest first, whole or by state, and its counts per state;
+    # a facilitator's load (open groups). Migration 0013_staff_extra.
+    Index("ix_start_group_org_created", "organisation_id", "created_at", "id"),
+    Index("ix_start_group_org_status_created", "organisation_id", "status", "created_at", "id"),
+    Index("ix_start_group_facilitator_status", "facilitator_id", "status"),
 )
 
 group_member = Table(

@@ -64,12 +64,12 @@ async def groups_page(
     if request.query_params.get("format") == "csv":
         rows, _ = await list_groups(db, orgs, filters, limit=EXPORT_LIMIT, offset=0)
         return _csv(words, rows, now)
-    rows, total = await list_groups(db, orgs, filters)
+    counts = await state_counts(db, orgs)
+    rows, total = await list_groups(db, orgs, filters, counts=counts)
 
     def link(**kw: Any) -> str:
         return "/ansatt/grupper?" + urlencode(filters.query(**kw))
 
-    counts = await state_counts(db, orgs)
     themes = sorted(
         ((s, n) for s, n in words.themes.items() if s != "pa-tvers"), key=lambda x: x[1]
     )

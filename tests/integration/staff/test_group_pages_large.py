@@ -1,12 +1,10 @@
 """The groups and facilitator pages with 20,000 waiting people and 400 groups in one
-organisation: each page's time is printed (p95 and p50, in-process client) and the median is
-asserted loosely (under 200 ms: a guard against N+1 queries; the strict p95 is the benchmark's
-figure on an unloaded machine, see the README)."""
+organisation show the right groups, counts and pages. How fast they answer is measured by
+``bench/staff_pages.py`` (a benchmark, not a test)."""
 
 from __future__ import annotations
 
-import statistics
-import time
+import re
 
 import httpx
 import pytest
@@ -24,7 +22,7 @@ PEOPLE = 20_000
 GROUPS = 400
 
 
-async def test_group_and_facilitator_pages_stay_fast(
+async def test_group_and_facilitator_pages_with_20000_waiting(
     client: httpx.AsyncClient, session: AsyncSession, cipher: ContactCipher, clock: FakeClock
 ) -> None:
     org, fid = await make_org_with_facilitator(session, ("4601",), max_concurrent_starts=500)
@@ -77,25 +75,45 @@ async def test_group_and_facilitator_pages_stay_fast(
     await session.execute(text("ANALYZE group_member"))
     gid = await session.scalar(select(start_group.c.id).limit(1))
     await sign_in(client, session, clock.now, organisation_id=org.id)
-    paths = [
-        "/ansatt/grupper",
-        "/ansatt/grupper?state=proposed&page=5",
-        "/ansatt/grupper?theme=sorg&municipality=4601",
+    newest_first = (
+        await session.scalars(
+            select(start_group.c.id).order_by(
+                start_group.c.created_at.desc(), start_group.c.id.desc()
+            )
+        )
+    ).all()
+
+    def shown(html: str) -> list[str]:
+        return re.findall(r'href="/ansatt/grupper/([0-9a-f-]{36})"', html)
+
+    def heading(html: str) -> str:
+        found = re.search(r'id="list-heading">([^<]*)<', html)
+        assert found is not None
+        return found.group(1)
+
+    whole = await client.get("/ansatt/grupper")
+    assert whole.status_code == 200
+    assert "400" in heading(whole.text) and "(400)" in whole.text  # total and count per state
+    assert shown(whole.text) == [str(g) for g in newest_first[:50]]
+    fifth = await client.get("/ansatt/grupper?state=proposed&page=5")
+    assert fifth.status_code == 200 and "400" in heading(fifth.text)
+    assert shown(fifth.text) == [str(g) for g in newest_first[200:250]]
+    beyond = await client.get("/ansatt/grupper?state=proposed&page=9")
+    assert beyond.status_code == 200 and shown(beyond.text) == []
+    running = await client.get("/ansatt/grupper?state=running")
+    assert running.status_code == 200 and shown(running.text) == []
+    assert "0" in heading(running.text)
+    near = await client.get("/ansatt/grupper?theme=sorg&municipality=4601")
+    assert near.status_code == 200 and "400" in heading(near.text)
+    assert len(shown(near.text)) == 50
+    elsewhere = await client.get("/ansatt/grupper?theme=sorg&municipality=4602")
+    assert elsewhere.status_code == 200 and shown(elsewhere.text) == []
+
+    facilitators = await client.get("/ansatt/igangsettere")
+    assert facilitators.status_code == 200 and "400 / 500" in facilitators.text
+    for path in (
         f"/ansatt/grupper/{gid}",
         "/ansatt/grupper/ny?theme=sorg&language=no&slot=tue-evening",
-        "/ansatt/igangsettere",
         f"/ansatt/igangsettere/{fid}",
-    ]
-    medians: dict[str, float] = {}
-    for path in paths:
-        assert (await client.get(path)).status_code == 200  # warm up
-        times = []
-        for _ in range(20):
-            start = time.perf_counter()
-            r = await client.get(path)
-            times.append(time.perf_counter() - start)
-            assert r.status_code == 200
-        p95 = sorted(times)[18]
-        print(f"{path}: p95 {p95 * 1000:.1f} ms, p50 {statistics.median(times) * 1000:.1f} ms")
-        medians[path] = statistics.median(times)
-    assert all(m < 0.200 for m in medians.values()), medians
+    ):
+        assert (await client.get(path)).status_code == 200, path
