@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -57,6 +57,7 @@ from intake.web.views import date_and_time
 from matching.tables import start_group
 from staff.access import Role, Viewer
 from staff.config import StaffConfig
+from staff.csv_export import csv_response
 from staff.guard import EXCEPTION_HANDLERS, viewer_providers
 from staff.region_pages import OrgLine
 from staff.region_pages import organisations as region_organisations
@@ -251,6 +252,35 @@ async def operations(
     return result
 
 
+def operations_csv(ops: Operations, table: str, today: date) -> Response[bytes]:
+    """One operational table as CSV, exactly what the page lists (no contact data)."""
+    if table == "organisations":
+        return csv_response(
+            "statistikk-organisations.csv",
+            ["organisation", "waiting", "longest_wait_days", "start_notices_not_answered",
+             "oldest_not_answered_days", "facilitators", "starts_in_progress", "starts_at_once"],
+            ([o.name, o.waiting, "" if o.longest_days is None else o.longest_days,
+              *ops.outstanding.get(o.id, (0, "")), o.facilitators, o.busy, o.capacity]
+             for o in ops.organisations),
+        )  # fmt: skip
+    if table == "offers":
+        return csv_response(
+            "statistikk-start-notices.csv",
+            ["group", "theme", "organisation", "facilitator", "waited_days", "answer_due"],
+            ([f.ref, f.theme, f.organisation, f.facilitator, f.waited_days, f.respond_by]
+             for f in ops.offers),
+        )  # fmt: skip
+    if table == "facilitators":
+        return csv_response(
+            "statistikk-facilitators.csv",
+            ["facilitator", "organisation", "open_groups", "starts_at_once", "active", "paused"],
+            ([f.name, ops.name(f.organisation_id), f.load, f.max_concurrent_starts,
+              "yes" if f.active else "no", "yes" if f.paused_on(today) else "no"]
+             for f in ops.facilitators),
+        )  # fmt: skip
+    raise NotFoundException()
+
+
 @get("/statistikk", name="staff-statistics")
 async def console_figures_page(
     request: Request[Any, Any, Any],
@@ -259,7 +289,7 @@ async def console_figures_page(
     now: datetime,
     area: Annotated[str | None, Parameter(max_length=100)] = None,
     month: Annotated[str | None, Parameter(max_length=7)] = None,
-) -> Response[str]:
+) -> Response[Any]:
     lang = language(request)
     t = Translator(lang)
     choices = await area_choices(db, viewer, t)
@@ -273,6 +303,9 @@ async def console_figures_page(
     if chosen is None or area_key(*chosen) not in names:
         raise NotFoundException()  # another region's area looks like an unknown one
     kind, code = chosen
+    ops = await operations(db, viewer, kind, code, now, lang)
+    if request.query_params.get("format") == "csv":
+        return operations_csv(ops, request.query_params.get("table", ""), local_day(now))
     release = await current_release(db)
     found = await area_figures(db, kind, code, month=month, release=release)
     view: AreaView | None = None
@@ -285,7 +318,7 @@ async def console_figures_page(
         choices=choices, chosen=area_key(kind, code), area_name=names[area_key(kind, code)],
         months=list(reversed(release.months)) if release else [], view=view,
         updated=release.created_at.strftime("%Y-%m-%d %H:%M UTC") if release else None,
-        ops=await operations(db, viewer, kind, code, now, lang), today=local_day(now),
+        ops=ops, today=local_day(now),
     )  # fmt: skip
 
 

@@ -10,6 +10,7 @@ import uuid
 from datetime import datetime, timedelta
 
 import httpx
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conftest import FakeClock
@@ -18,6 +19,7 @@ from groups.common import reference
 from groups.tables import facilitator_offer
 from intake.crypto import ContactCipher
 from intake.registry import add_facilitator
+from intake.tables import facilitator
 from integration.figures.fixture import NOV, seed
 from integration.staff.test_today import group
 from staff_support import make_staff_user, signed_in_cookie
@@ -134,12 +136,30 @@ async def test_staff_see_their_catchments_figures_and_their_own_work_only(
     assert reference(made["group_b"]) not in html  # type: ignore[arg-type]
     assert "Anne Bergen" in html and "Berit Innland" not in html
     assert "Lillehammer test" not in html
+    assert "table=offers" in html and "table=facilitators" in html
+    offers = (await client.get("/ansatt/statistikk?format=csv&table=offers")).text
+    assert reference(made["group_a"]) in offers  # type: ignore[arg-type]
+    assert reference(made["group_b"]) not in offers  # type: ignore[arg-type]
+    load = (await client.get("/ansatt/statistikk?format=csv&table=facilitators")).text
+    assert "Anne Bergen,LINK Bergen test,0,3,yes,no" in load and "Berit" not in load
+    orgs = (await client.get("/ansatt/statistikk?format=csv&table=organisations")).text
+    assert orgs.lstrip("\ufeff").splitlines()[1].startswith("LINK Bergen test,10,")
+    assert (await client.get("/ansatt/statistikk?format=csv&table=nope")).status_code == 404
 
 
 async def test_operational_figures_cover_the_viewers_organisations_unsuppressed(
     client: httpx.AsyncClient, session: AsyncSession, clock: FakeClock, cipher: ContactCipher
 ) -> None:
     made = await world(session, cipher, clock.now)
+    fid = await add_facilitator(
+        session, organisation_id=made["a"].id, name="Petter Pause", email=None,  # type: ignore[attr-defined]
+        themes=["angst"], max_concurrent_starts=1,
+    )  # fmt: skip
+    today = clock.now.date()
+    await session.execute(
+        update(facilitator).where(facilitator.c.id == fid)
+        .values(paused_from=today - timedelta(days=1), paused_until=today + timedelta(days=9))
+    )  # fmt: skip
     await sign_in(client, session, clock, "coordinator", region_slug="vestland")
     html = (await client.get("/ansatt/statistikk?lang=en")).text
     ops = html[html.index('id="ops-heading"') :]
@@ -148,8 +168,10 @@ async def test_operational_figures_cover_the_viewers_organisations_unsuppressed(
     assert row, ops[:2000]
     cells = re.findall(r'<td class="num">([^<]*)</td>', row.group(1))
     waited = (clock.now - datetime.fromisoformat("2026-10-12T10:00:00+00:00")).days
-    assert cells == ["10", str(waited), "1", "3", "1", "0 / 3"], cells
+    assert cells == ["10", str(waited), "1", "3", "2", "0 / 4"], cells  # Petter counts too
     assert figure(ops, "Start notices not answered") == "1"
+    paused = re.search(r">Petter Pause</a></th>(.*?)</tr>", ops, re.S)
+    assert paused and "0 / 1" in paused.group(1) and ">paused</span>" in paused.group(1)
     assert reference(made["group_a"]) in ops and reference(made["group_b"]) not in ops  # type: ignore[arg-type]
     assert "Anne Bergen" in ops and "Berit Innland" not in ops and "Lillehammer test" not in ops
     # An administrator gets the chosen area's region: Innlandet's organisation, 3 waiting.
