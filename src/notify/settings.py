@@ -52,6 +52,10 @@ class NotifySettings(BaseSettings):
     max_backoff_seconds: float = Field(default=6 * 3600.0, gt=0)
     lease_seconds: float = Field(default=300.0, gt=0)
     retention_days: int = Field(default=7, ge=0)
+    #: Lanes per delivery worker (connections staging at once; see DeliveryPolicy.concurrency).
+    delivery_lanes: int = Field(default=4, ge=1, le=64)
+    #: Wait for the disk flush of each outcome record (see DeliveryPolicy.synchronous_records).
+    synchronous_records: bool = False
 
     @model_validator(mode="after")
     def _complete(self) -> Self:
@@ -78,6 +82,8 @@ class NotifySettings(BaseSettings):
             base_backoff=timedelta(seconds=self.base_backoff_seconds),
             max_backoff=timedelta(seconds=self.max_backoff_seconds),
             lease=timedelta(seconds=self.lease_seconds),
+            concurrency=self.delivery_lanes,
+            synchronous_records=self.synchronous_records,
         )
 
 

@@ -138,6 +138,7 @@ class SmtpSession:
         self._notifier = notifier
         self._smtp: aiosmtplib.SMTP | None = None
         self._staged = False
+        self._sender = parseaddr(notifier.mail_from)[1]  # the envelope's, parsed once
         #: Connections opened, for tests and the benchmark.
         self.connections = 0
 
@@ -160,7 +161,7 @@ class SmtpSession:
         if self._staged:
             raise RuntimeError("one message at a time per SMTP session")
         mail = PERIOD_REGEX.sub(b"..", email_bytes(message, mail_from=self._notifier.mail_from))
-        envelope = (parseaddr(self._notifier.mail_from)[1], check_recipient(message))
+        envelope = (self._sender, check_recipient(message))
         reused = self._smtp is not None
         try:
             try:
