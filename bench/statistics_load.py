@@ -167,6 +167,15 @@ async def main(args: argparse.Namespace) -> int:
     engine = create_async_engine(url, pool_size=5)
     maker = async_sessionmaker(engine, expire_on_commit=False)
     ok = True
+    raw = await asyncpg.connect(url.replace("+asyncpg", ""))
+    t0 = time.perf_counter()
+    await raw.fetch("SELECT municipality_number, count(*) FROM interest GROUP BY 1")
+    scan = time.perf_counter() - t0
+    await raw.close()
+    print(
+        f"baseline: one grouped scan of interest {scan:.2f} s; load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
     runs = []
     for _ in range(args.refreshes):
         t0 = time.perf_counter()

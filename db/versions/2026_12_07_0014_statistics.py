@@ -41,12 +41,6 @@ def upgrade() -> None:
         sa.Column("category", sa.Text(), nullable=False),
         sa.Column("value", sa.Integer(), nullable=True),
         sa.Column("suppressed", sa.Boolean(), server_default="false", nullable=False),
-        sa.ForeignKeyConstraint(
-            ["release_id"],
-            ["stat_release.id"],
-            name=op.f("fk_stat_cell_release_id_stat_release"),
-            ondelete="CASCADE",
-        ),
         sa.PrimaryKeyConstraint(
             "release_id",
             "table_id",

@@ -105,6 +105,7 @@ async def refresh_release(session: AsyncSession, *, now: datetime) -> RefreshRep
     )
     assert release_id is not None
     await _store(session, release_id, cells)
+    await session.execute(delete(stat_cell).where(stat_cell.c.release_id < release_id))
     await session.execute(delete(stat_release).where(stat_release.c.id < release_id))
     seconds = time.perf_counter() - started
     await session.execute(

@@ -12,7 +12,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
-    ForeignKey,
     Index,
     Integer,
     MetaData,
@@ -40,7 +39,9 @@ stat_release = Table(
 stat_cell = Table(
     "stat_cell",
     metadata,
-    Column("release_id", ForeignKey(stat_release.c.id, ondelete="CASCADE"), nullable=False),
+    # No foreign key: a release is written with COPY in one go (a per-row key check would
+    # cost more than the rest of the write) and dropped by the job, cells first.
+    Column("release_id", Integer, nullable=False),
     # A published table (figures.catalogue.TABLES), e.g. 'signups-by-theme'.
     Column("table_id", String(40), nullable=False),
     # 'YYYY-MM' for monthly tables, 'now' for the state at the release's time.
