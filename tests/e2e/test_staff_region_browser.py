@@ -190,3 +190,25 @@ async def test_staff_of_another_organisation_see_none_of_it(
     if TAKE_SHOTS:
         await page.goto(f"{site.url}/ansatt/region?lang=nb")
         await page.screenshot(path=str(SHOTS / "staff-region-refused-nb-375.png"), full_page=True)
+
+
+async def test_an_administrator_chooses_an_organisation_and_a_bad_link_form_is_explained(
+    site: Site, browser_as: Any
+) -> None:
+    page = await browser_as("administrator")
+    for lang in LANGS:
+        await page.goto(f"{site.url}/ansatt/organisasjon?lang={lang}")
+        assert "LINK Lillehammer test" in (await page.text_content("main") or "")
+        await check(page, f"organisation-choose-{lang}")
+    await page.goto(f"{site.url}/ansatt/henvisninger?lang=nb")
+    await tab_to(page, "form[action='/ansatt/henvisninger'] button[type=submit]")
+    await page.keyboard.press("Enter")  # no organisation, no end date
+    await page.wait_for_selector("#ends_on-error")
+    assert await page.get_attribute("#organisation", "aria-invalid") == "true"
+    for lang in LANGS:
+        # The same refused form in each language (the language cookie follows ?lang=).
+        await page.goto(f"{site.url}/ansatt/henvisninger?lang={lang}")
+        await tab_to(page, "form[action='/ansatt/henvisninger'] button[type=submit]")
+        await page.keyboard.press("Enter")
+        await page.wait_for_selector("#ends_on-error")
+        await check(page, f"referrals-error-{lang}")
