@@ -38,7 +38,8 @@ from staff import sessions  # noqa: E402
 from staff.config import StaffConfig  # noqa: E402
 
 ADMIN = os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-DB = "samhjelp_bench_staff"
+#: Unique per run: two runs at once (or another bench) never drop each other's database.
+DB = f"samhjelp_bench_staff_{uuid.uuid4().hex[:8]}"
 P95_BUDGET_MS = 100.0
 STATES = ("proposed", "accepted", "scheduled", "running", "self_running", "lapsed", "closed")
 
