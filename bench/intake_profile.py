@@ -21,6 +21,7 @@ import time
 import uuid
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 from litestar.types import ASGIApp
 
@@ -84,15 +85,37 @@ def group_of(filename: str) -> str:
     return "other (stdlib, builtins)"
 
 
+def strip_middleware() -> None:
+    """Make the next Litestar app without its app-wide middleware and hooks (bench only)."""
+    import litestar
+
+    original = litestar.Litestar.__init__
+
+    def bare(self: litestar.Litestar, *args: Any, **kwargs: Any) -> None:
+        kwargs.update(middleware=[], csrf_config=None, compression_config=None)
+        kwargs["before_send"] = kwargs.get("before_send", [])[:1]  # the transaction's end stays
+        original(self, *args, **kwargs)
+
+    litestar.Litestar.__init__ = bare  # type: ignore[method-assign]
+
+
 async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--requests", type=int, default=500)
     ap.add_argument("--top", type=int, default=0, help="also list the N costliest functions")
+    ap.add_argument(
+        "--bare",
+        action="store_true",
+        help="build the app without middleware, CSRF, compression and send hooks (what the "
+        "whole stack costs, by difference; not a configuration to run)",
+    )
     args = ap.parse_args()
     url = (await recreate_db()).replace("postgresql://", "postgresql+asyncpg://")
     await asyncio.to_thread(upgrade, url)
     await seed(url, demo=True)
     engine = make_engine(url)
+    if args.bare:
+        strip_middleware()
     settings = Settings(post_rate_per_minute=10**9, scheduler_enabled=False)
     app = create_app(
         Services(settings=settings, engine=engine, sessionmaker=make_sessionmaker(engine),
@@ -129,7 +152,9 @@ async def main() -> None:
     for name, t in sorted(totals.items(), key=lambda kv: -kv[1]):
         print(f"  {name:52s} {t / n * 1000:6.2f} ms  {100 * t / whole:5.1f} %")
     if args.top:
-        print(f"cumulative CPU per request, top {args.top} (nested: a caller includes its callees):")
+        print(
+            f"cumulative CPU per request, top {args.top} (nested: a caller includes its callees):"
+        )
         rows = sorted(stats.items(), key=lambda kv: -kv[1][3])[: args.top]
         for (filename, line, function), (_, _, _, cumtime, _) in rows:
             where = filename.rsplit("site-packages/", 1)[-1].rsplit("/src/", 1)[-1]
