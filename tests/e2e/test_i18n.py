@@ -19,15 +19,26 @@ WEB = ROOT / "src" / "intake" / "web"
 #: The group link pages share the catalogues (one web stack).
 GROUPS = ROOT / "src" / "groups"
 GROUP_MODULES = ("pages.py", "page_texts.py", "brief.py", "meeting_form.py")
+#: The staff console (/ansatt): all of src/staff, and the console's figures page in samhjelp.
+STAFF = ROOT / "src" / "staff"
+SAMHJELP = ROOT / "src" / "samhjelp"
+SAMHJELP_MODULES = ("console_figures.py",)
 
 
 def extracted_ids() -> set[str]:
     method_map = [("**/templates/**.html", "jinja2.ext:babel_extract"), ("**.py", "python")]
     options = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "true"}}
     groups_map = [*((f"{m}", "python") for m in GROUP_MODULES), method_map[0]]
+    samhjelp_map = [(m, "python") for m in SAMHJELP_MODULES]
     keywords = {"_": None, "gettext": None, "ngettext": (1, 2)}
     ids = set()
-    for root, mapping in ((WEB, method_map), (GROUPS, groups_map)):
+    scopes = (
+        (WEB, method_map),
+        (GROUPS, groups_map),
+        (STAFF, method_map),
+        (SAMHJELP, samhjelp_map),
+    )
+    for root, mapping in scopes:
         for _, _, message, _, _ in extract_from_dir(str(root), mapping, options, keywords=keywords):
             ids.add(message if isinstance(message, str) else message[0])
     return ids
@@ -37,6 +48,12 @@ def test_group_pages_messages_are_extracted() -> None:
     """The facilitator pages' words are in the catalogues' scope (babel.cfg covers them)."""
     ids = extracted_ids()
     assert {"Start a new group?", "The participants", "Another time"} <= ids
+
+
+def test_staff_console_messages_are_extracted() -> None:
+    """The console's words (templates and Python under src/staff) are in the catalogues' scope."""
+    ids = extracted_ids()
+    assert {"Waiting list", "Today", "Sign in for staff"} <= ids
 
 
 Messages = dict[tuple[str | None, str | tuple[str, ...]], str | tuple[str, ...]]

@@ -123,7 +123,7 @@ async def test_first_sign_in_links_the_verified_address_then_the_subject_decides
     client.cookies.delete(COOKIE)
     refused = await _back(client, authorize(await _start(client), sub=other))
     assert refused.status_code == 403 and COOKIE not in refused.cookies
-    assert "No staff user with this address" in refused.text
+    assert "Ingen ansattbruker med denne adressen" in refused.text
 
 
 async def test_unknown_unverified_or_disabled_gets_the_no_user_page(
@@ -133,7 +133,7 @@ async def test_unknown_unverified_or_disabled_gets_the_no_user_page(
     set_user(idp, stranger, email="nobody@example.org", email_verified=True)
     page = await _back(client, authorize(await _start(client), sub=stranger))
     assert page.status_code == 403
-    assert "No staff user with this address" in page.text and COOKIE not in page.cookies
+    assert "Ingen ansattbruker med denne adressen" in page.text and COOKIE not in page.cookies
 
     email = f"{unique('ola')}@link-test.example.no"
     user = await _user(session, email)
@@ -160,7 +160,7 @@ async def test_access_denied_at_the_provider_is_a_page(
 ) -> None:
     page = await _back(client, authorize(await _start(client), deny=True))
     assert page.status_code == 400
-    assert "cancelled or not allowed" in page.text and COOKIE not in page.cookies
+    assert "ble avbrutt eller ikke tillatt" in page.text and COOKIE not in page.cookies
 
 
 async def test_a_wrong_state_or_a_missing_flow_cookie_is_refused(
@@ -177,7 +177,7 @@ async def test_a_wrong_state_or_a_missing_flow_cookie_is_refused(
     forged = urlunsplit(parts._replace(query=urlencode({**query, "state": "forged"})))
     page = await _back(client, forged)
     assert page.status_code == 400 and COOKIE not in page.cookies
-    assert "Please start again" in page.text
+    assert "Start på nytt" in page.text
 
     # The real answer, but in a browser that never started the flow (login CSRF).
     client.cookies.clear()
@@ -197,18 +197,18 @@ async def test_an_id_token_with_another_nonce_is_refused(
     replayed = urlunsplit(start._replace(query=urlencode({**query, "nonce": "another-nonce"})))
     page = await _back(client, authorize(replayed, sub=sub))
     assert page.status_code == 400 and COOKIE not in page.cookies
-    assert "could not be accepted" in page.text
+    assert "kunne ikke godtas" in page.text
 
 
 async def test_an_unknown_provider_or_an_unreachable_one_is_a_page(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     page = await client.get("/ansatt/oidc/nope")
-    assert page.status_code == 404 and "not set up here" in page.text
+    assert page.status_code == 404 and "er ikke satt opp her" in page.text
     callback = await client.get("/ansatt/oidc/nope/callback", params={"code": "x", "state": "y"})
     assert callback.status_code == 404
     down = await client.get("/ansatt/oidc/down")
-    assert down.status_code == 502 and "could not be reached" in down.text
+    assert down.status_code == 502 and "Vi fikk ikke kontakt med" in down.text
 
 
 def test_providers_come_from_one_json_variable_and_are_validated(

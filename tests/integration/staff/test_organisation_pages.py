@@ -120,7 +120,7 @@ async def test_group_rules_show_defaults_refuse_bad_values_and_store_overrides(
     await sign_in(client, session, clock, "staff", organisation_id=org.id)
     page = f"/ansatt/organisasjon/{org.id}"
     shown = await client.get(page)
-    assert "Default: 4." in shown.text and 'placeholder="8"' in shown.text
+    assert "Standard: 4." in shown.text and 'placeholder="8"' in shown.text
     too_big = await post(client, page, f"{page}/regler", {"min_size": "9", "max_size": "8"})
     assert too_big.status_code == 400
     assert 'id="min_size-error"' in too_big.text

@@ -104,7 +104,7 @@ async def test_the_first_passkey_after_an_email_link_opens_a_new_two_factor_sess
     csrf = await _signed_in(client, session, user)
     email_cookie = client.cookies[COOKIE]
     page = await client.get("/ansatt/to-faktor", params={"neste": "/ansatt/venteliste"})
-    assert page.status_code == 200 and "Add a passkey" in page.text
+    assert page.status_code == 200 and "Legg til en passnøkkel" in page.text
     assert "data-passkey-nojs" in page.text  # says passkeys need JavaScript when it is off
 
     options = await client.post("/ansatt/passkey/ny/valg", headers={"X-CSRFToken": csrf})
@@ -211,7 +211,7 @@ async def test_a_session_asking_for_its_second_factor_takes_only_its_own_passkey
     ).status_code == 200
     csrf = await _signed_in(client, session, other)
     page = await client.get("/ansatt/to-faktor")
-    assert "Add a passkey" in page.text
+    assert "Legg til en passnøkkel" in page.text
     refused, _ = await _use(client, csrf, key)
     assert refused.status_code == 400
     assert await _method(session, client.cookies[COOKIE]) == "email"
@@ -227,7 +227,7 @@ async def test_a_second_passkey_needs_the_second_factor(
     ).status_code == 200
     csrf = await _signed_in(client, session, user, "email")
     page = await client.get("/ansatt/to-faktor")
-    assert "Use your passkey" in page.text and 'data-passkey="register"' not in page.text
+    assert "Bruk passnøkkelen din" in page.text and 'data-passkey="register"' not in page.text
     options = await client.post("/ansatt/passkey/ny/valg", headers={"X-CSRFToken": csrf})
     assert options.status_code == 403
 
@@ -266,7 +266,7 @@ async def test_removing_needs_the_second_factor_and_keeps_the_last_passkey(
     assert left and first.credential_id not in left
     assert "passkey.remove" in await _actions(session, user)
     shown = await client.get("/ansatt/konto", params={"ok": "passkey-removed"})
-    assert "The passkey was removed." in shown.text
+    assert "Passnøkkelen er fjernet." in shown.text
 
 
 async def test_next_stays_in_the_console_and_csrf_is_required(
