@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from groups.config import Lifecycle
 from intake.tables import organisation
 from intake.web.i18n import Translator
+from intake.web.views import municipalities_by_county
 from staff import audit, org_settings
 from staff.access import Viewer
 from staff.render import language, render
@@ -99,7 +100,7 @@ async def _page(
         errors=errors or {},
         form=form or {},
         served=served,
-        addable=[m for m in region if m not in served],
+        addable=await _addable(db, region, served),
         rules=rules,
         themes=[
             (slug, name, offered is None or slug in offered)
@@ -111,6 +112,19 @@ async def _page(
         secret=secret,
         ok=t.gettext(OK[ok_key]) if ok_key in OK else "",
     )
+
+
+async def _addable(
+    db: AsyncSession, region: list[tuple[str, str]], served: list[tuple[str, str]]
+) -> list[tuple[str, list[Any]]]:
+    """The region's municipalities not yet served, by county, as the sign-up form's select
+    offers them (so the same combobox works on them, and former names find them)."""
+    wanted = {number for number, _name in region} - {number for number, _name in served}
+    grouped = [
+        (county, [p for p in places if p.number in wanted])
+        for county, places in await municipalities_by_county(db)
+    ]
+    return [(county, places) for county, places in grouped if places]
 
 
 async def _choices(db: AsyncSession, viewer: Viewer) -> list[tuple[uuid.UUID, str]]:

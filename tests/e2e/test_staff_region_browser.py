@@ -138,6 +138,17 @@ async def test_a_coordinator_sees_the_region_and_its_unmet_demand(
         await page.goto(f"{site.url}/ansatt/organisasjon/{site.single.id}?lang={lang}")
         await check(page, f"organisation-{lang}")
     await page.goto(f"{site.url}/ansatt/organisasjon/{site.single.id}?lang=nb")
+    # The catchment's municipality field is the sign-up form's combobox: the region's
+    # municipalities only (Gjøvik is in Innlandet, Bergen is not), former names too.
+    await page.wait_for_selector("#municipality[role=combobox]")
+    await tab_to(page, "#municipality")
+    await page.keyboard.type("Gjøv")
+    names = page.locator("#municipality-listbox [role=option] .combobox-name")
+    assert "Gjøvik" in await names.all_inner_texts()
+    await page.fill("#municipality", "")
+    await page.keyboard.type("Bergen")
+    assert "Bergen" not in await names.all_inner_texts()
+    await page.keyboard.press("Escape")
     await tab_to(page, "#min_size")
     await page.keyboard.type("7")
     await tab_to(page, "#max_size")
