@@ -43,30 +43,41 @@ class RuleSpec:
     boolean: bool = False
 
 
+def _(message: str) -> str:
+    """Marks an English msgid for extraction (babel.cfg); the page translates it where shown."""
+    return message
+
+
 RULES: tuple[RuleSpec, ...] = (
-    RuleSpec("min_size", "Smallest group", "People; smaller groups tend to fall apart.", 2, 20),
-    RuleSpec("target_size", "Size aimed for", "People.", 2, 20),
-    RuleSpec("max_size", "Largest group", "People.", 2, 20),
-    RuleSpec("max_age_span", "Largest age span", "Years between the youngest and oldest.", 0, 60),
+    RuleSpec(
+        "min_size", _("Smallest group"), _("People; smaller groups tend to fall apart."), 2, 20
+    ),
+    RuleSpec("target_size", _("Size aimed for"), _("People."), 2, 20),
+    RuleSpec("max_size", _("Largest group"), _("People."), 2, 20),
+    RuleSpec(
+        "max_age_span", _("Largest age span"), _("Years between the youngest and oldest."), 0, 60
+    ),
     RuleSpec(
         "cross_problem_after_days",
-        "Offer a group across problems after",
-        "Days of waiting, for people who welcome one.",
+        _("Offer a group across problems after"),
+        _("Days of waiting, for people who welcome one."),
         0,
         365,
     ),
     RuleSpec(
         "min_size_after_days",
-        "Start with the smallest group after",
-        "Days the longest-waiting member has waited.",
+        _("Start with the smallest group after"),
+        _("Days the longest-waiting member has waited."),
         0,
         365,
     ),
-    RuleSpec("facilitated_meetings", "Facilitated meetings", "Meetings a facilitator leads.", 1, 8),
+    RuleSpec(
+        "facilitated_meetings", _("Facilitated meetings"), _("Meetings a facilitator leads."), 1, 8
+    ),
     RuleSpec(
         "pool_digital_across_catchments",
-        "Digital groups with people from other catchments",
-        "Whether your people may join digital groups across catchments.",
+        _("Digital groups with people from other catchments"),
+        _("Whether your people may join digital groups across catchments."),
         0,
         1,
         boolean=True,

@@ -27,15 +27,16 @@ from intake.web.i18n import Translator
 from intake.web.views import municipalities_by_county
 from staff import audit, org_settings
 from staff.access import Viewer
+from staff.org_settings import _
 from staff.render import language, render
 
 SECTION = "organisation"
-OK = {
-    "contact": "The contact details are saved.",
-    "catchment": "The catchment is saved.",
-    "rules": "The group rules are saved.",
-    "themes": "The themes offered are saved.",
-    "revoked": "The key is revoked: programs using it are refused from now on.",
+OK = {  # English msgids, marked for extraction; translated where shown
+    "contact": _("The contact details are saved."),
+    "catchment": _("The catchment is saved."),
+    "rules": _("The group rules are saved."),
+    "themes": _("The themes offered are saved."),
+    "revoked": _("The key is revoked: programs using it are refused from now on."),
 }
 
 
