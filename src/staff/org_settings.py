@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from intake.reference import CROSS_PROBLEM, THEMES
 from intake.registration import AREAS
 from intake.registry import create_api_key
-from intake.tables import api_key, catchment, county, municipality, organisation
+from intake.tables import api_key, catchment, county, interest, municipality, organisation
 from matching.model import Rules
 
 Gettext = Callable[[str], str]
@@ -186,16 +186,28 @@ async def catchment_of(db: AsyncSession, org_id: uuid.UUID) -> list[tuple[str, s
 
 async def add_municipality(
     db: AsyncSession, org_id: uuid.UUID, region_slug: str, number: str, _: Gettext
-) -> dict[str, str]:
-    """Add one municipality of the organisation's region to its catchment."""
+) -> tuple[dict[str, str], int]:
+    """Add one municipality of the organisation's region to its catchment. The people already
+    waiting there with no organisation (the region's unmet demand) now wait with this one:
+    that is what serving a municipality means, and otherwise they would stay invisible to the
+    organisation that just took it on. Returns the problems, and how many people moved."""
     allowed = dict(await org_region_municipalities(db, region_slug))
     if number not in allowed:
-        return {"municipality": _("Choose a municipality of your region.")}
+        return {"municipality": _("Choose a municipality of your region.")}, 0
     if number in dict(await catchment_of(db, org_id)):
-        return {"municipality": _("This municipality is in the catchment already.")}
+        return {"municipality": _("This municipality is in the catchment already.")}, 0
     await db.execute(insert(catchment).values(organisation_id=org_id, municipality_number=number))
     AREAS.invalidate()  # this process places sign-ups by catchment: re-read it now
-    return {}
+    moved = await db.execute(
+        update(interest)
+        .where(
+            interest.c.organisation_id.is_(None),
+            interest.c.municipality_number == number,
+            interest.c.status == "waiting",
+        )
+        .values(organisation_id=org_id)
+    )
+    return {}, int(moved.rowcount)  # type: ignore[attr-defined]
 
 
 async def remove_municipality(db: AsyncSession, org_id: uuid.UUID, number: str) -> bool:

@@ -90,6 +90,14 @@ async def _page(
         for spec in org_settings.RULES
     ]
     ok_key = request.query_params.get("ok", "")
+    ok = t.gettext(OK[ok_key]) if ok_key in OK else ""
+    moved = request.query_params.get("n", "")
+    if ok_key == "adopted" and moved.isdigit():
+        ok = t.ngettext(
+            "The catchment is saved. %(num)d person already waiting there now waits with you.",
+            "The catchment is saved. %(num)d people already waiting there now wait with you.",
+            int(moved),
+        )
     return render(
         request,
         "organisation.html",
@@ -111,7 +119,7 @@ async def _page(
         key_roles=org_settings.KEY_ROLES,
         key_days=org_settings.KEY_DAYS,
         secret=secret,
-        ok=t.gettext(OK[ok_key]) if ok_key in OK else "",
+        ok=ok,
     )
 
 
@@ -199,14 +207,18 @@ async def add_municipality(
     org = await scoped_organisation(db, viewer, org_id)
     form = await _form(request)
     number = form.get("municipality", "")
-    errors = await org_settings.add_municipality(
+    errors, moved = await org_settings.add_municipality(
         db, org_id, org["region_slug"], number, _t(request).gettext
     )
     if errors:
         return await _page(
             request, viewer, db, org, lifecycle, errors=errors, form=form, status=400
         )
-    await _audit(db, viewer, request, now, org, "catchment", ["add:" + number])
+    await _audit(db, viewer, request, now, org, "catchment", ["add:" + number], moved=moved)
+    if moved:
+        return Redirect(
+            f"/ansatt/organisasjon/{org_id}?ok=adopted&n={moved}#catchment", status_code=303
+        )
     return _back(org_id, "catchment", "catchment")
 
 
@@ -323,11 +335,12 @@ async def _audit(
     org: RowMapping,
     section: str,
     fields: list[str],
+    **counts: int,
 ) -> None:
     await audit.record(
         db, viewer, "org.edit", now=now, record_kind="organisation", record_id=org["id"],
         organisation_id=org["id"], region_slug=org["region_slug"], request=request,
-        detail={"section": section, "fields": fields},
+        detail={"section": section, "fields": fields, **counts},
     )  # fmt: skip
 
 

@@ -13,8 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conftest import FakeClock
-from helpers import make_org
-from intake.tables import api_key, catchment, organisation
+from helpers import make_org, register_people
+from intake.crypto import ContactCipher
+from intake.tables import api_key, catchment, interest, organisation
 from staff.tables import staff_audit
 from staff_support import make_staff_user, signed_in_cookie
 
@@ -144,23 +145,34 @@ async def test_group_rules_show_defaults_refuse_bad_values_and_store_overrides(
 
 
 async def test_catchment_add_and_remove_within_the_region(
-    client: httpx.AsyncClient, session: AsyncSession, clock: FakeClock
+    client: httpx.AsyncClient, session: AsyncSession, clock: FakeClock, cipher: ContactCipher
 ) -> None:
     org = await make_org(session, ("4601",))
+    # Two people wait in Bjørnafjorden, which nobody serves yet: the region's unmet demand.
+    people = await register_people(session, cipher, clock.now, 2, municipality="4624")
+    unmet = [i for i, _ in people]
     await sign_in(client, session, clock, "staff", organisation_id=org.id)
     page = f"/ansatt/organisasjon/{org.id}"
     outside = await post(client, page, f"{page}/kommuner", {"municipality": "0301"})
     assert outside.status_code == 400 and 'id="municipality-error"' in outside.text
     added = await post(client, page, f"{page}/kommuner", {"municipality": "4624"})
     assert added.status_code == 303
+    assert "ok=adopted&n=2" in added.headers["location"]
+    adopted = await session.scalars(
+        select(interest.c.organisation_id).where(interest.c.id.in_(unmet))
+    )
+    assert set(adopted) == {org.id}  # they now wait with the organisation that serves them
+    shown = await client.get(added.headers["location"])
+    assert "2 people already waiting there now wait with you" in shown.text
     removed = await post(client, page, f"{page}/kommuner/4601/fjern", {})
     assert removed.status_code == 303
     served = await session.scalars(
         select(catchment.c.municipality_number).where(catchment.c.organisation_id == org.id)
     )
     assert list(served) == ["4624"]
-    details = [d["fields"] for _, d in await actions(session, org.id)]
-    assert details == [["add:4624"], ["remove:4601"]]
+    details = [d for _, d in await actions(session, org.id)]
+    assert [d["fields"] for d in details] == [["add:4624"], ["remove:4601"]]
+    assert details[0]["moved"] == 2
 
 
 async def test_themes_offered(
