@@ -26,9 +26,11 @@ request = function()
     pick(days), pick(parts), pick(days), pick(parts), tostring(math.random() < 0.4), contact)
   local headers = {
     ["Content-Type"] = "application/json",
-    -- 128 random bits as 32 hex digits: the service refuses guessable keys with 422.
-    ["Idempotency-Key"] = string.format("%08x%08x%08x%08x", math.random(0, 2^31 - 1),
-      math.random(0, 2^31 - 1), math.random(0, 2^31 - 1), counter),
+    -- 128 random bits as 32 hex digits (16-bit draws: LuaJIT's math.random is exact there):
+    -- the service refuses guessable keys with 422.
+    ["Idempotency-Key"] = string.format(string.rep("%04x", 8), math.random(0, 65535),
+      math.random(0, 65535), math.random(0, 65535), math.random(0, 65535), math.random(0, 65535),
+      math.random(0, 65535), math.random(0, 65535), math.random(0, 65535)),
   }
   return wrk.format("POST", "/api/v1/interests", headers, body)
 end
