@@ -19,6 +19,7 @@ could not be stored. See docs/notify.md.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections import deque
@@ -26,7 +27,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from cryptography.exceptions import InvalidTag
 from sqlalchemy import select, tuple_, update
@@ -142,8 +143,8 @@ async def _stage(row: Claimed, notifier: Notifier, cipher: ContactCipher) -> Sta
     nothing yet. A rendering or staging failure comes back as the message's error."""
     try:
         message = _rendered(row, cipher)
-        if isinstance(notifier, Stager):
-            return await notifier.stage(message), None
+        if _stages(type(notifier)):
+            return await cast(Stager, notifier).stage(message), None
         return _Deferred(notifier, message), None
     except DeliveryError as exc:
         return None, exc
@@ -162,6 +163,13 @@ async def _hand_over(row: Claimed, staged: Staged) -> DeliveryError | None:
     except Exception as exc:
         return _unexpected(row, exc)
     return None
+
+
+@functools.cache
+def _stages(kind: type) -> bool:
+    """Whether a sender class stages (asked once per class: a runtime protocol check costs
+    more than building the message)."""
+    return issubclass(kind, Stager)
 
 
 def _unexpected(row: Claimed, exc: Exception) -> DeliveryError:
