@@ -96,6 +96,14 @@ def _with_services(
         sys.exit(f"samhjelp: {exc}")
 
 
+def development_base_url(settings: Settings, port: int) -> str:
+    """The public URL links in messages point at: in development with none configured, this
+    server's own port on ``localhost`` (so ``serve --port 8001`` sends working sign-in links)."""
+    if settings.environment == "development" and "public_base_url" not in settings.model_fields_set:
+        return f"http://localhost:{port}"
+    return settings.public_base_url
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     import os
 
@@ -110,6 +118,16 @@ def cmd_serve(args: argparse.Namespace) -> None:
     url = prepare_database(settings, demo=args.demo)
     print(f"samhjelp: database {redact(url)}", file=sys.stderr)
     print(f"samhjelp: listening on http://{host}:{port}  (API docs: /schema)", file=sys.stderr)
+    base = development_base_url(settings, port)
+    if settings.environment == "development":
+        # The app (and each worker) reads its settings again: links and passkeys follow this.
+        os.environ["SAMHJELP_PUBLIC_BASE_URL"] = base
+        print(
+            f"samhjelp: open {base}/ (staff console: {base}/ansatt; add yourself with"
+            f" `samhjelp user add --role administrator`, sign-in mail lands in"
+            f" {settings.data_dir / 'outbox'})",
+            file=sys.stderr,
+        )
     if args.workers > 1:
         # Worker processes build their own app from the environment; the embedded database
         # (if any) keeps running in this parent process.

@@ -55,7 +55,9 @@ class Settings(BaseSettings):
     contact_key: str | None = None
     #: Key for signing links in messages (facilitator accept/decline, participant confirm).
     link_secret: str | None = None
-    public_base_url: str = "http://127.0.0.1:8000"
+    #: A host name, not 127.0.0.1: WebAuthn refuses an IP address as relying party, so staff
+    #: could never add a passkey (``localhost`` is also a secure context over plain http).
+    public_base_url: str = "http://localhost:8000"
     host: str = "127.0.0.1"
     port: int = 8000
     db_pool_size: int = Field(default=10, ge=1, le=200)
