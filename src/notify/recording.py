@@ -261,18 +261,23 @@ class Recorder:
             await conn.close()
 
     async def close(self) -> None:
-        """Give the connection back to the pool as it was taken (the setting reset)."""
+        """Give the connection back to the pool as it was taken (the setting reset). One that
+        could not be reset (gone, or this task cancelled meanwhile) is discarded instead: a
+        request must never commit unflushed on a connection this lane changed."""
         conn, driver, self._conn, self._driver = self._conn, self._driver, None, None
         if conn is None:
             return
+        reset = self._policy.synchronous_records
         try:
-            if not self._policy.synchronous_records:
+            if not reset:
                 await driver.execute("RESET synchronous_commit")
+                reset = True
         except Exception as exc:
             if not database_unavailable(exc):
                 raise
-            await conn.invalidate()
         finally:
+            if not reset:
+                await conn.invalidate()
             await conn.close()
 
 

@@ -168,3 +168,36 @@ async def test_a_staged_message_is_delivered_only_when_handed_over(cipher: Conta
             await session.stage(message(3))
         await asyncio.sleep(0.1)
         assert len(sink.message_ids) == 1
+
+
+async def test_records_skip_the_flush_but_hand_the_connection_back_as_taken(
+    database_url: str, cipher: ContactCipher
+) -> None:
+    """The lane's connection records with ``synchronous_commit = off``; back in the pool it is
+    reset, so a request that gets it next waits for its own flush as usual."""
+    from sqlalchemy import delete, text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    one = create_async_engine(database_url, pool_size=1, max_overflow=0)  # the one watched
+    maker = async_sessionmaker(one, expire_on_commit=False)
+    seen: list[str] = []
+    try:
+        ids = await enqueue_many(maker, cipher, 5)
+        with SessionCountingSink() as sink:
+            report = await deliver_due(
+                maker,
+                lambda _: smtp_to(sink),
+                cipher,
+                now=T0,
+                worker_id="w",
+                policy=DeliveryPolicy(concurrency=1),
+            )
+            assert report.sent == 5
+            assert_exactly_once(ids, list(sink.message_ids))
+        async with one.connect() as c:
+            seen.append(str(await c.scalar(text("SHOW synchronous_commit"))))
+        assert seen == ["on"]
+    finally:
+        async with maker.begin() as session:
+            await session.execute(delete(outbox))
+        await one.dispose()
