@@ -218,3 +218,30 @@ async def test_every_groups_and_facilitator_page_passes_axe_in_each_language(
             await big.goto(f"{site.url}{path}{sep}lang=nb")
             await big.screenshot(path=str(SHOTS / f"staff-{name}-nb-1280.png"), full_page=True)
         await wide.close()
+
+
+async def test_names_in_a_phone_sized_table_never_break_inside_a_word(
+    site: Site, world: dict[str, Any]
+) -> None:
+    """A facilitator with many themes squeezed the name column: the shared ``a {overflow-wrap:
+    anywhere}`` let a link shrink to one letter a line ("Igang/sette/r"). A table scrolls
+    instead; its links wrap only between words."""
+    page = world["page"]
+    maker = async_sessionmaker(site.engine, expire_on_commit=False)
+    async with maker.begin() as s:
+        await add_facilitator(
+            s, organisation_id=site.single.id, name="Amal Igangsetter", email=None,
+            themes=["angst", "depresjon", "sorg", "ensomhet", "samlivsbrudd", "utbrenthet",
+                    "stress", "livskriser", "parorende", "across"],
+        )  # fmt: skip
+    await page.goto(f"{site.url}/ansatt/igangsettere?lang=nb")
+    broken = await page.evaluate(
+        """() => [...document.querySelectorAll('table a')]
+            .filter(a => new Set([...a.getClientRects()].map(r => Math.round(r.top))).size
+                         > a.textContent.trim().split(/\\s+/).length)
+            .map(a => a.textContent.trim())"""
+    )
+    assert broken == []
+    assert await page.evaluate(
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1"
+    )
