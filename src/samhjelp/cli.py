@@ -123,9 +123,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
         # The app (and each worker) reads its settings again: links and passkeys follow this.
         os.environ["SAMHJELP_PUBLIC_BASE_URL"] = base
         print(
-            f"samhjelp: open {base}/ (staff console: {base}/ansatt; add yourself with"
-            f" `samhjelp user add --role administrator`, sign-in mail lands in"
-            f" {settings.data_dir / 'outbox'})",
+            f"samhjelp: open {base}/ — staff console {base}/ansatt: first `samhjelp user add"
+            f" --name NAME --email EMAIL --role administrator`; in development the sign-in"
+            f" mail lands in {settings.data_dir / 'outbox'}/ (unless SAMHJELP_SMTP_HOST is set)",
             file=sys.stderr,
         )
     if args.workers > 1:
