@@ -128,7 +128,9 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _header(name: str, value: str) -> bytes:
-    if _CONTROL.search(value) or not value.isascii():
+    # RFC 2047 encoded words of a long non-ASCII text come folded (CRLF + space): that folding
+    # is ours and allowed; any other control character would inject a header.
+    if _CONTROL.search(value.replace("\r\n ", " ")) or not value.isascii():
         raise DeliveryError(f"the {name} header cannot be sent as is", transient=False)
     return f"{name}: {value}".encode("ascii")
 
