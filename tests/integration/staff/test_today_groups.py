@@ -11,9 +11,8 @@ import httpx
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from conftest import FakeClock
 from groups.common import reference
-from helpers import make_org_with_facilitator
+from helpers import FakeClock, make_org_with_facilitator
 from integration.staff.person_support import sign_in
 from integration.staff.test_today import group
 from staff.group_queries import newest_in_states

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conftest import FakeClock
+from helpers import FakeClock
 from intake.crypto import ContactCipher
 from integration.staff.person_support import person, sign_in
 
