@@ -13,8 +13,6 @@ import os
 import secrets
 import socket
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -28,13 +26,12 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from helpers import TEST_KEY, FakeClock
 from intake.crypto import ContactCipher
 from intake.reference import seed_reference
 from samhjelp.app import Services, create_app
 from samhjelp.database import migrations_dir, upgrade_on
 from samhjelp.settings import Settings
-
-TEST_KEY = bytes(range(32))
 
 
 def _local_postgres_up() -> bool:
@@ -99,20 +96,6 @@ async def session(conn: AsyncConnection) -> AsyncIterator[AsyncSession]:
         bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
     ) as s:
         yield s
-
-
-@dataclass
-class FakeClock:
-    """An injectable clock: tests move time instead of sleeping."""
-
-    now: datetime = field(default_factory=lambda: datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs: float) -> datetime:
-        self.now += timedelta(**kwargs)
-        return self.now
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -20,6 +21,24 @@ from intake.registry import Organisation, add_facilitator, add_organisation, cre
 from intake.schemas import InterestIn
 from intake.tables import interest, organisation
 from matching.tables import group_event, group_member, match_run, start_group, waiting_note
+
+#: The contact key of the tests' services (``cipher`` fixture).
+TEST_KEY = bytes(range(32))
+
+
+@dataclass
+class FakeClock:
+    """An injectable clock: tests move time instead of sleeping. Here, not in conftest.py:
+    ``from conftest import …`` finds whichever conftest module was imported first."""
+
+    now: datetime = field(default_factory=lambda: datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> datetime:
+        self.now += timedelta(**kwargs)
+        return self.now
 
 
 def unique(prefix: str) -> str:

@@ -10,12 +10,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from conftest import FakeClock
 from groups import Lifecycle, manual, tick
 from groups.facilitator_admin import set_pause
 from groups.service import lapse_group
 from groups.tables import facilitator_offer
-from helpers import make_org_with_facilitator
+from helpers import FakeClock, make_org_with_facilitator
 from intake.crypto import ContactCipher
 from intake.registry import add_facilitator
 from intake.tables import interest

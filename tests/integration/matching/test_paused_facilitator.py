@@ -7,8 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
-from conftest import FakeClock
-from helpers import make_org_with_facilitator, register_people
+from helpers import FakeClock, make_org_with_facilitator, register_people
 from intake.crypto import ContactCipher
 from intake.tables import facilitator
 from matching.job import run_matching

@@ -10,8 +10,7 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conftest import FakeClock
-from helpers import make_org
+from helpers import FakeClock, make_org
 from samhjelp import jobs
 from samhjelp.services import Services
 from staff import audit, sessions

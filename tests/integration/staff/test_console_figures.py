@@ -13,10 +13,10 @@ import httpx
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conftest import FakeClock
 from figures.refresh import refresh_release
 from groups.common import reference
 from groups.tables import facilitator_offer
+from helpers import FakeClock
 from intake.crypto import ContactCipher
 from intake.registry import add_facilitator
 from intake.tables import facilitator

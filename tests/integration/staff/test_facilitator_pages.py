@@ -12,8 +12,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conftest import FakeClock
-from helpers import make_org_with_facilitator
+from helpers import FakeClock, make_org_with_facilitator
 from intake.tables import facilitator
 from integration.staff.person_support import csrf, sign_in
 from staff.tables import staff_audit

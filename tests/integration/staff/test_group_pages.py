@@ -15,9 +15,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
-from conftest import FakeClock
 from groups import Lifecycle
-from helpers import make_org_with_facilitator
+from helpers import FakeClock, make_org_with_facilitator
 from intake.crypto import ContactCipher
 from intake.registry import add_facilitator
 from intake.tables import interest

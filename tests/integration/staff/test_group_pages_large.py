@@ -11,8 +11,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conftest import FakeClock
-from helpers import make_org_with_facilitator
+from helpers import FakeClock, make_org_with_facilitator
 from intake.crypto import ContactCipher
 from integration.staff.person_support import person, sign_in
 from matching.tables import start_group

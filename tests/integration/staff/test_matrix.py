@@ -36,8 +36,7 @@ from litestar import Litestar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conftest import FakeClock
-from helpers import make_org, register_people
+from helpers import FakeClock, make_org, register_people
 from intake.crypto import ContactCipher
 from intake.registry import add_facilitator, create_api_key
 from intake.tables import referral

@@ -15,8 +15,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conftest import FakeClock
-from helpers import make_org, unique
+from helpers import FakeClock, make_org, unique
 from oidc_support import authorize, provider, provider_setting, set_user
 from samhjelp.settings import Settings
 from staff import sessions

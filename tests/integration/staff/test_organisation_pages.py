@@ -12,8 +12,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conftest import FakeClock
-from helpers import make_org, register_people
+from helpers import FakeClock, make_org, register_people
 from intake.crypto import ContactCipher
 from intake.tables import api_key, catchment, interest, organisation
 from staff.tables import staff_audit

@@ -10,8 +10,7 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conftest import FakeClock
-from helpers import make_org
+from helpers import FakeClock, make_org
 from intake.consent import CURRENT_VERSION, TEXTS
 from intake.receipt import code_hash
 from intake.tables import interest

@@ -10,8 +10,7 @@ from markupsafe import escape
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conftest import FakeClock
-from helpers import make_org, make_org_with_facilitator
+from helpers import FakeClock, make_org, make_org_with_facilitator
 from intake.crypto import ContactCipher
 from intake.tables import interest
 from integration.intake.test_erasure import needles_of, person_traces

@@ -7,8 +7,7 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conftest import FakeClock
-from helpers import make_org, register_people
+from helpers import FakeClock, make_org, register_people
 from intake.crypto import ContactCipher
 from intake.registry import add_facilitator
 from staff_support import make_staff_user, signed_in_cookie

@@ -7,8 +7,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conftest import FakeClock
-from helpers import make_org
+from helpers import FakeClock, make_org
 from integration.staff.signin_support import (
     ask_for_link,
     csrf_of,

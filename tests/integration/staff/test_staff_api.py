@@ -9,8 +9,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conftest import FakeClock
-from helpers import make_key, make_org, register_people
+from helpers import FakeClock, make_key, make_org, register_people
 from intake.crypto import ContactCipher
 from intake.registry import authenticate, create_api_key
 from intake.tables import api_key

@@ -9,10 +9,9 @@ from datetime import datetime, timedelta
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conftest import FakeClock
 from groups.common import reference as group_ref
 from groups.tables import facilitator_offer, group_meeting
-from helpers import make_org_with_facilitator
+from helpers import FakeClock, make_org_with_facilitator
 from intake.crypto import ContactCipher
 from integration.staff.person_support import person, sign_in
 from matching.tables import start_group

@@ -11,8 +11,7 @@ import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from conftest import TEST_KEY, FakeClock
-from helpers import make_org, run_cli
+from helpers import TEST_KEY, FakeClock, make_org, run_cli
 from intake.tables import organisation
 from integration.staff.signin_support import csrf_of, links_to, session_of, use_link
 from notify.tables import outbox

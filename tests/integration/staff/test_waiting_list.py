@@ -8,8 +8,7 @@ import io
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conftest import FakeClock
-from helpers import make_org
+from helpers import FakeClock, make_org
 from intake.crypto import ContactCipher
 from integration.staff.person_support import person, sign_in
 from staff.people import reference

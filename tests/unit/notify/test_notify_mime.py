@@ -92,3 +92,24 @@ def test_a_header_cannot_carry_a_line_break() -> None:
     subject = make_message(Channel.EMAIL, "a@example.no", subject="Hei\r\nBcc: evil@example.org")
     mail = parse(email_bytes(subject, mail_from="x@example.no"))
     assert mail["Bcc"] is None and mail["Subject"] == "Hei Bcc: evil@example.org"
+
+
+def test_a_long_norwegian_subject_and_sender_name_are_folded_not_refused() -> None:
+    """Encoded words of a long non-ASCII header come folded (CRLF + space); the injection check
+    refused them, so every start notice and invitation with such a subject failed for good."""
+    long_subject = "Kan du starte en ny selvhjelpsgruppe på tirsdager i Bø? Svar innen fredag " * 2
+    message = make_message(
+        Channel.EMAIL,
+        "a@example.no",
+        subject=long_subject,
+        attachments=(
+            Sender(
+                "LINK Bergen og omegn – kontaktpunkt for selvhjelp på Ål", "p@x.no"
+            ).attachment(),
+        ),
+    )
+    raw = email_bytes(message, mail_from="samhjelp <noreply@example.no>")
+    assert_wire_safe(raw)
+    mail = parse(raw)
+    assert mail["Subject"] == " ".join(long_subject.split())
+    assert mail["From"].addresses[0].display_name.endswith("selvhjelp på Ål")
