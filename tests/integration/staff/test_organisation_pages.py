@@ -162,7 +162,7 @@ async def test_catchment_add_and_remove_within_the_region(
     )
     assert set(adopted) == {org.id}  # they now wait with the organisation that serves them
     shown = await client.get(added.headers["location"])
-    assert "2 people already waiting there now wait with you" in shown.text
+    assert "2 personer som allerede venter der, venter nå hos dere" in shown.text
     removed = await post(client, page, f"{page}/kommuner/4601/fjern", {})
     assert removed.status_code == 303
     served = await session.scalars(
