@@ -354,3 +354,21 @@ async def test_the_cli_records_an_organisations_controller(database_url: str) ->
             await s.execute(delete(organisation).where(organisation.c.slug == slug))
     finally:
         await engine.dispose()
+
+
+async def test_the_privacy_page_says_staff_can_open_contact_and_that_it_is_recorded(
+    app_with: AppFactory,
+) -> None:
+    """The staff console lets staff open a person's contact (audited) and lets the region's
+    coordinator see registrations: the page said "staff see it only masked"."""
+    async with app_with() as client:
+        for lang, said, gone in (
+            ("nb", "blir det registrert i en revisjonslogg", "ansatte ser det bare maskert"),
+            ("nn", "vert det registrert i ein revisjonslogg", "tilsette ser det berre maskert"),
+            ("en", "is recorded in an audit trail", "staff see it only masked"),
+        ):
+            page = text_of((await client.get("/personvern", params={"lang": lang})).text)
+            assert said in page, lang
+            assert gone not in page, lang
+        en = text_of((await client.get("/personvern", params={"lang": "en"})).text)
+        assert "and the coordinator of its region, see what you registered" in en
