@@ -371,4 +371,4 @@ async def test_the_privacy_page_says_staff_can_open_contact_and_that_it_is_recor
             assert said in page, lang
             assert gone not in page, lang
         en = text_of((await client.get("/personvern", params={"lang": "en"})).text)
-        assert "and the coordinator of its region, see what you registered" in en
+        assert "the coordinator of its region and the service's national administrators see" in en
