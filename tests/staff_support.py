@@ -8,11 +8,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from helpers import unique
 from staff import sessions
 from staff.config import StaffConfig
 from staff.tables import staff_user
-
-from helpers import unique
 
 
 async def make_staff_user(
