@@ -82,8 +82,9 @@ async def account_context(
 
 
 def _json(
-    body: dict[str, Any], status: int = 200, cookies: list[Cookie] | None = None
+    body: dict[str, Any] | str, status: int = 200, cookies: list[Cookie] | None = None
 ) -> Response[Any]:
+    """JSON that is never cached (a ``str`` body is already-encoded JSON, sent as it is)."""
     return Response(
         body,
         status_code=status,
@@ -193,12 +194,7 @@ async def registration_options(
         existing=existing,
     )
     cookie = _challenge_cookie(lifecycle, staff_config, "register", challenge, viewer.user_id, now)
-    return Response(
-        options,
-        media_type="application/json",
-        headers={"Cache-Control": "no-store"},
-        cookies=[cookie],
-    )
+    return _json(options, cookies=[cookie])
 
 
 @post("/passkey/ny", status_code=200)
@@ -259,12 +255,7 @@ async def authentication_options(
     allowed = await ceremony.passkeys_of(db, user) if user else None
     options, challenge = ceremony.authentication_options(staff_config, allowed=allowed)
     cookie = _challenge_cookie(lifecycle, staff_config, "authenticate", challenge, user, now)
-    return Response(
-        options,
-        media_type="application/json",
-        headers={"Cache-Control": "no-store"},
-        cookies=[cookie],
-    )
+    return _json(options, cookies=[cookie])
 
 
 @post("/passkey/bruk", status_code=200)
