@@ -19,7 +19,7 @@ from groups.config import Lifecycle
 from groups.members import answer_for
 from groups.steps import participant_step
 from intake.progress import AnswerOutcome, GroupStep, Locale
-from matching.service import waiting_explanations
+from matching.notes import waiting_explanations
 
 
 @dataclass(frozen=True, slots=True)

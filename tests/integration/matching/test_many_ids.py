@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import pool
-from matching.service import waiting_explanations
+from matching.notes import waiting_explanations
 
 MANY = 40_000  # above asyncpg's 32,767 parameters per statement
 

@@ -27,7 +27,7 @@ from intake.crypto import ContactCipher
 from intake.progress import withdraw_by_code
 from intake.tables import interest
 from matching.job import run_matching
-from matching.service import note_for
+from matching.notes import note_for
 from matching.tables import group_event, group_member, match_run, start_group, waiting_note
 
 DAY = timedelta(days=1)  # between sign-ups: who waited longest is clear

@@ -16,7 +16,7 @@ from intake.tables import interest
 from integration.intake.test_erasure import needles_of, person_traces
 from integration.staff.person_support import audit_rows, person, post_form, sign_in
 from matching.job import run_matching
-from matching.service import waiting_explanation
+from matching.notes import waiting_explanation
 from samhjelp.services import Services
 from staff.notes import interest_note
 from staff.tables import staff_audit
