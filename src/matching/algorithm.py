@@ -21,7 +21,7 @@ import gc
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from matching import exact
 from matching.context import Context, Formed
@@ -81,6 +81,7 @@ def form_groups(
         formed: list[Formed] = []
         for comp in components(ctx):
             formed.extend(solve_component(ctx, comp, stats))
+        formed = held_back(ctx, formed, now)
         placed = bytearray(len(ctx.cands))
         for f in formed:
             for m in f.members:
@@ -90,6 +91,30 @@ def form_groups(
             tuple(to_proposal(ctx, f) for f in formed),
             explainer=Diagnosis(ctx, unplaced),
         )
+
+
+def held_back(ctx: Context, formed: list[Formed], now: datetime) -> list[Formed]:
+    """Drop groups below target whose organisation waits longer for more members.
+
+    ``Rules.below_target_after_days``: a group smaller than ``target_size`` is proposed only
+    once one of its members has waited that long; until then its people stay waiting, and the
+    next run may form a bigger group (or, once proposed, the group fills until it meets). With
+    the default 0 nothing is dropped and the plan is the one formed. The dropped group's
+    facilitator start stays unused in this run.
+    """
+    kept: list[Formed] = []
+    for f in formed:
+        r = ctx.book.for_org(f.option.organisation)
+        days = r.below_target_after_days
+        if (
+            days
+            and len(f.members) < r.target_size
+            and not any(ctx.cands[m].waited(now) >= timedelta(days=days) for m in f.members)
+        ):
+            ctx.left[f.facilitator] += 1
+            continue
+        kept.append(f)
+    return kept
 
 
 @contextmanager

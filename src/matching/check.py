@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from matching.fill import Addition, OpenGroup
 from matching.model import Candidate, Facilitator, GroupProposal, Plan, RuleBook
 
 
@@ -87,6 +88,14 @@ def _group_problems(
         now - p.waiting_since >= timedelta(days=r.min_size_after_days) for p in people
     ):
         out.append("group at minimum size although nobody waited min_size_after_days")
+    if (
+        r.below_target_after_days
+        and n < r.target_size
+        and not any(
+            now - p.waiting_since >= timedelta(days=r.below_target_after_days) for p in people
+        )
+    ):
+        out.append("group below target although nobody waited below_target_after_days")
     if group.theme is None:
         late = timedelta(days=r.cross_problem_after_days)
         if not all(p.cross_problem_welcome and now - p.waiting_since >= late for p in people):
@@ -114,3 +123,73 @@ def _group_problems(
     elif orgs != {group.organisation}:
         out.append("local group spans catchments")
     return out
+
+
+def fill_violations(
+    additions: Iterable[Addition],
+    candidates: Iterable[Candidate],
+    groups: Iterable[OpenGroup],
+    rules: RuleBook,
+    *,
+    now: datetime,
+) -> list[str]:
+    """Every broken rule among the people added to open groups (``matching.fill``).
+
+    Restated here without ``matching.fill``'s code: each open group with its members and
+    everyone added to it must still satisfy the rules of a group (size, theme or
+    cross-problem wait, age span, language, slot, single-gender wishes, catchment and digital
+    pooling), nobody may be added twice or be someone who was not waiting, and no one may be
+    added to a group that is closed to newcomers (its first meeting is too close or has begun).
+    """
+    by_id = {c.id: c for c in candidates}
+    open_groups = {g.id: g for g in groups}
+    problems: list[str] = []
+    added: dict[str, list[Candidate]] = {}
+    seen: Counter[str] = Counter()
+    for a in additions:
+        seen[a.candidate] += 1
+        person = by_id.get(a.candidate)
+        group = open_groups.get(a.group)
+        if person is None or group is None:
+            problems.append(f"addition {a.candidate} -> {a.group}: unknown person or group")
+            continue
+        added.setdefault(a.group, []).append(person)
+    problems.extend(f"candidate {cid} added {n} times" for cid, n in seen.items() if n > 1)
+    for gid, people in sorted(added.items()):
+        g = open_groups[gid]
+        where = f"open group {gid} ({g.organisation}, {g.theme}, {g.language})"
+        r = g.rules
+        if g.closes_at is not None and now >= g.closes_at:
+            problems.append(f"{where}: people added after it closed to newcomers")
+        if len(g.members) + len(people) > r.max_size:
+            problems.append(f"{where}: size {len(g.members) + len(people)} > {r.max_size}")
+        if g.theme is None:
+            late = timedelta(days=r.cross_problem_after_days)
+            if not all(p.cross_problem_welcome and now - p.waiting_since >= late for p in people):
+                problems.append(f"{where}: added someone who does not (yet) welcome cross-problem")
+        elif not all(g.theme in p.themes for p in people):
+            problems.append(f"{where}: added someone without theme {g.theme}")
+        if not all(g.language in p.languages for p in people):
+            problems.append(f"{where}: added someone without the language")
+        if not all(g.slot in p.slots for p in people):
+            problems.append(f"{where}: added someone without the slot")
+        ages = [m.age_band for m in g.members] + [p.age_band for p in people]
+        if max(ages) - min(ages) > r.max_age_span:
+            problems.append(f"{where}: age span {max(ages) - min(ages)} > {r.max_age_span}")
+        everyone = [(m.gender, m.same_gender) for m in g.members] + [
+            (p.gender, p.same_gender) for p in people
+        ]
+        single = {gender for gender, wish in everyone if wish and gender is not None}
+        if single and (len(single) > 1 or {gender for gender, _ in everyone} != single):
+            problems.append(f"{where}: a single-gender wish is not honoured")
+        orgs = {m.organisation for m in g.members} | {p.organisation for p in people}
+        if g.digital:
+            if not all(p.digital_welcome for p in people):
+                problems.append(f"{where}: added someone who does not welcome digital")
+            if len(orgs) > 1 and not all(
+                rules.for_org(o).pool_digital_across_catchments for o in orgs
+            ):
+                problems.append(f"{where}: digital group across catchments where one forbids it")
+        elif orgs != {g.organisation}:
+            problems.append(f"{where}: local group takes someone from another catchment")
+    return problems

@@ -89,6 +89,11 @@ class Rules:
             of four are fragile. ``bench/simulate.py`` measures the trade-off.
         pool_digital_across_catchments: Whether this organisation's people may join digital
             groups with people from other catchments.
+        below_target_after_days: A group below ``target_size`` is only proposed when one of
+            its members has waited this long; until then we wait for more people. ``0`` (the
+            default) proposes it at once: a proposed group keeps filling until its first
+            meeting (:mod:`matching.fill`), which the simulator found better than holding it
+            back (docs/matching.md, "Groups fill until they meet").
         seed: Reserved for tie-breaking randomness. The algorithm breaks ties by waiting time
             and id, so it needs none today; the field keeps plans reproducible if that changes.
     """
@@ -101,14 +106,32 @@ class Rules:
     min_size_after_days: int = 28
     pool_digital_across_catchments: bool = True
     seed: int = 0
+    below_target_after_days: int = 0
+
+    def __repr__(self) -> str:
+        # The repr from before ``below_target_after_days`` existed, with it only when set:
+        # recorded plan fingerprints hash the rules on every proposal.
+        extra = (
+            f", below_target_after_days={self.below_target_after_days!r}"
+            if self.below_target_after_days
+            else ""
+        )
+        return (
+            f"Rules(min_size={self.min_size!r}, target_size={self.target_size!r}, "
+            f"max_size={self.max_size!r}, max_age_span={self.max_age_span!r}, "
+            f"cross_problem_after_days={self.cross_problem_after_days!r}, "
+            f"min_size_after_days={self.min_size_after_days!r}, "
+            f"pool_digital_across_catchments={self.pool_digital_across_catchments!r}, "
+            f"seed={self.seed!r}{extra})"
+        )
 
     def __post_init__(self) -> None:
         if not 2 <= self.min_size <= self.target_size <= self.max_size:
             raise ValueError("need 2 <= min_size <= target_size <= max_size")
         if self.max_age_span < 0 or self.cross_problem_after_days < 0:
             raise ValueError("age span and day counts must not be negative")
-        if self.min_size_after_days < 0:
-            raise ValueError("min_size_after_days must not be negative")
+        if self.min_size_after_days < 0 or self.below_target_after_days < 0:
+            raise ValueError("min_size_after_days and below_target_after_days must not be negative")
 
 
 @dataclass(frozen=True)
@@ -182,7 +205,7 @@ class Reason:
 
 
 class SuggestionKind(StrEnum):
-    """A change in the person's own choices, smallest first."""
+    """A change in the person's own choices, smallest first (the order of the ranking)."""
 
     ADD_SLOT = "add_slot"
     WELCOME_DIGITAL = "welcome_digital"
@@ -192,19 +215,59 @@ class SuggestionKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Suggestion:
-    """``value`` is a slot for ``ADD_SLOT``, a language code for ``ADD_LANGUAGE``, else None."""
+    """One change in the person's own choices that would place them.
+
+    ``value`` is a slot for ``ADD_SLOT``, a language code for ``ADD_LANGUAGE``, else None.
+    ``soon`` is False when a group could be proposed with the change at the next run, True when
+    one would follow within days without anybody else changing anything: the group would have
+    exactly the minimum size and nobody in it has waited long enough yet, or the person has not
+    waited long enough for a cross-problem group yet.
+    """
 
     kind: SuggestionKind
     value: str | None = None
+    soon: bool = False
+
+    def __repr__(self) -> str:
+        # ``soon`` only when set: recorded plan fingerprints hash the repr of plans made before
+        # the field existed, and those suggestions all place now.
+        tail = ", soon=True" if self.soon else ""
+        return f"Suggestion(kind={self.kind!r}, value={self.value!r}{tail})"
 
 
 @dataclass(frozen=True, slots=True)
 class Unplaced:
-    """A waiting person without a group in this plan, why, and what would place them now."""
+    """A waiting person without a group in this plan, why, and what would place them.
+
+    Attributes:
+        candidate: The person's id.
+        reason: Why they wait (their option closest to a group).
+        suggestion: The first of ``suggestions`` if it places the person *now*, else None —
+            what the one-line explanation says, and what callers from before the list read.
+        suggestions: Every single change in the person's own choices that would place them now
+            or soon, best first: the ones that place now before the ones that place soon, then
+            the smallest change first (a meeting slot, a digital group, a language, a
+            cross-problem group; slots in week order, Norwegian and English before other
+            languages). Built with only ``suggestion``, the list is that one suggestion.
+    """
 
     candidate: str
     reason: Reason
     suggestion: Suggestion | None
+    suggestions: tuple[Suggestion, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.suggestions and self.suggestion is not None:
+            object.__setattr__(self, "suggestions", (self.suggestion,))
+
+    def __repr__(self) -> str:
+        # The list is left out on purpose: recorded plan fingerprints (and the scale benchmark's
+        # comparison with the core before the list existed) hash this repr. ``suggestion`` is
+        # unchanged by the list, and the list has its own tests (test_suggest_ranking.py).
+        return (
+            f"Unplaced(candidate={self.candidate!r}, reason={self.reason!r}, "
+            f"suggestion={self.suggestion!r})"
+        )
 
 
 class Explainer(Protocol):
