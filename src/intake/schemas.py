@@ -173,8 +173,19 @@ class InterestIn(BaseModel):
     )
     digital_welcome: bool = False
     contact: Contact | None = None
+    suggestion_messages: bool = Field(
+        default=False,
+        description="with a contact only: at most one message in 30 days when one small change "
+        "in these choices would place the person now, with a link (valid 14 days) to accept it "
+        "or to stop these messages",
+    )
+    suggestion_language: Literal["nb", "nn", "en"] = Field(
+        default="nb", description="the language of those messages"
+    )
     consent: Consent
     referral_code: str | None = Field(default=None, max_length=20)
+
+    _strict_suggestion_messages = field_validator("suggestion_messages", mode="before")(_json_bool)
 
     @field_validator("municipality")
     @classmethod
@@ -209,6 +220,8 @@ class InterestIn(BaseModel):
             raise ValueError("choose at least one theme or welcome a cross-problem group")
         if self.same_gender and self.gender in (None, "unspecified"):
             raise ValueError("a same-gender group needs a gender")
+        if self.suggestion_messages and self.contact is None:
+            raise ValueError("suggestion messages need a contact (an e-mail address or a mobile)")
         return self
 
 

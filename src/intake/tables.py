@@ -215,6 +215,14 @@ interest = Table(
     _created_at(),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("withdrawn_at", DateTime(timezone=True)),
+    # Opted in at sign-up to at most one message a month when a change in their own choices
+    # would place them (0020): the messages' language, when the last went out, the SHA-256 of
+    # its link and the changes it offered. "Stop these messages" clears them; erasure deletes.
+    Column("suggestion_messages", Boolean, nullable=False, server_default="false"),
+    Column("suggestion_language", String(2)),
+    Column("suggestion_sent_at", DateTime(timezone=True)),
+    Column("suggestion_link_hash", LargeBinary),
+    Column("suggestion_offer", JSONB),
     CheckConstraint(
         "status IN ('waiting','proposed','invited','placed','withdrawn')", name="status"
     ),
@@ -238,6 +246,17 @@ interest = Table(
         "ix_interest_contact_lookup",
         "contact_lookup",
         postgresql_where=text("contact_lookup IS NOT NULL"),
+    ),
+    Index(
+        "ix_interest_suggestion_link_hash",
+        "suggestion_link_hash",
+        unique=True,
+        postgresql_where=text("suggestion_link_hash IS NOT NULL"),
+    ),
+    Index(
+        "ix_interest_suggestion_messages",
+        "suggestion_sent_at",
+        postgresql_where=text("suggestion_messages"),
     ),
 )
 
