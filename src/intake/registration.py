@@ -126,6 +126,8 @@ _INTEREST = (
     ("waiting_since", "timestamptz"),
     ("created_at", "timestamptz"),
     ("updated_at", "timestamptz"),
+    ("suggestion_messages", "boolean"),
+    ("suggestion_language", "varchar"),
 )
 #: Then the Idempotency-Key row (all NULL when no key was sent) and the cached area to re-check.
 _CLAIM = ("key_hash", "request_hash", "response_status", "response_encrypted")
