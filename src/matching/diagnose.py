@@ -1,4 +1,4 @@
-"""Why someone was not placed, and the smallest change in their own choices that would help.
+"""Why someone was not placed, and every single change in their own choices that would help.
 
 Works against the people still waiting and the facilitator capacity still free after all groups
 are formed, so the reason describes the situation the person is actually in. Lazy: a reason is
@@ -49,7 +49,7 @@ Index = dict[tuple[str, str | None, str], defaultdict[str, list[int]]]
 
 
 def diagnose(ctx: Context, unplaced: list[int]) -> list[Unplaced]:
-    """Reason and suggestion for each unplaced candidate index, all at once."""
+    """Reason and suggestions for each unplaced candidate index, all at once."""
     d = Diagnosis(ctx, unplaced)
     return [d.explain(u) for u in unplaced]
 
@@ -140,12 +140,13 @@ class Diagnosis:
     def _work_out(self, u: int) -> Unplaced:
         ctx = self._ctx
         reason = _reason(ctx, u, self._index, self._count, self._has_fac)
-        suggestion = None
+        ranked: tuple[Suggestion, ...] = ()
         if reason.kind is not ReasonKind.NOT_THIS_RUN:
-            suggestion = _suggest(
+            ranked = _suggest(
                 ctx, u, self._count, self._has_fac, self._pool_langs, self._index, self._present
             )
-        return Unplaced(ctx.cands[u].id, reason, suggestion)
+        first = ranked[0] if ranked and not ranked[0].soon else None
+        return Unplaced(ctx.cands[u].id, reason, first, ranked)
 
 
 def _index(ctx: Context, members: list[int]) -> Index:
@@ -354,6 +355,22 @@ def _reason(ctx: Context, u: int, index: Index, count: CountFn, has_fac: FacFn) 
     )
 
 
+#: Grades of a change: places the person at the next run, or within days.
+_NOW, _SOON = 2, 1
+_KIND_RANK = {k: i for i, k in enumerate(SuggestionKind)}
+
+
+def rank_key(s: Suggestion) -> tuple[bool, int, int, str]:
+    """Best first: a change that places now before one that places soon (more likely to
+    work), then the smallest change (kind order, slots in week order, Norwegian and English
+    before other languages)."""
+    v = s.value or ""
+    within = SLOT_ORDER.get(v, 99) if s.kind is SuggestionKind.ADD_SLOT else 0
+    if s.kind is SuggestionKind.ADD_LANGUAGE:
+        within = _LANGUAGE_ORDER.get(v, 9)
+    return (s.soon, _KIND_RANK[s.kind], within, v)
+
+
 def _suggest(
     ctx: Context,
     u: int,
@@ -362,26 +379,52 @@ def _suggest(
     pool_langs: dict[str, set[str]],
     index: Index,
     present: dict[int, list[tuple[str, list[int]]]],
-) -> Suggestion | None:
-    """The first change, smallest kind first, that would let a group form with u right now.
+) -> tuple[Suggestion, ...]:
+    """Every single change in u's own choices that would let a group form with u, ranked.
 
-    ``present`` caches, per slot level of the index, its (slot, bucket) pairs in week order, so
-    the search for an extra slot only visits slots where somebody waits.
+    A change counts when, with the people still waiting and a facilitator with capacity left,
+    a group could form with u *now* (as :func:`matching.algorithm.form_groups` would propose
+    it) or *soon* (exactly the minimum size and nobody there has waited long enough yet, or u
+    has not waited long enough for a cross-problem group). ``present`` caches, per slot level
+    of the index, its (slot, bucket) pairs in week order, so the search for extra slots only
+    visits slots where somebody waits.
     """
     c = ctx.cands[u]
     r = ctx.own_rules[u]
-    old_u = ctx.old(u, r)
+    min_size = r.min_size
+    quick = ctx.old(u, r) or min_size == r.target_size
     own = c.slots
 
-    def works(
+    def grade(bucket: list[int]) -> int:
+        if len(bucket) + 1 < min_size:
+            return 0
+        n, old, _ = count(u, bucket, r)
+        if n + 1 > min_size or (n + 1 == min_size and (old or quick)):
+            return _NOW
+        return _SOON if n + 1 == min_size else 0
+
+    def entries(
+        by_slot: defaultdict[str, list[int]], slots: list[str] | None
+    ) -> list[tuple[str, list[int]]]:
+        if slots is not None:
+            return [(s, b) for s in slots if (b := by_slot.get(s)) is not None]
+        got = present.get(id(by_slot))
+        if got is None:
+            got = present[id(by_slot)] = [(s, by_slot[s]) for s in ALL_SLOTS if s in by_slot]
+        return got
+
+    def graded(
         modes: list[tuple[bool, str, str]],
         themes: list[str | None],
         langs: list[str],
         slots: list[str] | None,
-    ) -> str | None:
-        """The first slot (week order) in which a group could form with u; None if none.
-        ``slots=None`` means every known slot u has not chosen."""
-        found: str | None = None
+        *,
+        first_now: bool,
+    ) -> dict[str, int]:
+        """Slot -> best grade of a group with u there. ``slots=None``: every known slot u
+        has not chosen. ``first_now``: stop at the first slot that places now (only the best
+        grade over all slots is wanted)."""
+        out: dict[str, int] = {}
         for digital, pool, forg in modes:
             for theme in themes:
                 for lang in langs:
@@ -390,43 +433,47 @@ def _suggest(
                     by_slot = index.get((pool, theme, lang))
                     if by_slot is None:
                         continue
-                    if slots is None:
-                        entries = present.get(id(by_slot))
-                        if entries is None:
-                            entries = present[id(by_slot)] = [
-                                (s, by_slot[s]) for s in ALL_SLOTS if s in by_slot
-                            ]
-                    else:
-                        entries = [(s, b) for s in slots if (b := by_slot.get(s)) is not None]
-                    for slot, bucket in entries:
-                        if found is not None and SLOT_ORDER[slot] >= SLOT_ORDER[found]:
-                            break
-                        if len(bucket) + 1 < r.min_size or (slots is None and slot in own):
+                    for slot, bucket in entries(by_slot, slots):
+                        if slots is None and slot in own:
                             continue
-                        n, old, _ = count(u, bucket, r)
-                        if n + 1 > r.min_size or (
-                            n + 1 == r.min_size and (old or old_u or r.min_size == r.target_size)
-                        ):
-                            found = slot
-        return found
+                        have = out.get(slot, 0)
+                        if have == _NOW:
+                            continue
+                        g = grade(bucket)
+                        if g > have:
+                            out[slot] = g
+                            if g == _NOW and first_now:
+                                return out
+        return out
+
+    def best(modes: list[tuple[bool, str, str]], themes: list[str | None], langs: list[str]) -> int:
+        return max(graded(modes, themes, langs, own_slots, first_now=True).values(), default=0)
 
     modes = _modes(ctx, u, c.digital_welcome)
     themes = [t for t, _ in ctx.themes(u, r)]
     own_slots = ctx.slots[u]
-    slot = works(modes, themes, ctx.langs[u], None)
-    if slot is not None:
-        return Suggestion(SuggestionKind.ADD_SLOT, slot)
+    langs = ctx.langs[u]
+    ranked: list[Suggestion] = [
+        Suggestion(SuggestionKind.ADD_SLOT, slot, g == _SOON)
+        for slot, g in graded(modes, themes, langs, None, first_now=False).items()
+    ]
     if not c.digital_welcome:
         digital_only = [m for m in _modes(ctx, u, True) if m[0]]
-        if works(digital_only, themes, ctx.langs[u], own_slots):
-            return Suggestion(SuggestionKind.WELCOME_DIGITAL)
+        g = best(digital_only, themes, langs)
+        if g:
+            ranked.append(Suggestion(SuggestionKind.WELCOME_DIGITAL, None, g == _SOON))
     spoken = set()
     for _, pool, _ in modes:
         spoken |= pool_langs.get(pool, set())
-    for lang in sorted(spoken - c.languages, key=lambda x: (_LANGUAGE_ORDER.get(x, 9), x)):
-        if works(modes, themes, [lang], own_slots):
-            return Suggestion(SuggestionKind.ADD_LANGUAGE, lang)
-    cross_now = u < ctx.cutoffs(r)[1]
-    if not c.cross_problem_welcome and cross_now and works(modes, [None], ctx.langs[u], own_slots):
-        return Suggestion(SuggestionKind.WELCOME_CROSS_PROBLEM)
-    return None
+    for lang in spoken - c.languages:
+        g = best(modes, themes, [lang])
+        if g:
+            ranked.append(Suggestion(SuggestionKind.ADD_LANGUAGE, lang, g == _SOON))
+    if not c.cross_problem_welcome:
+        g = best(modes, [None], langs)
+        if g:
+            # Not waited long enough for a cross-problem group yet: it would place them soon.
+            soon = g == _SOON or u >= ctx.cutoffs(r)[1]
+            ranked.append(Suggestion(SuggestionKind.WELCOME_CROSS_PROBLEM, None, soon))
+    ranked.sort(key=rank_key)
+    return tuple(ranked)

@@ -82,6 +82,7 @@ _T: dict[Locale, dict[str, str]] = {
         "nochoice": "Velg minst ett møtetidspunkt, ett språk og et tema (eller si ja til en "
         "gruppe på tvers av problemer)",
         "if": "Hvis du {change}, kan en gruppe starte nå",
+        "if_soon": "Hvis du {change}, kan en gruppe starte snart",
         "slot": "også kan møtes {}",
         "lang": "også kan delta på {}",
         "wdig": "er åpen for en digital gruppe",
@@ -105,6 +106,7 @@ _T: dict[Locale, dict[str, str]] = {
         "nochoice": "Vel minst eitt møtetidspunkt, eitt språk og eit tema (eller sei ja til ei "
         "gruppe på tvers av problem)",
         "if": "Om du {change}, kan ei gruppe starte no",
+        "if_soon": "Om du {change}, kan ei gruppe starte snart",
         "slot": "også kan møtast {}",
         "lang": "også kan delta på {}",
         "wdig": "er open for ei digital gruppe",
@@ -127,6 +129,7 @@ _T: dict[Locale, dict[str, str]] = {
         "nochoice": "Choose at least one meeting time, one language and a theme (or welcome a "
         "cross-problem group)",
         "if": "If you {change}, a group could start now",
+        "if_soon": "If you {change}, a group could start soon",
         "slot": "could also meet on {}",
         "lang": "could also take part in {}",
         "wdig": "welcome a digital group",
@@ -194,7 +197,8 @@ def explain_reason(
 def explain_suggestion(
     suggestion: Suggestion, locale: Locale, *, language_names: Mapping[str, str] | None = None
 ) -> str:
-    """The smallest change that would place the person now, as one sentence."""
+    """A change that would place the person now (or soon, :attr:`Suggestion.soon`), as one
+    sentence."""
     t = _T[locale]
     if suggestion.kind is SuggestionKind.ADD_SLOT:
         change = t["slot"].format(slot_name(suggestion.value or "", locale))
@@ -204,7 +208,16 @@ def explain_suggestion(
         change = t["wdig"]
     else:
         change = t["wcross"]
-    return t["if"].format(change=change)
+    return t["if_soon" if suggestion.soon else "if"].format(change=change)
+
+
+def explain_suggestions(
+    unplaced: Unplaced, locale: Locale, *, language_names: Mapping[str, str] | None = None
+) -> list[str]:
+    """Every suggestion of the person, best first, one sentence each (without a full stop)."""
+    return [
+        explain_suggestion(s, locale, language_names=language_names) for s in unplaced.suggestions
+    ]
 
 
 def explain_unplaced(

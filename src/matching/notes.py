@@ -39,6 +39,7 @@ async def store(session: AsyncSession, result: Plan, *, now: datetime) -> None:
                 "interest_id": uuid.UUID(u.candidate),
                 "reason": _jsonable(u.reason),
                 "suggestion": _jsonable(u.suggestion) if u.suggestion else None,
+                "suggestions": [_jsonable(x) for x in u.suggestions],
                 "updated_at": now,
             }
             for u in result.unplaced
@@ -48,7 +49,10 @@ async def store(session: AsyncSession, result: Plan, *, now: datetime) -> None:
             await session.execute(
                 stmt.on_conflict_do_update(
                     index_elements=["interest_id"],
-                    set_={c: stmt.excluded[c] for c in ("reason", "suggestion", "updated_at")},
+                    set_={
+                        c: stmt.excluded[c]
+                        for c in ("reason", "suggestion", "suggestions", "updated_at")
+                    },
                 )
             )
 
@@ -69,37 +73,79 @@ async def note_for(session: AsyncSession, interest_id: uuid.UUID) -> dict[str, A
     return None if row is None else {"reason": row.reason, "suggestion": row.suggestion}
 
 
-async def waiting_explanations(
-    session: AsyncSession, interest_ids: Sequence[uuid.UUID], locale: Locale
-) -> dict[uuid.UUID, str]:
-    """Why each of these people still waits and what would place them now (latest run)."""
+def _suggestion(raw: dict[str, Any]) -> Suggestion:
+    return Suggestion(SuggestionKind(raw["kind"]), raw.get("value"), bool(raw.get("soon")))
+
+
+async def unplaced_for(
+    session: AsyncSession, interest_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Unplaced]:
+    """The latest note of each of these people as the core's :class:`Unplaced` (reason, first
+    suggestion, every suggestion ranked); people without a note are left out."""
     if not interest_ids:
         return {}
     rows = (
         await session.execute(
             select(
-                waiting_note.c.interest_id, waiting_note.c.reason, waiting_note.c.suggestion
+                waiting_note.c.interest_id,
+                waiting_note.c.reason,
+                waiting_note.c.suggestion,
+                waiting_note.c.suggestions,
             ).where(pool.among(waiting_note.c.interest_id, interest_ids))
         )
     ).all()
-    if not rows:
-        return {}
-    # Only the organisations the notes name: a status page asks for one person.
-    ids = set()
-    for row in rows:
-        with contextlib.suppress(ValueError, TypeError):  # "region:…" names are not ids
-            ids.add(uuid.UUID(row.reason["organisation"]))
-    orgs = {str(o.id): o.name for o in (await pool.organisations(session, ids)).values()}
-    orgs |= {f"region:{slug}": name for slug, (name, _) in REGIONS.items()}
-    themes = {t.slug: getattr(t, locale) for t in THEMES}
     out = {}
     for row in rows:
         reason = Reason(**(dict(row.reason) | {"kind": ReasonKind(row.reason["kind"])}))
-        s = row.suggestion
-        suggestion = Suggestion(SuggestionKind(s["kind"]), s.get("value")) if s else None
-        unplaced = Unplaced(str(row.interest_id), reason, suggestion)
-        out[row.interest_id] = explain_unplaced(unplaced, locale, organisations=orgs, themes=themes)
+        first = _suggestion(row.suggestion) if row.suggestion else None
+        ranked = tuple(_suggestion(x) for x in row.suggestions or ())
+        out[row.interest_id] = Unplaced(str(row.interest_id), reason, first, ranked)
     return out
+
+
+async def suggestions_for(
+    session: AsyncSession, interest_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[Suggestion]]:
+    """Every single change that would place each of these people (latest run), best first.
+
+    A person without a note (placed, not waiting, or not seen by a run yet) is left out; one
+    with a note but no change that helps maps to an empty list.
+    """
+    return {k: list(u.suggestions) for k, u in (await unplaced_for(session, interest_ids)).items()}
+
+
+async def names(session: AsyncSession, notes: Sequence[Unplaced], locale: Locale) -> Names:
+    """Organisation and theme names for putting these notes in words."""
+    ids = set()
+    for u in notes:
+        with contextlib.suppress(ValueError, TypeError):  # "region:…" names are not ids
+            ids.add(uuid.UUID(u.reason.organisation))
+    orgs = {str(o.id): o.name for o in (await pool.organisations(session, ids)).values()}
+    orgs |= {f"region:{slug}": name for slug, (name, _) in REGIONS.items()}
+    return Names(orgs, {t.slug: getattr(t, locale) for t in THEMES})
+
+
+@dataclasses.dataclass(frozen=True)
+class Names:
+    """Display names the wording needs (the core looks nothing up)."""
+
+    organisations: dict[str, str]
+    themes: dict[str, str]
+
+
+async def waiting_explanations(
+    session: AsyncSession, interest_ids: Sequence[uuid.UUID], locale: Locale
+) -> dict[uuid.UUID, str]:
+    """Why each of these people still waits and what would place them now (latest run)."""
+    notes = await unplaced_for(session, interest_ids)
+    if not notes:
+        return {}
+    # Only the organisations the notes name: a status page asks for one person.
+    n = await names(session, list(notes.values()), locale)
+    return {
+        k: explain_unplaced(u, locale, organisations=n.organisations, themes=n.themes)
+        for k, u in notes.items()
+    }
 
 
 async def waiting_explanation(

@@ -135,6 +135,9 @@ waiting_note = Table(
     Column("interest_id", ForeignKey(interest.c.id, ondelete="CASCADE"), primary_key=True),
     Column("reason", JSONB, nullable=False),
     Column("suggestion", JSONB),
+    # Every single change that would place them, best first: [{"kind", "value", "soon"}, ...]
+    # (matching.notes; migration 0019_suggestions).
+    Column("suggestions", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
