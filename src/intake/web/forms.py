@@ -31,6 +31,7 @@ ANCHORS = {
     "availability": "slot-mon-morning",
     "email": "email",
     "phone": "phone",
+    "suggestion_messages": "suggestion_messages",
     "consent": "consent",
     "code": "code",
 }
@@ -68,6 +69,9 @@ class SignupForm:
     digital_welcome: bool = False
     email: str = ""
     phone: str = ""
+    suggestion_messages: bool = False
+    #: The page's language: the language of suggestion messages, if the person opts in.
+    message_language: str = "nb"
     consent: bool = False
     consent_version: str = CURRENT_VERSION
     ref: str = ""
@@ -92,6 +96,7 @@ class SignupForm:
             digital_welcome=single.get("digital_welcome") == "yes",
             email=text("email"),
             phone=text("phone", 30),
+            suggestion_messages=single.get("suggestion_messages") == "yes",
             consent=single.get("consent") == "yes",
             consent_version=text("consent_version", 40) or CURRENT_VERSION,
             ref=text("ref", 20),
@@ -119,6 +124,10 @@ class SignupForm:
             "availability": self.availability,
             "digital_welcome": self.digital_welcome,
             "contact": contact,
+            "suggestion_messages": self.suggestion_messages,
+            "suggestion_language": (
+                self.message_language if self.message_language in ("nb", "nn", "en") else "nb"
+            ),
             "consent": {"given": self.consent, "text_version": self.consent_version},
             "referral_code": self.ref or None,
         }
@@ -140,6 +149,10 @@ class Messages:
             "email": _("Write the e-mail address like name@example.no."),
             "phone": _("Write a Norwegian mobile number with 8 digits, like 912 34 567."),
             "consent": _("To sign up, tick the box to agree that we store what you entered."),
+            "suggestion_messages": _(
+                "To get these messages, give an e-mail address or a mobile number above, or "
+                "untick the box."
+            ),
         }
         self.both_contacts = _("Give either an e-mail address or a mobile number, not both.")
         self.not_serving = _("This place does not start groups in your municipality. Choose one.")
@@ -161,6 +174,8 @@ def _field_of(loc: tuple[int | str, ...], message: str) -> str:
     # Model-level rules carry no location; their English message names the subject.
     if "same-gender" in message:
         return "gender"
+    if "suggestion messages" in message:
+        return "suggestion_messages"
     return "themes"
 
 
@@ -209,5 +224,7 @@ def validate(form: SignupForm, messages: Messages) -> tuple[InterestIn | None, d
             errors.setdefault("gender", messages.by_field["gender"])
         if form.email and form.phone:
             errors["email"] = messages.both_contacts
+        if form.suggestion_messages and not (form.email or form.phone):
+            errors.setdefault("suggestion_messages", messages.by_field["suggestion_messages"])
         return None, ordered(errors)
     return data, {}

@@ -221,6 +221,7 @@ async def signup_post(
     lang = page_language(request, single.get("lang"))
     t = Translator(lang)
     form = SignupForm.parse(single, multi)
+    form.message_language = lang
     if form.honeypot:
         log.info("sign-up honeypot filled; nothing stored")
         return error_page(request, 400, lang)
