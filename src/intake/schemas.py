@@ -242,6 +242,47 @@ class Registered(BaseModel):
     waiting_since: datetime
 
 
+#: The kinds of :class:`ChoiceChangeIn` (the strings of ``intake.choices.KINDS``).
+ChoiceKind = Literal["add_slot", "welcome_digital", "add_language", "welcome_cross_problem"]
+
+
+class SuggestionOut(BaseModel):
+    """One single change in the person's own choices that would place them."""
+
+    kind: ChoiceKind
+    value: str | None = Field(
+        default=None, description="a slot (add_slot) or a language code (add_language)"
+    )
+    soon: bool = Field(
+        default=False,
+        description="false: a group could be proposed with this change at the next matching "
+        "run; true: within days (the group waits for one more person, or for the person's "
+        "cross-problem wait to end)",
+    )
+    text: str = Field(description="the change in words, in the language asked for")
+
+
+class ChoiceChangeIn(BaseModel):
+    """One change: add a meeting slot or a language, or welcome a digital or a cross-problem
+    group. Choices only widen: nothing is taken away."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: ChoiceKind
+    value: str | None = Field(
+        default=None,
+        max_length=20,
+        description="add_slot: a slot such as tue-evening; add_language: a language code such "
+        "as en; otherwise leave out",
+    )
+
+
+class ChoicesIn(BaseModel):
+    """Changes to a waiting person's own choices, applied together (e.g. one suggestion)."""
+
+    model_config = ConfigDict(extra="forbid")
+    changes: list[ChoiceChangeIn] = Field(min_length=1, max_length=10)
+
+
 class InterestStatus(BaseModel):
     receipt_code: str
     status: str
@@ -270,7 +311,26 @@ class InterestStatus(BaseModel):
         description="true when the group waits for this person's yes or no and we cannot "
         "reach them: answer with POST /api/v1/interests/{code}/answer",
     )
+    suggestions: list[SuggestionOut] = Field(
+        default_factory=list,
+        description="while waiting: every single change in the person's own choices that "
+        "would place them, best first; accept one with POST "
+        "/api/v1/interests/{code}/choices",
+    )
     id: uuid.UUID | None = Field(default=None, exclude=True)
+
+
+class ChoicesOut(BaseModel):
+    """What a change did: whether anything changed, whether matching ran at once, and the
+    person's status afterwards (placed in a proposed group, or the new reason and
+    suggestions)."""
+
+    changed: bool
+    rechecked: bool = Field(
+        description="false when another matching run was busy; that run or the next one "
+        "sees the change"
+    )
+    status: InterestStatus
 
 
 class StaffInterest(BaseModel):
