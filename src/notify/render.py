@@ -45,6 +45,8 @@ TEMPLATES = (
     "member_absent",
     "group_left",
     "receipt_code",
+    # At most monthly, to people who opted in: a change in their choices would place them now.
+    "suggestion_offer",
     # The staff console's one-time links (staff.links): e-mail only.
     "staff_sign_in",
     "staff_invitation",
