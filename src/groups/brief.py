@@ -154,6 +154,7 @@ class GroupBrief:
     theme_name: str
     cross_problem: bool
     participants: int
+    joined_later: int  # of ``participants``: joined after the group was proposed (matching.fill)
     language: str
     language_name: str
     slot: str
@@ -190,7 +191,11 @@ async def group_brief(
         raise LookupError(f"no group {group_id}")
     org = (await pool.organisations(session, [group["organisation_id"]]))[group["organisation_id"]]
     counted = await session.execute(
-        select(func.count(), func.array_agg(func.distinct(municipality.c.name)))
+        select(
+            func.count(),
+            func.array_agg(func.distinct(municipality.c.name)),
+            func.count().filter(group_member.c.joined_at > group["created_at"]),
+        )
         .select_from(group_member)
         .join(interest, interest.c.id == group_member.c.interest_id)
         .join(municipality, municipality.c.number == interest.c.municipality_number, isouter=True)
@@ -200,7 +205,7 @@ async def group_brief(
             group_member.c.state.in_(ACTIVE_MEMBER_STATES),
         )
     )
-    participants, places = counted.one()
+    participants, places, joined_later = counted.one()
     places = sorted(p for p in (places or []) if p)
     respond_by = (
         await session.execute(
@@ -221,6 +226,7 @@ async def group_brief(
         theme_name=names[CROSS_PROBLEM.slug] if theme is None else names.get(theme, theme),
         cross_problem=theme is None,
         participants=int(participants or 0),
+        joined_later=int(joined_later or 0),
         language=group["language"],
         language_name=language_name(group["language"], cast(Locale, lang)),
         slot=group["slot"],

@@ -159,6 +159,7 @@ async def _roster(
     entries = await roster.load_roster(db, gid, lc.cipher)
     await roster.record_view(db, gid, link.subject_id, entries, now=now)
     return _render(request, "roster.html", lang=lang, entries=entries,
+                   awaiting=await roster.awaiting_answer(db, gid),
                    brief=await _brief(db, lc, gid, lang))  # fmt: skip
 
 

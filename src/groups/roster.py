@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from groups import links
@@ -30,7 +30,7 @@ from groups.links import Purpose
 from intake import pool
 from intake.crypto import ContactCipher
 from matching.service import record_event
-from matching.tables import OPEN_GROUP_STATES, group_member, start_group
+from matching.tables import ACTIVE_MEMBER_STATES, OPEN_GROUP_STATES, group_member, start_group
 
 #: Members who have said yes to the group.
 SAID_YES = ("confirmed",)
@@ -118,6 +118,22 @@ async def load_roster(
         else:
             out.append(RosterEntry(n, contact.kind, contact.value))
     return out
+
+
+async def awaiting_answer(session: AsyncSession, group_id: uuid.UUID) -> int:
+    """Members holding a place who have not said yes yet (proposed, offered, invited): people
+    who joined the group late are among them until they answer."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(group_member)
+        .where(
+            group_member.c.group_id == group_id,
+            group_member.c.active,
+            group_member.c.state.in_(ACTIVE_MEMBER_STATES),
+            group_member.c.state.not_in(SAID_YES),
+        )
+    )
+    return int(count or 0)
 
 
 async def record_view(

@@ -20,7 +20,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from groups import erasure, facilitators, meetings, places
+from groups import erasure, facilitators, joiners, meetings, places
 from groups.config import Lifecycle
 
 log = logging.getLogger("samhjelp.groups")
@@ -47,6 +47,7 @@ async def tick(
         counts: dict[str, int] = {}
         counts["members_withdrawn"] = await erasure.erase_withdrawn(session, lc, now=now)
         counts["replies_expired"] = await places.expire_replies(session, lc, now=now)
+        counts["joiners_invited"] = await joiners.invite_joiners(session, lc, now=now)
         counts |= await facilitators.advance_offers(session, lc, now=now)
         counts |= await facilitators.advance_accepted(session, lc, now=now)
         counts |= await meetings.advance_meetings(session, lc, now=now)

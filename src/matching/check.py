@@ -153,6 +153,8 @@ def fill_violations(
         if person is None or group is None:
             problems.append(f"addition {a.candidate} -> {a.group}: unknown person or group")
             continue
+        if a.candidate in group.former:
+            problems.append(f"addition {a.candidate} -> {a.group}: was in the group before")
         added.setdefault(a.group, []).append(person)
     problems.extend(f"candidate {cid} added {n} times" for cid, n in seen.items() if n > 1)
     for gid, people in sorted(added.items()):

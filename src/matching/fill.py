@@ -51,6 +51,8 @@ class OpenGroup:
         closes_at: The last moment someone may still be added: a newcomer must be able to
             answer the invitation before the first meeting, so the shell sets it a reply margin
             before meeting 1. ``None`` while no first meeting is set.
+        former: People who were in the group and left it (declined, no reply): it is not
+            offered to them again.
     """
 
     id: str
@@ -62,6 +64,7 @@ class OpenGroup:
     rules: Rules
     members: tuple[Seated, ...]
     closes_at: datetime | None = None
+    former: frozenset[str] = frozenset()
 
     def open_at(self, now: datetime) -> bool:
         """Whether people may still join at ``now`` (before ``closes_at``)."""
@@ -161,7 +164,11 @@ def fill_groups(
         best: tuple[tuple[bool, int, bool, int, str], OpenGroup] | None = None
         for g in _reachable(person, local, digital):
             inside = members[g.id]
-            if len(inside) >= g.rules.max_size or not fits(person, g, inside, book, now):
+            if (
+                len(inside) >= g.rules.max_size
+                or person.id in g.former
+                or not fits(person, g, inside, book, now)
+            ):
                 continue
             key = (
                 len(inside) >= g.rules.target_size,

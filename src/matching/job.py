@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from matching.algorithm import RunStats, form_groups
+from matching.fill import Addition, fill_groups
 from matching.model import Candidate, GroupProposal, Plan, Reason, Suggestion, Unplaced
 from matching.service import Inputs, load_inputs, store_plan
 
@@ -42,6 +43,8 @@ class MatchReport:
     candidates: int = 0
     groups: int = 0
     placed: int = 0
+    #: People who joined groups that had not met yet (``matching.fill``).
+    joined: int = 0
     #: People left waiting; counted from the plan's ids, so no reason is worked out for it.
     waiting: int = 0
     #: Pools that got the greedy plan because the exact solver failed (each is logged).
@@ -55,6 +58,7 @@ class MatchReport:
             "candidates": self.candidates,
             "groups": self.groups,
             "placed": self.placed,
+            "joined": self.joined,
             "waiting": self.waiting,
             "exact_fallbacks": self.exact_fallbacks,
         }
@@ -66,15 +70,23 @@ class Computed:
 
     plan: Plan
     stats: RunStats
+    #: People who join open groups; the plan's groups are formed from everyone else.
+    additions: tuple[Addition, ...] = ()
 
 
 def compute_plan(inputs: Inputs, now: datetime) -> Computed:
-    """Run the pure core on loaded inputs; module-level so a worker process can import it."""
+    """Run the pure core on loaded inputs; module-level so a worker process can import it.
+
+    Open groups are filled first (longest-waiting first, :func:`matching.fill.fill_groups`);
+    new groups are formed from the people left.
+    """
     stats = RunStats()
+    filled = fill_groups(inputs.candidates, inputs.open_groups, inputs.rules, now=now)
+    people = inputs.candidates if not filled.additions else list(filled.rest)
     result = form_groups(
-        inputs.candidates, inputs.rules, now=now, facilitators=inputs.facilitators, stats=stats
+        people, inputs.rules, now=now, facilitators=inputs.facilitators, stats=stats
     )
-    return Computed(result, stats)
+    return Computed(result, stats, filled.additions)
 
 
 #: What runs the core: :func:`compute_plan`, or a stand-in with its signature in tests.
@@ -157,6 +169,7 @@ class _Encoded:
     groups: list[bytes]
     unplaced: list[bytes]
     stats: RunStats
+    additions: tuple[tuple[str, str], ...] = ()
 
 
 def _run_in_worker(
@@ -176,7 +189,12 @@ def _run_in_worker(
         )
         for u in plan.unplaced
     ]
-    return _Encoded(_chunks([_GROUP(g) for g in plan.groups]), _chunks(unplaced), computed.stats)
+    return _Encoded(
+        _chunks([_GROUP(g) for g in plan.groups]),
+        _chunks(unplaced),
+        computed.stats,
+        tuple((a.group, a.candidate) for a in computed.additions),
+    )
 
 
 async def _decode(encoded: _Encoded) -> Computed:
@@ -193,7 +211,11 @@ async def _decode(encoded: _Encoded) -> Computed:
                 for cid, reason, sug in pickle.loads(chunk)  # noqa: S301
             )
             await asyncio.sleep(0)
-    return Computed(Plan(groups=tuple(groups), unplaced=tuple(unplaced)), encoded.stats)
+    return Computed(
+        Plan(groups=tuple(groups), unplaced=tuple(unplaced)),
+        encoded.stats,
+        tuple(Addition(g, c) for g, c in encoded.additions),
+    )
 
 
 class OffLoopPlanner:
@@ -281,6 +303,7 @@ async def run_matching(
             candidates=len(inputs.candidates),
             groups=len(result.groups),
             placed=sum(len(g.members) for g in result.groups),
+            joined=len(computed.additions),
             waiting=len(result.waiting),
             exact_fallbacks=len(computed.stats.exact_fallbacks),
             plan=result,
@@ -289,6 +312,12 @@ async def run_matching(
         if dry_run:
             await tx.rollback()
             return report
-        await store_plan(session, result, now=now, candidates=len(inputs.candidates))
+        await store_plan(
+            session,
+            result,
+            now=now,
+            candidates=len(inputs.candidates),
+            additions=computed.additions,
+        )
     log.info("matching done", extra=report.summary())
     return report

@@ -125,6 +125,8 @@ match_run = Table(
     Column("candidates", Integer, nullable=False, server_default="0"),
     Column("groups", Integer, nullable=False, server_default="0"),
     Column("placed", Integer, nullable=False, server_default="0"),
+    # People who joined open groups in this run (matching.fill; migration 0018_group_fill).
+    Column("joined", Integer, nullable=False, server_default="0"),
     Column("rules", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
 )
 

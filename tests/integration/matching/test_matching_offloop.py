@@ -115,6 +115,7 @@ async def test_a_matching_run_does_not_stall_requests(
         "candidates": 6,
         "groups": 1,
         "placed": 6,
+        "joined": 0,
         "waiting": 0,
         "exact_fallbacks": 0,
     }
