@@ -186,6 +186,7 @@ def _run_in_worker(
             u.candidate,
             _REASON(u.reason),
             None if u.suggestion is None else _SUGGESTION(u.suggestion),
+            tuple(_SUGGESTION(s) for s in u.suggestions),
         )
         for u in plan.unplaced
     ]
@@ -207,8 +208,13 @@ async def _decode(encoded: _Encoded) -> Computed:
             await asyncio.sleep(0)
         for chunk in encoded.unplaced:
             unplaced.extend(
-                Unplaced(cid, Reason(*reason), None if sug is None else Suggestion(*sug))
-                for cid, reason, sug in pickle.loads(chunk)  # noqa: S301
+                Unplaced(
+                    cid,
+                    Reason(*reason),
+                    None if sug is None else Suggestion(*sug),
+                    tuple(Suggestion(*s) for s in ranked),
+                )
+                for cid, reason, sug, ranked in pickle.loads(chunk)  # noqa: S301
             )
             await asyncio.sleep(0)
     return Computed(
