@@ -5,9 +5,22 @@ Measures messages per second with 1, 2 and 4 concurrent delivery workers (each a
 reused SMTP connection per batch), on real PostgreSQL. Every run asserts exactly-once delivery
 by Message-ID at the sink (each outbox id arrived once, nothing else arrived).
 
+In the same run it measures two baselines without the outbox: the **sink's ceiling** (a bare
+aiosmtplib client sending the same number of pre-built e-mails over as many connections as the
+workers' lanes, no database: what this aiosmtpd server takes at most on this machine) and
+**our SMTP client alone** (``SmtpSession`` staging and handing over the same e-mails, no
+database). The sink advertises ``PIPELINING`` like a production relay (Postfix, Exim and the
+big providers all do) unless ``--no-pipelining``; aiosmtpd reads pipelined commands correctly
+but does not advertise the extension on its own.
+
 Usage:
     .venv/bin/python bench/outbox_throughput.py [--messages 10000] [--workers 1 2 4]
-        [--concurrency 4]
+        [--concurrency 4] [--sink process|thread] [--no-pipelining] [--processes]
+        [--profile FILE]
+
+``--processes`` runs each worker in a process of its own (like replicas, or one scheduler per
+``samhjelp serve`` process) instead of as coroutines of this one; ``--profile`` writes a
+cProfile of the in-process workers (pstats format).
 
 For the baseline, run the same command on the previous commit in a git worktree in the same
 session (see docs/notify.md, "Throughput").
@@ -20,17 +33,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import multiprocessing
 import os
 import re
+import resource
 import secrets
 import time
+import uuid
 from collections import Counter
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from typing import Any
 
-import asyncpg
+import aiosmtplib
+import asyncpg  # type: ignore[import-untyped]
 from aiosmtpd.controller import Controller
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
@@ -38,12 +55,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 import notify
 from intake.crypto import ContactCipher
 from notify import DeliveryPolicy, deliver_due, enqueue
+from notify.mime import email_bytes
+from notify.model import Channel, Language, RenderedMessage
 from notify.smtp import SmtpNotifier
 from notify.tables import outbox
-from notify.testing import free_port, sample_reminder
+from notify.testing import REMINDER_CONTEXT, free_port, sample_reminder
 from samhjelp.database import upgrade_on
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+SENDER = "noreply@example.no"
 
 
 async def fill(maker: async_sessionmaker[AsyncSession], cipher: ContactCipher, n: int) -> None:
@@ -59,9 +79,18 @@ MESSAGE_ID = re.compile(rb"^Message-ID:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
 class _IdHandler:
     """aiosmtpd handler: the Message-ID of each accepted e-mail and the connection it came on."""
 
-    def __init__(self) -> None:
+    def __init__(self, pipelining: bool) -> None:
         self.ids: list[str] = []
         self.sessions: dict[int, object] = {}  # strong references keep the ids unique
+        self.pipelining = pipelining
+
+    async def handle_EHLO(  # noqa: N802
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        if self.pipelining:  # aiosmtpd reads commands line by line: pipelining just works
+            responses.insert(-1, "250-PIPELINING")
+        return responses
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         head = envelope.content.split(b"\r\n\r\n", 1)[0]
@@ -71,14 +100,14 @@ class _IdHandler:
         return "250 Message accepted"
 
 
-def _sink_main(conn: Connection, port: int) -> None:
+def _sink_main(conn: Connection, port: int, pipelining: bool) -> None:
     """The sink as a process of its own, like a real relay (no GIL shared with the workers)."""
-    handler = _IdHandler()
+    handler = _IdHandler(pipelining)
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     conn.send("ready")
     while conn.recv() == "take":
-        conn.send((handler.ids, len(handler.sessions)))
+        conn.send((handler.ids, len(handler.sessions), time.process_time()))
         handler.ids, handler.sessions = [], {}
     controller.stop()
 
@@ -86,9 +115,9 @@ def _sink_main(conn: Connection, port: int) -> None:
 class Sink:
     """An aiosmtpd server in a thread of this process or in a process of its own."""
 
-    def __init__(self, where: str) -> None:
+    def __init__(self, where: str, pipelining: bool) -> None:
         self.port = free_port()
-        self._handler = _IdHandler()
+        self._handler = _IdHandler(pipelining)
         if where == "thread":
             self._controller: Controller | None = Controller(
                 self._handler, hostname="127.0.0.1", port=self.port
@@ -98,20 +127,21 @@ class Sink:
         self._controller = None
         self._conn, child = multiprocessing.Pipe()
         self._process = multiprocessing.get_context("spawn").Process(
-            target=_sink_main, args=(child, self.port), daemon=True
+            target=_sink_main, args=(child, self.port, pipelining), daemon=True
         )
         self._process.start()
         assert self._conn.recv() == "ready"
 
-    def take(self) -> tuple[list[str], int]:
-        """Message-IDs received and connections that delivered mail since the last take."""
+    def take(self) -> tuple[list[str], int, float]:
+        """Message-IDs received and connections that delivered mail since the last take, and
+        the sink process's CPU seconds so far (0 for a sink in a thread)."""
         if self._controller is not None:
-            taken = self._handler.ids, len(self._handler.sessions)
+            taken = self._handler.ids, len(self._handler.sessions), 0.0
             self._handler.ids, self._handler.sessions = [], {}
             return taken
         self._conn.send("take")
-        ids, connections = self._conn.recv()
-        return ids, connections
+        ids, connections, cpu = self._conn.recv()
+        return ids, connections, cpu
 
     def stop(self) -> None:
         if self._controller is not None:
@@ -125,13 +155,58 @@ async def assert_exactly_once(maker: async_sessionmaker[AsyncSession], ids: list
     """Each outbox message reached the sink exactly once, by Message-ID."""
     async with maker() as session:
         queued = (await session.execute(select(outbox.c.id))).scalars().all()
-    received = Counter(ids)
-    expected = Counter(f"<{i}@samhjelp>" for i in queued)
+    assert_ids(ids, [f"<{i}@samhjelp>" for i in queued])
+
+
+def assert_ids(received_ids: list[str], expected_ids: list[str]) -> None:
+    received, expected = Counter(received_ids), Counter(expected_ids)
     duplicates = sum(n - 1 for n in received.values())
     assert received == expected, (
         f"{len(expected - received)} missing, {duplicates} duplicates, "
         f"{len(received - expected)} unknown"
     )
+
+
+def sample_messages(n: int) -> list[RenderedMessage]:
+    """The benchmark's e-mail, ``n`` times with fresh ids, rendered as the outbox renders it."""
+    content = notify.render("meeting_reminder", Language.NB, REMINDER_CONTEXT)
+    return [
+        RenderedMessage(
+            message_id=uuid.uuid4(),
+            channel=Channel.EMAIL,
+            to=f"p{i}@example.no",
+            subject=content.subject,
+            text=content.text,
+            html=content.html,
+            date=NOW,
+        )
+        for i in range(n)
+    ]
+
+
+async def sink_ceiling(port: int, messages: list[RenderedMessage], connections: int) -> None:
+    """A bare aiosmtplib client: pre-built bytes, ``connections`` connections, no database."""
+    mails = [(m.to, email_bytes(m, mail_from=SENDER)) for m in messages]
+    per = [mails[i::connections] for i in range(connections)]
+
+    async def blast(mine: list[tuple[str, bytes]]) -> None:
+        async with aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False) as smtp:
+            for to, mail in mine:
+                await smtp.sendmail(SENDER, [to], mail)
+
+    await asyncio.gather(*(blast(mine) for mine in per))
+
+
+async def client_alone(smtp: SmtpNotifier, messages: list[RenderedMessage], lanes: int) -> None:
+    """Our SMTP sessions (stage, then hand over), ``lanes`` of them, no database."""
+    per = [messages[i::lanes] for i in range(lanes)]
+
+    async def lane(mine: list[RenderedMessage]) -> None:
+        async with smtp.session() as session:
+            for message in mine:
+                await session.send(message)
+
+    await asyncio.gather(*(lane(mine) for mine in per))
 
 
 async def worker(
@@ -157,51 +232,130 @@ async def worker(
         sent += report.sent
 
 
-async def run(
-    url: str, messages: int, worker_counts: list[int], concurrency: int, sink_in: str
-) -> None:
-    # Each lane of each worker records its outcomes on a pooled connection of its own.
-    engine = create_async_engine(url, pool_size=max(10, 4 * concurrency + 2))
+def _policy(concurrency: int) -> DeliveryPolicy:
     # The same script measures the baseline: code from before lanes has no such field.
     lanes = "concurrency" in DeliveryPolicy.__dataclass_fields__
-    policy = DeliveryPolicy(concurrency=concurrency) if lanes else DeliveryPolicy()
+    return DeliveryPolicy(concurrency=concurrency) if lanes else DeliveryPolicy()
+
+
+def _engine(url: str, concurrency: int) -> Any:
+    # Each lane of each worker records its outcomes on a pooled connection of its own.
+    return create_async_engine(url, pool_size=max(10, 4 * concurrency + 2))
+
+
+def _worker_process(url: str, port: int, key: bytes, name: str, concurrency: int) -> int:
+    async def go() -> int:
+        engine = _engine(url, concurrency)
+        try:
+            maker = async_sessionmaker(engine, expire_on_commit=False)
+            smtp = SmtpNotifier("127.0.0.1", port, SENDER, tls="none", timeout=10)
+            return await worker(maker, smtp, ContactCipher(key), name, _policy(concurrency))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def run(url: str, args: argparse.Namespace) -> None:
+    concurrency = args.concurrency
+    engine = _engine(url, concurrency)
+    policy = _policy(concurrency)
+    lanes = policy.concurrency if "concurrency" in DeliveryPolicy.__dataclass_fields__ else 1
     async with engine.begin() as conn:
         await conn.run_sync(upgrade_on)
     maker = async_sessionmaker(engine, expire_on_commit=False)
-    cipher = ContactCipher(secrets.token_bytes(32))
-    server = Sink(sink_in)
-    smtp = SmtpNotifier("127.0.0.1", server.port, "noreply@example.no", tls="none", timeout=10)
+    key = secrets.token_bytes(32)
+    cipher = ContactCipher(key)
+    server = Sink(args.sink, args.pipelining)
+    smtp = SmtpNotifier("127.0.0.1", server.port, SENDER, tls="none", timeout=10)
+    profile = cProfile.Profile() if args.profile else None
+    n = args.messages
     print(
-        f"code: {notify.__file__}; sink: {sink_in}; lanes per worker: {concurrency if lanes else 1}"
+        f"code: {notify.__file__}; sink: {args.sink}, PIPELINING "
+        f"{'offered' if args.pipelining else 'not offered'}; lanes per worker: {lanes}; "
+        f"workers {'in processes of their own' if args.processes else 'in this process'}"
     )
-    # CPU of this process (the workers; the sink and PostgreSQL run in their own) per message:
-    # on a shared machine wall-clock rates swing with the load, this far less.
+    # CPU per message of the client side (this process, or the worker processes) and of the
+    # sink's process: on a shared machine wall-clock rates swing with the load, these far less.
     print(
-        f"{'workers':>7} {'messages':>9} {'seconds':>8} {'msg/s':>8} {'connections':>11}"
-        f" {'cpu ms/msg':>10}"
+        f"{'what':<34} {'messages':>8} {'seconds':>7} {'msg/s':>7} {'connections':>11}"
+        f" {'client cpu ms/msg':>17} {'sink cpu ms/msg':>15}"
     )
+
+    def line(what: str, elapsed: float, connections: int, cpu: float, sink_cpu: float) -> None:
+        print(
+            f"{what:<34} {n:>8} {elapsed:>7.1f} {n / elapsed:>7.0f} {connections:>11}"
+            f" {cpu / n * 1000:>17.2f} {sink_cpu / n * 1000:>15.2f}"
+        )
+
     try:
-        for count in worker_counts:
+        for count in args.workers:
+            connections = count * lanes
+            for what, blast in (
+                (f"sink ceiling: aiosmtplib, {connections} conn", sink_ceiling),
+                (f"our SMTP client alone, {connections} conn", None),
+            ):
+                sample = sample_messages(n)
+                *_, sink_cpu = server.take()
+                started, cpu = time.perf_counter(), time.process_time()
+                if blast is not None:
+                    await blast(server.port, sample, connections)
+                else:
+                    await client_alone(smtp, sample, connections)
+                elapsed = time.perf_counter() - started
+                cpu = time.process_time() - cpu
+                received, used, sink_now = server.take()
+                assert_ids(received, [m.rfc_message_id for m in sample])
+                line(what, elapsed, used, cpu, sink_now - sink_cpu)
             async with maker.begin() as session:
                 await session.execute(delete(outbox))
-            await fill(maker, cipher, messages)
-            server.take()
+            await fill(maker, cipher, n)
+            *_, sink_cpu = server.take()
             started, cpu = time.perf_counter(), time.process_time()
-            sent = await asyncio.gather(
-                *(worker(maker, smtp, cipher, f"bench-{i}", policy) for i in range(count))
-            )
+            if args.processes:
+                children = _children_cpu()
+                loop = asyncio.get_running_loop()
+                pool = multiprocessing.get_context("spawn").Pool(count)
+                try:
+                    sent = await asyncio.gather(
+                        *(
+                            loop.run_in_executor(
+                                None,
+                                pool.apply,
+                                _worker_process,
+                                (url, server.port, key, f"bench-{i}", concurrency),
+                            )
+                            for i in range(count)
+                        )
+                    )
+                finally:
+                    pool.close()
+                    pool.join()
+                cpu = _children_cpu() - children
+            else:
+                if profile is not None:
+                    profile.enable()
+                sent = await asyncio.gather(
+                    *(worker(maker, smtp, cipher, f"bench-{i}", policy) for i in range(count))
+                )
+                if profile is not None:
+                    profile.disable()
+                cpu = time.process_time() - cpu
             elapsed = time.perf_counter() - started
-            cpu = time.process_time() - cpu
-            received, connections = server.take()
-            assert sum(sent) == messages == len(received), (sum(sent), len(received))
+            received, used, sink_now = server.take()
+            assert sum(sent) == n == len(received), (sum(sent), len(received))
             await assert_exactly_once(maker, received)
-            print(
-                f"{count:>7} {messages:>9} {elapsed:>8.1f} {messages / elapsed:>8.0f}"
-                f" {connections:>11} {cpu / messages * 1000:>10.2f}"
-            )
+            line(f"outbox, {count} worker(s)", elapsed, used, cpu, sink_now - sink_cpu)
     finally:
         server.stop()
         await engine.dispose()
+        if profile is not None:
+            profile.dump_stats(args.profile)
 
 
 async def admin(sql: str) -> None:
@@ -223,23 +377,23 @@ def main() -> None:
         default="process",
         help="aiosmtpd in its own process (like a real relay) or in a thread of this one",
     )
+    parser.add_argument(
+        "--no-pipelining",
+        dest="pipelining",
+        action="store_false",
+        help="the sink does not offer PIPELINING (aiosmtpd's own default)",
+    )
+    parser.add_argument("--processes", action="store_true", help="each worker in its own process")
+    parser.add_argument("--profile", help="write a cProfile of the in-process workers here")
     args = parser.parse_args()
     url = os.environ.get("BENCH_DATABASE_URL")
     if url:
-        asyncio.run(run(url, args.messages, args.workers, args.concurrency, args.sink))
+        asyncio.run(run(url, args))
         return
     name = f"samhjelp_bench_{secrets.token_hex(4)}"
     asyncio.run(admin(f'CREATE DATABASE "{name}"'))
     try:
-        asyncio.run(
-            run(
-                f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}",
-                args.messages,
-                args.workers,
-                args.concurrency,
-                args.sink,
-            )
-        )
+        asyncio.run(run(f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}", args))
     finally:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 

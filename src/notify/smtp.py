@@ -6,9 +6,11 @@ message waits for a mail server to come back or lands with the coordinator.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import ssl
 import uuid
+from collections import deque
 from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import Literal
@@ -116,29 +118,120 @@ class SmtpNotifier:
         log.warning(cause, extra={"smtp_host": self.host, "smtp_port": self.port})
 
 
-#: What aiosmtplib raises for a failed send; anything else is a bug and propagates.
+#: What a failed send raises; anything else is a bug and propagates.
 _SMTP_FAILURES = (aiosmtplib.SMTPException, OSError, TimeoutError)
+
+#: A reply longer than this is garbage, not SMTP (aiosmtplib's own limit).
+_MAX_REPLY = 8192
+
+
+class _Replies(asyncio.Protocol):
+    """The client side of a connection once it is set up: writes commands, collects reply codes.
+
+    aiosmtplib opens the connection (greeting, EHLO, STARTTLS, AUTH) and then hands its
+    transport to this protocol, because aiosmtplib reads exactly one reply per command written
+    and so cannot pipeline (RFC 2920): replies to commands written together are kept here in
+    order until they are asked for. Only the codes are kept: server texts often quote the
+    address.
+    """
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self.transport = transport
+        self._loop = asyncio.get_running_loop()
+        self._buffer = bytearray()
+        self._codes: deque[int] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self._want = 0
+        self._lost: aiosmtplib.SMTPException | None = None
+        transport.set_protocol(self)
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self._buffer
+        buffer += data
+        start = 0
+        while (end := buffer.find(b"\n", start)) != -1:
+            line = buffer[start : end + 1]
+            start = end + 1
+            if line[3:4] == b"-":
+                continue  # a multi-line reply goes on; its last line has the code
+            try:
+                self._codes.append(int(line[:3]))
+            except ValueError:
+                self._fail(aiosmtplib.SMTPResponseException(-1, "malformed SMTP reply"))
+                return
+        del buffer[:start]
+        if len(buffer) > _MAX_REPLY:
+            self._fail(aiosmtplib.SMTPResponseException(-1, "SMTP reply too long"))
+            return
+        waiter = self._waiter
+        if waiter is not None and len(self._codes) >= self._want and not waiter.done():
+            waiter.set_result(None)
+
+    def eof_received(self) -> bool:
+        self._fail(aiosmtplib.SMTPServerDisconnected("unexpected EOF"))
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._fail(aiosmtplib.SMTPServerDisconnected("connection lost"))
+
+    def _fail(self, exc: aiosmtplib.SMTPException) -> None:
+        if self._lost is None:
+            self._lost = exc
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_exception(exc)
+
+    def write(self, data: bytes) -> None:
+        if self._lost is not None:
+            raise self._lost
+        self.transport.write(data)
+
+    async def codes(self, n: int, within: float) -> list[int]:
+        """The next ``n`` reply codes, in the order of the commands written."""
+        while len(self._codes) < n:
+            if self._lost is not None:
+                raise self._lost
+            self._waiter, self._want = self._loop.create_future(), n
+            handle = self._loop.call_later(within, self._time_out, self._waiter)
+            try:
+                await self._waiter
+            finally:
+                handle.cancel()
+                self._waiter = None
+        return [self._codes.popleft() for _ in range(n)]
+
+    @staticmethod
+    def _time_out(waiter: asyncio.Future[None]) -> None:
+        if not waiter.done():
+            waiter.set_exception(aiosmtplib.SMTPReadTimeoutError("no SMTP reply in time"))
+
+    def close(self) -> None:
+        self._lost = self._lost or aiosmtplib.SMTPServerDisconnected("connection closed")
+        self.transport.close()
 
 
 class SmtpSession:
     """One SMTP connection reused for the messages of one lane of a delivery batch.
 
     A message goes in two steps (:meth:`stage`, then :meth:`Handover.complete`): the envelope
-    and the whole body first, the end of DATA (``.``) later. A mail server takes
-    responsibility for a message only when it answers that last line, and drops a message whose
-    connection closes before it: so many lanes can stage at once while the delivery job hands
-    over, and records, one message at a time per worker. Only one message per connection is
-    ever staged. Any failure drops the connection (a refused recipient or a 4xx may leave the
-    SMTP transaction half done) and the next message opens a fresh one. A reused connection the
-    server closed while idle (a relay's idle timeout) is reopened and the message staged once
-    more on the new connection: nothing had been handed over yet.
+    (``MAIL``, ``RCPT``, ``DATA``: written at once when the server offers ``PIPELINING``, one
+    round trip instead of three) and, after the server's ``354``, the body; then the end of
+    DATA (``.``) alone. A mail server takes responsibility for a message only when it answers
+    that last line, and drops a message whose connection closes before it: so many
+    lanes can stage at once while the delivery job hands over, and records, one message at a
+    time per worker. Only one message per connection is ever staged. Any failure drops the
+    connection (a refused recipient or a 4xx leaves the SMTP transaction half done; with
+    pipelining a ``DATA`` may even have been accepted) and the next message opens a fresh one.
+    A reused connection the server closed while idle (a relay's idle timeout) is reopened and
+    the message staged once more on the new connection: nothing had been handed over yet.
     """
 
     def __init__(self, notifier: SmtpNotifier) -> None:
         self._notifier = notifier
-        self._smtp: aiosmtplib.SMTP | None = None
+        self._conn: _Replies | None = None
+        self._pipelining = False
         self._staged = False
         self._sender = parseaddr(notifier.mail_from)[1]  # the envelope's, parsed once
+        self._mail_from = b"MAIL FROM:<" + self._sender.encode("ascii", "replace") + b">\r\n"
         #: Connections opened, for tests and the benchmark.
         self.connections = 0
 
@@ -161,10 +254,13 @@ class SmtpSession:
         if self._staged:
             raise RuntimeError("one message at a time per SMTP session")
         mail = PERIOD_REGEX.sub(b"..", email_bytes(message, mail_from=self._notifier.mail_from))
-        envelope = (self._sender, check_recipient(message))
-        if not (self._sender.isascii() and envelope[1].isascii()):
+        recipient = check_recipient(message)
+        if not (self._sender.isascii() and recipient.isascii()):
             raise DeliveryError("non-ASCII address (SMTPUTF8 is not used)", transient=False)
-        reused = self._smtp is not None
+        # Both addresses are checked (check_recipient; the sender is the configured one) and
+        # hold no <>, space or CRLF.
+        envelope = (self._mail_from, b"RCPT TO:<" + recipient.encode("ascii") + b">\r\n")
+        reused = self._conn is not None
         try:
             try:
                 await self._stage(mail, *envelope)
@@ -179,44 +275,56 @@ class SmtpSession:
         self._staged = True
         return Handover(self, message.message_id)
 
-    async def _stage(self, mail: bytes, sender: str, recipient: str) -> None:
-        if self._smtp is None:
-            smtp = self._notifier._client()
-            self.connections += 1
-            try:
-                await smtp.connect()
-            except BaseException:
-                smtp.close()
-                raise
-            self._smtp = smtp
-        smtp = self._smtp
-        if smtp.is_ehlo_or_helo_needed:
-            await smtp.ehlo()
-        # MAIL and RCPT as plain commands: aiosmtplib's mail() and rcpt() re-parse both
-        # addresses with the email package every time (~0.1 ms a message). Both are checked
-        # already (check_recipient; the sender once per session) and hold no <>, space or CRLF.
-        answer = await smtp.execute_command(b"MAIL", b"FROM:<" + sender.encode("ascii") + b">")
-        if answer.code != 250:
-            raise aiosmtplib.SMTPSenderRefused(answer.code, answer.message, sender)
-        answer = await smtp.execute_command(b"RCPT", b"TO:<" + recipient.encode("ascii") + b">")
-        if answer.code not in (250, 251):
-            raise aiosmtplib.SMTPRecipientRefused(answer.code, answer.message, recipient)
-        answer = await smtp.execute_command(b"DATA")
-        if answer.code != 354:
-            raise aiosmtplib.SMTPDataError(answer.code, answer.message)
-        assert smtp.protocol is not None
-        smtp.protocol.write(mail)  # ends in CRLF: the end of DATA is one line more
+    async def _open(self) -> _Replies:
+        smtp = self._notifier._client()
+        self.connections += 1
+        try:
+            await smtp.connect()
+            if smtp.is_ehlo_or_helo_needed:
+                await smtp.ehlo()
+        except BaseException:
+            smtp.close()
+            raise
+        self._pipelining = smtp.supports_extension("pipelining")
+        assert isinstance(smtp.transport, asyncio.Transport)
+        return _Replies(smtp.transport)
+
+    async def _stage(self, mail: bytes, mail_from: bytes, rcpt_to: bytes) -> None:
+        if self._conn is None:
+            self._conn = await self._open()
+        conn, timeout = self._conn, self._notifier.timeout
+        if self._pipelining:
+            conn.write(mail_from + rcpt_to + b"DATA\r\n")
+            sender, rcpt, data = await conn.codes(3, timeout)
+        else:
+            conn.write(mail_from)
+            sender, rcpt, data = (await conn.codes(1, timeout))[0], 0, 0
+            if sender == 250:
+                conn.write(rcpt_to)
+                rcpt = (await conn.codes(1, timeout))[0]
+                if rcpt in (250, 251):
+                    conn.write(b"DATA\r\n")
+                    data = (await conn.codes(1, timeout))[0]
+        if sender != 250:
+            raise aiosmtplib.SMTPSenderRefused(sender, "", self._sender)
+        if rcpt not in (250, 251):
+            raise aiosmtplib.SMTPRecipientRefused(rcpt, "", "")
+        if data != 354:
+            raise aiosmtplib.SMTPDataError(data, "")
+        # The body now, while other lanes hand over: a server reads it as it comes (over a
+        # network, the transfer) and only the "." is left for the hand-over.
+        conn.write(mail)  # ends in CRLF: the end of DATA is one line more
 
     async def _complete(self, message_id: uuid.UUID) -> None:
-        self._staged = False
+        staged, self._staged = self._staged, False
         try:
-            if self._smtp is None:
+            if self._conn is None or not staged:
                 raise aiosmtplib.SMTPServerDisconnected("connection dropped while staged")
-            # The end of DATA is the line "." after the body; sent as a command it is exactly
-            # that line, and its answer is the server's verdict on the message.
-            answer = await self._smtp.execute_command(b".")
-            if answer.code != 250:
-                raise aiosmtplib.SMTPDataError(answer.code, answer.message)
+            # The line "." after the body; the reply is the server's verdict on the message.
+            self._conn.write(b".\r\n")
+            (code,) = await self._conn.codes(1, self._notifier.timeout)
+            if code != 250:
+                raise aiosmtplib.SMTPDataError(code, "")
         except _SMTP_FAILURES as exc:
             self._drop()
             raise self._notifier._delivery_error(exc) from None
@@ -224,9 +332,9 @@ class SmtpSession:
 
     def _drop(self) -> None:
         self._staged = False
-        if self._smtp is not None:
-            self._smtp.close()
-            self._smtp = None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     async def close(self) -> None:
         """QUIT politely; a server that went away meanwhile is no error at this point. With a
@@ -234,13 +342,16 @@ class SmtpSession:
         (and closing is what withdraws the message)."""
         if self._staged:
             self._drop()
-        smtp, self._smtp = self._smtp, None
-        if smtp is None:
+        conn, self._conn = self._conn, None
+        if conn is None:
             return
         try:
-            await smtp.quit()
+            conn.write(b"QUIT\r\n")
+            await conn.codes(1, self._notifier.timeout)
         except _SMTP_FAILURES:
-            smtp.close()
+            pass
+        finally:
+            conn.close()
 
 
 @dataclass(frozen=True, slots=True)

@@ -381,6 +381,7 @@ async def test_second_worker_leaves_leased_messages_alone(
     first = asyncio.create_task(
         deliver_due(maker, lambda _: blocking, cipher, now=T0, worker_id="a", policy=POLICY)
     )
+    assert blocking.entered is not None
     await asyncio.wait_for(blocking.entered.wait(), 5)
 
     other = MemoryNotifier()

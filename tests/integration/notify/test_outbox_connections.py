@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from intake.crypto import ContactCipher
 from notify import DeliveryPolicy, deliver_due, enqueue
+from notify.model import Channel
 from notify.smtp import SmtpNotifier
 from notify.tables import outbox
 from notify.testing import free_port, sample_reminder
@@ -144,7 +145,7 @@ async def test_a_staged_message_is_delivered_only_when_handed_over(cipher: Conta
 
     def message(i: int) -> Any:
         row = Claimed(
-            id=uuid.uuid4(), channel="email", template="t", attempts=1,
+            id=uuid.uuid4(), channel=Channel.EMAIL, template="t", attempts=1,
             recipient=sample_reminder(cipher, i).recipient, coordinator=None,
             organisation_id=None, subject="Hei", body_text="Hei på deg\n.\nlinje", body_html=None,
             attachments=None, created_at=T0,

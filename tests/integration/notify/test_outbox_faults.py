@@ -81,12 +81,21 @@ class MessageIdSink:
     enough that a fault triggered at message 50 surely lands inside it, even on a fast machine.
     """
 
-    def __init__(self, delay: float = 0.005) -> None:
+    def __init__(self, delay: float = 0.005, *, pipelining: bool = False) -> None:
         self.port = free_port()
         self.delay = delay
+        self.pipelining = pipelining
         self.message_ids: list[str] = []
         self._lock = threading.Lock()
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        if self.pipelining:  # as production relays do; aiosmtpd reads pipelined commands fine
+            responses.insert(-1, "250-PIPELINING")
+        return responses
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         await asyncio.sleep(self.delay)
@@ -106,6 +115,13 @@ class MessageIdSink:
 
     def __exit__(self, *exc: object) -> None:
         self._controller.stop()
+
+
+@pytest.fixture(params=[False, True], ids=["plain", "pipelining"])
+def pipelining(request: pytest.FixtureRequest) -> bool:
+    """Each fault with a server that offers PIPELINING (the envelope in one write) and one
+    that does not (aiosmtpd's default)."""
+    return bool(request.param)
 
 
 def smtp_to(sink: MessageIdSink) -> SmtpNotifier:
@@ -178,12 +194,12 @@ async def deliver_until_drained(
 
 
 async def test_worker_killed_mid_batch_resends_at_most_the_message_in_flight(
-    maker: Maker, database_url: str, tmp_path: Path
+    maker: Maker, database_url: str, tmp_path: Path, pipelining: bool
 ) -> None:
     cipher = ContactCipher(KEY)
     ids = await enqueue_many(maker, cipher, MESSAGES)
     log = tmp_path / "worker.log"
-    with MessageIdSink() as sink, log.open("wb") as log_file:
+    with MessageIdSink(pipelining=pipelining) as sink, log.open("wb") as log_file:
         worker = await asyncio.create_subprocess_exec(
             *(sys.executable, __file__, database_url, str(sink.port), KEY.hex()),
             stdout=log_file,
@@ -246,8 +262,6 @@ class PrivateCluster:
     url: str
     pgdata: Path
     log: Path
-    system_user: str | None
-
     socket_dir: str
     system_user: str | None
 
@@ -318,10 +332,10 @@ async def cluster_maker(private_cluster: PrivateCluster) -> AsyncIterator[Maker]
 
 
 async def test_database_restart_mid_batch_resends_at_most_the_message_in_flight(
-    private_cluster: PrivateCluster, cluster_maker: Maker, cipher: ContactCipher
+    private_cluster: PrivateCluster, cluster_maker: Maker, cipher: ContactCipher, pipelining: bool
 ) -> None:
     ids = await enqueue_many(cluster_maker, cipher, MESSAGES)
-    with MessageIdSink() as sink:
+    with MessageIdSink(pipelining=pipelining) as sink:
         smtp = smtp_to(sink)
         worker = asyncio.create_task(
             deliver_until_drained(cluster_maker, smtp, cipher, now=T0, worker="w1")
@@ -349,7 +363,7 @@ async def test_database_restart_mid_batch_resends_at_most_the_message_in_flight(
 
 
 async def test_database_down_stops_the_batch_and_resends_only_the_message_in_flight(
-    private_cluster: PrivateCluster, cluster_maker: Maker, cipher: ContactCipher
+    private_cluster: PrivateCluster, cluster_maker: Maker, cipher: ContactCipher, pipelining: bool
 ) -> None:
     """An outcome that cannot be recorded stops the batch: no further messages go out whose
     outcome would be lost too, and once the database is back only the one in flight is resent.
@@ -358,7 +372,7 @@ async def test_database_down_stops_the_batch_and_resends_only_the_message_in_fli
         lease=POLICY.lease, record_tries=3, record_backoff=timedelta(milliseconds=50)
     )
     ids = await enqueue_many(cluster_maker, cipher, MESSAGES)
-    with MessageIdSink() as sink:
+    with MessageIdSink(pipelining=pipelining) as sink:
         smtp = smtp_to(sink)
         batch = asyncio.create_task(
             deliver_due(
