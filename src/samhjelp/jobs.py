@@ -1,9 +1,9 @@
 """The scheduled jobs, listed explicitly by :func:`scheduled_jobs` for ``create_app``.
 
-Every job runs in its own transaction(s) and is safe to run in any number of replicas: matching
-and the life-cycle tick take advisory locks, delivery claims rows with ``FOR UPDATE SKIP
-LOCKED``. Each job closes over the one :class:`~samhjelp.services.Services`, so it uses the
-same life cycle (and windows) as the pages and the command line.
+Every job runs in its own transaction(s) and is safe to run in any number of replicas: matching,
+the life-cycle tick and the suggestion messages take advisory locks, delivery claims rows with
+``FOR UPDATE SKIP LOCKED``. Each job closes over the one :class:`~samhjelp.services.Services`,
+so it uses the same life cycle (and windows) as the pages and the command line.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from groups import tick
 from intake.idempotency import purge
 from matching.job import run_matching
 from notify import deliver_due, scrub_delivered
+from samhjelp.nudges import run_nudges
 from samhjelp.services import Services
 from staff.audit_trail import run_retention
 
@@ -85,6 +86,12 @@ async def housekeeping(services: Services) -> dict[str, int]:
     return {"scrubbed_messages": scrubbed, "purged_idempotency_keys": purged}
 
 
+async def nudges(services: Services) -> dict[str, Any]:
+    """At most monthly, tell people who opted in that a small change would place them now."""
+    report = await run_nudges(services.sessionmaker, services.lifecycle, now=services.clock())
+    return report.summary()
+
+
 async def statistics(services: Services) -> dict[str, Any]:
     """Recompute the published figures: a new release, protected as a whole (figures)."""
     report = await run_refresh(services.sessionmaker, now=services.clock())
@@ -111,4 +118,5 @@ def scheduled_jobs(services: Services) -> list[Job]:
             timedelta(hours=6),
             lambda: run_retention(services.sessionmaker, now=services.clock()),
         ),
+        Job("nudges", timedelta(hours=1), bound(nudges)),
     ]

@@ -32,6 +32,7 @@ async def test_create_app_runs_the_explicit_job_list_when_the_scheduler_is_on(
         "housekeeping",
         "statistics",
         "audit_retention",
+        "nudges",
     ]
     await scheduler.start()
     try:
@@ -49,6 +50,7 @@ async def test_create_app_runs_the_explicit_job_list_when_the_scheduler_is_on(
         "housekeeping": 3600,
         "statistics": 3600,
         "audit_retention": 6 * 3600,
+        "nudges": 3600,
     }
 
 

@@ -1,0 +1,174 @@
+"""Suggestion messages: the opt-in, the link each message carries, and stopping them (issue 13).
+
+A person who left a contact and ticked the box at sign-up (``interest.suggestion_messages``)
+gets at most one message in :data:`INTERVAL` when one small change in their own choices would
+place them now (the job is ``samhjelp.nudges``). The message carries a link to a page that shows
+the change(s), with a button to accept each and one to stop these messages.
+
+The link is ``<base>/forslag/<token>``: 22 characters of a random 128-bit token. Only its
+SHA-256 is stored, in the person's row, as with receipt codes, so a database dump hands out no
+working link. It works for one purpose (this page), for :data:`LINK_VALID` after the message
+went out, and only for the latest message: a tampered or replaced token finds no row, an old one
+is told apart ("expired") so the page can say kindly what happened. The token says nothing
+about the person; everything it stands for stays in the database.
+
+"Stop these messages" clears the opt-in, the link and the offered changes at once; withdrawal
+and erasure delete the row and all of this with it.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from intake.tables import interest
+
+#: At most one message per person in this time.
+INTERVAL = timedelta(days=30)
+#: How long a message's link works.
+LINK_VALID = timedelta(days=14)
+TOKEN_CHARS = 22
+_TOKEN_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+class LinkProblem(enum.StrEnum):
+    """Why a link cannot be used: unknown (never issued, mistyped, tampered, replaced or
+    stopped) or expired."""
+
+    UNKNOWN = "unknown"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One offered change: ``kind`` is a ``SuggestionKind`` value (``add_slot``,
+    ``welcome_digital``, ``add_language``, ``welcome_cross_problem``), ``value`` the slot or
+    language code where the kind needs one."""
+
+    kind: str
+    value: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "value": self.value}
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """What a valid link stands for."""
+
+    interest_id: uuid.UUID
+    status: str
+    language: str
+    changes: tuple[Change, ...]
+    sent_at: datetime
+
+    @property
+    def expires_at(self) -> datetime:
+        return self.sent_at + LINK_VALID
+
+
+def new_token() -> str:
+    """A fresh link token (never stored; only :func:`token_hash` of it is)."""
+    return secrets.token_urlsafe(16)
+
+
+def token_hash(token: str) -> bytes:
+    return hashlib.sha256(b"suggestion-link:" + token.encode()).digest()
+
+
+def _wellformed(token: str) -> bool:
+    return len(token) == TOKEN_CHARS and set(token) <= _TOKEN_ALPHABET
+
+
+def due_clause(now: datetime) -> Any:
+    """People who opted in and have had no message in :data:`INTERVAL`."""
+    return (
+        interest.c.suggestion_messages.is_(True),
+        or_(
+            interest.c.suggestion_sent_at.is_(None),
+            interest.c.suggestion_sent_at <= now - INTERVAL,
+        ),
+    )
+
+
+async def claim_message(
+    session: AsyncSession,
+    interest_id: uuid.UUID,
+    changes: Sequence[Change],
+    *,
+    now: datetime,
+) -> str | None:
+    """Record that a message goes out now with these changes and a new link, if the person is
+    still waiting, still opted in and had none in :data:`INTERVAL`; returns the link's token, or
+    None when any of that no longer holds.
+
+    One conditional ``UPDATE``: of two replicas (or two runs) racing for the same person, only
+    one sees the condition true, so nobody gets two messages in a month.
+    """
+    token = new_token()
+    done = await session.scalar(
+        update(interest)
+        .where(interest.c.id == interest_id, interest.c.status == "waiting", *due_clause(now))
+        .values(
+            suggestion_sent_at=now,
+            suggestion_link_hash=token_hash(token),
+            suggestion_offer=[c.as_json() for c in changes],
+        )
+        .returning(interest.c.id)
+    )
+    return token if done is not None else None
+
+
+async def resolve(session: AsyncSession, token: str, *, now: datetime) -> Offer | LinkProblem:
+    """What a link stands for, or why it cannot be used."""
+    if not _wellformed(token):
+        return LinkProblem.UNKNOWN
+    row = (
+        await session.execute(
+            select(
+                interest.c.id,
+                interest.c.status,
+                interest.c.suggestion_language,
+                interest.c.suggestion_offer,
+                interest.c.suggestion_sent_at,
+            ).where(interest.c.suggestion_link_hash == token_hash(token))
+        )
+    ).first()
+    if row is None or row.suggestion_sent_at is None:
+        return LinkProblem.UNKNOWN
+    if now >= row.suggestion_sent_at + LINK_VALID:
+        return LinkProblem.EXPIRED
+    changes = tuple(
+        Change(str(c["kind"]), c.get("value")) for c in (row.suggestion_offer or []) if "kind" in c
+    )
+    return Offer(
+        interest_id=row.id,
+        status=row.status,
+        language=row.suggestion_language or "nb",
+        changes=changes,
+        sent_at=row.suggestion_sent_at,
+    )
+
+
+async def stop(session: AsyncSession, interest_id: uuid.UUID, *, now: datetime) -> None:
+    """No more suggestion messages: the opt-in, the link and the offered changes go at once."""
+    await session.execute(
+        update(interest)
+        .where(interest.c.id == interest_id)
+        .values(
+            suggestion_messages=False,
+            suggestion_language=None,
+            suggestion_link_hash=None,
+            suggestion_offer=None,
+            updated_at=now,
+        )
+    )

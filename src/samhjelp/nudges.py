@@ -1,0 +1,158 @@
+"""The monthly suggestion message (issue 13 §2): "a small change could get you into a group now".
+
+For every waiting person who opted in at sign-up, left a contact and had no such message in the
+last 30 days (:data:`intake.nudges.INTERVAL`), the latest matching run's note
+(:func:`matching.notes.suggestions_for`) is read; if one of its suggestions places the person
+*now* (not only "soon"), one message goes out through the outbox with a link to
+``/forslag/<token>`` (``intake.web.suggestion_pages``), where the person sees the change(s),
+accepts one, or stops these messages.
+
+Safe with any number of replicas: a run holds ``pg_try_advisory_xact_lock`` (another replica's
+run skips), each person is claimed by one conditional ``UPDATE`` (``intake.nudges.
+claim_message``: only if still due), and the outbox dedupe key (a keyed hash of the person and
+the day) drops a repeat. The message is enqueued in the same transaction as the claim, so a
+crash leaves neither.
+
+It lives in the composition root because it needs matching's notes, intake's rows, groups'
+organisation sender and notify's outbox at once; no package below may import all of them.
+Logs carry counts only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from groups.common import person_key, sender
+from groups.config import Lifecycle
+from intake import nudges, pool
+from intake.tables import interest
+from matching.model import Suggestion
+from matching.notes import suggestions_for
+from notify import Channel, OutgoingMessage, enqueue, seal_address
+
+#: Any number unique to this job (pg_try_advisory_xact_lock key).
+NUDGE_LOCK = 0x5A4D_6865_6C70_0013
+PATH = "/forslag/"
+
+
+@dataclass
+class NudgeReport:
+    ran: bool = True
+    considered: int = 0
+    sent: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        return {"ran": self.ran, "considered": self.considered, "sent": self.sent}
+
+
+def link_url(base_url: str, token: str) -> str:
+    return f"{base_url.rstrip('/')}{PATH}{token}"
+
+
+def placing_now(suggestions: list[Suggestion]) -> list[nudges.Change]:
+    """The suggestions that would place the person at the next run, best first."""
+    return [nudges.Change(str(s.kind.value), s.value) for s in suggestions if not s.soon]
+
+
+async def _due(session: AsyncSession, now: datetime, limit: int) -> list[Any]:
+    return list(
+        (
+            await session.execute(
+                select(
+                    interest.c.id,
+                    interest.c.organisation_id,
+                    interest.c.suggestion_language,
+                )
+                .where(
+                    interest.c.status == "waiting",
+                    interest.c.contact_encrypted.is_not(None),
+                    *nudges.due_clause(now),
+                )
+                .order_by(interest.c.waiting_since, interest.c.id)
+                .limit(limit)
+            )
+        ).all()
+    )
+
+
+async def run_nudges(
+    maker: async_sessionmaker[AsyncSession],
+    lc: Lifecycle,
+    *,
+    now: datetime,
+    batch_size: int = 1000,
+) -> NudgeReport:
+    """Send the due suggestion messages (at most ``batch_size`` people looked at per run)."""
+    report = NudgeReport()
+    async with maker.begin() as session:
+        if not await session.scalar(select(func.pg_try_advisory_xact_lock(NUDGE_LOCK))):
+            report.ran = False
+            return report
+        due = await _due(session, now, batch_size)
+        report.considered = len(due)
+        if not due:
+            return report
+        found = await suggestions_for(session, [r.id for r in due])
+        offers = {r.id: placing_now(found.get(r.id, [])) for r in due}
+        wanted = [r for r in due if offers[r.id]]
+        if not wanted:
+            return report
+        contacts = await pool.contacts(session, [r.id for r in wanted], lc.cipher)
+        orgs = await pool.organisations(
+            session, {r.organisation_id for r in wanted if r.organisation_id is not None}
+        )
+        for row in wanted:
+            contact = contacts.get(row.id)
+            if contact is None:
+                continue
+            token = await nudges.claim_message(session, row.id, offers[row.id], now=now)
+            if token is None:
+                continue
+            await _enqueue(session, lc, row, contact, orgs.get(row.organisation_id), token, now)
+            report.sent += 1
+    return report
+
+
+async def _enqueue(
+    session: AsyncSession,
+    lc: Lifecycle,
+    row: Any,
+    contact: pool.Contact,
+    org: pool.OrganisationInfo | None,
+    token: str,
+    now: datetime,
+) -> None:
+    iid: uuid.UUID = row.id
+    channel = Channel.EMAIL if contact.kind == "email" else Channel.SMS
+    lang = row.suggestion_language if row.suggestion_language in ("nb", "nn", "en") else "nb"
+    await enqueue(
+        session,
+        OutgoingMessage(
+            channel=channel,
+            recipient=seal_address(lc.cipher, contact.value),
+            template="suggestion_offer",
+            lang=lang,
+            context={
+                "org_name": org.name if org else "Samhjelp",
+                "accept_url": link_url(lc.base_url, token),
+                "respond_by": now + nudges.LINK_VALID,
+            },
+            recipient_ref=f"interest:{iid}",
+            organisation_id=org.id if org else None,
+            coordinator=(
+                seal_address(lc.cipher, org.coordinator_email)
+                if org and org.coordinator_email
+                else None
+            ),
+            attachments=(sender(org),) if org and channel is Channel.EMAIL else (),
+            dedupe_key=f"suggestion:{person_key(lc, iid)}:{now.date().isoformat()}",
+        ),
+        now=now,
+    )
