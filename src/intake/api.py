@@ -13,25 +13,38 @@ from http import HTTPStatus
 from typing import Annotated, Any, Protocol
 
 from litestar import Controller, Request, Response, delete, get, post
+from litestar.di import Provide
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, Parameter, QueryParameter, SkipValidation
-from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import idempotency, interests, referrals, registration
+from intake.choices import ChoiceChange
 from intake.consent import CURRENT_VERSION, TEXTS
 from intake.crypto import ContactCipher
 from intake.errors import PROBLEM_JSON, Conflict, FieldProblem, InvalidInterest
 from intake.places import match, places
-from intake.progress import AnswerOutcome, Progress, answer_by_code, with_progress, withdraw_by_code
+from intake.progress import (
+    AnswerOutcome,
+    Progress,
+    Suggestions,
+    answer_by_code,
+    change_by_code,
+    provide_suggestions,
+    with_progress,
+    withdraw_by_code,
+)
 from intake.reference import CROSS_PROBLEM, LANGUAGES
 from intake.registry import ApiPrincipal, authenticate, list_organisations
 from intake.schemas import (
     AGE_BANDS,
     SLOTS,
     AnswerIn,
+    ChoicesIn,
+    ChoicesOut,
     ConsentText,
     InterestIn,
     InterestStatus,
@@ -53,6 +66,7 @@ Cipher = SkipValidation[ContactCipher]
 Now = SkipValidation[datetime]
 Principal = SkipValidation[ApiPrincipal]
 ProgressPort = SkipValidation[Progress]
+SuggestionsPort = SkipValidation[Suggestions]
 
 #: Either header carries an API key (components.securitySchemes in the OpenAPI document).
 API_KEY_SECURITY: list[dict[str, list[str]]] = [{"bearer": []}, {"apiKey": []}]
@@ -364,19 +378,57 @@ class InterestController(Controller):
             )
         return Response(outcome.answer, status_code=HTTP_201_CREATED)
 
-    @get("/{receipt_code:str}", responses=problems(*READ, 404))
+    @get(
+        "/{receipt_code:str}",
+        responses=problems(*READ, 404),
+        dependencies={"suggestions": Provide(provide_suggestions, sync_to_thread=False)},
+    )
     async def status(
         self,
         receipt_code: str,
         db: Db,
         progress: ProgressPort,
+        suggestions: SuggestionsPort,
         request: Request[Any, Any, Any],
         lang: Annotated[str | None, Parameter(pattern="^(nb|nn|en)$")] = None,
     ) -> InterestStatus:
         """Texts in ``lang``, else in the ``Accept-Language`` language, else bokmål."""
         lang = lang or negotiate(None, None, request.headers.get("accept-language"))
         found = await interests.status(db, receipt_code)
-        return await with_progress(db, progress, found, lang)  # type: ignore[arg-type]
+        return await with_progress(db, progress, found, lang, suggestions)  # type: ignore[arg-type]
+
+    @post(
+        "/{receipt_code:str}/choices",
+        status_code=HTTP_200_OK,
+        responses=problems(*WRITE, 404, 409),
+        dependencies={"suggestions": Provide(provide_suggestions, sync_to_thread=False)},
+    )
+    async def change_choices(
+        self,
+        receipt_code: str,
+        data: ChoicesIn,
+        db: Db,
+        now: Now,
+        progress: ProgressPort,
+        suggestions: SuggestionsPort,
+        request: Request[Any, Any, Any],
+        lang: Annotated[str | None, Parameter(pattern="^(nb|nn|en)$")] = None,
+    ) -> ChoicesOut:
+        """Widen a waiting person's own choices — add a meeting slot or a language, welcome a
+        digital or a cross-problem group (e.g. one of ``suggestions`` from the status) — and
+        re-check them at once: matching runs right away, and the answer's ``status`` shows the
+        effect (``proposed`` when a group formed, else the new explanation and suggestions).
+        The waiting time stays. Only while waiting (409 otherwise); unknown slots, languages or
+        kinds are 422."""
+        lang = lang or negotiate(None, None, request.headers.get("accept-language"))
+        changes = [ChoiceChange(c.kind, c.value) for c in data.changes]
+        changed = await change_by_code(db, receipt_code, changes, now=now)
+        # The re-check is a matching run in its own transaction: it must see the change.
+        await db.commit()
+        rechecked = await suggestions.recheck(now=now) if changed else False
+        found = await interests.status(db, receipt_code)
+        after = await with_progress(db, progress, found, lang, suggestions)  # type: ignore[arg-type]
+        return ChoicesOut(changed=changed, rechecked=rechecked, status=after)
 
     @post("/{receipt_code:str}/answer", responses=problems(*WRITE, 404, 409))
     async def answer(

@@ -5,7 +5,9 @@ Intake is the ground floor: it owns the receipt code but knows nothing of matchi
 What it needs from them is the small :class:`Progress` port below; the composition root plugs in
 the implementation (``groups.progress.GroupProgress``) and the status API and page receive it as
 a dependency. A withdrawal goes through the port too, because it must reach the person's group
-(a freed place is offered on) before the registration is erased.
+(a freed place is offered on) before the registration is erased. A second port,
+:class:`Suggestions`, gives the changes of choices that would place a waiting person and
+re-checks them at once after they accept one (``intake.choices``).
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
+from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake import interests
-from intake.schemas import InterestStatus
+from intake import choices, interests
+from intake.choices import ChoiceChange
+from intake.schemas import InterestStatus, SuggestionOut
 
 Locale = Literal["nb", "nn", "en"]
 
@@ -80,15 +84,72 @@ class Progress(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """One suggested change of the person's own choices, with its wording.
+
+    ``kind`` and ``value`` are those of :class:`intake.choices.ChoiceChange`; ``soon`` tells a
+    change that places the person at the next run from one that places them within days.
+    """
+
+    kind: str
+    value: str | None
+    soon: bool
+    text: str
+
+
+class Suggestions(Protocol):
+    """What intake asks of matching about changes of choices (``samhjelp.services`` plugs in
+    the implementation; intake cannot import matching)."""
+
+    async def offers(
+        self, session: AsyncSession, interest_ids: Sequence[uuid.UUID], locale: Locale
+    ) -> dict[uuid.UUID, list[Offer]]:
+        """Every single change that would place each of these people (latest run), best
+        first; people without a note are left out. Runs in the caller's session."""
+        ...
+
+    async def recheck(self, *, now: datetime) -> bool:
+        """Run matching at once, in its own transaction, after a change was *committed*.
+
+        Advisory-locked like the scheduled run: False when another run holds the lock (that
+        run, or the next scheduled one, sees the change), True when a run happened.
+        """
+        ...
+
+
+def provide_suggestions(state: State) -> Suggestions:
+    """The composition root's :class:`Suggestions` (``samhjelp.services.Services.suggestions``,
+    kept on the app's state as ``services``), for handlers that declare it as a dependency."""
+    port: Suggestions = state.services.suggestions
+    return port
+
+
 async def with_progress(
-    session: AsyncSession, progress: Progress, found: InterestStatus, locale: Locale
+    session: AsyncSession,
+    progress: Progress,
+    found: InterestStatus,
+    locale: Locale,
+    suggestions: Suggestions | None = None,
 ) -> InterestStatus:
-    """``found`` with the explanation (waiting) or the group step (in a group) added."""
+    """``found`` with the explanation and suggestions (waiting) or the group step (in a group)
+    added; suggestions only when the port is given."""
     if found.id is None or found.status == "withdrawn":
         return found
     if found.status == "waiting":
         words = (await progress.waiting_explanations(session, [found.id], locale)).get(found.id)
-        return found.model_copy(update={"explanation": words})
+        offers: list[Offer] = []
+        if suggestions is not None:
+            offers = (await suggestions.offers(session, [found.id], locale)).get(found.id, [])
+        return found.model_copy(
+            update={
+                "explanation": words,
+                "suggestions": [
+                    SuggestionOut(kind=o.kind, value=o.value, soon=o.soon, text=o.text)
+                    for o in offers
+                ],
+            }
+        )
     step = await progress.group_step(session, found.id, locale)
     if step is None:
         return found
@@ -121,3 +182,17 @@ async def withdraw_by_code(
     unknown, exactly like one never issued (:class:`intake.errors.NotFound`)."""
     interest_id = await interests.id_for_code(session, code, lock=True)
     await progress.withdraw(session, interest_id, now=now)
+
+
+async def change_by_code(
+    session: AsyncSession,
+    code: str,
+    changes: list[ChoiceChange],
+    *,
+    now: datetime,
+    actor: str = "participant",
+) -> bool:
+    """Widen the choices of the person behind a receipt code (see :func:`intake.choices.apply`;
+    the caller commits and then asks :meth:`Suggestions.recheck`)."""
+    interest_id = await interests.id_for_code(session, code, lock=True)
+    return await choices.apply(session, interest_id, changes, now=now, actor=actor)

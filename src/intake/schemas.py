@@ -327,8 +327,8 @@ class ChoicesOut(BaseModel):
 
     changed: bool
     rechecked: bool = Field(
-        description="false when another matching run was busy; that run or the next one "
-        "sees the change"
+        description="true when matching ran at once after the change; false when nothing "
+        "changed, or another matching run was busy (that run or the next one sees the change)"
     )
     status: InterestStatus
 

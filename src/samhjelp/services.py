@@ -18,9 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from groups import Lifecycle, LifecycleConfig
 from groups.progress import GroupProgress
 from intake.crypto import ContactCipher
-from intake.progress import Progress
+from intake.progress import Progress, Suggestions
 from intake.recovery import Recovery
 from matching.job import Planner
+from matching.suggestions import MatchingSuggestions
 from notify import Channel, Notifier
 from notify.codes import OutboxCodeSender
 from notify.memory import MemoryNotifier
@@ -98,6 +99,9 @@ class Services:
     progress: Progress = field(init=False)
     #: Intake's port for re-sending a lost receipt code, with its per-process rate limits.
     recovery: Recovery = field(init=False)
+    #: Intake's port to the changes of choices that would place a waiting person, and the
+    #: re-check (a matching run at once, on this sessionmaker and planner) after one is made.
+    suggestions: Suggestions = field(init=False)
     #: The staff console's timeouts and identity providers.
     staff: StaffConfig = field(init=False)
 
@@ -113,4 +117,5 @@ class Services:
         )
         self.progress = GroupProgress(self.lifecycle)
         self.recovery = Recovery(OutboxCodeSender(self.cipher))
+        self.suggestions = MatchingSuggestions(self.sessionmaker, self.planner)
         self.staff = staff_config(self.settings)
