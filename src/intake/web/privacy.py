@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from intake import nudges
 from intake.idempotency import RETENTION
 from intake.registry import Controller
 
@@ -25,3 +26,6 @@ class PrivacyTerms:
     message_retention_days: int = 7
     #: Hours an API answer is kept (encrypted) to replay a repeated request.
     idempotency_hours: int = int(RETENTION.total_seconds() // 3600)
+    #: Suggestion messages (opt-in): at most one in this many days; their links work this long.
+    suggestion_interval_days: int = nudges.INTERVAL.days
+    suggestion_link_days: int = nudges.LINK_VALID.days
