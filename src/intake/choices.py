@@ -148,3 +148,40 @@ async def apply(
     # Kinds and who asked, never who it was or what they chose.
     log.info("choices widened", extra={"actor": actor, "changed": sorted(values)})
     return True
+
+
+@dataclass(frozen=True, slots=True)
+class Current:
+    """A person's widenable choices as they stand (for offering the remaining changes)."""
+
+    slots: tuple[str, ...]
+    languages: tuple[str, ...]
+    digital_welcome: bool
+    cross_problem_welcome: bool
+
+    def open_slots(self) -> list[str]:
+        """Slots not chosen yet, in week order."""
+        return [s for s in SLOTS if s not in self.slots]
+
+    def open_languages(self) -> list[str]:
+        """Languages not chosen yet (codes of the reference data)."""
+        return [code for code in LANGUAGES if code not in self.languages]
+
+
+async def current(session: AsyncSession, interest_id: uuid.UUID) -> Current | None:
+    """The person's choices that a change can widen; None when unknown."""
+    row = (
+        await session.execute(
+            select(
+                interest.c.slots,
+                interest.c.languages,
+                interest.c.digital_welcome,
+                interest.c.cross_problem_welcome,
+            ).where(interest.c.id == interest_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    return Current(
+        tuple(row.slots), tuple(row.languages), row.digital_welcome, row.cross_problem_welcome
+    )

@@ -1,5 +1,10 @@
 """Participant pages about an existing sign-up: the receipt in another language, status,
-answering and withdrawal by receipt code, and a new code for a lost one.
+answering, widening one's choices and withdrawal by receipt code, and a new code for a lost one.
+
+A waiting person's status lists every change of their own choices that would place them (each
+accepted with one POST) and a small form to add a meeting time, a language or a kind of group;
+a change is saved, matching runs at once (:class:`intake.progress.Suggestions`), and the page
+shows what came of it.
 
 Its own module because these pages all start from a receipt code (or the contact behind it)
 rather than from the sign-up form: the code comes in a POST body, never in a URL (see
@@ -9,21 +14,33 @@ it).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from litestar import Request, get, post
+from litestar.di import Provide
+from litestar.params import SkipValidation
 from litestar.response import Template
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake import interests, receipt
+from intake import choices, interests, receipt
+from intake.choices import ChoiceChange
 from intake.crypto import ContactCipher
-from intake.errors import NotFound
-from intake.progress import Progress, answer_by_code, with_progress, withdraw_by_code
+from intake.errors import Conflict, InvalidInterest, NotFound
+from intake.progress import (
+    Progress,
+    Suggestions,
+    answer_by_code,
+    change_by_code,
+    provide_suggestions,
+    with_progress,
+    withdraw_by_code,
+)
 from intake.recovery import reissue
 from intake.registry import controller_for_receipt
-from intake.schemas import Contact
+from intake.schemas import Contact, InterestStatus, SuggestionOut
 from intake.web import views
 from intake.web.i18n import Translator
 from intake.web.pages import (
@@ -36,6 +53,10 @@ from intake.web.pages import (
     render,
 )
 from intake.web.privacy import PrivacyTerms
+
+SuggestionsPort = SkipValidation[Suggestions]
+#: The re-check port comes from the composition root (see intake.progress.provide_suggestions).
+_SUGGESTIONS = {"suggestions": Provide(provide_suggestions, sync_to_thread=False)}
 
 
 @post("/kvittering", name="receipt-language")
@@ -67,26 +88,46 @@ async def status_form(request: Request[Any, Any, Any]) -> Template:
     return render(request, "status.html", lang=page_language(request), errors={}, code="")
 
 
+Found = tuple[views.StatusView | None, dict[str, str], int]
+
+
 async def _lookup(
-    db: AsyncSession, progress: Progress, t: Translator, code: str
-) -> tuple[views.StatusView | None, dict[str, str], int]:
+    db: AsyncSession,
+    progress: Progress,
+    t: Translator,
+    code: str,
+    suggestions: Suggestions | None = None,
+) -> Found:
+    return (await _look_up(db, progress, t, code, suggestions))[0]
+
+
+async def _look_up(
+    db: AsyncSession,
+    progress: Progress,
+    t: Translator,
+    code: str,
+    suggestions: Suggestions | None = None,
+) -> tuple[Found, InterestStatus | None]:
+    """The status in words, and (found) the status itself; with ``suggestions`` the status
+    carries the changes that would place a waiting person."""
     try:
         receipt.normalise(code)
     except receipt.InvalidReceiptCode:
         msg = t.gettext("Write the code as on your receipt: ten letters and digits.")
-        return None, {"code": msg}, 422
+        return (None, {"code": msg}, 422), None
     try:
         found = await with_progress(
             db,
             progress,
             await interests.status(db, code),
             t.lang,  # type: ignore[arg-type]
+            suggestions,
         )
     except NotFound:
         msg = t.gettext("We found no sign-up with this code. Check that it is written correctly.")
         # status.html then says what to do about a lost code (status == 404).
-        return None, {"code": msg}, 404
-    return views.status_in_words(t, found), {}, 200
+        return (None, {"code": msg}, 404), None
+    return (views.status_in_words(t, found), {}, 200), found
 
 
 async def _status_page(
@@ -95,36 +136,152 @@ async def _status_page(
     terms: PrivacyTerms,
     lang: str,
     code: str,
-    found: tuple[views.StatusView | None, dict[str, str], int],
+    found: Found,
     *,
     remember_lang: bool = False,
+    status_now: InterestStatus | None = None,
+    changed: str | None = None,
+    change_errors: dict[str, str] | None = None,
 ) -> Template:
-    """The status page; a found sign-up also names who is responsible for its data."""
+    """The status page; a found sign-up also names who is responsible for its data. A waiting
+    person (``status_now`` given) also sees every change that would place them and a form to
+    widen their choices; ``changed`` says what the last change did."""
     result, errors, status = found
     controller = (
         await controller_for_receipt(db, code, terms.national) if result is not None else None
     )
+    widen = None
+    if status_now is not None and status_now.status == "waiting" and status_now.id is not None:
+        widen = await _widen_context(db, Translator(lang), status_now)
+    errors = {**errors, **(change_errors or {})}
     return render(
         request, "status.html", lang=lang, status=status, result=result, errors=errors,
         code=code, controller=controller, not_found=status == 404, remember_lang=remember_lang,
+        widen=widen, changed=changed,
     )  # fmt: skip
 
 
-@post("/status", name="status-post")
+@dataclass(frozen=True, slots=True)
+class Widen:
+    """What the status page offers a waiting person: the suggestions (each one click) and the
+    choices they can still add (the "change my choices" form)."""
+
+    offers: list[SuggestionOut]
+    slots: list[tuple[str, str]]
+    common_languages: list[tuple[str, str]]
+    other_languages: list[tuple[str, str]]
+    digital_welcome: bool
+    cross_problem_welcome: bool
+
+
+async def _widen_context(db: AsyncSession, t: Translator, found: InterestStatus) -> Widen | None:
+    assert found.id is not None
+    now_choices = await choices.current(db, found.id)
+    if now_choices is None:
+        return None
+    days = dict(views.weekday_names(t.lang))
+    parts = dict(views.part_names(t))
+    slots = [
+        (s, f"{days[s.split('-')[0]]} {parts[s.split('-')[1]].lower()}")
+        for s in now_choices.open_slots()
+    ]
+    open_langs = set(now_choices.open_languages())
+    common, rest = views.language_choices(t.lang)
+    return Widen(
+        offers=list(found.suggestions),
+        slots=slots,
+        common_languages=[(c, n) for c, n in common if c in open_langs],
+        other_languages=[(c, n) for c, n in rest if c in open_langs],
+        digital_welcome=now_choices.digital_welcome,
+        cross_problem_welcome=now_choices.cross_problem_welcome,
+    )
+
+
+@post("/status", name="status-post", dependencies=_SUGGESTIONS)
 async def status_post(
     request: Request[Any, Any, Any],
     db: AsyncSession,
     privacy_terms: PrivacyTerms,
     progress: ProgressPort,
+    suggestions: SuggestionsPort,
 ) -> Template:
     single, _ = await _form_values(request)
     lang = page_language(request, single.get("lang"))
     code = single.get("code", "").strip()[:40]
-    found = await _lookup(db, progress, Translator(lang), code)
+    found, now_status = await _look_up(db, progress, Translator(lang), code, suggestions)
     # "switch": the language switch of a page showing the code posted here (post_switch.html).
     return await _status_page(
-        request, db, privacy_terms, lang, code, found, remember_lang=single.get("switch") == "yes"
-    )
+        request, db, privacy_terms, lang, code, found, remember_lang=single.get("switch") == "yes",
+        status_now=now_status,
+    )  # fmt: skip
+
+
+def _changes_from(single: dict[str, str]) -> list[ChoiceChange]:
+    """The changes a form asked for: one suggestion's button (``kind`` and ``value``), or the
+    "change my choices" form (a slot, a language, and the two welcomes, each optional)."""
+    if single.get("kind"):
+        return [ChoiceChange(single["kind"][:40], single.get("value") or None)]
+    out = []
+    if single.get("add_slot"):
+        out.append(ChoiceChange(choices.ADD_SLOT, single["add_slot"][:20]))
+    if single.get("add_language"):
+        out.append(ChoiceChange(choices.ADD_LANGUAGE, single["add_language"][:20]))
+    if single.get("welcome_digital") == "yes":
+        out.append(ChoiceChange(choices.WELCOME_DIGITAL))
+    if single.get("welcome_cross_problem") == "yes":
+        out.append(ChoiceChange(choices.WELCOME_CROSS_PROBLEM))
+    return out
+
+
+@post("/status/valg", name="choices", dependencies=_SUGGESTIONS)
+async def choices_post(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    now: datetime,
+    privacy_terms: PrivacyTerms,
+    progress: ProgressPort,
+    suggestions: SuggestionsPort,
+) -> Template:
+    """Widen one's own choices with the receipt code (in the POST body): one suggestion in one
+    click, or the small form. The change is saved, matching runs at once, and the page shows
+    the effect: a group being put together, or the new reason and suggestions."""
+    single, _ = await _form_values(request)
+    lang = page_language(request, single.get("lang"))
+    t = Translator(lang)
+    code = single.get("code", "").strip()[:40]
+    found, now_status = await _look_up(db, progress, t, code, suggestions)
+    if now_status is None:
+        return await _status_page(request, db, privacy_terms, lang, code, found)
+    change_errors: dict[str, str] = {}
+    changes = _changes_from(single)
+    outcome = None
+    if not changes:
+        change_errors["add_slot"] = t.gettext(
+            "Choose at least one change: a meeting time, a language, or a kind of group."
+        )
+    else:
+        try:
+            changed = await change_by_code(db, code, changes, now=now)
+        except Conflict:
+            # Not waiting any more: no form is shown, the summary points at the status.
+            change_errors["status-text"] = t.gettext(
+                "Your choices can only be changed while you wait for a group."
+            )
+        except InvalidInterest:
+            change_errors["add_slot"] = t.gettext(
+                "That change is not one we can make. Choose from the lists."
+            )
+        else:
+            # Matching runs in its own transaction: it must see the change.
+            await db.commit()
+            ran = await suggestions.recheck(now=now) if changed else False
+            outcome = "checked" if ran else "saved" if changed else "same"
+            found, now_status = await _look_up(db, progress, t, code, suggestions)
+    status = 400 if change_errors else found[2]
+    return await _status_page(
+        request, db, privacy_terms, lang, code, (found[0], found[1], status),
+        status_now=now_status, changed=outcome, change_errors=change_errors,
+    )  # fmt: skip
 
 
 @post("/status/trekk", name="withdraw")
@@ -221,6 +378,7 @@ async def lost_code_post(
 STATUS_HANDLERS: list[Any] = [
     status_form,
     status_post,
+    choices_post,
     withdraw_post,
     answer_post,
     receipt_language,
