@@ -82,11 +82,12 @@ class DeliveryReport:
     interrupted: bool = False
 
 
-async def _claim(
-    session: AsyncSession, *, now: datetime, batch_size: int, worker_id: str, lease: timedelta
-) -> list[Claimed]:
+def _claim_statement(*, now: datetime, batch_size: int, worker_id: str, lease: timedelta) -> Any:
+    """Pick due rows and lease them in one statement: ``WITH due AS (SELECT … FOR UPDATE SKIP
+    LOCKED) UPDATE … FROM due RETURNING …``. The CTE runs once (a locking CTE is always
+    materialised), and returns the rows' due times from before the update, for their order."""
     due = (
-        select(outbox.c.id)
+        select(outbox.c.id, outbox.c.next_attempt_at.label("due_at"))
         .where(
             outbox.c.status.in_((MessageStatus.PENDING.value, MessageStatus.SENDING.value)),
             outbox.c.next_attempt_at <= now,
@@ -94,24 +95,46 @@ async def _claim(
         .order_by(outbox.c.next_attempt_at)
         .limit(batch_size)
         .with_for_update(skip_locked=True)
+        .cte("due")
     )
-    ids = (await session.execute(due)).scalars().all()
-    if not ids:
-        return []
-    rows = await session.execute(
+    return (
         update(outbox)
-        .where(outbox.c.id.in_(ids))
+        .where(outbox.c.id == due.c.id)
         .values(
             status=MessageStatus.SENDING.value,
             attempts=outbox.c.attempts + 1,
             lease_owner=worker_id,
             next_attempt_at=now + lease,
         )
-        .returning(*(outbox.c[f] for f in Claimed.__dataclass_fields__))
+        .returning(due.c.due_at, *(outbox.c[f] for f in Claimed.__dataclass_fields__))
     )
-    claimed = [Claimed(**row) for row in rows.mappings()]
-    claimed.sort(key=lambda c: ids.index(c.id))
-    return claimed
+
+
+async def _claim(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    now: datetime,
+    batch_size: int,
+    worker_id: str,
+    lease: timedelta,
+) -> list[Claimed]:
+    """Claim up to ``batch_size`` due messages, in due order.
+
+    On a pooled engine the one statement is its own transaction (autocommit: one round trip,
+    no BEGIN/COMMIT), committed with the usual flush before anything is sent; bound to one
+    connection (a caller's transaction, tests) it runs in a transaction of the sessionmaker's.
+    """
+    stmt = _claim_statement(now=now, batch_size=batch_size, worker_id=worker_id, lease=lease)
+    bind = sessionmaker.kw.get("bind")
+    if isinstance(bind, AsyncEngine):
+        async with bind.connect() as conn:
+            auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            rows = (await auto.execute(stmt)).mappings().all()
+    else:
+        async with sessionmaker.begin() as session:
+            rows = (await session.execute(stmt)).mappings().all()
+    ordered = sorted(rows, key=lambda row: row["due_at"])
+    return [Claimed(**{f: row[f] for f in Claimed.__dataclass_fields__}) for row in ordered]
 
 
 def _rendered(row: Claimed, cipher: ContactCipher) -> RenderedMessage:
@@ -239,10 +262,9 @@ async def deliver_due(
         raise ValueError("now must be timezone-aware")
     policy = policy or DeliveryPolicy()
     started = monotonic()
-    async with sessionmaker.begin() as session:
-        claimed = await _claim(
-            session, now=now, batch_size=batch_size, worker_id=worker_id, lease=policy.lease
-        )
+    claimed = await _claim(
+        sessionmaker, now=now, batch_size=batch_size, worker_id=worker_id, lease=policy.lease
+    )
     if not claimed:
         return DeliveryReport()
     counts = {"sent": 0, "retrying": 0, "failed": 0, "alerts": 0, "stale": 0}

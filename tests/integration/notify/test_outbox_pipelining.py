@@ -27,13 +27,16 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtplib.protocol import PERIOD_REGEX
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from intake.crypto import ContactCipher
 from notify import DeliveryError, DeliveryPolicy, deliver_due, enqueue
 from notify.model import Channel, RenderedMessage
-from notify.smtp import SmtpNotifier
+from notify.smtp import SmtpNotifier, dot_stuffed
 from notify.tables import outbox
 from notify.testing import free_port, sample_reminder
 
@@ -312,3 +315,11 @@ async def test_a_server_that_never_answers_the_envelope_times_out() -> None:
         await server.wait_closed()
     assert timed_out.value.transient
     assert timed_out.value.reason == "smtp unavailable (SMTPReadTimeoutError)"
+
+
+@given(st.lists(st.sampled_from([b".", b"..", b"\r\n", b"\n", b"a", b" "]), max_size=12))
+def test_dot_stuffing_is_what_aiosmtplib_does(pieces: list[bytes]) -> None:
+    """A body line starting with "." gets a second one, else a line "." would end DATA early
+    (a truncated e-mail, the rest read as commands)."""
+    mail = b"".join(pieces)
+    assert dot_stuffed(mail) == PERIOD_REGEX.sub(b"..", mail)
