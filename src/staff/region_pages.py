@@ -28,6 +28,7 @@ from matching.states import GroupState
 from matching.tables import start_group
 from staff.access import Role, Viewer
 from staff.csv_export import csv_response
+from staff.digital_capacity import digital_capacity
 from staff.guard import require_role
 from staff.render import language, render
 
@@ -192,11 +193,17 @@ async def region_page(
             ["municipality_number", "municipality", "theme", "people_waiting"],
             ([u.number, u.name, theme, count] for u in unmet for theme, count in u.themes),
         )
+    org_ids = list(
+        await db.scalars(select(organisation.c.id).where(organisation.c.region_slug == wanted))
+    )
+    names = theme_names(lang)
     return render(
         request, "region.html", viewer=viewer, section=SECTION,
         regions=regions, chosen=wanted, region_name=dict(regions)[wanted],
         orgs=orgs, unmet=unmet, states=STATES,
         unmet_total=sum(u.people for u in unmet),
+        digital=await digital_capacity(db, org_ids, now=now),
+        theme_name=lambda slug: names.get(slug or CROSS_PROBLEM.slug, slug),
     )  # fmt: skip
 
 

@@ -1,7 +1,9 @@
 """Today's work (``/ansatt``): what needs a person today, on one page, for the viewer's
 organisations — groups waiting for a facilitator, facilitator offers about to run out,
 facilitators' follow-up notes, groups that lapsed, messages that could not be delivered, and
-the people who have waited longest. Coordinators also see their region's unmet demand.
+the people who have waited longest. Coordinators also see their region's unmet demand, and a
+notice when digital demand outgrows digital facilitators' free starts
+(:mod:`staff.digital_capacity`).
 
 Each part is a count and the first few, with a link to the full list (the groups pages of
 :mod:`staff.group_pages`, the waiting list of :mod:`staff.waiting`). Check-in notes are
@@ -29,7 +31,8 @@ from matching.tables import start_group
 from notify.model import MessageStatus
 from notify.outbox import list_messages
 from notify.tables import outbox
-from staff.access import Viewer
+from staff.access import Role, Viewer
+from staff.digital_capacity import digital_capacity
 from staff.group_queries import GroupRow, newest_in_states
 from staff.people import Filters, waiting_list
 from staff.render import language, render
@@ -163,6 +166,10 @@ async def today_page(
     offers = _offers(orgs, now)
     notes = _notes(orgs, now)
     failed = MessageStatus.FAILED.value
+    # Coordinators and administrators: digital demand against digital facilitators' starts.
+    digital = None
+    if viewer.role is not Role.STAFF:
+        digital = await digital_capacity(db, orgs, now=now)
     return render(
         request,
         "today.html",
@@ -187,6 +194,8 @@ async def today_page(
         ),
         longest=Part(waiting, longest),
         unmet=counts["unmet"],
+        digital=digital,
+        theme_name=lambda slug: theme_name(slug, lang),
     )  # fmt: skip
 
 
