@@ -28,6 +28,7 @@ from intake.web import assets
 from intake.web.pages import PAGE_HANDLERS, error_page, page_language, render
 from intake.web.privacy import PrivacyTerms
 from intake.web.status_pages import STATUS_HANDLERS
+from intake.web.suggestion_pages import SUGGESTION_HANDLERS
 
 log = logging.getLogger("samhjelp.pages")
 
@@ -162,6 +163,7 @@ def page_router(terms: PrivacyTerms) -> Router:
         route_handlers=[
             *PAGE_HANDLERS,
             *STATUS_HANDLERS,
+            *SUGGESTION_HANDLERS,
             poster,
             poster_qr,
             short_link,
