@@ -1,7 +1,8 @@
 """A person's record (``/ansatt/venteliste/{id}``): their choices, how long they have waited,
-why they still wait and the smallest change that would place them, the notes kept with the
-record; the contact masked until a staff member opens it; changing their choices on their
-behalf (with a note) and withdrawing on their behalf.
+why they still wait and every single change that would place them (each accepted for them in
+one click after a phone call), the notes kept with the record; the contact masked until a staff
+member opens it; changing their choices on their behalf (with a note) and withdrawing on their
+behalf.
 
 Every view and action is audited (``interest.view``, ``interest.contact``, ``interest.change``,
 ``interest.withdraw``) and needs the second factor (``health_viewer``). Someone outside the
@@ -20,16 +21,21 @@ from datetime import datetime
 from typing import Any
 
 from litestar import Request, Response, get, post
+from litestar.di import Provide
 from litestar.exceptions import NotFoundException
+from litestar.params import SkipValidation
 from litestar.response import Redirect
 from pydantic import ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from intake import choices
+from intake.choices import ChoiceChange
 from intake.consent import CURRENT_VERSION
 from intake.crypto import ContactCipher
-from intake.errors import FieldProblem
+from intake.errors import Conflict, FieldProblem, InvalidInterest
 from intake.interests import CONTACT_CONTEXT, check_choices
+from intake.progress import Locale, Offer, Suggestions, provide_suggestions
 from intake.reference import CROSS_PROBLEM
 from intake.schemas import InterestIn, age_band_label
 from intake.tables import interest
@@ -42,7 +48,10 @@ from staff.people import Person, find
 from staff.render import language, render
 from staff.waiting import Words
 
-_LOCALES = {"nb": "nb", "nn": "nn", "en": "en"}
+_LOCALES: dict[str, Locale] = {"nb": "nb", "nn": "nn", "en": "en"}
+SuggestionsPort = SkipValidation[Suggestions]
+#: The suggestions and the re-check come from the composition root (intake.progress).
+_SUGGESTIONS = {"suggestions": Provide(provide_suggestions, sync_to_thread=False)}
 
 
 async def _person_or_404(
@@ -58,6 +67,13 @@ def _ok(t: Words, key: str | None) -> str | None:
     _ = t.t.gettext
     return {
         "changed": _("Their choices are changed, and your note is kept with the record."),
+        "accepted": _(
+            "Their choices are changed, and matching has looked for a group for them again."
+        ),
+        "accepted-later": _(
+            "Their choices are changed. Matching looks for a group for them within minutes."
+        ),
+        "accepted-same": _("They had already chosen this, so nothing was changed."),
         "registered": _("The person is registered."),
         "sent": _("The receipt code is sent."),
     }.get(key or "")
@@ -71,14 +87,19 @@ async def _record_page(
     person: Person,
     now: datetime,
     *,
+    suggestions: Suggestions,
     contact: str | None = None,
+    error: str | None = None,
+    status: int = 200,
 ) -> Response[str]:
     lang = language(request)
     words = Words(lang)
     explanation = step = None
+    offers: list[Offer] = []
     if person.status == "waiting":
         found = await progress.waiting_explanations(db, [person.id], _LOCALES[lang])
         explanation = found.get(person.id)
+        offers = (await suggestions.offers(db, [person.id], _LOCALES[lang])).get(person.id, [])
     else:
         step = await progress.group_step(db, person.id, _LOCALES[lang])
     return render(
@@ -86,25 +107,29 @@ async def _record_page(
         "person.html",
         viewer=viewer,
         section="waiting",
+        status=status,
         p=person,
         words=words,
         now=now,
         age=age_band_label(person.extra["age_band"]),
         explanation=explanation,
+        offers=offers,
         step=step,
         notes=await notes.of(db, person.id),
         contact=contact,
         ok=_ok(words, request.query_params.get("ok")),
+        error=error,
     )
 
 
-@get("/venteliste/{interest_id:uuid}", name="staff-person")
+@get("/venteliste/{interest_id:uuid}", name="staff-person", dependencies=_SUGGESTIONS)
 async def person_page(
     request: Request[Any, Any, Any],
     interest_id: uuid.UUID,
     db: AsyncSession,
     health_viewer: Viewer,
     progress: ProgressPort,
+    suggestions: SuggestionsPort,
     now: datetime,
 ) -> Response[str]:
     person = await _person_or_404(db, health_viewer, interest_id)
@@ -113,16 +138,24 @@ async def person_page(
         record_id=person.id, organisation_id=person.organisation_id,
         region_slug=person.region_slug, request=request,
     )  # fmt: skip
-    return await _record_page(request, db, health_viewer, progress, person, now)
+    return await _record_page(
+        request, db, health_viewer, progress, person, now, suggestions=suggestions
+    )
 
 
-@post("/venteliste/{interest_id:uuid}/kontakt", name="staff-person-contact", status_code=200)
+@post(
+    "/venteliste/{interest_id:uuid}/kontakt",
+    name="staff-person-contact",
+    status_code=200,
+    dependencies=_SUGGESTIONS,
+)
 async def show_contact(
     request: Request[Any, Any, Any],
     interest_id: uuid.UUID,
     db: AsyncSession,
     health_viewer: Viewer,
     progress: ProgressPort,
+    suggestions: SuggestionsPort,
     cipher: ContactCipher,
     now: datetime,
 ) -> Response[str]:
@@ -135,7 +168,9 @@ async def show_contact(
         record_id=person.id, organisation_id=person.organisation_id,
         region_slug=person.region_slug, request=request,
     )  # fmt: skip
-    return await _record_page(request, db, health_viewer, progress, person, now, contact=clear)
+    return await _record_page(
+        request, db, health_viewer, progress, person, now, suggestions=suggestions, contact=clear
+    )
 
 
 def _change_page(
@@ -245,6 +280,66 @@ async def change_post(
     return Redirect(f"/ansatt/venteliste/{person.id}?ok=changed", status_code=303)
 
 
+#: The column each kind of change widens (the audit names fields, never their values).
+_FIELD_OF = {
+    choices.ADD_SLOT: "slots",
+    choices.ADD_LANGUAGE: "languages",
+    choices.WELCOME_DIGITAL: "digital_welcome",
+    choices.WELCOME_CROSS_PROBLEM: "cross_problem_welcome",
+}
+
+
+@post(
+    "/venteliste/{interest_id:uuid}/forslag",
+    name="staff-person-suggestion",
+    dependencies=_SUGGESTIONS,
+)
+async def accept_suggestion(
+    request: Request[Any, Any, Any],
+    interest_id: uuid.UUID,
+    db: AsyncSession,
+    health_viewer: Viewer,
+    progress: ProgressPort,
+    suggestions: SuggestionsPort,
+    now: datetime,
+) -> Response[Any]:
+    """One of the person's suggestions, accepted for them after they said yes (on the phone):
+    the same change as their own one click on the status page (``intake.choices.apply`` with
+    actor "staff"), audited as ``interest.change``, then matching runs at once."""
+    person = await _person_or_404(db, health_viewer, interest_id, lock=True)
+    body = await request.form()
+    change = ChoiceChange(
+        str(body.get("kind") or "")[:40], str(body.get("value") or "")[:20] or None
+    )
+    t = Words(language(request)).t
+    try:
+        changed = await choices.apply(db, person.id, [change], now=now, actor="staff")
+    except (InvalidInterest, Conflict) as exc:
+        error = (
+            t.gettext(
+                "Only the choices of someone still waiting can be changed: they are in a group now."
+            )
+            if isinstance(exc, Conflict)
+            else t.gettext("That change is not one of the suggestions. Nothing was changed.")
+        )
+        return await _record_page(
+            request, db, health_viewer, progress, person, now,
+            suggestions=suggestions, error=error, status=400,
+        )  # fmt: skip
+    await audit.record(
+        db, health_viewer, "interest.change", now=now, record_kind="interest",
+        record_id=person.id, organisation_id=person.organisation_id,
+        region_slug=person.region_slug, request=request,
+        detail={"fields": [_FIELD_OF[change.kind]] if changed else [], "via": "suggestion"},
+    )  # fmt: skip
+    # Matching runs in its own transaction: it must see the change (and the audit row stays
+    # even if the run fails).
+    await db.commit()
+    ran = await suggestions.recheck(now=now) if changed else False
+    ok = "accepted" if ran else "accepted-later" if changed else "accepted-same"
+    return Redirect(f"/ansatt/venteliste/{person.id}?ok={ok}", status_code=303)
+
+
 @get("/venteliste/{interest_id:uuid}/trekk", name="staff-person-withdraw")
 async def withdraw_form(
     request: Request[Any, Any, Any], interest_id: uuid.UUID, db: AsyncSession, health_viewer: Viewer
@@ -281,6 +376,7 @@ ROUTES: list[Any] = [
     show_contact,
     change_form,
     change_post,
+    accept_suggestion,
     withdraw_form,
     withdraw_post,
 ]
