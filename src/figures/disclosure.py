@@ -34,9 +34,12 @@ cell's minimum and maximum (the property test does exactly that with HiGHS).
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
+from random import Random
 from typing import Generic, TypeVar
 
 import numpy as np
@@ -177,10 +180,26 @@ def unknown_cells(
 def determined(
     equations: Sequence[Equation[K]], unknowns: Collection[K], *, free: Collection[K] = ()
 ) -> set[K]:
-    """The unknowns whose value the equations fix (exact, by rank), except that ``free``
-    unknowns (hidden cells of five or more, which may well be determined) are not looked at:
-    one of them alone in an equation absorbs any change, so that equation is dropped too."""
-    unknown = set(unknowns)
+    """The unknowns whose value the equations fix, except that ``free`` unknowns (hidden cells
+    of five or more, which may well be determined) are not looked at: one of them alone in an
+    equation absorbs any change, so that equation is dropped too.
+
+    One sparse exact elimination per connected component (:func:`_null_space_determined`)."""
+    active, free_set = _reduced(equations, set(unknowns), free)
+    found: set[K] = set()
+    for component in _components(active):
+        found |= _null_space_determined(equations, component, active)
+    return found - free_set
+
+
+def _reduced(
+    equations: Sequence[Equation[K]], unknown: set[K], free: Collection[K]
+) -> tuple[dict[int, list[K]], set[K]]:
+    """The equations that can still fix an unknown: each as its list of unknowns.
+
+    Drops equations whose private unknowns (in no other equation) number two or more, or
+    include a free one: those unknowns absorb any change. Dropping one can make other unknowns
+    private: repeat. This dissolves the tree-shaped parts of a geography hierarchy."""
     active: dict[int, list[K]] = {}
     for i, eq in enumerate(equations):
         cells = [c for c in eq.cells() if c in unknown]
@@ -190,8 +209,6 @@ def determined(
     for i, cells in active.items():
         for c in cells:
             uses[c].add(i)
-    # Reduction: drop equations whose private unknowns (in no other equation) number two or
-    # more, or include a free one. Dropping one can make other unknowns private: repeat.
     free_set = set(free)
     queue = list(active)
     while queue:
@@ -206,9 +223,18 @@ def determined(
         for c in in_eq:
             uses[c].discard(i)
             queue.extend(uses[c])
+    return active, free_set
+
+
+def determined_by_svd(
+    equations: Sequence[Equation[K]], unknowns: Collection[K], *, free: Collection[K] = ()
+) -> set[K]:
+    """The previous audit (dense SVD of each component after the same reduction): kept as the
+    reference the property tests and ``bench/statistics_load.py --audit`` compare against."""
+    active, free_set = _reduced(equations, set(unknowns), free)
     found: set[K] = set()
     for component in _components(active):
-        found |= _rank_determined(equations, component, active, unknown)
+        found |= _rank_determined(equations, component, active)
     return found - free_set
 
 
@@ -237,7 +263,6 @@ def _rank_determined(
     equations: Sequence[Equation[K]],
     rows: list[int],
     active: Mapping[int, list[K]],
-    unknown: set[K],
 ) -> set[K]:
     cols = sorted({c for i in rows for c in active[i]}, key=str)
     index = {c: j for j, c in enumerate(cols)}
@@ -254,4 +279,141 @@ def _rank_determined(
     return {c for c, r in zip(cols, reach, strict=True) if r > 1 - 1e-7}
 
 
-__all__ = ["THRESHOLD", "Equation", "determined", "protect", "unknown_cells"]
+#: A prime near 2**61: the null vectors are evaluated modulo it (see below).
+_PRIME = (1 << 61) - 1
+#: Random null vectors tried before an unknown whose coordinate stayed zero counts as fixed.
+_ROUNDS = 3
+
+Number = int | Fraction
+
+
+def _null_space_determined(
+    equations: Sequence[Equation[K]],
+    rows: list[int],
+    active: Mapping[int, list[K]],
+) -> set[K]:
+    """The unknowns of one component that every solution gives the same value.
+
+    Unknown u is determined iff its unit vector lies in the row space of the equations, i.e.
+    iff every vector z of the null space (A z = 0) has z_u = 0. The equations are brought to
+    echelon form by sparse Gaussian elimination in exact arithmetic (integers; fractions only
+    after a pivot other than ±1), choosing the column with the fewest entries and the shortest
+    row as pivot (Markowitz), which keeps the fill-in of these sparse ±1 systems small. Then a
+    random null vector is read off by back substitution (random values for the free columns,
+    modulo a prime P of 61 bits, exact because the echelon form is exact):
+
+    * z_u ≠ 0 (mod P) proves z_u ≠ 0 in the rationals: u can move, it is **not** determined
+      (a certificate, no error);
+    * z_u = 0 for every one of three independent random vectors: u is taken as determined.
+      If u is not determined, z_u is a non-zero linear form in the random values, which
+      vanishes with probability at most 1/P per try (Schwartz–Zippel), so a wrong answer has
+      probability below 2**-180, and it could only ever suppress one cell too many.
+
+    Cost: one elimination per component (its fill-in), plus a pass over the echelon form per
+    random vector, instead of a dense SVD (cubic in the size of the component).
+    """
+    index: dict[K, int] = {}
+    matrix: list[dict[int, Number]] = []
+    for i in rows:
+        eq = equations[i]
+        row: dict[int, Number] = {}
+        for c in active[i]:
+            j = index.setdefault(c, len(index))
+            row[j] = row.get(j, 0) + (1 if c == eq.total else -1)
+        row = {j: v for j, v in row.items() if v}
+        if row:
+            matrix.append(row)
+    cells = list(index)
+    echelon = _echelon(matrix, len(cells))
+    pivots = {p for p, _ in echelon}
+    free = [j for j in range(len(cells)) if j not in pivots]
+    rng = Random(len(cells) * 1_000_003 + len(matrix))  # the same release, the same answer
+    candidates = set(range(len(cells)))
+    rows_mod = [(p, _row_mod(row)) for p, row in echelon]
+    for _ in range(_ROUNDS):
+        z = dict.fromkeys(range(len(cells)), 0)
+        for j in free:
+            z[j] = rng.randrange(1, _PRIME)
+        for p, reduced in reversed(rows_mod):
+            s = 0
+            a = 1
+            for j, v in reduced.items():
+                if j == p:
+                    a = v
+                else:
+                    s += v * z[j]
+            z[p] = (-s * pow(a, -1, _PRIME)) % _PRIME
+        candidates = {j for j in candidates if z[j] == 0}
+        if not candidates:
+            break
+    return {cells[j] for j in candidates}
+
+
+def _row_mod(row: Mapping[int, Number]) -> dict[int, int]:
+    out: dict[int, int] = {}
+    for j, v in row.items():
+        if isinstance(v, int):
+            out[j] = v % _PRIME
+        else:
+            if v.denominator % _PRIME == 0:  # pragma: no cover - needs a 61-bit prime factor
+                raise ArithmeticError("denominator divisible by the modulus")
+            out[j] = v.numerator * pow(v.denominator, -1, _PRIME) % _PRIME
+    return out
+
+
+def _echelon(matrix: list[dict[int, Number]], n_cols: int) -> list[tuple[int, dict[int, Number]]]:
+    """Row echelon form of a sparse matrix, exact: (pivot column, row) in elimination order.
+
+    Each row holds its pivot and columns pivoted later or free, so back substitution in
+    reverse order solves for the pivots. Consumes ``matrix``."""
+    col_rows: list[set[int]] = [set() for _ in range(n_cols)]
+    for r, row in enumerate(matrix):
+        for j in row:
+            col_rows[j].add(r)
+    heap = [(len(rs), j) for j, rs in enumerate(col_rows) if rs]
+    heapq.heapify(heap)
+    done = [False] * n_cols
+    out: list[tuple[int, dict[int, Number]]] = []
+    while heap:
+        count, p = heapq.heappop(heap)
+        if done[p] or count != len(col_rows[p]) or not count:
+            continue
+        # The shortest row with a unit pivot if any (keeps the arithmetic in integers).
+        r = min(col_rows[p], key=lambda r: (abs(matrix[r][p]) != 1, len(matrix[r]), r))
+        pivot_row = matrix[r]
+        a = pivot_row[p]
+        done[p] = True
+        for j in pivot_row:
+            col_rows[j].discard(r)
+        for other in list(col_rows[p]):
+            target = matrix[other]
+            b = target[p]
+            factor: Number = b * a if a in (1, -1) else Fraction(b) / a
+            for j, v in pivot_row.items():
+                new = target.get(j, 0) - factor * v
+                if new:
+                    if j not in target:
+                        col_rows[j].add(other)
+                        if not done[j]:
+                            heapq.heappush(heap, (len(col_rows[j]), j))
+                    target[j] = new
+                elif j in target:
+                    del target[j]
+                    col_rows[j].discard(other)
+                    if not done[j]:
+                        heapq.heappush(heap, (len(col_rows[j]), j))
+        out.append((p, pivot_row))
+        for j in pivot_row:
+            if not done[j] and col_rows[j]:
+                heapq.heappush(heap, (len(col_rows[j]), j))
+    return out
+
+
+__all__ = [
+    "THRESHOLD",
+    "Equation",
+    "determined",
+    "determined_by_svd",
+    "protect",
+    "unknown_cells",
+]

@@ -17,7 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from figures.disclosure import Equation, determined, protect
+import figures.disclosure
+from figures.disclosure import Equation, determined, determined_by_svd, protect
 from intake.disclosure import protect_parts, too_small
 from unit.purity import imports_and_calls
 
@@ -204,6 +205,9 @@ def test_the_core_is_pure() -> None:
         "collections.abc",
         "dataclasses",
         "typing",
+        "heapq",
+        "fractions",
+        "random",
         "numpy",
         "intake.disclosure",
     }
@@ -234,3 +238,78 @@ def test_a_municipality_gone_from_the_registry_still_counts_for_the_nation() -> 
     shown = {(c.table_id, c.area_kind, c.area_code): c.value for c in build_release(inputs)}
     assert shown[("signups", "nation", "NO")] == 15
     assert shown[("signups", "region", "vestland")] == 9
+
+
+#: A table where suppression by single equations leaves a cell that combining equations
+#: recovers: (1, 2) = 1 is fixed unless the audit adds a complement (found by a search).
+WEAK_TABLE = [[0, 7, 9, 9], [6, 0, 1, 1], [0, 9, 6, 12], [6, 7, 12, 7]]
+
+
+def test_the_lp_check_catches_a_protection_without_the_audit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The property tests can fail: with the audit switched off (it finds nothing), the
+    independent LP check finds the recoverable cell; with it on, the same table is safe."""
+    values, eqs = table_2d(WEAK_TABLE)
+    assert_safe(values, eqs)  # type: ignore[arg-type]
+    monkeypatch.setattr(figures.disclosure, "determined", lambda *a, **k: set())
+    with pytest.raises(AssertionError, match="recoverable"):
+        assert_safe(values, eqs)  # type: ignore[arg-type]
+
+
+def test_the_lp_check_catches_an_audit_that_misses_one_cell(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A subtler weakening: the audit ignores the first cell it should report."""
+    real = figures.disclosure.determined
+
+    def forgetful(*args: object, **kwargs: object) -> set[object]:
+        found = real(*args, **kwargs)  # type: ignore[arg-type]
+        return set(sorted(found, key=str)[1:])
+
+    values, eqs = table_2d(WEAK_TABLE)
+    monkeypatch.setattr(figures.disclosure, "determined", forgetful)
+    with pytest.raises(AssertionError, match="recoverable"):
+        assert_safe(values, eqs)  # type: ignore[arg-type]
+
+
+@st.composite
+def systems(draw: st.DrawFn) -> tuple[list[Equation[int]], set[int], set[int]]:
+    """Random sums over up to 30 cells, a random set of unknowns and of free ones among them."""
+    n = draw(st.integers(3, 30))
+    eqs = []
+    for _ in range(draw(st.integers(1, 25))):
+        cells = draw(st.lists(st.integers(0, n - 1), min_size=2, max_size=6, unique=True))
+        eqs.append(Equation(cells[0], tuple(cells[1:])))
+    unknown = set(draw(st.lists(st.integers(0, n - 1), max_size=n, unique=True)))
+    free = {c for c in unknown if draw(st.booleans()) and c % 5 == 0}
+    return eqs, unknown, free
+
+
+@settings(max_examples=300, deadline=None)
+@given(systems())
+def test_the_null_space_audit_agrees_with_the_svd_rank_audit(
+    system: tuple[list[Equation[int]], set[int], set[int]],
+) -> None:
+    """The sparse exact method finds exactly the unknowns the dense SVD finds."""
+    eqs, unknown, free = system
+    assert determined(eqs, unknown, free=free) == determined_by_svd(eqs, unknown, free=free)
+
+
+def test_the_null_space_audit_on_a_large_linked_block() -> None:
+    """A 60 × 40 table with margins, every cell unknown except a sparse pattern: the block is
+    one component of thousands of entries. Both methods agree; a cell alone in its row and
+    column among the unknowns of a full row is found."""
+    rng = np.random.default_rng(7)
+    body = rng.integers(0, 9, size=(60, 40)).tolist()
+    _, eqs = table_2d(body)
+    cells = [(r, c) for r in range(60) for c in range(40)]
+    unknown = {cells[i] for i in rng.choice(len(cells), size=900, replace=False)}
+    unknown |= {(0, c) for c in range(40)} | {(0, -1)}  # row 0 and its total
+    got = determined(eqs, unknown)
+    assert got == determined_by_svd(eqs, unknown)
+    # Row 0 with its total unknown: no column forces anything unless the column has a single
+    # unknown, in which case that cell is fixed by its column.
+    for c in range(40):
+        alone = [r for r in range(-1, 60) if (r, c) in unknown] == [0]
+        assert ((0, c) in got) == alone or not alone
