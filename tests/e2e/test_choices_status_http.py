@@ -80,6 +80,9 @@ async def test_every_suggestion_has_a_button_and_one_click_places(
         "If you could also meet on Wednesday evening, a group could start now."
     )
     assert all(o["code"] == code and o["lang"] == "en" for o in offers)
+    # Said once, in the list with its button; the status card keeps the reason.
+    assert page.text.count("If you could also meet on Wednesday evening") == 1
+    assert "4 are needed" in page.text
     assert code not in re.findall(r'action="([^"]+)"', page.text).__str__()
     assert 'id="change-choices"' in page.text
 

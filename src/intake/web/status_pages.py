@@ -127,7 +127,15 @@ async def _look_up(
         msg = t.gettext("We found no sign-up with this code. Check that it is written correctly.")
         # status.html then says what to do about a lost code (status == 404).
         return (None, {"code": msg}, 404), None
-    return (views.status_in_words(t, found), {}, 200), found
+    shown = found
+    if found.explanation and found.suggestions:
+        # The page lists every suggestion with its button: the explanation keeps the reason.
+        for offer in found.suggestions:
+            found_text = found.explanation.removesuffix(f" {offer.text}.")
+            if found_text != found.explanation:
+                shown = found.model_copy(update={"explanation": found_text})
+                break
+    return (views.status_in_words(t, shown), {}, 200), found
 
 
 async def _status_page(
