@@ -313,24 +313,27 @@ async def withdraw_post(
     return render(request, "withdraw.html", lang=lang, code="", done=True)
 
 
-@post("/status/svar", name="answer")
+@post("/status/svar", name="answer", dependencies=_SUGGESTIONS)
 async def answer_post(
     request: Request[Any, Any, Any],
     db: AsyncSession,
     now: datetime,
     progress: ProgressPort,
     privacy_terms: PrivacyTerms,
+    suggestions: SuggestionsPort,
 ) -> Template:
-    """Yes or no to a group, for people who left no way to be reached (code in the form)."""
+    """Yes or no to a group, for people who left no way to be reached (code in the form).
+    Someone who says no is back on the waiting list and sees their suggestions again."""
     single, _ = await _form_values(request)
     lang = page_language(request, single.get("lang"))
     t = Translator(lang)
     code = single.get("code", "").strip()[:40]
     found = await _lookup(db, progress, t, code)
+    now_status = None
     if found[0] is not None and found[0].can_answer:
         await answer_by_code(db, progress, code, accept=single.get("accept") == "yes", now=now)
-        found = await _lookup(db, progress, t, code)
-    return await _status_page(request, db, privacy_terms, lang, code, found)
+        found, now_status = await _look_up(db, progress, t, code, suggestions)
+    return await _status_page(request, db, privacy_terms, lang, code, found, status_now=now_status)
 
 
 @get("/status/ny-kode", name="lost-code")
