@@ -218,8 +218,11 @@ async def test_the_privacy_page_names_each_controller_with_fallbacks_in_every_la
             assert NATIONAL in page and NATIONAL_CONTACT in page
             assert basis in page  # explicit consent, GDPR art. 9(2)(a)
             assert "AES-256-GCM" in page
-            assert " 14 " in page and " 30 " not in page  # the configured erasure delay
-            assert " 7 " in page and " 24 " in page  # message and API answer retention
+            # The retention section (the suggestion messages' section quotes 30 and 14 days
+            # of its own, from intake.nudges).
+            kept = text_of(r.text.split('id="how-long"', 1)[1])
+            assert " 14 " in kept and " 30 " not in kept  # the configured erasure delay
+            assert " 7 " in kept and " 24 " in kept  # message and API answer retention
         en = text_of((await client.get("/personvern", params={"lang": "en"})).text)
         # Promises the service does not keep are gone: no correction, no full view of the data.
         assert "correct" not in en.lower()
