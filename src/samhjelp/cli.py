@@ -183,7 +183,11 @@ def cmd_match(args: argparse.Namespace) -> None:
     assert report.plan is not None and report.inputs is not None
     names = report.inputs.organisation_names
     verb = "would form" if args.dry_run else "formed"
-    print(f"{report.candidates} waiting; {verb} {report.groups} groups placing {report.placed}")
+    joined = "would join" if args.dry_run else "joined"
+    print(
+        f"{report.candidates} waiting; {verb} {report.groups} groups placing {report.placed};"
+        f" {report.joined} {joined} groups that have not met yet"
+    )
     for g in report.plan.groups:
         what = g.theme or "på tvers"
         where = "digital" if g.digital else names.get(g.organisation, g.organisation)

@@ -67,6 +67,7 @@ class GroupWords:
         self.meetings = {"planned": _("Planned"), "held": _("Held"), "cancelled": _("Cancelled")}
         self.events = {
             "formed": _("The group was formed"),
+            "member_joined": _("A waiting person joined the group before its first meeting"),
             "start_notice_sent": _("Start notice sent to a facilitator"),
             "facilitator_accepted": _("The facilitator said yes"),
             "facilitator_declined": _("The facilitator said no"),

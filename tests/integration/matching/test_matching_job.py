@@ -200,7 +200,7 @@ async def test_cli_runs_matching_and_lists_inspects_and_closes_groups(
         assert dry.returncode == 0, dry.stderr
         assert "would form 1 groups placing 6" in dry.stdout
         real = await asyncio.to_thread(run_cli, database_url, "match", "run")
-        assert "formed 1 groups placing 6" in real.stdout
+        assert "formed 1 groups placing 6; 0 joined groups that have not met yet" in real.stdout
         listed = await asyncio.to_thread(run_cli, database_url, "group", "list", "--org", org.slug)
         [line] = listed.stdout.splitlines()
         gid, status, theme = line.split("\t")[:3]
