@@ -402,6 +402,14 @@ class InterestController(Controller):
         status_code=HTTP_200_OK,
         responses=problems(*WRITE, 404, 409),
         dependencies={"suggestions": Provide(provide_suggestions, sync_to_thread=False)},
+        summary="Widen a waiting person's choices, and re-check them at once",
+        description="Add a meeting slot or a language, or welcome a digital or a cross-problem "
+        "group (for example one of the status's `suggestions`). The change is saved and "
+        "matching runs right away (a re-check; skipped when another run is busy, which then "
+        "sees the change); `status` in the answer shows the effect: `proposed` when a group "
+        "formed, else the new explanation and suggestions. The waiting time stays. Choices "
+        "only widen. Only while waiting (409 otherwise); an unknown kind, slot or language, "
+        "or a value where none belongs, is 422.",
     )
     async def change_choices(
         self,

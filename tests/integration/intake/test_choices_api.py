@@ -196,3 +196,20 @@ async def test_apply_validates_logs_nothing_personal_and_only_while_waiting(
         await choices.apply(
             session, me, [ChoiceChange("welcome_digital")], now=clock.now, actor="staff"
         )
+
+
+async def test_openapi_documents_the_choices_route(client: Any) -> None:
+    schema = (await client.get("/schema/openapi.json")).json()
+    route = schema["paths"]["/api/v1/interests/{receipt_code}/choices"]["post"]
+    assert {"200", "404", "409", "422"} <= set(route["responses"])
+    assert "application/problem+json" in route["responses"]["409"]["content"]
+    assert "re-check" in route["description"]
+    kinds = schema["components"]["schemas"]["ChoiceChangeIn"]["properties"]["kind"]
+    assert set(kinds["enum"]) == {
+        "add_slot",
+        "welcome_digital",
+        "add_language",
+        "welcome_cross_problem",
+    }
+    status = schema["components"]["schemas"]["InterestStatus"]["properties"]
+    assert "suggestions" in status
