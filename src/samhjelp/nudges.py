@@ -34,6 +34,7 @@ from intake import nudges, pool
 from intake.tables import interest
 from matching.model import Suggestion
 from matching.notes import suggestions_for
+from matching.tables import waiting_note
 from notify import Channel, OutgoingMessage, enqueue, seal_address
 
 #: Any number unique to this job (pg_try_advisory_xact_lock key).
@@ -62,6 +63,9 @@ def placing_now(suggestions: list[Suggestion]) -> list[nudges.Change]:
 
 
 async def _due(session: AsyncSession, now: datetime, limit: int) -> list[Any]:
+    """Due people whose latest note has a suggestion that places them now, longest waiting
+    first. The note is filtered here, not after the limit: people with nothing to offer stay
+    due every hour and would otherwise fill every batch and starve the rest."""
     return list(
         (
             await session.execute(
@@ -70,10 +74,12 @@ async def _due(session: AsyncSession, now: datetime, limit: int) -> list[Any]:
                     interest.c.organisation_id,
                     interest.c.suggestion_language,
                 )
+                .join(waiting_note, waiting_note.c.interest_id == interest.c.id)
                 .where(
                     interest.c.status == "waiting",
                     interest.c.contact_encrypted.is_not(None),
                     *nudges.due_clause(now),
+                    waiting_note.c.suggestions.contains([{"soon": False}]),
                 )
                 .order_by(interest.c.waiting_since, interest.c.id)
                 .limit(limit)

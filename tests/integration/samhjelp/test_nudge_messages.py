@@ -212,3 +212,24 @@ async def test_racing_claims_send_one(
     first = await nudges.claim_message(session, iid, change, now=clock.now)
     second = await nudges.claim_message(session, iid, change, now=clock.now)
     assert first is not None and second is None
+
+
+async def test_people_with_nothing_to_offer_do_not_starve_the_others(
+    conn: AsyncConnection,
+    session: AsyncSession,
+    cipher: ContactCipher,
+    clock: Any,
+    services: Services,
+) -> None:
+    """Runs look at a batch at a time: the batch holds only people with a change to offer."""
+    maker = maker_of(conn)
+    await make_org(session, ("4601",))
+    soon = [{"kind": "add_slot", "value": "mon-evening", "soon": True}]
+    for i in range(3):  # they signed up first, so they come first by waiting time
+        await person(session, cipher, clock.now - timedelta(days=10 - i),
+                     contact={"email": f"s{i}@example.no"}, suggestions=soon)  # fmt: skip
+    await person(session, cipher, clock.now, contact={"email": "n@example.no"},
+                 suggestions=DIGITAL_NOW)  # fmt: skip
+    await session.commit()
+    report = await run_nudges(maker, services.lifecycle, now=clock.now, batch_size=1)
+    assert report.sent == 1 and await messages(session) == 1
