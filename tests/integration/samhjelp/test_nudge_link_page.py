@@ -3,12 +3,14 @@ re-checked at once; stop → no more messages; expired and tampered links get a 
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
@@ -146,3 +148,25 @@ async def test_expired_and_tampered_links_get_a_clear_page(
     r = await client.post(f"/forslag/{token}", data={"action": "stop"})
     assert r.status_code in (403, 410)
     assert (await _person(session, iid))["suggestion_messages"] is True
+
+
+async def test_nothing_about_the_person_or_the_link_is_logged(
+    conn: AsyncConnection, session: AsyncSession, cipher: ContactCipher, clock: Any,
+    services: Services, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    caplog.set_level(logging.DEBUG)
+    iid, token = await _setup(conn, session, cipher, clock, services)
+    page = await client.get(f"/forslag/{token}")
+    csrf = CSRF.search(page.text)
+    assert csrf
+    await client.post(
+        f"/forslag/{token}",
+        data={"_csrf_token": csrf.group(1), "action": "accept", "change": "add_slot:tue-evening"},
+    )
+    # The service's own records (httpx is this test's client; the service runs uvicorn with
+    # access_log=False).
+    ours = [r for r in caplog.records if not r.name.startswith("httpx")]
+    assert any(r.name == "intake.choices" for r in ours)  # the records are really captured
+    logged = " ".join(f"{r.getMessage()} {r.__dict__}" for r in ours)
+    for secret in (token, str(iid), "nudge0@example.no", "tue-evening"):
+        assert secret not in logged, secret
