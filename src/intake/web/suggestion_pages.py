@@ -95,7 +95,11 @@ async def _page(
         offers = (await suggestions.offers(db, [offer.interest_id], _locale(lang))).get(
             offer.interest_id, []
         )
-    title = t.gettext("A small change could get you into a group")
+    title = (
+        t.gettext("These messages are stopped")
+        if stopped
+        else t.gettext("A small change could get you into a group")
+    )
     return render(
         request, "suggestion_link.html", lang=lang, status=status, title=title, text=None,
         offers=[(f"{o.kind}:{o.value or ''}", o) for o in offers], done=done,
