@@ -42,6 +42,7 @@ async def statements(conn: AsyncConnection) -> AsyncIterator[list[str]]:
     try:
         yield seen
     finally:
+        await asyncio.sleep(0)  # asyncpg hands queries to its loggers with call_soon
         raw.remove_query_logger(note)
 
 
@@ -155,6 +156,7 @@ async def test_on_a_pooled_engine_a_registration_is_one_round_trip(
                 json=interest_body(),
                 headers={"Idempotency-Key": str(uuid.uuid4())},
             )
+            await asyncio.sleep(0)  # asyncpg hands queries to its loggers with call_soon
             raw.remove_query_logger(note)
         assert answer.status_code == 201, answer.text
         assert len(seen) == 1 and seen[0].lstrip().startswith("WITH area"), seen
