@@ -19,7 +19,6 @@ from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
-from litestar.plugins.prometheus import PrometheusConfig
 from litestar.types import Message, Scope
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Gauge, generate_latest
 from sqlalchemy import func, select, text
@@ -163,12 +162,12 @@ def create_app(services: Services) -> Litestar:
         await refresh_gauges(state.services.sessionmaker, now=state.services.clock())
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
+    from samhjelp.web import metrics_config, web_layer
+
     settings = services.settings
-    prometheus = PrometheusConfig(app_name="samhjelp", group_path=True, exclude=["/metrics"])
+    prometheus = metrics_config()
     # Only writes are limited: reading one's status should never be refused.
     rate_limit = DefineMiddleware(WriteRateLimit, per_minute=settings.post_rate_per_minute)
-
-    from samhjelp.web import web_layer
 
     web = web_layer(services)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,8 +22,9 @@ from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import MutableScopeHeaders
 from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusMiddleware
 from litestar.template.config import TemplateConfig
-from litestar.types import Message, Scope
+from litestar.types import Message, Receive, Scope, Send
 
 import intake.web
 from intake.registry import Controller
@@ -186,4 +188,83 @@ def web_layer(services: Services) -> WebLayer:
             PermissionDeniedException: permission_denied,
             NotFoundException: not_found,
         },
+    )
+
+
+class RequestMetrics(PrometheusMiddleware):
+    """Litestar's request metrics, the same names, labels and values, at a fraction of the cost.
+
+    Litestar's middleware builds a ``Request``, two label dicts and looks each metric's child
+    up by its label values (a lock and a dict per metric) on every request: ~0.1 ms, a tenth
+    of a registration (issue 12). This one keeps the children per route and status, so a
+    request costs two dict lookups, a clock reading and the counters themselves. Extra labels,
+    exemplars and excluded methods are not supported (``metrics_config`` uses none).
+    """
+
+    def __init__(self, app: Any, config: PrometheusConfig) -> None:
+        super().__init__(app, config)
+        if config.labels or config.exemplars or config.excluded_http_methods:
+            raise ValueError("RequestMetrics supports no extra labels, exemplars or exclusions")
+        self._running: dict[tuple[str, str], Any] = {}
+        self._done: dict[tuple[str, str, int], tuple[Any, Any, Any]] = {}
+
+    def _children(self, method: str, path: str, status: int) -> tuple[Any, Any, Any]:
+        labels: dict[str, str | int | float] = {
+            "method": method, "path": path, "status_code": status,
+            "app_name": self._config.app_name,
+        }  # fmt: skip
+        values = list(labels.values())
+        error = self.requests_error_count(labels).labels(*values) if status >= 500 else None
+        children = (
+            self.request_count(labels).labels(*values),
+            self.request_time(labels).labels(*values),
+            error,
+        )
+        self._done[(method, path, status)] = children
+        return children
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        asgi: Any = scope  # an HTTP or a websocket scope
+        method = asgi["method"] if asgi["type"] == "http" else asgi["type"]
+        path = asgi["path_template"] if self._config.group_path else asgi["path"]
+        running = self._running.get((method, path))
+        if running is None:
+            labels: dict[str, str | int | float] = {
+                "method": method, "path": path, "status_code": 200,
+                "app_name": self._config.app_name,
+            }  # fmt: skip
+            running = self.requests_in_progress(labels).labels(*labels.values())
+            self._running[(method, path)] = running
+        started = time.perf_counter()
+        span = [200, 0.0]  # status, duration (set when the body goes out, as Litestar does)
+
+        async def measured(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                span[0] = message["status"]
+            elif message["type"] == "http.response.body":
+                span[1] = time.perf_counter() - started
+            await send(message)
+
+        running.inc()
+        try:
+            await self.app(scope, receive, measured)
+        finally:
+            running.dec()
+            status = int(span[0])
+            count, duration, error = self._done.get((method, path, status)) or self._children(
+                method, path, status
+            )
+            if error is not None:
+                error.inc()
+            count.inc()
+            duration.observe(span[1])
+
+
+def metrics_config() -> PrometheusConfig:
+    """Request metrics for every route but ``/metrics`` itself, by route template."""
+    return PrometheusConfig(
+        app_name="samhjelp",
+        group_path=True,
+        exclude=["/metrics"],
+        middleware_class=RequestMetrics,
     )
