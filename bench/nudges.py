@@ -26,7 +26,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from groups import Lifecycle

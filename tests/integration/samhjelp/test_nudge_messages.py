@@ -30,7 +30,7 @@ from samhjelp.nudges import NUDGE_LOCK, run_nudges
 
 Maker = async_sessionmaker[AsyncSession]
 LINK = re.compile(r"http://testserver/forslag/([A-Za-z0-9_-]{22})")
-DIGITAL_NOW = [{"kind": "welcome_digital", "value": None, "soon": False}]
+DIGITAL_NOW: list[dict[str, Any]] = [{"kind": "welcome_digital", "value": None, "soon": False}]
 REASON = {
     "kind": "too_few",
     "organisation": "x",
@@ -72,7 +72,7 @@ async def person(
                 updated_at=now,
             )
         )
-    return iid
+    return uuid.UUID(str(iid))
 
 
 def maker_of(conn: AsyncConnection) -> Maker:
@@ -169,7 +169,10 @@ async def test_sms_in_english_and_a_held_lock_skips_the_run(
 ) -> None:
     maker = maker_of(conn)
     await make_org(session, ("4601",))
-    slot = [{"kind": "add_slot", "value": "mon-evening", "soon": False}, *DIGITAL_NOW]
+    slot: list[dict[str, Any]] = [
+        {"kind": "add_slot", "value": "mon-evening", "soon": False},
+        *DIGITAL_NOW,
+    ]
     await person(session, cipher, clock.now, contact={"phone": "91234567"}, lang="en",
                  suggestions=slot)  # fmt: skip
     await session.commit()
