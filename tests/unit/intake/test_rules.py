@@ -27,6 +27,18 @@ def test_receipt_code_is_unambiguous_and_has_40_bits() -> None:
         assert set(code.replace("-", "")) <= set(receipt.ALPHABET)
 
 
+def test_receipt_code_letters_are_equally_likely(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every byte value below the cut maps to a letter exactly as often as any other; the bytes
+    # above it (which would favour the first letters) are drawn again, never used.
+    cut = receipt._UNBIASED
+    per_letter = {ch: sum(1 for b in range(cut) if receipt.ALPHABET[b % 30] == ch) for ch in "2Z"}
+    assert cut % len(receipt.ALPHABET) == 0 and set(per_letter.values()) == {cut // 30}
+    draws = iter([bytes([255, 250, 240] * 5 + [0]), bytes(range(1, 17))])
+    monkeypatch.setattr(receipt, "_bytes", lambda n: next(draws))
+    # Only byte 0 of the first draw is below the cut; the second draw fills the other nine.
+    assert receipt.new_code() == "23456-789AB"
+
+
 def test_receipt_code_normalises_what_people_type() -> None:
     code = receipt.new_code()
     assert receipt.normalise(code.lower().replace("-", " ")) == code
