@@ -7,68 +7,141 @@ decides where it is used and compares it with the exact solver. Pure like the re
 
 from __future__ import annotations
 
-from collections import defaultdict
+from bisect import bisect_left
+from collections.abc import Sequence
+from typing import TypeVar
+
+import numpy as np
+import numpy.typing as npt
 
 from matching.context import Context, Formed, Option, best_window
 from matching.model import ACROSS, Rules
 
-#: (pool, theme, language) -> slot -> lane. A lane holds everyone who could meet in that
-#: (pool, theme, language, slot), in priority order; each person is stored once per bucket
-#: (building the index is the largest single cost of a country-wide run). One lane for all
-#: genders: a seed reads one list per option, and the gender tests are cheaper than merging
-#: per-gender lanes.
-#: A lane is rebuilt without its placed people once the scans have stepped over placed people
-#: a 1/_COMPACT share of its length times (see :func:`_scan`); speed only, never the result.
-_COMPACT = 4
-
-_Index = dict[tuple[str, str | None, str], defaultdict[str, list[int]]]
+_V = TypeVar("_V")
 
 
-def _index(ctx: Context, pool: list[int], *, local: bool, digital: bool) -> _Index:
-    """Every person of ``pool`` in every bucket they could meet in (the membership of
-    :meth:`Context.buckets`), nested by slot."""
-    out: _Index = {}
-    startable: dict[tuple[str, str | None, str], bool] = {}
-    cands, langs_of, cross_own = ctx.cands, ctx.langs, ctx.cross_own
-    for ci in sorted(pool):
-        c = cands[ci]
-        org = c.organisation
-        pools: tuple[str, ...]
-        if digital and c.digital_welcome:
-            pools = (org, ctx.dpool(ci)) if local else (ctx.dpool(ci),)
-        else:
-            pools = (org,) if local else ()
-        themes: tuple[str | None, ...] = (*c.themes, None) if cross_own[ci] else c.themes
-        slots = c.slots  # any order: each slot has its own lane
-        for theme in themes:
-            for lang in langs_of[ci]:
-                for p in pools:
-                    k = (p, theme, lang)
-                    by_slot = out.get(k)
-                    if by_slot is None:
-                        usable = startable.get(k)
-                        if usable is None:
-                            usable = startable[k] = _startable(ctx, p, org, k)
-                        if not usable:
-                            continue
-                        by_slot = out[k] = defaultdict(list)
-                    for slot in slots:
-                        by_slot[slot].append(ci)
-    return out
+def _mask(flags: npt.NDArray[np.bool_]) -> int:
+    """The bitset of ``flags``: bit ``i`` set when ``flags[i]``."""
+    return int.from_bytes(np.packbits(flags, bitorder="little").tobytes(), "little")
 
 
-def _startable(ctx: Context, pool: str, org: str, k3: tuple[str, str | None, str]) -> bool:
-    """Whether a facilitator could start a group of this (pool, theme, language) now.
+def _masks(table: npt.NDArray[np.bool_], values: Sequence[_V]) -> dict[_V, int]:
+    """One bitset per column of ``table`` (rows = bits) that has a bit set, by ``values``."""
+    packed = np.packbits(table, axis=0, bitorder="little").T.copy()
+    return {
+        values[j]: int.from_bytes(packed[j].tobytes(), "little")
+        for j in np.flatnonzero(table.any(axis=0)).tolist()
+    }
 
-    Capacity only shrinks while the greedy runs, and a seed skips such an option without looking
-    at its bucket (see :func:`_best_group`), so an index without these buckets gives the same
-    groups. ``org`` is the organisation of the person whose bucket this is: for a local pool
-    and for a catchment's own digital pool, the organisation of every member.
+
+def _one_hot(codes: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.bool_], list[int]]:
+    """``codes`` as a table person x distinct code, and the distinct codes."""
+    distinct = np.unique(codes)
+    return codes[:, None] == distinct[None, :], distinct.tolist()
+
+
+class _Bits:
+    """The pool of one greedy pass as bitsets: Python ints with one bit per person.
+
+    Bit ``i`` is the person ``at[i]``; the longest-waiting person has the *highest* bit, so the
+    next person in priority order is always ``x.bit_length() - 1`` (constant time), and a lane
+    (everyone of a pool, theme, language and slot) is the AND of four bitsets instead of a list
+    built up front and walked person by person. The greedy keeps the unplaced people in one
+    more bitset, so a scan ANDs in the seed's age window and the gender rule and reads only the
+    people it takes: nobody placed or out of the age window is visited.
     """
-    _, theme, lang = k3
-    if pool.startswith("digital:"):
-        return ctx.digital_capacity(theme, lang, None if pool == "digital:*" else org)
-    return ctx.facilitator(False, [pool], theme, lang) is not None
+
+    __slots__ = (
+        "_buckets",
+        "_cross",
+        "_ctx",
+        "_order",
+        "_rows",
+        "_windows",
+        "at",
+        "band",
+        "dpool",
+        "gender",
+        "lang",
+        "notsingle",
+        "org",
+        "pos",
+        "slot",
+        "theme",
+        "wanted",
+    )
+
+    def __init__(self, ctx: Context, pool: list[int]) -> None:
+        order = sorted(pool)
+        n = len(order)
+        self._ctx = ctx
+        self._order = order
+        self.at: list[int] = order[::-1]
+        self.pos: dict[int, int] = {ci: n - 1 - k for k, ci in enumerate(order)}
+        codes = ctx.codes
+        rows = self._rows = np.array(self.at, dtype=np.int64)
+        self.theme: dict[str | None, int] = dict(_masks(codes.theme_tab[rows], codes.themes))
+        self.theme[None] = _mask(codes.cross_own[rows])
+        self.lang = _masks(codes.lang_tab[rows], codes.langs)
+        self.slot = _masks(codes.slot_tab[rows], codes.slots)
+        table, ages = _one_hot(codes.age[rows])
+        self.band: dict[int, int] = _masks(table, ages)
+        table, distinct = _one_hot(codes.gender[rows])
+        self.gender = _masks(table, [codes.genders[k] for k in distinct])
+        self.notsingle = _mask(codes.notsingle[rows])
+        #: Gender code -> people without a single-gender wish or of that gender.
+        self.wanted: dict[str, int] = {
+            g: m | self.notsingle for g, m in self.gender.items() if g is not None
+        }
+        table, distinct = _one_hot(codes.org[rows])
+        self.org = _masks(table, [codes.orgs[k] for k in distinct])
+        table, distinct = _one_hot(codes.dpool[rows])
+        #: Code -1: does not welcome a digital group (in no digital pool).
+        self.dpool = _masks(table, [codes.dpools[k] if k >= 0 else "" for k in distinct])
+        self.dpool.pop("", None)
+        self._buckets: dict[tuple[str, str | None, str], int] = {}
+        self._windows: dict[tuple[int, int], int] = {}
+        self._cross: dict[int, tuple[Rules, int]] = {}
+
+    def bucket(self, pool: str, theme: str | None, lang: str) -> int:
+        """Everyone of the pass in the pool who could meet about ``theme`` in ``lang`` (the
+        membership of :meth:`Context.buckets` without the slot)."""
+        k = (pool, theme, lang)
+        got = self._buckets.get(k)
+        if got is None:
+            where = self.dpool if pool.startswith("digital:") else self.org
+            got = self._buckets[k] = (
+                where.get(pool, 0) & self.theme.get(theme, 0) & self.lang.get(lang, 0)
+            )
+        return got
+
+    def window(self, age: int, span: int) -> int:
+        """Everyone whose age band is within ``span`` of ``age``."""
+        k = (age, span)
+        got = self._windows.get(k)
+        if got is None:
+            got = 0
+            for band, m in self.band.items():
+                if age - span <= band <= age + span:
+                    got |= m
+            self._windows[k] = got
+        return got
+
+    def cross(self, r: Rules) -> int:
+        """Everyone who may join a cross-problem group under the group's rules ``r``: under
+        their own rules ``r`` (the lane checked those), or welcoming one and waited long
+        enough under ``r``."""
+        got = self._cross.get(id(r))
+        if got is None or got[0] is not r:
+            codes = self._ctx.codes
+            rows = self._rows
+            same = next((k for k, x in enumerate(codes.rules_of) if x is r), -1)
+            n = len(self._order)
+            old = bisect_left(self._order, self._ctx.cutoffs(r)[1])
+            waited = ((1 << old) - 1) << (n - old)
+            m = _mask(codes.rules[rows] == same) | (_mask(codes.welcome[rows]) & waited)
+            got = self._cross[id(r)] = (r, m)
+        return got[1]
 
 
 def greedy(ctx: Context, pool: list[int], *, local: bool, digital: bool) -> list[Formed]:
@@ -79,23 +152,27 @@ def greedy(ctx: Context, pool: list[int], *, local: bool, digital: bool) -> list
     option with the largest group (up to the target), then the seed's preferred theme, local
     before digital, mixed gender and size nearest the target, wins.
     """
-    index = _index(ctx, pool, local=local, digital=digital)
+    if not pool:
+        return []
+    bits = _Bits(ctx, pool)
+    pos = bits.pos
     placed = bytearray(len(ctx.cands))
-    waste: dict[int, int] = {}
+    #: The unplaced people of the pool, the seed left out while its options are scanned.
+    alive = (1 << len(pos)) - 1
     starters = _Starters(ctx)
     out: list[Formed] = []
     for seed in pool:
         if placed[seed]:
             continue
-        # Marked as placed while its options are scanned, so the scans skip the seed with the
-        # test they make anyway (it is never one of the "others"); unmarked if it stays alone.
-        placed[seed] = 1
-        found = _best_group(ctx, seed, index, placed, waste, starters, local=local, digital=digital)
+        others = alive ^ (1 << pos[seed])
+        found = _best_group(ctx, seed, bits, others, starters, local=local, digital=digital)
         if found is None:
-            placed[seed] = 0
             continue
+        taken = 0
         for m in found.members:
             placed[m] = 1
+            taken |= 1 << pos[m]
+        alive ^= taken
         ctx.left[found.facilitator] -= 1
         out.append(found)
     return out
@@ -146,9 +223,8 @@ class _Starters:
 def _best_group(
     ctx: Context,
     seed: int,
-    index: _Index,
-    placed: bytearray,
-    waste: dict[int, int],
+    bits: _Bits,
+    alive: int,
     starters: _Starters,
     *,
     local: bool,
@@ -161,15 +237,25 @@ def _best_group(
     r = ctx.own_rules[seed]
     old_cut = ctx.cutoffs(r)[0]
     gender = ctx.gender
-    single = ctx.single
     org_of = ctx.org
     g = gender[seed]
-    seed_single = single[seed]
+    seed_single = ctx.single[seed]
     target = r.target_size
     min_size, max_size, span = r.min_size, r.max_size, r.max_age_span
     cap = max_size + 2
     theme_options = ctx.themes(seed, r)
     langs = ctx.langs[seed]
+    # Who may be collected at all: unplaced, within one span of the seed's age, and of the
+    # seed's gender (a single-gender wish), without a single-gender wish (no gender), or either.
+    near = alive & bits.window(ctx.age[seed], span)
+    if seed_single:
+        near &= bits.gender[g]
+    elif g is None:
+        near &= bits.notsingle
+    else:
+        near &= bits.wanted[g]
+    cross = bits.cross(r) if not ctx.uniform_rules else -1
+    slot_bits = bits.slot
     for is_digital in modes:
         pool = ctx.dpool(seed) if is_digital else c.organisation
         fac_org = None if pool == "digital:*" else c.organisation
@@ -187,30 +273,26 @@ def _best_group(
                         continue
                 elif not starters.digital(theme, lang, fac_org):
                     continue
-                by_slot = index.get((pool, theme, lang))
-                if by_slot is None:
+                # Everyone who could join in any of the seed's slots: often too few already.
+                anyslot = bits.bucket(pool, theme, lang) & near
+                if theme is None:
+                    # A cross-problem group applies the seed's rules to everyone.
+                    anyslot &= cross
+                total = anyslot.bit_count() + 1
+                if total < min_size:
+                    continue
+                if best_key is not None and (min(total, target), -pos, where, 1, 0) <= best_key:
                     continue
                 for slot in ctx.slots[seed]:
-                    lane = by_slot.get(slot)
-                    if lane is None:
-                        continue
-                    total = len(lane)
+                    found = anyslot & slot_bits.get(slot, 0)
+                    # At most this many people (the seed included) could be in the group.
+                    total = found.bit_count() + 1
                     if total < min_size:
                         continue
-                    # At most ``total`` people (the seed included) are in the bucket.
                     if best_key is not None and (min(total, target), -pos, where, 1, 0) <= best_key:
                         continue
-                    mixed, same, m_lo, m_hi, s_lo, s_hi, same_single = _scan(
-                        ctx,
-                        lane,
-                        seed,
-                        placed,
-                        waste,
-                        span,
-                        r if theme is None else None,
-                        cap,
-                        g,
-                        seed_single,
+                    mixed, same, m_lo, m_hi, s_lo, s_hi, same_single = _take(
+                        ctx, bits.at, found, total - 1, seed, cap, g, seed_single
                     )
                     # Which lists to try: a single-gender wish, or no gender, leaves one; the
                     # same-gender list only adds something with a single wish in it or more
@@ -260,129 +342,75 @@ def _best_group(
     return best
 
 
-def _scan(
+def _take(
     ctx: Context,
-    lane: list[int],
+    at: list[int],
+    found: int,
+    count: int,
     seed: int,
-    placed: bytearray,
-    waste: dict[int, int],
-    span: int,
-    cross: Rules | None,
     cap: int,
     g: str | None,
     seed_single: bool,
 ) -> tuple[list[int], list[int], int, int, int, int, bool]:
-    """Unplaced people of ``lane`` (the seed is marked placed, so left out) within ``span``
-    years of the seed's age, longest-waiting first: the first ``cap`` without a single-gender
-    wish (unless the seed has one) and the first ``cap`` of gender ``g`` (if ``g`` is given);
-    with the lowest and highest age band of each list, the seed's included (so the caller can
-    see at once whether one age window holds everyone).
+    """The people of bitset ``found`` (``count`` people, all unplaced, within the age span,
+    each either without a single-gender wish or of gender ``g``) longest-waiting first: the
+    first ``cap`` without a single-gender wish (unless the seed has one) and the first ``cap``
+    of gender ``g`` (if ``g`` is given); with the lowest and highest age band of each list, the
+    seed's included (so the caller can see at once whether one age window holds everyone), and
+    whether anyone in the second list has a single-gender wish.
 
-    For a cross-problem group (``cross`` = the group's rules) only those who may already join
-    one under those rules count. Placed people are dropped lazily: once the placed people
-    stepped over since the lane's last compaction reach a quarter of it, it is rebuilt without
-    them, so a busy city lane is not re-walked over and over.
+    People are read from the highest bit down. Every step on a big int costs its length, so
+    the steps work on its top part (``found >> shift``), sized to hold about the people needed
+    if they were spread evenly, and move down (twice as far each time) if that was not enough.
     """
     age = ctx.age
     single = ctx.single
     gender = ctx.gender
     a = age[seed]
-    lo, hi = a - span, a + span
     m_lo = m_hi = s_lo = s_hi = a
-    want_mixed = not seed_single
-    want_same = g is not None
     mixed: list[int] = []
     same: list[int] = []
-    same_single = False  # someone in ``same`` has a single-gender wish
-    skipped = 0
-    if cross is not None and not ctx.uniform_rules:
-        # Cross-problem group while organisations have different rules: someone eligible under
-        # their own rules may not have waited long enough under the group's.
-        own_rules = ctx.own_rules
-        ok = ctx.cross_ok
-        for ci in lane:
-            if placed[ci]:
-                skipped += 1
-                continue
+    same_single = False
+    want_mixed = not seed_single
+    want_same = g is not None
+    # Room left in each list; a list not wanted has none.
+    n_mixed = cap if want_mixed else 0
+    n_same = cap if want_same else 0
+    # The two lists mostly overlap (the seed's gender without a single-gender wish).
+    need = cap + cap // 2 if want_mixed and want_same else cap
+    length = found.bit_length()
+    width = length if count <= need else min(length, need * length // count + 64)
+    while found:
+        shift = length - width
+        part = found >> shift
+        while part:
+            i = part.bit_length() - 1
+            part ^= 1 << i
+            ci = at[i + shift]
             x = age[ci]
-            if lo <= x <= hi and (own_rules[ci] is cross or ok(ci, cross)):
-                if want_same and len(same) < cap and gender[ci] == g:
-                    same.append(ci)
-                    s_lo, s_hi = min(s_lo, x), max(s_hi, x)
-                if want_mixed and len(mixed) < cap and not single[ci]:
-                    mixed.append(ci)
-                    m_lo, m_hi = min(m_lo, x), max(m_hi, x)
-                if len(mixed) >= (cap if want_mixed else 0) and len(same) >= (
-                    cap if want_same else 0
-                ):
-                    break
-        same_single = any(single[ci] for ci in same)
-    # Three more copies of the loop so that the common cases test as little as possible.
-    elif not want_same:
-        for ci in lane:
-            if placed[ci]:
-                skipped += 1
-                continue
-            x = age[ci]
-            if lo <= x <= hi and not single[ci]:
+            if n_mixed and not single[ci]:
                 mixed.append(ci)
+                n_mixed -= 1
                 if x < m_lo:
                     m_lo = x
                 elif x > m_hi:
                     m_hi = x
-                if len(mixed) >= cap:
-                    break
-    elif not want_mixed:
-        for ci in lane:
-            if placed[ci]:
-                skipped += 1
-                continue
-            x = age[ci]
-            if gender[ci] == g and lo <= x <= hi:
+            if n_same and gender[ci] == g:
                 same.append(ci)
+                n_same -= 1
+                if single[ci]:
+                    same_single = True
                 if x < s_lo:
                     s_lo = x
                 elif x > s_hi:
                     s_hi = x
-                if len(same) >= cap:
-                    break
-    else:
-        n_mixed = n_same = 0
-        for ci in lane:
-            if placed[ci]:
-                skipped += 1
-                continue
-            x = age[ci]
-            if lo <= x <= hi:
-                if n_mixed < cap and not single[ci]:
-                    mixed.append(ci)
-                    n_mixed += 1
-                    if x < m_lo:
-                        m_lo = x
-                    elif x > m_hi:
-                        m_hi = x
-                if n_same < cap and gender[ci] == g:
-                    same.append(ci)
-                    n_same += 1
-                    if single[ci]:
-                        same_single = True
-                    if x < s_lo:
-                        s_lo = x
-                    elif x > s_hi:
-                        s_hi = x
-                    if n_same >= cap and n_mixed >= cap:
-                        break
-                elif n_mixed >= cap and n_same >= cap:
-                    break
-    if skipped:
-        key = id(lane)
-        total = waste.get(key, 0) + skipped
-        if total * _COMPACT >= len(lane):
-            placed[seed] = 0  # only marked (see :func:`greedy`): it stays in the lane
-            lane[:] = [ci for ci in lane if not placed[ci]]
-            placed[seed] = 1
-            total = 0
-        waste[key] = total
+            if not n_mixed and not n_same:
+                return mixed, same, m_lo, m_hi, s_lo, s_hi, same_single
+        if not shift:
+            break
+        found &= (1 << shift) - 1
+        length = found.bit_length()
+        width = min(length, 2 * width)
     return mixed, same, m_lo, m_hi, s_lo, s_hi, same_single
 
 
