@@ -100,6 +100,10 @@ async def _record_page(
         found = await progress.waiting_explanations(db, [person.id], _LOCALES[lang])
         explanation = found.get(person.id)
         offers = (await suggestions.offers(db, [person.id], _LOCALES[lang])).get(person.id, [])
+        for offer in offers:  # listed below with its button: the explanation keeps the reason
+            if explanation and explanation.endswith(f" {offer.text}."):
+                explanation = explanation.removesuffix(f" {offer.text}.")
+                break
     else:
         step = await progress.group_step(db, person.id, _LOCALES[lang])
     return render(
