@@ -22,11 +22,12 @@ import argparse
 import csv
 import math
 import random
+import statistics
 import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,11 +35,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from matching.algorithm import form_groups  # noqa: E402
-from matching.check import violations  # noqa: E402
+from matching.check import fill_violations, violations  # noqa: E402
+from matching.fill import OpenGroup, Seated, fill_groups, seated  # noqa: E402
 from matching.model import (  # noqa: E402
     ACROSS,
     AGE_BANDS,
     ALL_SLOTS,
+    WEEKDAYS,
     Candidate,
     Facilitator,
     GroupProposal,
@@ -47,8 +50,11 @@ from matching.model import (  # noqa: E402
     ReasonKind,
     RuleBook,
     Rules,
+    Suggestion,
+    SuggestionKind,
     Unplaced,
 )
+from matching.service import FILL_CLOSES_BEFORE_FIRST_MEETING  # noqa: E402
 
 START = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)  # a Monday
 THEMES = {  # first-choice share, from the themes DOMAIN.md lists; guessed weights
@@ -312,59 +318,208 @@ def _naive_group(people: list[Candidate], r: Rules) -> tuple[str, str, list[Cand
 
 
 @dataclass
+class Setting:
+    """One simulated configuration: the rules, whether open groups fill, suggestions taken."""
+
+    name: str
+    book: RuleBook = field(default_factory=RuleBook)
+    fill: bool = True
+    #: Share of the people offered suggestions (the first time they are) who accept one.
+    accept: float = 0.0
+    #: Share of people who did not welcome digital at sign-up who also refuse it when offered.
+    digital_no: float = 0.5
+    #: Whether a person accepting takes the first acceptable change (else any, at random).
+    first: bool = False
+
+
+@dataclass
 class Result:
     name: str
     waits: list[float | None]  # weeks from sign-up to group, None = still waiting at the end
-    sizes: Counter[int]
+    sizes: Counter[int]  # size when the group was proposed
+    met: Counter[int]  # size at the first meeting (after filling)
     cross: int
     digital: int
     groups: int
     violations: int
     seconds: float
+    joined: int = 0  # people who joined open groups
+    starts: Counter[str] = field(default_factory=Counter)  # starts per facilitator
+    facilitators: int = 0
+    asked: int = 0  # people offered suggestions
+    accepted: int = 0  # of them, who accepted one
+    changes: Counter[str] = field(default_factory=Counter)  # kinds accepted
+
+
+@dataclass
+class _Open:
+    """A simulated group between proposal and first meeting."""
+
+    id: str
+    proposal: GroupProposal
+    members: list[Seated]
+    first_meeting: datetime
+    closes_at: datetime
+
+
+#: Hour of the first meeting by part of the day (Oslo wall clock is not modelled).
+_HOUR = {"morning": 10, "daytime": 13, "evening": 18}
+
+
+def first_meeting(proposed: datetime, slot: str, key: str, seed: int) -> datetime:
+    """When a proposed group first meets, from the life cycle's defaults (docs/lifecycle.md).
+
+    The facilitator answers within the 3-day window (uniform 0.5-3 days; declines and the
+    next facilitator are not modelled); the meeting form offers the next four dates on the
+    group's slot, and the facilitator takes the first one at least a week after answering
+    (time to find a room and for the 72-hour invitation window).
+    """
+    rng = random.Random(f"{seed}:{key}")
+    answered = proposed + timedelta(days=rng.uniform(0.5, 3.0))
+    earliest = answered + timedelta(days=7)
+    day, part = slot.split("-")
+    when = earliest.replace(hour=_HOUR[part], minute=0, second=0, microsecond=0)
+    while when < earliest or WEEKDAYS[when.weekday()] != day:
+        when += timedelta(days=1)
+    return when
+
+
+def _apply(c: Candidate, s: Suggestion) -> Candidate:
+    if s.kind is SuggestionKind.ADD_SLOT and s.value:
+        return replace(c, slots=c.slots | {s.value})
+    if s.kind is SuggestionKind.ADD_LANGUAGE and s.value:
+        return replace(c, languages=c.languages | {s.value})
+    if s.kind is SuggestionKind.WELCOME_DIGITAL:
+        return replace(c, digital_welcome=True)
+    return replace(c, cross_problem_welcome=True)
 
 
 def run(
-    name: str,
+    setting: Setting,
     weekly: list[list[Candidate]],
-    book: RuleBook,
-    match: Matcher,
     facs: list[Facilitator],
     cohort_weeks: int,
+    *,
     busy_weeks: int = 6,
+    seed: int = 7,
+    match: Matcher | None = None,
+    step_days: float = 7.0,
 ) -> Result:
+    """Matching runs every ``step_days`` over ``weekly`` sign-ups (each run sees everyone who
+    signed up before it).
+
+    With ``setting.fill``, groups proposed in earlier runs take more people until
+    ``FILL_CLOSES_BEFORE_FIRST_MEETING`` before their first meeting (:func:`first_meeting`),
+    before new groups are formed, as the matching job does. ``match`` replaces the core (the
+    naive baseline; no filling then).
+    """
+    book = setting.book
+    rng = random.Random(seed * 7919 + 1)
     waiting: dict[str, Candidate] = {}
     placed_at: dict[str, datetime] = {}
     busy: list[tuple[datetime, str]] = []  # (free again at, facilitator)
-    sizes: Counter[int] = Counter()
-    cross = digital = bad = ngroups = 0
+    open_groups: list[_Open] = []
+    res = Result(setting.name, [], Counter(), Counter(), 0, 0, 0, 0, 0.0, facilitators=len(facs))
+    asked: set[str] = set()
+    refuses_digital: dict[str, bool] = {}
     cohort = {p.id: p for w in weekly[:cohort_weeks] for p in w}
+    arriving = sorted((p for w in weekly for p in w), key=lambda p: (p.waiting_since, p.id))
+    nxt = 0
     t0 = time.perf_counter()
-    for w, new in enumerate(weekly):
-        now = START + timedelta(weeks=w + 1)
-        for p in new:
-            waiting[p.id] = p
+    steps = round(len(weekly) * 7 / step_days)
+    for k in range(steps):
+        now = START + timedelta(days=step_days * (k + 1))
+        while nxt < len(arriving) and arriving[nxt].waiting_since <= now:
+            waiting[arriving[nxt].id] = arriving[nxt]
+            nxt += 1
+        still = []
+        for g in open_groups:
+            if g.closes_at <= now:
+                res.met[len(g.members)] += 1
+            else:
+                still.append(g)
+        open_groups = still
         busy = [(t, fid) for t, fid in busy if t > now]
         in_use = Counter(fid for _, fid in busy)
         free = [replace(f, free_starts=max(0, f.free_starts - in_use[f.id])) for f in facs]
         people = list(waiting.values())
-        plan = match(people, book, now, free)
-        bad += len(violations(plan, people, book, free, now=now))
-        for g in plan.groups:
-            ngroups += 1
-            sizes[len(g.members)] += 1
-            cross += g.theme is None
-            digital += g.digital
-            busy.append((now + timedelta(weeks=busy_weeks), g.facilitator))
-            for m in g.members:
+        if setting.fill and open_groups and match is None:
+            shown = [
+                OpenGroup(
+                    g.id, g.proposal.organisation, g.proposal.theme, g.proposal.language,
+                    g.proposal.slot, g.proposal.digital, g.proposal.rules, tuple(g.members),
+                    g.closes_at,
+                )
+                for g in open_groups
+            ]  # fmt: skip
+            filled = fill_groups(people, shown, book, now=now)
+            res.violations += len(fill_violations(filled.additions, people, shown, book, now=now))
+            by_id = {g.id: g for g in open_groups}
+            for a in filled.additions:
+                by_id[a.group].members.append(seated(waiting[a.candidate]))
+                placed_at[a.candidate] = now
+                del waiting[a.candidate]
+            res.joined += len(filled.additions)
+            people = list(filled.rest)
+        plan = (match or matcher_core)(people, book, now, free)
+        res.violations += len(violations(plan, people, book, free, now=now))
+        for pg in plan.groups:
+            res.groups += 1
+            res.sizes[len(pg.members)] += 1
+            res.cross += pg.theme is None
+            res.digital += pg.digital
+            res.starts[pg.facilitator] += 1
+            busy.append((now + timedelta(weeks=busy_weeks), pg.facilitator))
+            meets = first_meeting(now, pg.slot, pg.members[0], seed)
+            open_groups.append(
+                _Open(
+                    f"g{res.groups}",
+                    pg,
+                    [seated(waiting[m]) for m in pg.members],
+                    meets,
+                    meets - FILL_CLOSES_BEFORE_FIRST_MEETING,
+                )
+            )
+            for m in pg.members:
                 placed_at[m] = now
                 del waiting[m]
-    seconds = time.perf_counter() - t0
+        if setting.accept and match is None:
+            for cid in plan.waiting:
+                if cid in asked or cid not in waiting:
+                    continue
+                offered = plan.why(cid).suggestions
+                if not offered:
+                    continue
+                asked.add(cid)
+                res.asked += 1
+                if rng.random() >= setting.accept:
+                    continue
+                person = waiting[cid]
+                no_digital = refuses_digital.setdefault(
+                    cid, not person.digital_welcome and rng.random() < setting.digital_no
+                )
+                acceptable = [
+                    s
+                    for s in offered
+                    if not (no_digital and s.kind is SuggestionKind.WELCOME_DIGITAL)
+                ]
+                if not acceptable:
+                    continue
+                # The person picks one of the changes they can live with, not always the
+                # first: the ranking helps only as much as people follow it.
+                choice = acceptable[0] if setting.first else rng.choice(acceptable)
+                res.accepted += 1
+                res.changes[choice.kind.value] += 1
+                waiting[cid] = _apply(person, choice)
+    for g in open_groups:  # still before their first meeting when the run ends
+        res.met[len(g.members)] += 1
+    res.seconds = time.perf_counter() - t0
     week = timedelta(weeks=1)
-    waits = [
+    res.waits = [
         (placed_at[i] - p.waiting_since) / week if i in placed_at else None
         for i, p in cohort.items()
     ]
-    return Result(name, waits, sizes, cross, digital, ngroups, bad, seconds)
+    return res
 
 
 def _pct(waits: list[float | None], q: float) -> str:
@@ -380,6 +535,18 @@ def _share(waits: list[float | None], weeks: float) -> str:
     return f"{100 * hit / max(1, len(waits)):.1f}%"
 
 
+def _median(sizes: Counter[int]) -> str:
+    flat = sorted(sizes.elements())
+    return "-" if not flat else f"{statistics.median(flat):g}"
+
+
+def _load(r: Result) -> str:
+    counts = list(r.starts.values()) + [0] * (r.facilitators - len(r.starts))
+    if not counts:
+        return "-"
+    return f"{sum(counts) / len(counts):.1f} / {max(counts)}"
+
+
 def report(results: list[Result]) -> None:
     rows: list[tuple[str, Callable[[Result], str]]] = [
         ("people in cohort", lambda r: str(len(r.waits))),
@@ -390,17 +557,31 @@ def report(results: list[Result]) -> None:
         ("median wait (weeks)", lambda r: _pct(r.waits, 0.5)),
         ("90th pct wait (weeks)", lambda r: _pct(r.waits, 0.9)),
         ("groups formed", lambda r: str(r.groups)),
-        ("sizes 4/5/6/7/8", lambda r: "/".join(str(r.sizes[s]) for s in range(4, 9))),
-        ("share of size 4", lambda r: f"{100 * r.sizes[4] / max(1, r.groups):.1f}%"),
+        ("sizes proposed 4/5/6/7/8", lambda r: "/".join(str(r.sizes[s]) for s in range(4, 9))),
+        ("sizes at meeting 1 4/5/6/7/8", lambda r: "/".join(str(r.met[s]) for s in range(4, 9))),
+        ("median size at meeting 1", lambda r: _median(r.met)),
+        ("share of size 4 at meeting 1", lambda r: f"{100 * r.met[4] / max(1, r.groups):.1f}%"),
+        ("people who joined open groups", lambda r: str(r.joined)),
         ("cross-problem groups", lambda r: f"{100 * r.cross / max(1, r.groups):.1f}%"),
         ("digital groups", lambda r: f"{100 * r.digital / max(1, r.groups):.1f}%"),
+        ("starts per facilitator (mean / max)", _load),
+        ("people per start", lambda r: f"{sum(r.met.elements()) / max(1, r.groups):.2f}"),
+        ("asked / accepted a suggestion", lambda r: f"{r.asked} / {r.accepted}"),
         ("rule violations", lambda r: str(r.violations)),
         ("run time (s)", lambda r: f"{r.seconds:.1f}"),
     ]
     width = max(14, *(len(r.name) + 2 for r in results))
-    print(f"{'':26}" + "".join(f"{r.name:>{width}}" for r in results))
+    print(f"{'':36}" + "".join(f"{r.name:>{width}}" for r in results))
     for label, fn in rows:
-        print(f"{label:26}" + "".join(f"{fn(r):>{width}}" for r in results))
+        print(f"{label:36}" + "".join(f"{fn(r):>{width}}" for r in results))
+    for r in results:
+        if r.changes:
+            kinds = ", ".join(f"{k} {n}" for k, n in sorted(r.changes.items()))
+            print(f"  {r.name}: accepted changes: {kinds}")
+
+
+def _ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x.strip()]
 
 
 def main() -> None:
@@ -408,7 +589,19 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--weeks", type=int, default=52, help="weeks of sign-ups measured")
     ap.add_argument("--tail", type=int, default=12, help="extra weeks to let the cohort finish")
-    ap.add_argument("--settings", default="0,14,28,56", help="min_size_after_days to compare")
+    ap.add_argument(
+        "--hold", default="0,14,28", help="below_target_after_days to compare (with fill)"
+    )
+    ap.add_argument("--cross", default="0,7,14,21", help="cross_problem_after_days (with fill)")
+    ap.add_argument("--accept", default="0.25,0.5", help="shares accepting a suggestion")
+    ap.add_argument("--digital-no", type=float, default=0.5, help="of those not open to digital")
+    ap.add_argument("--naive", action="store_true", help="also run the staff-style baseline")
+    ap.add_argument(
+        "--step", type=float, default=1.0, help="days between matching runs (the job: 15 min)"
+    )
+    ap.add_argument(
+        "--only", default="", help="comma-separated tables: main,hold,cross,accept (default all)"
+    )
     args = ap.parse_args()
     weekly = arrivals(args.weeks + args.tail, args.seed)
     munis = municipalities()
@@ -417,20 +610,58 @@ def main() -> None:
     print(
         f"{total} sign-ups in {args.weeks} weeks (+{args.tail} weeks tail), "
         f"{len({f.organisation for f in facs})} catchments, {len(facs)} facilitators, "
-        f"seed {args.seed}\n"
+        f"seed {args.seed}\n",
+        flush=True,
     )
-    default = RuleBook()
-    results = [
-        run("form_groups", weekly, default, matcher_core, facs, args.weeks),
-        run("naive", weekly, default, matcher_naive, facs, args.weeks),
-    ]
-    report(results)
-    print("\nThe 4-versus-wait trade-off (min_size_after_days):\n")
-    trade = []
-    for days in (int(x) for x in args.settings.split(",")):
-        book = RuleBook(Rules(min_size_after_days=days))
-        trade.append(run(f"wait {days}d", weekly, book, matcher_core, facs, args.weeks))
-    report(trade)
+    only = set(args.only.split(",")) if args.only else {"main", "hold", "cross", "accept"}
+
+    def go(setting: Setting, match: Matcher | None = None) -> Result:
+        return run(
+            setting, weekly, facs, args.weeks, seed=args.seed, match=match, step_days=args.step
+        )
+
+    if "main" in only:
+        print("Today (groups closed once proposed) versus filling until the first meeting:\n")
+        today = RuleBook(Rules(cross_problem_after_days=21))  # the default before issue 13
+        results = [
+            go(Setting("today", today, fill=False)),
+            go(Setting("fill (21 d)", today)),
+            go(Setting("fill")),
+        ]
+        if args.naive:
+            results.append(go(Setting("naive", fill=False), matcher_naive))
+        report(results)
+    if "hold" in only:
+        print("\nFill, and a group below target waits for more (below_target_after_days):\n")
+        report(
+            [
+                go(Setting(f"hold {d}d", RuleBook(Rules(below_target_after_days=d))))
+                for d in _ints(args.hold)
+            ]
+        )
+    if "cross" in only:
+        print("\nFill, and the cross-problem wait (cross_problem_after_days):\n")
+        report(
+            [
+                go(Setting(f"cross {d}d", RuleBook(Rules(cross_problem_after_days=d))))
+                for d in _ints(args.cross)
+            ]
+        )
+    if "accept" in only and args.accept:
+        print(
+            "\nFill, and people accepting a suggestion (digital refused by "
+            f"{args.digital_no:.0%} of those not open to it):\n"
+        )
+        shares = [float(a) for a in args.accept.split(",")]
+        runs = [
+            go(Setting(f"accept {a:.0%}", accept=a, digital_no=args.digital_no)) for a in shares
+        ]
+        if 0.5 in shares:
+            wait42 = RuleBook(Rules(min_size_after_days=42))
+            runs.append(
+                go(Setting("50%, 4 after 42 d", wait42, accept=0.5, digital_no=args.digital_no))
+            )
+        report(runs)
 
 
 if __name__ == "__main__":

@@ -83,7 +83,9 @@ class Rules:
         max_size: Largest group proposed.
         max_age_span: Years between the lowest and highest age band lower bound in a group.
         cross_problem_after_days: After this long a person who welcomes a cross-problem group
-            may be put in one; before that we keep trying for their own theme.
+            may be put in one; before that we keep trying for their own theme. 7 days since
+            issue 13 (it was 21): the simulator places more people within 4 weeks with it and
+            no fewer overall (docs/matching.md, "The cross-problem wait").
         min_size_after_days: A group of exactly ``min_size`` is only proposed when one of its
             members has waited this long; until then we wait for a fifth person, because groups
             of four are fragile. ``bench/simulate.py`` measures the trade-off.
@@ -102,7 +104,7 @@ class Rules:
     target_size: int = 6
     max_size: int = 8
     max_age_span: int = 15
-    cross_problem_after_days: int = 21
+    cross_problem_after_days: int = 7
     min_size_after_days: int = 28
     pool_digital_across_catchments: bool = True
     seed: int = 0

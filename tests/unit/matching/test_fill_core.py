@@ -76,7 +76,7 @@ def test_single_gender_wishes_both_ways() -> None:
 
 
 def test_cross_problem_group_only_after_the_wait() -> None:
-    across = group(theme=None)
+    across = group(theme=None, rules=Rules(cross_problem_after_days=21))
     early = person("early", themes=("angst",), cross=True, days=20)
     late = person("late", themes=("angst",), cross=True, days=22)
     unwilling = person("no", themes=("angst",), cross=False, days=60)
