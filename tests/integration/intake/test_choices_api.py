@@ -19,6 +19,8 @@ from intake.crypto import ContactCipher
 from intake.errors import Conflict, InvalidInterest
 from intake.tables import interest
 from matching.job import run_matching
+from matching.model import Suggestion, SuggestionKind
+from matching.notes import suggestions_for
 
 DAY = timedelta(days=1)
 
@@ -51,6 +53,10 @@ async def test_status_lists_suggestions_and_accepting_one_places_at_once(
     conn: AsyncConnection, session: AsyncSession, cipher: ContactCipher, clock: Any, client: Any
 ) -> None:
     me, code = await _near_miss(conn, session, cipher, clock)
+    # The run stored every suggestion with its note.
+    assert await suggestions_for(session, [me]) == {
+        me: [Suggestion(SuggestionKind.ADD_SLOT, "wed-evening")]
+    }
     status = (await client.get(f"/api/v1/interests/{code}?lang=en")).json()
     assert status["status"] == "waiting"
     assert status["suggestions"] == [
