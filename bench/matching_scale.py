@@ -2,14 +2,16 @@
 the core as it was before the speed work, measured in the same run.
 
 Run: ``.venv/bin/python bench/matching_scale.py [--sizes 10000,100000] [--repeat 3]
-[--baseline f69c0e7] [--pools 300]`` (``--baseline none`` skips the old core, ``--pools 0`` the
-comparison with the exact optimum).
+[--baseline 2f63191] [--pools 300]`` (``--baseline none`` skips the old core, ``--pools 0`` the
+comparison with the exact optimum; ``--baseline f69c0e7`` is the core before issue 12).
 
-The baseline is the matching core of git revision ``--baseline`` (default: the last commit
-before issue 12's matching work), unpacked with ``git archive`` into a temporary folder. Every
-measurement runs in a fresh child process, so peak memory (``ru_maxrss``, the whole process:
-Python, the generated people and the run) belongs to that run alone; baseline and current runs
-alternate, ``--repeat`` times each, and the medians are printed, because the machine is shared
+The baseline is the matching core of git revision ``--baseline`` (default: the core after the
+third pass of issue 12, before the bitset greedy), unpacked with ``git archive`` into a
+temporary folder. The people are generated once per size by this tree and handed to every run
+as plain field values, so an old core needs nothing of today's simulator. Every measurement
+runs in a fresh child process, so peak memory (``ru_maxrss``, the whole process: Python, the
+people and the run) belongs to that run alone; baseline and current runs alternate,
+``--repeat`` times each, and the medians and ranges are printed, because the machine is shared
 and single timings are noisy. CPU seconds (``time.process_time()``) are less sensitive to other
 jobs than wall seconds.
 
@@ -31,6 +33,7 @@ import argparse
 import hashlib
 import io
 import json
+import pickle
 import random
 import resource
 import statistics
@@ -39,14 +42,15 @@ import sys
 import tarfile
 import tempfile
 import time
-from dataclasses import replace
-from datetime import timedelta
+from dataclasses import fields, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-#: The core before issue 12's matching work (explains everyone in every run).
-BASELINE_REF = "f69c0e7"
+#: The core after issue 12's third pass (lazy reasons, list-based greedy), before the bitsets.
+#: ``f69c0e7`` is the core before issue 12's matching work (explains everyone in every run).
+BASELINE_REF = "2f63191"
 
 
 def _core_path() -> Path:
@@ -58,20 +62,23 @@ def _core_path() -> Path:
 
 sys.path.insert(0, str(_core_path()))
 sys.path.insert(1, str(HERE))
-# Imported first, so every later ``matching.…`` import (simulate's too) resolves in this copy.
+# Imported first, so every later ``matching.…`` import resolves in this copy.
 import matching  # noqa: E402, F401
-import simulate as sim  # noqa: E402
 from matching import exact  # noqa: E402
 from matching.algorithm import form_groups  # noqa: E402
 from matching.context import Context  # noqa: E402
 from matching.greedy import greedy  # noqa: E402
-from matching.model import Candidate, Facilitator, RuleBook  # noqa: E402
+from matching.model import Candidate, Facilitator, RuleBook, Rules  # noqa: E402
 
-NOW = sim.START + timedelta(weeks=26)
+#: ``bench/simulate.py``'s START (a Monday) plus 26 weeks; checked in :func:`population`.
+NOW = datetime(2027, 1, 4, 9, 0, tzinfo=UTC) + timedelta(weeks=26)
 
 
 def population(n: int, seed: int) -> tuple[list[Candidate], list[Facilitator]]:
     """``n`` waiting people in proportion to municipal population, and the facilitators."""
+    import simulate as sim  # only with this tree's core (it uses today's matching modules)
+
+    assert sim.START + timedelta(weeks=26) == NOW
     rng = random.Random(seed)
     munis = sim.municipalities()
     orgs = sim.catchments(munis)
@@ -89,14 +96,43 @@ def _fingerprint(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def one(n: int, seed: int) -> dict[str, float | str]:
-    """Time one run of ``form_groups`` on ``n`` people (called in a child process)."""
+def _save(n: int, seed: int, path: Path) -> None:
+    """Generate ``n`` people and the facilitators, and store them as plain field values."""
     people, facs = population(n, seed)
     # Enough capacity that most people *can* be placed, so the grouping work is measured too.
     facs = [replace(f, free_starts=max(2, n // 1000)) for f in facs]
+    rows = (
+        [{f.name: getattr(p, f.name) for f in fields(p)} for p in people],
+        [{f.name: getattr(x, f.name) for f in fields(x)} for x in facs],
+    )
+    path.write_bytes(pickle.dumps(rows))
+
+
+def _load(path: Path) -> tuple[list[Candidate], list[Facilitator]]:
+    """The stored people and facilitators, as this core's classes (fields it knows only)."""
+    people, facs = pickle.loads(path.read_bytes())
+    pf = {f.name for f in fields(Candidate)}
+    ff = {f.name for f in fields(Facilitator)}
+    return (
+        [Candidate(**{k: v for k, v in p.items() if k in pf}) for p in people],
+        [Facilitator(**{k: v for k, v in f.items() if k in ff}) for f in facs],
+    )
+
+
+#: The rules every run gets, spelled out so that old and new cores get the same ones: the
+#: defaults as they were when the plan fingerprints were recorded (cross-problem after 21 days;
+#: the default became 7 days with issue 13), so the figures compare with the earlier passes.
+CROSS_DAYS = 21
+
+
+def one(n: int, path: Path) -> dict[str, float | str]:
+    """Time one run of ``form_groups`` on the ``n`` people stored at ``path`` (in a child)."""
+    people, facs = _load(path)
+    assert len(people) == n
+    book = RuleBook(Rules(cross_problem_after_days=CROSS_DAYS))
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0, c0 = time.perf_counter(), time.process_time()
-    plan = form_groups(people, RuleBook(), now=NOW, facilitators=facs)
+    plan = form_groups(people, book, now=NOW, facilitators=facs)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     lazy = hasattr(plan, "why")
@@ -121,6 +157,7 @@ def one(n: int, seed: int) -> dict[str, float | str]:
         "explain_all": explain_all,
         "explain_one": one_s,
         "fingerprint": _fingerprint(repr(plan)),
+        "lazy": int(lazy),
     }
 
 
@@ -139,8 +176,8 @@ def _baseline_src(ref: str, into: Path) -> Path | None:
     return into / "src"
 
 
-def _child(n: int, seed: int, src: Path | None) -> dict[str, float | str]:
-    cmd = [sys.executable, __file__, "--one", str(n), "--seed", str(seed)]
+def _child(n: int, data: Path, src: Path | None) -> dict[str, float | str]:
+    cmd = [sys.executable, __file__, "--one", str(n), "--input", str(data)]
     if src is not None:
         cmd += ["--src", str(src)]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
@@ -152,6 +189,11 @@ def _median(rows: list[dict[str, float | str]], key: str) -> float:
     return statistics.median(float(r[key]) for r in rows)
 
 
+def _range(rows: list[dict[str, float | str]], key: str) -> str:
+    values = [float(r[key]) for r in rows]
+    return f"{min(values):.2f}-{max(values):.2f}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="10000,100000")
@@ -161,9 +203,10 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--src", help=argparse.SUPPRESS)
+    ap.add_argument("--input", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
-        print(json.dumps(one(args.one, args.seed)))
+        print(json.dumps(one(args.one, Path(args.input))))
         return
     sizes = [int(x) for x in args.sizes.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
@@ -172,25 +215,29 @@ def main() -> None:
             print(f"baseline {args.baseline}: cannot unpack it with git; measuring ours only")
         runs: dict[tuple[str, int], list[dict[str, float | str]]] = {}
         for n in sizes:
+            data = Path(tmp) / f"people-{n}.pickle"
+            _save(n, args.seed, data)
             for _ in range(args.repeat):  # alternate, so both see the same machine load
                 if old_src is not None:
-                    runs.setdefault(("before", n), []).append(_child(n, args.seed, old_src))
-                runs.setdefault(("now", n), []).append(_child(n, args.seed, None))
+                    runs.setdefault(("before", n), []).append(_child(n, data, old_src))
+                runs.setdefault(("now", n), []).append(_child(n, data, None))
     print(
         f"medians of {args.repeat} runs each; 'before' = the core of {args.baseline}, "
         "'now' = this tree"
     )
     print(
-        f"{'waiting':>8} {'core':>6} {'seconds':>8} {'cpu s':>6} {'peak MB':>8} {'groups':>7} "
-        f"{'placed':>7} {'explain all s':>13} {'explain one ms':>14}  plan"
+        f"{'waiting':>8} {'core':>6} {'seconds':>8} {'cpu s':>6} {'cpu range':>11} {'peak MB':>8} "
+        f"{'groups':>7} {'placed':>7} {'explain all s':>13} {'explain one ms':>14}  plan"
     )
     for (label, n), rows in runs.items():
         prints = {str(r["fingerprint"]) for r in rows}
-        explain_all = "(inside)" if label == "before" else f"{_median(rows, 'explain_all'):.2f}"
-        explain_one = "-" if label == "before" else f"{1000 * _median(rows, 'explain_one'):.1f}"
+        lazy = bool(rows[0].get("lazy", 1))
+        explain_all = f"{_median(rows, 'explain_all'):.2f}" if lazy else "(inside)"
+        explain_one = f"{1000 * _median(rows, 'explain_one'):.1f}" if lazy else "-"
         print(
             f"{n:>8} {label:>6} {_median(rows, 'seconds'):>8.2f} {_median(rows, 'cpu'):>6.2f} "
-            f"{_median(rows, 'peak_mb'):>8.0f} {rows[0]['groups']:>7} {rows[0]['placed']:>7} "
+            f"{_range(rows, 'cpu'):>11} {_median(rows, 'peak_mb'):>8.0f} "
+            f"{rows[0]['groups']:>7} {rows[0]['placed']:>7} "
             f"{explain_all:>13} {explain_one:>14}  {','.join(sorted(prints))}"
         )
     for n in sizes:
@@ -232,7 +279,7 @@ def exact_share(pools: int, seed: int) -> tuple[int, int, int, int]:
         size = rng.randint(8, 30)
         pool = rng.sample(by_org[org], min(size, len(by_org[org])))
         fac = [f for f in facs if f.organisation == org]
-        ctx = Context(pool, RuleBook(), fac, NOW)
+        ctx = Context(pool, RuleBook(Rules(cross_problem_after_days=CROSS_DAYS)), fac, NOW)
         idx = list(range(len(ctx.cands)))
         saved = list(ctx.left)
         g = greedy(ctx, idx, local=True, digital=False)
@@ -242,7 +289,8 @@ def exact_share(pools: int, seed: int) -> tuple[int, int, int, int]:
             continue
         got += sum(len(f.members) for f in g)
         local = [replace(p, digital_welcome=False) for p in pool]
-        full += len(form_groups(local, RuleBook(), now=NOW, facilitators=fac).placed)
+        book = RuleBook(Rules(cross_problem_after_days=CROSS_DAYS))
+        full += len(form_groups(local, book, now=NOW, facilitators=fac).placed)
         best += sum(len(f.members) for f in x)
         done += 1
     return got, full, best, done
