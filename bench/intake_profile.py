@@ -1,11 +1,15 @@
 """Where the time of one registration goes: CPU by library, in-process (no network client).
 
-    .venv/bin/python bench/intake_profile.py [--requests 500] [--top 0]
+    .venv/bin/python bench/intake_profile.py [--requests 500] [--top 0] [--repeat 1] [--layers]
 
 Runs POST /api/v1/interests through the ASGI app in this process against a fresh database,
 called directly as ASGI (no HTTP client or server, whose CPU would blur the picture), under
 cProfile with a CPU clock, and prints the share of CPU per library and per request, and with
 ``--top N`` the N functions with the most cumulative time (middleware, handler, statement).
+``--repeat N`` times N unprofiled batches of ``--requests`` and prints the lowest and the
+median CPU per request (on a shared machine the lowest is the least disturbed); ``--layers``
+prints the profile as a table of layers (each middleware, Litestar's request handling, our
+handler, the statement) in ms per request, scaled to the unprofiled CPU.
 """
 
 from __future__ import annotations
@@ -103,6 +107,8 @@ async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--requests", type=int, default=500)
     ap.add_argument("--top", type=int, default=0, help="also list the N costliest functions")
+    ap.add_argument("--repeat", type=int, default=1, help="unprofiled batches to time")
+    ap.add_argument("--layers", action="store_true", help="the profile as a table of layers")
     ap.add_argument(
         "--bare",
         action="store_true",
@@ -129,10 +135,14 @@ async def main() -> None:
 
     for _ in range(50):
         await one()
-    cpu, wall = time.process_time(), time.perf_counter()
-    for _ in range(args.requests):
-        await one()
-    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    batches: list[tuple[float, float]] = []
+    for _ in range(args.repeat):
+        cpu, wall = time.process_time(), time.perf_counter()
+        for _ in range(args.requests):
+            await one()
+        batches.append((time.process_time() - cpu, time.perf_counter() - wall))
+    cpu, wall = sorted(batches)[len(batches) // 2]
+    lowest = min(b[0] for b in batches)
     profiler = cProfile.Profile(time.process_time)
     profiler.enable()
     for _ in range(args.requests):
@@ -148,6 +158,11 @@ async def main() -> None:
     n = args.requests
     print(f"{n} sequential registrations: {cpu / n * 1000:.2f} ms CPU and "
           f"{wall / n * 1000:.2f} ms wall each (unprofiled)")  # fmt: skip
+    if args.repeat > 1:
+        print(f"  CPU per registration over {args.repeat} batches: lowest "
+              f"{lowest / n * 1000:.3f} ms, median {cpu / n * 1000:.3f} ms")  # fmt: skip
+    if args.layers:
+        print_layers(stats, scale=cpu / whole if whole else 1.0, n=n)
     print("CPU by library, own time under the profiler (builtins such as isinstance: 'other'):")
     for name, t in sorted(totals.items(), key=lambda kv: -kv[1]):
         print(f"  {name:52s} {t / n * 1000:6.2f} ms  {100 * t / whole:5.1f} %")
@@ -159,6 +174,61 @@ async def main() -> None:
         for (filename, line, function), (_, _, _, cumtime, _) in rows:
             where = filename.rsplit("site-packages/", 1)[-1].rsplit("/src/", 1)[-1]
             print(f"  {cumtime / n * 1000:6.3f} ms  {function} ({where}:{line})")
+
+
+#: (label, function name, file fragment): the path of one registration from the outside in.
+#: Each layer's own cost is its cumulative time minus that of the next one inside it.
+LAYERS = (
+    ("ASGI app entry, exception wrapper, router", "__call__", "litestar/app.py"),
+    ("metrics middleware (RequestMetrics)", "__call__", "samhjelp/web.py"),
+    ("metrics middleware (Litestar's)", "__call__", "prometheus/middleware.py"),
+    ("rate limit (WriteRateLimit)", "__call__", "samhjelp/ratelimit.py"),
+    ("request hygiene (StrictRequests)", "__call__", "samhjelp/strict.py"),
+    ("compression middleware", "__call__", "compression/middleware.py"),
+    ("CSRF middleware (API exempt)", "__call__", "litestar/middleware/csrf.py"),
+    (
+        "Litestar: route, decode body into InterestIn (pydantic), encode response",
+        "handle",
+        "litestar/routes/http.py",
+    ),
+    ("our handler: Idempotency-Key hash, answer, Response", "register", "intake/api.py"),
+)
+INNER = (
+    ("pool checkout + checkin (hot_connection)", "hot_connection", "intake/registration.py"),
+    (
+        "one-trip registration (validate, place, encrypt, code)",
+        "register_in_one_trip",
+        "intake/registration.py",
+    ),
+    (
+        "  of which: the statement (asyncpg: encode, send, wait, decode)",
+        "fetchrow",
+        "asyncpg/connection.py",
+    ),
+    ("  of which: the row (encryption, digest, receipt hash)", "_row", "intake/interests.py"),
+    ("  of which: receipt code (10 × secrets.choice)", "new_code", "intake/receipt.py"),
+)
+
+
+def print_layers(stats: dict[Any, Any], *, scale: float, n: int) -> None:
+    """The profile's cumulative times as the layers of one request, in unprofiled ms."""
+
+    def cum(name: str, where: str) -> float:
+        return sum(v[3] for (f, _, fn), v in stats.items() if fn == name and where in f)
+
+    ms = scale / n * 1000
+    total = sum(v[2] for v in stats.values())
+    print(f"layers of one registration, ms CPU (profile scaled to {total * ms:.3f} ms):")
+    chain = [(label, cum(fn, where)) for label, fn, where in LAYERS]
+    chain = [(label, t) for label, t in chain if t > 0]
+    outside = total - chain[0][1]
+    print(f"  {'event loop, sockets, the client side of this bench':70s} {outside * ms:6.3f}")
+    for (label, t), (_, inner) in zip(chain, [*chain[1:], ("", 0.0)], strict=True):
+        if label.startswith("our handler"):
+            inner = sum(cum(fn, where) for _, fn, where in INNER[:2])
+        print(f"  {label:70s} {(t - inner) * ms:6.3f}")
+    for label, fn, where in INNER:
+        print(f"  {label:70s} {cum(fn, where) * ms:6.3f}")
 
 
 if __name__ == "__main__":

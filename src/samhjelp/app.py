@@ -236,7 +236,9 @@ def create_app(services: Services) -> Litestar:
         compression_config=CompressionConfig(
             backend="gzip",
             minimum_size=2048,
-            exclude=["^/static/"],  # static: gzipped already
+            # static: gzipped already; the registration's answer is a few hundred bytes, never
+            # compressed, and its route is the hot path (issue 12: middleware per route)
+            exclude=["^/static/", "^/api/v1/interests$"],
         ),
         on_app_init=[on_app_init],
         on_startup=on_startup,
