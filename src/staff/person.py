@@ -71,7 +71,7 @@ def _ok(t: Words, key: str | None) -> str | None:
             "Their choices are changed, and matching has looked for a group for them again."
         ),
         "accepted-later": _(
-            "Their choices are changed. Matching looks for a group for them within minutes."
+            "Their choices are changed. The next matching run looks for a group for them."
         ),
         "accepted-same": _("They had already chosen this, so nothing was changed."),
         "registered": _("The person is registered."),
