@@ -72,6 +72,16 @@ RULES: tuple[RuleSpec, ...] = (
         365,
     ),
     RuleSpec(
+        "below_target_after_days",
+        _("Start a group below the size aimed for after"),
+        _(
+            "Days the longest-waiting member has waited. 0 proposes it at once: it then takes "
+            "more people until shortly before its first meeting."
+        ),
+        0,
+        365,
+    ),
+    RuleSpec(
         "facilitated_meetings", _("Facilitated meetings"), _("Meetings a facilitator leads."), 1, 8
     ),
     RuleSpec(
