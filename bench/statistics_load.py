@@ -90,7 +90,10 @@ INSERT INTO interest_tally (month, municipality_number, organisation_id, dimensi
                             outcome, count)
 SELECT date_trunc('month', created_at AT TIME ZONE 'Europe/Oslo')::date, municipality_number,
        organisation_id, d, v, 'withdrawn', count(*)
-FROM erased, LATERAL (VALUES ('all', 'all'), ('theme', themes[1]), ('source', source))
+FROM erased, LATERAL (VALUES ('all', 'all'), ('theme', themes[1]), ('language', languages[1]),
+                             ('age_band', CASE WHEN age_band >= 78 THEN '78+'
+                                           ELSE age_band || '-' || (age_band + 4) END),
+                             ('source', source))
      AS x(d, v)
 GROUP BY 1, 2, 3, 4, 5
 ON CONFLICT DO NOTHING

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from figures.release import Geography, Inputs, PeopleCounts
 from intake.reference import CROSS_PROBLEM
-from intake.tables import county, municipality
+from intake.tables import catchment, county, municipality, organisation
 
 _AGE = "CASE WHEN {c} >= 78 THEN '78+' ELSE {c} || '-' || ({c} + 4) END"
 
@@ -146,7 +146,24 @@ async def geography(session: AsyncSession) -> Geography:
         await session.execute(select(municipality.c.number, municipality.c.county_number))
     ).all()
     regions = (await session.execute(select(county.c.number, county.c.region_slug))).all()
-    return Geography(county_of=dict(rows), region_of=dict(regions))
+    served: dict[str, list[str]] = {}
+    org_region: dict[str, str] = {}
+    for slug, region_slug, muni in (
+        await session.execute(
+            select(organisation.c.slug, organisation.c.region_slug, catchment.c.municipality_number)
+            .join(catchment, catchment.c.organisation_id == organisation.c.id)
+            .order_by(organisation.c.slug, catchment.c.municipality_number)
+        )
+    ).all():
+        served.setdefault(slug, []).append(muni)
+        if region_slug:
+            org_region[slug] = region_slug
+    return Geography(
+        county_of=dict(rows),
+        region_of=dict(regions),
+        catchments={slug: tuple(munis) for slug, munis in served.items()},
+        catchment_region=org_region,
+    )
 
 
 async def read_inputs(session: AsyncSession, *, now: datetime) -> Inputs:

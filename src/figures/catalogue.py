@@ -12,6 +12,8 @@ NATION = "NO"
 #: Geography, top down: every level is the sum of the one below it.
 GEOGRAPHY: tuple[AreaKind, ...] = ("nation", "region", "county", "municipality")
 UPPER: tuple[AreaKind, ...] = ("nation", "region", "county")
+#: The geography and the catchments: an organisation's municipalities, summed.
+PEOPLE: tuple[AreaKind, ...] = (*GEOGRAPHY, "catchment")
 SNAPSHOT = "now"
 
 
@@ -33,11 +35,11 @@ class StatTable:
 TABLES: dict[str, StatTable] = {
     t.id: t
     for t in (
-        StatTable("signups", "Sign-ups by month of sign-up", "people", GEOGRAPHY, "all"),
-        StatTable("signups-by-theme", "Sign-ups by theme", "people", GEOGRAPHY, "theme"),
-        StatTable("signups-by-language", "Sign-ups by language", "people", GEOGRAPHY, "language"),
-        StatTable("signups-by-source", "Sign-ups by way of sign-up", "people", UPPER, "source"),
-        StatTable("signups-by-age", "Sign-ups by age band", "people", UPPER, "age"),
+        StatTable("signups", "Sign-ups by month of sign-up", "people", PEOPLE, "all"),
+        StatTable("signups-by-theme", "Sign-ups by theme", "people", PEOPLE, "theme"),
+        StatTable("signups-by-language", "Sign-ups by language", "people", PEOPLE, "language"),
+        StatTable("signups-by-source", "Sign-ups by way of sign-up", "people", PEOPLE, "source"),
+        StatTable("signups-by-age", "Sign-ups by age band", "people", PEOPLE, "age"),
         StatTable("placed", "Placed in a group, by month of sign-up", "people", UPPER, "all"),
         StatTable("withdrawn", "Withdrawn, by month of sign-up", "people", UPPER, "all"),
         StatTable(
@@ -47,12 +49,12 @@ TABLES: dict[str, StatTable] = {
             GEOGRAPHY,
             "all",
         ),
-        StatTable("waiting", "Waiting now", "people", GEOGRAPHY, "all", monthly=False),
+        StatTable("waiting", "Waiting now", "people", PEOPLE, "all", monthly=False),
         StatTable(
             "waiting-by-theme",
             "Waiting now, by theme",
             "people",
-            GEOGRAPHY,
+            PEOPLE,
             "theme",
             monthly=False,
         ),

@@ -71,6 +71,7 @@ def protect(
     equations: Sequence[Equation[K]],
     *,
     hidden: Collection[K] = (),
+    derived: Collection[K] = (),
 ) -> frozenset[K]:
     """The published cells to suppress so that none of them can be recovered.
 
@@ -78,13 +79,26 @@ def protect(
     Hidden cells are unknown to the reader unless they are zero (a reader may know from the
     registry that nobody was served in a municipality with no organisation, so a zero is
     treated as known: the cautious choice).
+
+    ``derived`` cells are published sums of other cells (a catchment: the sum of its
+    municipalities), each the total of exactly one equation and in no other. They are decided
+    last: shown only where the rest of the release already fixes them (showing them then tells
+    a reader nothing new), suppressed otherwise. A derived cell of 1–4 that the release fixes
+    takes a complement among the other cells like any small cell.
     """
-    hidden_set = frozenset(hidden)
+    all_derived = frozenset(derived)
+    derived_set = frozenset(k for k in all_derived if values.get(k, 0))
+    hidden_set = frozenset(hidden) | derived_set
 
     def value(k: K) -> int:
         return values.get(k, 0)
 
-    suppressed = {k for k, v in values.items() if k not in hidden_set and too_small(v)}
+    primary = frozenset(
+        k
+        for k, v in values.items()
+        if k not in hidden_set and k not in all_derived and too_small(v)
+    )
+    suppressed = set(primary)
     by_cell: dict[K, list[int]] = defaultdict(list)
     for i, eq in enumerate(equations):
         for c in eq.cells():
@@ -105,16 +119,21 @@ def protect(
         )
         if best is not None:
             return best[2]
-        if eq.total not in hidden_set and eq.total not in suppressed and value(eq.total) > 0:
-            return eq.total
+        t = eq.total
+        if t not in hidden_set and t not in suppressed and value(t) > 0:
+            return t
         return None
 
+    base = [eq for eq in equations if eq.total not in derived_set]
+    forms = {eq.total: eq.parts for eq in equations if eq.total in derived_set}
     pending = set(range(len(equations)))
     while True:
         # Step 2: no equation may be left with exactly one unknown.
         while pending:
             i = pending.pop()
             eq = equations[i]
+            if eq.total in derived_set:  # never shown unless fixed: decided by the audit
+                continue
             lone = [c for c in eq.cells() if unknown(c)]
             # A hidden cell of five or more may be worked out: it is no one's secret.
             if len(lone) != 1 or (lone[0] in hidden_set and not too_small(value(lone[0]))):
@@ -124,15 +143,17 @@ def protect(
                 suppressed.add(extra)
                 pending.update(by_cell[extra])
         # Step 3: the exact audit; complements for whatever it still finds determined.
-        unknown_now = unknown_cells(values, suppressed, hidden_set)
-        harmless = {k for k in unknown_now if k in hidden_set and not too_small(value(k))}
-        exposed = [
+        unknown_now = unknown_cells(values, suppressed, hidden_set) - derived_set
+        harmless = {
             k
-            for k in determined(equations, unknown_now, free=harmless)
-            if k in suppressed or (k in hidden_set and too_small(value(k)))
-        ]
+            for k in unknown_now
+            if k in hidden_set and k not in derived_set and not too_small(value(k))
+        }
+        found, fixed = audit(base, unknown_now, free=harmless, forms=forms)
+        found |= fixed
+        exposed = [k for k in found if k in suppressed or (k in hidden_set and too_small(value(k)))]
         if not exposed:
-            return frozenset(suppressed)
+            return frozenset(suppressed | (derived_set - found))
         added = False
         for k in sorted(exposed, key=str):
             extra = _nearest_complement(k, equations, by_cell, complement)
@@ -184,18 +205,63 @@ def determined(
     of five or more, which may well be determined) are not looked at: one of them alone in an
     equation absorbs any change, so that equation is dropped too.
 
-    One sparse exact elimination per connected component (:func:`_null_space_determined`)."""
-    active, free_set = _reduced(equations, set(unknowns), free)
+    One sparse exact elimination per connected component (:func:`_null_vectors`)."""
+    return audit(equations, unknowns, free=free)[0]
+
+
+def audit(
+    equations: Sequence[Equation[K]],
+    unknowns: Collection[K],
+    *,
+    free: Collection[K] = (),
+    forms: Mapping[K, Sequence[K]] | None = None,
+) -> tuple[set[K], set[K]]:
+    """:func:`determined`, and which ``forms`` (name → cells, each the sum of its cells) the
+    equations fix: a form is fixed iff it is zero on every null vector. The null vectors are
+    completed over the equations the reduction dropped (their private unknowns solved in
+    reverse order), so a sum of such unknowns is judged right too."""
+    unknown = set(unknowns)
+    active, free_set, dropped = _reduced(equations, unknown, free)
     found: set[K] = set()
+    vectors: list[dict[K, int]] = [{} for _ in range(_ROUNDS)]
     for component in _components(active):
-        found |= _null_space_determined(equations, component, active)
-    return found - free_set
+        cells, zs = _null_vectors(equations, component, active)
+        for j, c in enumerate(cells):
+            if all(z[j] == 0 for z in zs):
+                found.add(c)
+        for vec, z in zip(vectors, zs, strict=True):
+            vec.update(zip(cells, z, strict=True))
+    fixed: set[K] = set()
+    if forms:
+        rng = Random(len(unknown) * 7_919 + len(dropped))
+        for i, private in reversed(dropped):
+            coef: dict[K, int] = {}
+            for c in equations[i].cells():
+                if c in unknown:
+                    coef[c] = coef.get(c, 0) + (1 if c == equations[i].total else -1)
+            last = private[-1]
+            for vec in vectors:
+                for c in private[:-1]:
+                    vec[c] = _draw(rng)
+                s = sum(k * vec.get(c, 0) for c, k in coef.items() if c != last)
+                k_last = coef.get(last, 0) % _PRIME
+                vec[last] = (-s * pow(k_last, -1, _PRIME)) % _PRIME if k_last else 0
+        for name, parts in forms.items():
+            inside = [c for c in parts if c in unknown]
+            for vec in vectors:  # an unknown in no equation at all can take any value
+                for c in inside:
+                    if c not in vec:
+                        vec[c] = _draw(rng)
+            if all(sum(vec.get(c, 0) for c in inside) % _PRIME == 0 for vec in vectors):
+                fixed.add(name)
+    return found - free_set, fixed
 
 
 def _reduced(
     equations: Sequence[Equation[K]], unknown: set[K], free: Collection[K]
-) -> tuple[dict[int, list[K]], set[K]]:
-    """The equations that can still fix an unknown: each as its list of unknowns.
+) -> tuple[dict[int, list[K]], set[K], list[tuple[int, list[K]]]]:
+    """The equations that can still fix an unknown: each as its list of unknowns; the free
+    unknowns; the dropped equations in order, each with its private unknowns when dropped.
 
     Drops equations whose private unknowns (in no other equation) number two or more, or
     include a free one: those unknowns absorb any change. Dropping one can make other unknowns
@@ -210,6 +276,7 @@ def _reduced(
         for c in cells:
             uses[c].add(i)
     free_set = set(free)
+    dropped: list[tuple[int, list[K]]] = []
     queue = list(active)
     while queue:
         i = queue.pop()
@@ -220,10 +287,11 @@ def _reduced(
         if len(private) < 2 and not any(c in free_set for c in private):
             continue
         del active[i]
+        dropped.append((i, private))
         for c in in_eq:
             uses[c].discard(i)
             queue.extend(uses[c])
-    return active, free_set
+    return active, free_set, dropped
 
 
 def determined_by_svd(
@@ -231,7 +299,7 @@ def determined_by_svd(
 ) -> set[K]:
     """The previous audit (dense SVD of each component after the same reduction): kept as the
     reference the property tests and ``bench/statistics_load.py --audit`` compare against."""
-    active, free_set = _reduced(equations, set(unknowns), free)
+    active, free_set, _ = _reduced(equations, set(unknowns), free)
     found: set[K] = set()
     for component in _components(active):
         found |= _rank_determined(equations, component, active)
@@ -281,18 +349,18 @@ def _rank_determined(
 
 #: A prime near 2**61: the null vectors are evaluated modulo it (see below).
 _PRIME = (1 << 61) - 1
-#: Random null vectors tried before an unknown whose coordinate stayed zero counts as fixed.
-_ROUNDS = 3
+#: Random null vectors: an unknown (or a form) zero on all of them counts as fixed.
+_ROUNDS = 2
 
 Number = int | Fraction
 
 
-def _null_space_determined(
+def _null_vectors(
     equations: Sequence[Equation[K]],
     rows: list[int],
     active: Mapping[int, list[K]],
-) -> set[K]:
-    """The unknowns of one component that every solution gives the same value.
+) -> tuple[list[K], list[list[int]]]:
+    """The unknowns of one component and random null vectors over them (modulo a prime).
 
     Unknown u is determined iff its unit vector lies in the row space of the equations, i.e.
     iff every vector z of the null space (A z = 0) has z_u = 0. The equations are brought to
@@ -304,10 +372,10 @@ def _null_space_determined(
 
     * z_u ≠ 0 (mod P) proves z_u ≠ 0 in the rationals: u can move, it is **not** determined
       (a certificate, no error);
-    * z_u = 0 for every one of three independent random vectors: u is taken as determined.
-      If u is not determined, z_u is a non-zero linear form in the random values, which
-      vanishes with probability at most 1/P per try (Schwartz–Zippel), so a wrong answer has
-      probability below 2**-180, and it could only ever suppress one cell too many.
+    * z_u = 0 for both of two independent random vectors: u is taken as determined. If u is
+      not determined, z_u is a non-zero linear form in the random values, which vanishes with
+      probability at most 1/P per try (Schwartz–Zippel), so a wrong answer has probability
+      below 2**-120 (for a cell it would only suppress one cell too many).
 
     Cost: one elimination per component (its fill-in), plus a pass over the echelon form per
     random vector, instead of a dense SVD (cubic in the size of the component).
@@ -328,12 +396,12 @@ def _null_space_determined(
     pivots = {p for p, _ in echelon}
     free = [j for j in range(len(cells)) if j not in pivots]
     rng = Random(len(cells) * 1_000_003 + len(matrix))  # the same release, the same answer
-    candidates = set(range(len(cells)))
     rows_mod = [(p, _row_mod(row)) for p, row in echelon]
+    vectors: list[list[int]] = []
     for _ in range(_ROUNDS):
-        z = dict.fromkeys(range(len(cells)), 0)
+        z = [0] * len(cells)
         for j in free:
-            z[j] = rng.randrange(1, _PRIME)
+            z[j] = _draw(rng)
         for p, reduced in reversed(rows_mod):
             s = 0
             a = 1
@@ -343,10 +411,13 @@ def _null_space_determined(
                 else:
                     s += v * z[j]
             z[p] = (-s * pow(a, -1, _PRIME)) % _PRIME
-        candidates = {j for j in candidates if z[j] == 0}
-        if not candidates:
-            break
-    return {cells[j] for j in candidates}
+        vectors.append(z)
+    return cells, vectors
+
+
+def _draw(rng: Random) -> int:
+    """A random non-zero value modulo the prime."""
+    return rng.getrandbits(61) % (_PRIME - 1) + 1
 
 
 def _row_mod(row: Mapping[int, Number]) -> dict[int, int]:
@@ -412,6 +483,7 @@ def _echelon(matrix: list[dict[int, Number]], n_cols: int) -> list[tuple[int, di
 __all__ = [
     "THRESHOLD",
     "Equation",
+    "audit",
     "determined",
     "determined_by_svd",
     "protect",

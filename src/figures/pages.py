@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from litestar import Request, Response, get
@@ -25,6 +26,7 @@ from intake.web.i18n import LANGS, NATIVE_NAMES, Translator, negotiate
 from intake.web.routes import static_url
 
 Db = SkipValidation[AsyncSession]
+OSLO = ZoneInfo("Europe/Oslo")
 TEMPLATES = Path(__file__).parent / "templates"
 _CSS = (TEMPLATES / "statistikk.css").read_text(encoding="utf-8")
 #: The stylesheet's URL changes with its content (the same in every replica), so it can be
@@ -57,7 +59,7 @@ async def _choices(db: Db, t: Translator) -> list[tuple[str, list[tuple[str, str
         ("region", t.gettext("Regions")),
         ("county", t.gettext("Counties")),
         ("municipality", t.gettext("Municipalities")),
-        ("catchment", t.gettext("Organisations (groups and waiting times only)")),
+        ("catchment", t.gettext("Organisations (the municipalities they serve)")),
     ):
         names = await area_names(db, kind)  # type: ignore[arg-type]
         out.append((label, [(area_key(kind, code), name) for code, name in names]))
@@ -97,7 +99,8 @@ async def statistics_page(
         chosen=area_key(*chosen),
         months=list(reversed(release.months)) if release else [],
         view=view,
-        updated=release.created_at.strftime("%Y-%m-%d %H:%M UTC") if release else None,
+        # Readers are in Norway: the time of the release in Norwegian time, not UTC.
+        updated=release.created_at.astimezone(OSLO).strftime("%Y-%m-%d %H:%M") if release else None,
         css=CSS_URL,
     )
     cookies = []

@@ -21,7 +21,7 @@ at least five placed people; neither takes part in the linear problems.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from figures.catalogue import NATION, QUANTILES, SNAPSHOT, area_key
@@ -42,8 +42,15 @@ class Geography:
 
     county_of: Mapping[str, str]
     region_of: Mapping[str, str]  # county number → region slug
+    #: Catchment (organisation slug) → its municipalities; a municipality may be in several.
+    catchments: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Catchment → the organisation's region (the catchment's ``parent`` in the release).
+    catchment_region: Mapping[str, str] = field(default_factory=dict)
     _chains: dict[str, tuple[Area, ...]] = field(default_factory=dict, compare=False, repr=False)
     _parents: dict[Area, Area | bool | None] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    _in_catchments: dict[str, tuple[str, ...]] = field(
         default_factory=dict, compare=False, repr=False
     )
 
@@ -68,6 +75,20 @@ class Geography:
             self._chains[municipality] = found
         return found
 
+    def catchments_of(self, municipality: str) -> tuple[str, ...]:
+        """The catchments a municipality is part of (cached)."""
+        found = self._in_catchments.get(municipality)
+        if found is None:
+            if not self._in_catchments and self.catchments:
+                index: dict[str, list[str]] = defaultdict(list)
+                for slug, munis in sorted(self.catchments.items()):
+                    for m in munis:
+                        index[m].append(slug)
+                self._in_catchments.update({m: tuple(v) for m, v in index.items()})
+                return self._in_catchments.get(municipality, ())
+            return ()
+        return found
+
     def parent(self, area: Area) -> Area | None:
         """The area one level up (cached: asked for every cell of a release)."""
         found = self._parents.get(area, False)
@@ -82,7 +103,10 @@ class Geography:
             return ("county", self.county_of[code])
         if kind == "county":
             return ("region", self.region_of[code])
-        if kind in ("region", "catchment"):
+        if kind == "catchment":
+            region = self.catchment_region.get(code)
+            return ("region", region) if region else ("nation", NATION)
+        if kind == "region":
             return ("nation", NATION)
         return None
 
@@ -127,22 +151,50 @@ class Cell:
 
 _UPPER = frozenset(("nation", "region", "county"))
 _ALL = frozenset(("municipality", "nation", "region", "county"))
+#: The geography and the catchments (each the sum of its municipalities).
+_WITH_CATCHMENTS = frozenset((*_ALL, "catchment"))
 _MUNI = frozenset(("municipality",))
 
 
 def _tree_equations(
     measure: str, category: str, values: Mapping[Key, int], geo: Geography, levels: Iterable[str]
 ) -> list[Equation[Key]]:
-    """Each area of ``levels`` (above the lowest) is the sum of its parts one level down."""
+    """Each area of ``levels`` (above the lowest) is the sum of its parts one level down, and
+    each catchment (if among ``levels``) the sum of its municipalities."""
+    return _equations_of(
+        [k for k in values if k[0] == measure and k[1] == category], values, geo, levels
+    )
+
+
+def _equations_of(
+    keys: Iterable[Key], values: Mapping[Key, int], geo: Geography, levels: Iterable[str]
+) -> list[Equation[Key]]:
+    """:func:`_tree_equations` for the cells ``keys`` of one measure and category."""
     keep = levels if isinstance(levels, frozenset) else frozenset(levels)
     parts: dict[Key, list[Key]] = defaultdict(list)
-    for m, c, kind, code in values:
-        if m != measure or c != category or kind not in keep:
+    catchments: list[Key] = []
+    for key in keys:
+        measure, category, kind, code = key
+        if kind not in keep:
+            continue
+        if kind == "catchment":
+            catchments.append(key)
             continue
         up = geo.parent((kind, code))
         if up is not None and up[0] in keep:
-            parts[(measure, category, *up)].append((m, c, kind, code))
-    return [Equation(total, tuple(sorted(ps))) for total, ps in parts.items()]
+            parts[(measure, category, *up)].append(key)
+    eqs = [Equation(total, tuple(sorted(ps))) for total, ps in parts.items()]
+    for key in catchments:
+        munis = [(key[0], key[1], "municipality", m) for m in geo.catchments[key[3]]]
+        eqs.append(Equation(key, tuple(k for k in munis if k in values)))
+    return eqs
+
+
+def _by_table(values: Mapping[Key, int]) -> dict[tuple[str, str], list[Key]]:
+    grouped: dict[tuple[str, str], list[Key]] = defaultdict(list)
+    for k in values:
+        grouped[(k[0], k[1])].append(k)
+    return grouped
 
 
 def _roll_up(
@@ -161,6 +213,10 @@ def _roll_up(
         if kind in keep:
             key = (measure, category, kind, code)
             values[key] = values.get(key, 0) + n
+    if "catchment" in keep:
+        for code in geo.catchments_of(municipality):
+            key = (measure, category, "catchment", code)
+            values[key] = values.get(key, 0) + n
 
 
 def _flow_problem(
@@ -172,7 +228,7 @@ def _flow_problem(
     breakdowns: dict[str, set[str]] = {"source": set(), "age": set()}
     for muni, cat, n in month:
         if cat == "all":
-            _roll_up(values, "signups", "all", muni, n.signups, geo, _ALL)
+            _roll_up(values, "signups", "all", muni, n.signups, geo, _WITH_CATCHMENTS)
             _roll_up(values, "unmet", "all", muni, n.unmet, geo, _ALL)
             _roll_up(values, "placed", "all", muni, n.placed, geo, _UPPER)
             _roll_up(values, "withdrawn", "all", muni, n.withdrawn, geo, _UPPER)
@@ -181,18 +237,24 @@ def _flow_problem(
             _roll_up(values, "served", "all", muni, n.signups - n.unmet, geo, _MUNI)
         elif cat.split(":")[0] in breakdowns:
             breakdowns[cat.split(":")[0]].add(cat)
-            _roll_up(values, "signups", cat, muni, n.signups, geo, _UPPER)
-    all_levels = _ALL
-    for measure in ("signups", "unmet"):
-        eqs += _tree_equations(measure, "all", values, geo, all_levels)
+            _roll_up(values, "signups", cat, muni, n.signups, geo, _WITH_CATCHMENTS)
+    grouped = _by_table(values)
+    eqs += _equations_of(grouped[("signups", "all")], values, geo, _WITH_CATCHMENTS)
+    eqs += _equations_of(grouped[("unmet", "all")], values, geo, _ALL)
     for measure in ("placed", "withdrawn", "rest"):
-        eqs += _tree_equations(measure, "all", values, geo, _UPPER)
+        eqs += _equations_of(grouped[(measure, "all")], values, geo, _UPPER)
     for cats in breakdowns.values():
         for cat in cats:
-            eqs += _tree_equations("signups", cat, values, geo, _UPPER)
+            eqs += _equations_of(grouped[("signups", cat)], values, geo, _WITH_CATCHMENTS)
     areas = {(k[2], k[3]) for k in values if k[0] == "signups" and k[1] == "all"}
     for kind, code in areas:
+        if kind == "catchment":  # derived: only in its own equation (see _protect)
+            continue
         s = ("signups", "all", kind, code)
+        # Sign-ups by source and by age band add up to the sign-ups, at every level.
+        for cats in breakdowns.values():
+            if cats:
+                eqs.append(Equation(s, tuple(("signups", c, kind, code) for c in sorted(cats))))
         if kind == "municipality":
             served = ("served", "all", kind, code)
             hidden.add(served)
@@ -203,19 +265,29 @@ def _flow_problem(
         eqs.append(
             Equation(s, (("placed", "all", kind, code), ("withdrawn", "all", kind, code), rest))
         )
-        for cats in breakdowns.values():
-            if cats:
-                eqs.append(Equation(s, tuple(("signups", c, kind, code) for c in sorted(cats))))
     hidden |= {k for k in values if k[0] in ("rest", "served")}
-    return values, _protect(values, eqs, hidden)
+    return values, _protect(values, eqs, hidden, _catchment_cells(values))
 
 
-def _protect(values: dict[Key, int], eqs: list[Equation[Key]], hidden: set[Key]) -> frozenset[Key]:
+def _catchment_cells(values: Mapping[Key, int]) -> list[Key]:
+    return [k for k in values if k[2] == "catchment"]
+
+
+def _protect(
+    values: dict[Key, int],
+    eqs: list[Equation[Key]],
+    hidden: set[Key],
+    derived: Collection[Key] = (),
+) -> frozenset[Key]:
     """The suppression pattern; if the counts contradict the equations (only possible when the
     stored tallies are inconsistent, e.g. edited by hand), every non-zero cell is hidden rather
-    than the release failing: nothing true can be recovered from a zero."""
+    than the release failing: nothing true can be recovered from a zero.
+
+    Catchment cells are *derived* (the sum of their municipalities, which may belong to
+    several counties and overlap other catchments): shown only where the rest of the release
+    fixes them anyway, so they add nothing a reader could difference with."""
     try:
-        return protect(values, eqs, hidden=hidden)
+        return protect(values, eqs, hidden=hidden, derived=derived)
     except RuntimeError:
         return frozenset(k for k, v in values.items() if v and k not in hidden)
 
@@ -225,11 +297,11 @@ def _tree_problem(
 ) -> tuple[dict[Key, int], frozenset[Key]]:
     """One independent tree: a theme or a language over the whole geography."""
     values: dict[Key, int] = {}
-    levels = _ALL
+    levels = _WITH_CATCHMENTS
     for muni, n in counts:
         _roll_up(values, measure, category, muni, n, geo, levels)
     eqs = _tree_equations(measure, category, values, geo, levels)
-    return values, _protect(values, eqs, set())
+    return values, _protect(values, eqs, set(), _catchment_cells(values))
 
 
 def _snapshot_problem(inputs: Inputs) -> tuple[dict[Key, int], frozenset[Key]]:
@@ -238,11 +310,11 @@ def _snapshot_problem(inputs: Inputs) -> tuple[dict[Key, int], frozenset[Key]]:
     levels = _ALL
     for (muni, cat), n in inputs.waiting.items():
         if cat == "all":
-            _roll_up(values, "waiting", "all", muni, n, geo, levels)
+            _roll_up(values, "waiting", "all", muni, n, geo, _WITH_CATCHMENTS)
             nofac = inputs.no_facilitator.get(muni, 0)
             _roll_up(values, "no-facilitator", "all", muni, nofac, geo, levels)
             _roll_up(values, "other", "all", muni, n - nofac, geo, _MUNI)
-    eqs = _tree_equations("waiting", "all", values, geo, levels)
+    eqs = _tree_equations("waiting", "all", values, geo, _WITH_CATCHMENTS)
     eqs += _tree_equations("no-facilitator", "all", values, geo, levels)
     hidden = {k for k in values if k[0] == "other"}
     for _, _, kind, code in hidden:
@@ -252,7 +324,7 @@ def _snapshot_problem(inputs: Inputs) -> tuple[dict[Key, int], frozenset[Key]]:
                 (("no-facilitator", "all", kind, code), ("other", "all", kind, code)),
             )
         )
-    return values, _protect(values, eqs, hidden)
+    return values, _protect(values, eqs, hidden, _catchment_cells(values))
 
 
 _TABLE_OF = {

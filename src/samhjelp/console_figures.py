@@ -45,6 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import figures
 from figures.catalogue import NATION, AreaKind, area_key, parse_area
+from figures.pages import OSLO
 from figures.read import area_figures, area_names, current_release
 from figures.views import AreaView, area_view
 from groups import facilitator_admin
@@ -120,7 +121,7 @@ async def area_choices(db: AsyncSession, viewer: Viewer, t: Translator) -> Choic
             (t.gettext("Counties"), [(area_key("county", c), n) for c, n in counties]),
             (t.gettext("Municipalities"), [(area_key("municipality", c), n) for c, n in places]),
         ]
-        label = t.gettext("Organisations (groups and waiting times only)")
+        label = t.gettext("Organisations (the municipalities they serve)")
         groups.append((label, [(area_key("catchment", code), name) for code, name in own]))
         return groups
     own = await _rows(db, select(organisation.c.slug, organisation.c.name)
@@ -133,7 +134,7 @@ async def area_choices(db: AsyncSession, viewer: Viewer, t: Translator) -> Choic
         .order_by(municipality.c.number),
     )
     return [
-        (t.gettext("Your organisation (groups and waiting times only)"),
+        (t.gettext("Your organisation (the municipalities it serves)"),
          [(area_key("catchment", code), name) for code, name in own]),
         (t.gettext("Municipalities your organisation serves"),
          [(area_key("municipality", code), name) for code, name in served]),
@@ -317,7 +318,7 @@ async def console_figures_page(
         request, "console_figures.html", viewer=viewer, section=SECTION,
         choices=choices, chosen=area_key(kind, code), area_name=names[area_key(kind, code)],
         months=list(reversed(release.months)) if release else [], view=view,
-        updated=release.created_at.strftime("%Y-%m-%d %H:%M UTC") if release else None,
+        updated=release.created_at.astimezone(OSLO).strftime("%Y-%m-%d %H:%M") if release else None,
         ops=ops, today=local_day(now),
     )  # fmt: skip
 

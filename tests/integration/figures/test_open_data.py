@@ -12,6 +12,7 @@ import httpx
 from jsonstat_validator import validate_jsonstat
 from sqlalchemy.ext.asyncio import AsyncSession
 
+import figures.read
 from figures.catalogue import TABLES
 from figures.refresh import refresh_release
 from intake.crypto import ContactCipher
@@ -126,3 +127,41 @@ async def test_the_endpoints_are_documented_in_openapi(client: httpx.AsyncClient
     csv_op = paths["/api/v1/statistics/csv/{table}"]["get"]
     assert "text/csv; charset=utf-8" in csv_op["responses"]["200"]["content"]
     assert {p["name"] for p in csv_op["parameters"]} >= {"table", "level", "from", "to"}
+    level = next(p for p in csv_op["parameters"] if p["name"] == "level")
+    assert "catchment" in str(level["schema"])
+
+
+async def test_the_page_gives_the_release_time_in_norwegian_time(
+    client: httpx.AsyncClient, session: AsyncSession, cipher: ContactCipher
+) -> None:
+    """The release of 9 November 10:00 UTC was made at 11:00 in Norway (it said "10:00 UTC")."""
+    await published(session, cipher)
+    html = (await client.get("/statistikk?lang=en")).text
+    assert "Updated 2026-11-09 11:00." in html and "UTC" not in html
+
+
+async def test_a_catchment_has_stable_table_urls_and_is_on_the_page(
+    client: httpx.AsyncClient, session: AsyncSession, cipher: ContactCipher
+) -> None:
+    """Org A serves Bergen alone: its sign-ups are Bergen's (9 in October), at the stable URL
+    of the table with level=catchment, as JSON-stat and CSV, and on the page's chooser."""
+    orgs = await seed(session, cipher)
+    await refresh_release(session, now=NOV)
+    figures.read._NAMES.clear()  # area names are kept a minute; these organisations are new
+    slug = orgs["a"].slug
+    data = (await client.get("/api/v1/statistics/tables/signups?level=catchment")).json()
+    assert validate_jsonstat(data)
+    assert value_at(data, "2026-10", slug, "all") == (9, None)
+    assert value_at(data, "2026-10", orgs["b"].slug, "all") == (None, ":")
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                (await client.get("/api/v1/statistics/csv/signups-by-source?level=catchment")).text
+            )
+        )
+    )
+    mine = [r for r in rows if r["area_code"] == slug and r["period"] == "2026-11"]
+    assert [(r["source"], r["value"]) for r in mine] == [("source:self", "11")]
+    page = (await client.get(f"/statistikk?area=catchment:{slug}&month=2026-10&lang=en")).text
+    assert f'value="catchment:{slug}" selected' in page
+    assert re.search(r"<dt>Sign-ups</dt><dd>9</dd>", page), page

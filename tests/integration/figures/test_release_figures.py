@@ -61,3 +61,48 @@ async def test_the_scheduled_job_replaces_the_release_and_metrics_show_operation
     assert "samhjelp_time_to_placement_weeks_bucket" in metrics
     assert "samhjelp_outbox_queue_depth" in metrics
     assert "samhjelp_match_run_last_duration_seconds" in metrics
+
+
+async def test_catchments_and_breakdowns_below_the_county_match_the_fixture(
+    session: AsyncSession, cipher: ContactCipher
+) -> None:
+    """Worked out by hand from the fixture. A catchment is the sum of its municipalities and
+    is shown only where the rest of the release fixes it: org A serves Bergen alone, whose
+    figures are shown, so A's are too; org B serves Lillehammer (3 in October, 3 waiting),
+    so B's figures are hidden. Sign-ups by source and age band now reach the municipality:
+    everyone in the fixture signed up themselves, aged 33-37."""
+    orgs = await seed(session, cipher)
+    await refresh_release(session, now=NOV)
+    cells = await published(session)
+    a, b = f"catchment:{orgs['a'].slug}", f"catchment:{orgs['b'].slug}"
+    expected: dict[tuple[str, str, str, str], int | None] = {
+        ("signups", "2026-10", a, "all"): 9,
+        ("signups", "2026-10", b, "all"): None,
+        ("signups", "2026-11", a, "all"): 11,
+        ("signups-by-theme", "2026-10", a, "theme:angst"): 9,
+        ("signups-by-theme", "2026-10", a, "theme:sorg"): None,  # Bergen's 2
+        ("signups-by-theme", "2026-10", b, "theme:sorg"): None,
+        ("signups-by-language", "2026-11", a, "language:no"): 11,
+        ("waiting", "now", a, "all"): 10,
+        ("waiting", "now", b, "all"): None,
+        ("signups-by-source", "2026-10", "municipality:4601", "source:self"): 9,
+        ("signups-by-source", "2026-10", "municipality:4632", "source:self"): None,
+        ("signups-by-source", "2026-10", "municipality:3405", "source:self"): None,
+        ("signups-by-source", "2026-11", "municipality:4601", "source:self"): 11,
+        ("signups-by-source", "2026-11", a, "source:self"): 11,
+        ("signups-by-age", "2026-10", "municipality:4601", "age:33-37"): 9,
+        ("signups-by-age", "2026-10", "municipality:4632", "age:33-37"): None,
+        ("signups-by-age", "2026-10", b, "age:33-37"): None,
+        ("signups-by-age", "2026-11", a, "age:33-37"): 11,
+    }
+    for key, want in expected.items():
+        assert cells.get(key, (0, False)) == (want, want is None), key
+    # Every stored catchment cell has its organisation's region as parent.
+    rows = (
+        await session.execute(
+            select(stat_cell.c.parent).where(
+                stat_cell.c.area_kind == "catchment", stat_cell.c.table_id == "signups"
+            )
+        )
+    ).scalars()
+    assert set(rows) <= {"region:vestland", "region:innlandet"}

@@ -79,8 +79,13 @@ def lp_range(
     return out[0], out[1]
 
 
-def assert_safe(values: dict, equations: list, hidden: set = frozenset()) -> frozenset:  # type: ignore[type-arg]
-    suppressed = protect(values, equations, hidden=hidden)
+def assert_safe(
+    values: dict,  # type: ignore[type-arg]
+    equations: list,  # type: ignore[type-arg]
+    hidden: set = frozenset(),  # type: ignore[type-arg,assignment]
+    derived: set = frozenset(),  # type: ignore[type-arg,assignment]
+) -> frozenset:  # type: ignore[type-arg]
+    suppressed = protect(values, equations, hidden=hidden, derived=derived)
     assert not suppressed & set(hidden)
     for k, v in values.items():
         if k not in hidden and too_small(v):
@@ -252,7 +257,7 @@ def test_the_lp_check_catches_a_protection_without_the_audit(
     independent LP check finds the recoverable cell; with it on, the same table is safe."""
     values, eqs = table_2d(WEAK_TABLE)
     assert_safe(values, eqs)  # type: ignore[arg-type]
-    monkeypatch.setattr(figures.disclosure, "determined", lambda *a, **k: set())
+    monkeypatch.setattr(figures.disclosure, "audit", lambda *a, **k: (set(), set()))
     with pytest.raises(AssertionError, match="recoverable"):
         assert_safe(values, eqs)  # type: ignore[arg-type]
 
@@ -261,14 +266,14 @@ def test_the_lp_check_catches_an_audit_that_misses_one_cell(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A subtler weakening: the audit ignores the first cell it should report."""
-    real = figures.disclosure.determined
+    real = figures.disclosure.audit
 
-    def forgetful(*args: object, **kwargs: object) -> set[object]:
-        found = real(*args, **kwargs)  # type: ignore[arg-type]
-        return set(sorted(found, key=str)[1:])
+    def forgetful(*args: object, **kwargs: object) -> tuple[set[object], set[object]]:
+        found, fixed = real(*args, **kwargs)  # type: ignore[arg-type]
+        return set(sorted(found, key=str)[1:]), fixed
 
     values, eqs = table_2d(WEAK_TABLE)
-    monkeypatch.setattr(figures.disclosure, "determined", forgetful)
+    monkeypatch.setattr(figures.disclosure, "audit", forgetful)
     with pytest.raises(AssertionError, match="recoverable"):
         assert_safe(values, eqs)  # type: ignore[arg-type]
 
@@ -313,3 +318,63 @@ def test_the_null_space_audit_on_a_large_linked_block() -> None:
     for c in range(40):
         alone = [r for r in range(-1, 60) if (r, c) in unknown] == [0]
         assert ((0, c) in got) == alone or not alone
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.lists(counts, min_size=1, max_size=5), min_size=1, max_size=4),
+    st.lists(st.lists(st.integers(0, 19), min_size=1, max_size=5), min_size=1, max_size=4),
+)
+def test_catchments_are_derived_sums_that_reveal_nothing(
+    counties: list[list[int]], catchments: list[list[int]]
+) -> None:
+    """Counties of municipalities under a nation, and catchments: overlapping sets of
+    municipalities across counties, each published as the sum of its municipalities (a
+    derived cell). Every suppressed cell, catchments included, has min < max."""
+    values: dict[object, int] = {}
+    eqs: list[Equation[object]] = []
+    munis: list[object] = []
+    for c, row in enumerate(counties):
+        parts = []
+        for m, v in enumerate(row):
+            values[("m", c, m)] = v
+            parts.append(("m", c, m))
+        munis += parts
+        values[("c", c)] = sum(row)
+        eqs.append(Equation(("c", c), tuple(parts)))
+    values["n"] = sum(map(sum, counties))
+    eqs.append(Equation("n", tuple(("c", c) for c in range(len(counties)))))
+    derived = set()
+    for k, members in enumerate(catchments):
+        chosen = sorted({munis[i % len(munis)] for i in members}, key=str)
+        values[("k", k)] = sum(values[m] for m in chosen)
+        eqs.append(Equation(("k", k), tuple(chosen)))
+        derived.add(("k", k))
+    suppressed = assert_safe(values, eqs, derived=derived)  # type: ignore[arg-type]
+    for k in derived:  # a catchment is shown only where the rest fixes it
+        if k not in suppressed and values[k]:
+            others = [e for e in eqs if e.total not in derived or e.total == k]
+            unknown = set(suppressed) | {k}
+            lo, hi = lp_range(values, others, unknown, k)
+            assert abs(hi - lo) < 1e-6, (k, lo, hi)
+
+
+def test_a_catchment_straddling_two_counties_stays_hidden_when_its_parts_can_move() -> None:
+    """Two counties of two municipalities; the catchment takes one small municipality of
+    each. With the small ones hidden (and their complements), the catchment's sum can move:
+    it is suppressed. A catchment of two shown municipalities is shown."""
+    values = {"A": 20, "a1": 3, "a2": 17, "B": 30, "b1": 2, "b2": 28, "K": 5, "L": 45}
+    eqs = [
+        Equation("A", ("a1", "a2")),
+        Equation("B", ("b1", "b2")),
+        Equation("K", ("a1", "b1")),
+        Equation("L", ("a2", "b2")),
+    ]
+    suppressed = protect(values, eqs, derived={"K", "L"})
+    assert {"a1", "a2", "b1", "b2"} <= suppressed
+    # a1 + b1 = (A - a2) + (B - b2) needs a2 + b2, which is L: both catchments stay hidden.
+    assert {"K", "L"} <= suppressed
+    shown = protect(
+        {"A": 20, "a1": 10, "a2": 10, "K": 10}, [eqs[0], Equation("K", ("a1",))], derived={"K"}
+    )
+    assert shown == frozenset()
