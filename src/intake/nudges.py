@@ -22,12 +22,13 @@ import enum
 import hashlib
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import DateTime, LargeBinary, bindparam, or_, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.tables import interest
@@ -100,32 +101,56 @@ def due_clause(now: datetime) -> Any:
     )
 
 
-async def claim_message(
+#: Claim many people in one statement (see :func:`claim_messages`).
+_CLAIM_MANY = text(
+    """
+UPDATE interest AS i
+SET suggestion_sent_at = :now, suggestion_link_hash = c.h, suggestion_offer = :offers -> c.n::text
+FROM unnest(:ids, :hashes) WITH ORDINALITY AS c(iid, h, n)
+WHERE i.id = c.iid AND i.status = 'waiting' AND i.suggestion_messages
+  AND (i.suggestion_sent_at IS NULL OR i.suggestion_sent_at <= :cutoff)
+RETURNING i.id
+"""
+).bindparams(
+    bindparam("ids", type_=ARRAY(UUID(as_uuid=True))),
+    bindparam("hashes", type_=ARRAY(LargeBinary())),
+    bindparam("offers", type_=JSONB),
+    bindparam("now", type_=DateTime(timezone=True)),
+    bindparam("cutoff", type_=DateTime(timezone=True)),
+)
+
+
+async def claim_messages(
     session: AsyncSession,
-    interest_id: uuid.UUID,
-    changes: Sequence[Change],
+    offers: Mapping[uuid.UUID, Sequence[Change]],
     *,
     now: datetime,
-) -> str | None:
-    """Record that a message goes out now with these changes and a new link, if the person is
-    still waiting, still opted in and had none in :data:`INTERVAL`; returns the link's token, or
-    None when any of that no longer holds.
+) -> dict[uuid.UUID, str]:
+    """Record that a message goes out now to each of these people, with these changes and a
+    new link, if they are still waiting, still opted in and had none in :data:`INTERVAL`;
+    returns the links' tokens of those claimed (the others are left out).
 
-    One conditional ``UPDATE``: of two replicas (or two runs) racing for the same person, only
-    one sees the condition true, so nobody gets two messages in a month.
+    One conditional ``UPDATE`` for the whole batch: of two replicas (or two runs) racing for
+    the same person, only one sees the condition true, so nobody gets two messages in a month.
+    The offered changes travel as one JSON object keyed by position.
     """
-    token = new_token()
-    done = await session.scalar(
-        update(interest)
-        .where(interest.c.id == interest_id, interest.c.status == "waiting", *due_clause(now))
-        .values(
-            suggestion_sent_at=now,
-            suggestion_link_hash=token_hash(token),
-            suggestion_offer=[c.as_json() for c in changes],
-        )
-        .returning(interest.c.id)
+    if not offers:
+        return {}
+    ids = list(offers)
+    tokens = {iid: new_token() for iid in ids}
+    done = await session.execute(
+        _CLAIM_MANY,
+        {
+            "ids": ids,
+            "hashes": [token_hash(tokens[iid]) for iid in ids],
+            "offers": {
+                str(n): [c.as_json() for c in offers[iid]] for n, iid in enumerate(ids, start=1)
+            },
+            "now": now,
+            "cutoff": now - INTERVAL,
+        },
     )
-    return token if done is not None else None
+    return {iid: tokens[iid] for iid in done.scalars()}
 
 
 async def resolve(session: AsyncSession, token: str, *, now: datetime) -> Offer | LinkProblem:

@@ -8,8 +8,8 @@ last 30 days (:data:`intake.nudges.INTERVAL`), the latest matching run's note
 accepts one, or stops these messages.
 
 Safe with any number of replicas: a run holds ``pg_try_advisory_xact_lock`` (another replica's
-run skips), each person is claimed by one conditional ``UPDATE`` (``intake.nudges.
-claim_message``: only if still due), and the outbox dedupe key (a keyed hash of the person and
+run skips), a batch's people are claimed by one conditional ``UPDATE`` (``intake.nudges.
+claim_messages``: only those still due), and the outbox dedupe key (a keyed hash of the person and
 the day) drops a repeat. The message is enqueued in the same transaction as the claim, so a
 crash leaves neither.
 
@@ -93,15 +93,35 @@ async def run_nudges(
     lc: Lifecycle,
     *,
     now: datetime,
-    batch_size: int = 1000,
+    batch_size: int = 200,
+    max_batches: int = 50,
 ) -> NudgeReport:
-    """Send the due suggestion messages (at most ``batch_size`` people looked at per run)."""
+    """Send the due suggestion messages, ``batch_size`` people per transaction (short, so a
+    matching run that skips locked rows misses few), until a batch sends nothing or after
+    ``max_batches`` (the next hourly run goes on)."""
+    report = NudgeReport()
+    for _ in range(max_batches):
+        batch = await _batch(maker, lc, now=now, size=batch_size)
+        if not batch.ran:
+            report.ran = report.considered > 0
+            break
+        report.considered += batch.considered
+        report.sent += batch.sent
+        if batch.sent == 0:
+            break
+    return report
+
+
+async def _batch(
+    maker: async_sessionmaker[AsyncSession], lc: Lifecycle, *, now: datetime, size: int
+) -> NudgeReport:
+    """One transaction: lock, pick up to ``size`` due people, claim and enqueue."""
     report = NudgeReport()
     async with maker.begin() as session:
         if not await session.scalar(select(func.pg_try_advisory_xact_lock(NUDGE_LOCK))):
             report.ran = False
             return report
-        due = await _due(session, now, batch_size)
+        due = await _due(session, now, size)
         report.considered = len(due)
         if not due:
             return report
@@ -114,14 +134,16 @@ async def run_nudges(
         orgs = await pool.organisations(
             session, {r.organisation_id for r in wanted if r.organisation_id is not None}
         )
+        # One statement claims them all (only those still due: a racing run gets none).
+        tokens = await nudges.claim_messages(
+            session, {r.id: offers[r.id] for r in wanted if r.id in contacts}, now=now
+        )
         for row in wanted:
-            contact = contacts.get(row.id)
-            if contact is None:
-                continue
-            token = await nudges.claim_message(session, row.id, offers[row.id], now=now)
+            token = tokens.get(row.id)
             if token is None:
                 continue
-            await _enqueue(session, lc, row, contact, orgs.get(row.organisation_id), token, now)
+            org = orgs.get(row.organisation_id)
+            await _enqueue(session, lc, row, contacts[row.id], org, token, now)
             report.sent += 1
     return report
 

@@ -212,9 +212,9 @@ async def test_racing_claims_send_one(
     iid = await person(session, cipher, clock.now, contact={"email": "r@example.no"},
                        suggestions=DIGITAL_NOW)  # fmt: skip
     change = [nudges.Change("welcome_digital")]
-    first = await nudges.claim_message(session, iid, change, now=clock.now)
-    second = await nudges.claim_message(session, iid, change, now=clock.now)
-    assert first is not None and second is None
+    first = await nudges.claim_messages(session, {iid: change}, now=clock.now)
+    second = await nudges.claim_messages(session, {iid: change}, now=clock.now)
+    assert set(first) == {iid} and second == {}
 
 
 async def test_people_with_nothing_to_offer_do_not_starve_the_others(
@@ -236,3 +236,43 @@ async def test_people_with_nothing_to_offer_do_not_starve_the_others(
     await session.commit()
     report = await run_nudges(maker, services.lifecycle, now=clock.now, batch_size=1)
     assert report.sent == 1 and await messages(session) == 1
+
+
+async def test_a_run_goes_on_batch_after_batch(
+    conn: AsyncConnection,
+    session: AsyncSession,
+    cipher: ContactCipher,
+    clock: Any,
+    services: Services,
+) -> None:
+    maker = maker_of(conn)
+    await make_org(session, ("4601",))
+    for i in range(5):
+        await person(session, cipher, clock.now, contact={"email": f"b{i}@example.no"},
+                     suggestions=DIGITAL_NOW)  # fmt: skip
+    await session.commit()
+    capped = await run_nudges(maker, services.lifecycle, now=clock.now, batch_size=2,
+                              max_batches=2)  # fmt: skip
+    assert capped.sent == 4 and await messages(session) == 4
+    rest = await run_nudges(maker, services.lifecycle, now=clock.now, batch_size=2)
+    assert rest.sent == 1 and await messages(session) == 5
+
+
+async def test_claiming_many_at_once_claims_each_due_person_once(
+    session: AsyncSession, cipher: ContactCipher, clock: Any
+) -> None:
+    await make_org(session, ("4601",))
+    a = await person(session, cipher, clock.now, contact={"email": "m1@example.no"})
+    b = await person(session, cipher, clock.now, contact={"email": "m2@example.no"})
+    c = await person(session, cipher, clock.now, contact={"email": "m3@example.no"},
+                     opted_in=False)  # fmt: skip
+    change = [nudges.Change("welcome_digital")]
+    first = await nudges.claim_messages(session, {a: change, c: change}, now=clock.now)
+    assert set(first) == {a}  # c did not opt in
+    second = await nudges.claim_messages(session, {a: change, b: change}, now=clock.now)
+    assert set(second) == {b}  # a already had one this month
+    rows = dict(
+        (await session.execute(select(interest.c.id, interest.c.suggestion_link_hash))).all()
+    )
+    assert rows[a] == nudges.token_hash(first[a]) and rows[b] == nudges.token_hash(second[b])
+    assert rows[c] is None
