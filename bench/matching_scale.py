@@ -101,22 +101,30 @@ def _save(n: int, seed: int, path: Path) -> None:
     people, facs = population(n, seed)
     # Enough capacity that most people *can* be placed, so the grouping work is measured too.
     facs = [replace(f, free_starts=max(2, n // 1000)) for f in facs]
+    # Tuples of field values (names once): the child builds the people from them and drops
+    # them before the run, so little of its peak memory is the hand-over.
     rows = (
-        [{f.name: getattr(p, f.name) for f in fields(p)} for p in people],
-        [{f.name: getattr(x, f.name) for f in fields(x)} for x in facs],
+        [f.name for f in fields(Candidate)],
+        [tuple(getattr(p, f.name) for f in fields(p)) for p in people],
+        [f.name for f in fields(Facilitator)],
+        [tuple(getattr(x, f.name) for f in fields(x)) for x in facs],
     )
     path.write_bytes(pickle.dumps(rows))
 
 
 def _load(path: Path) -> tuple[list[Candidate], list[Facilitator]]:
     """The stored people and facilitators, as this core's classes (fields it knows only)."""
-    people, facs = pickle.loads(path.read_bytes())
+    p_names, people, f_names, facs = pickle.loads(path.read_bytes())
     pf = {f.name for f in fields(Candidate)}
     ff = {f.name for f in fields(Facilitator)}
-    return (
-        [Candidate(**{k: v for k, v in p.items() if k in pf}) for p in people],
-        [Facilitator(**{k: v for k, v in f.items() if k in ff}) for f in facs],
+    p_keep = [(i, k) for i, k in enumerate(p_names) if k in pf]
+    f_keep = [(i, k) for i, k in enumerate(f_names) if k in ff]
+    out = (
+        [Candidate(**{k: row[i] for i, k in p_keep}) for row in people],
+        [Facilitator(**{k: row[i] for i, k in f_keep}) for row in facs],
     )
+    del people, facs
+    return out
 
 
 #: The rules every run gets, spelled out so that old and new cores get the same ones: the
