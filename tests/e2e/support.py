@@ -16,6 +16,20 @@ from intake.registry import Organisation
 from intake.tables import interest
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def screenshot_dir(name: str) -> Path:
+    """Where a browser test saves its pictures: ``SAMHJELP_SCREENSHOT_DIR`` (set it to
+    docs/screenshots to refresh the README's pictures) or a temporary folder, so that a test run
+    never changes the checkout."""
+    import tempfile
+
+    chosen = os.environ.get("SAMHJELP_SCREENSHOT_DIR")
+    folder = Path(chosen) if chosen else Path(tempfile.gettempdir()) / f"samhjelp-{name}"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM_ARGS = [

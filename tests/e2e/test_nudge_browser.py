@@ -1,7 +1,8 @@
 """Issue 13 §2 in real Chromium at 375 px: sign up with the suggestion-messages box ticked, get
 the monthly message, open its link, accept the change, stop the messages; an expired or
-tampered link. axe-core (WCAG 2.1 A/AA) finds nothing on any of these pages; screenshots go to
-docs/screenshots/ (nudge-*.png)."""
+tampered link. axe-core (WCAG 2.1 A/AA) finds nothing on any of these pages; screenshots
+(nudge-*.png) go to ``SAMHJELP_SCREENSHOT_DIR`` (docs/screenshots to refresh the README's) or
+a temporary folder."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from e2e.support import ROOT, SINGLE_MUNI, Site, axe_violations, choose_municipality
+from e2e.support import SINGLE_MUNI, Site, axe_violations, choose_municipality, screenshot_dir
 from groups import Lifecycle
 from helpers import interest_body
 from intake import nudges
@@ -27,7 +28,7 @@ from notify.tables import outbox
 from samhjelp.nudges import run_nudges
 
 pytestmark = pytest.mark.browser
-SHOTS = ROOT / "docs" / "screenshots"
+SHOTS = screenshot_dir("nudge-screenshots")
 TOKEN = re.compile(r"/forslag/([A-Za-z0-9_-]{22})")
 REASON = {"kind": "too_few", "organisation": "x", "theme": "sorg", "others": 2, "needed": 4,
           "cross_problem_welcome": False}  # fmt: skip
