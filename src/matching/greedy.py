@@ -19,6 +19,9 @@ from matching.model import ACROSS, Rules
 
 _V = TypeVar("_V")
 
+#: Pools up to this many people get their bitsets person by person (see :meth:`_Bits._small`).
+_SMALL = 256
+
 
 def _mask(flags: npt.NDArray[np.bool_]) -> int:
     """The bitset of ``flags``: bit ``i`` set when ``flags[i]``."""
@@ -56,7 +59,6 @@ class _Bits:
         "_cross",
         "_ctx",
         "_order",
-        "_rows",
         "_windows",
         "at",
         "band",
@@ -71,6 +73,15 @@ class _Bits:
         "wanted",
     )
 
+    theme: dict[str | None, int]
+    lang: dict[str, int]
+    slot: dict[str, int]
+    band: dict[int, int]
+    gender: dict[str | None, int]
+    notsingle: int
+    org: dict[str, int]
+    dpool: dict[str, int]
+
     def __init__(self, ctx: Context, pool: list[int]) -> None:
         order = sorted(pool)
         n = len(order)
@@ -78,30 +89,74 @@ class _Bits:
         self._order = order
         self.at: list[int] = order[::-1]
         self.pos: dict[int, int] = {ci: n - 1 - k for k, ci in enumerate(order)}
+        if n <= _SMALL:
+            self._small(ctx)
+        else:
+            self._large(ctx)
+        #: Gender -> people without a single-gender wish or of that gender.
+        self.wanted: dict[str, int] = {
+            g: m | self.notsingle for g, m in self.gender.items() if g is not None
+        }
+        self._buckets: dict[tuple[str, str | None, str], int] = {}
+        self._windows: dict[tuple[int, int], int] = {}
+        self._cross: dict[int, tuple[Rules, int]] = {}
+
+    def _large(self, ctx: Context) -> None:
+        """The bitsets from the NumPy codes: a few array operations per choice."""
         codes = ctx.codes
-        rows = self._rows = np.array(self.at, dtype=np.int64)
-        self.theme: dict[str | None, int] = dict(_masks(codes.theme_tab[rows], codes.themes))
+        rows = np.array(self.at, dtype=np.int64)
+        self.theme = dict(_masks(codes.theme_tab[rows], codes.themes))
         self.theme[None] = _mask(codes.cross_own[rows])
         self.lang = _masks(codes.lang_tab[rows], codes.langs)
         self.slot = _masks(codes.slot_tab[rows], codes.slots)
         table, ages = _one_hot(codes.age[rows])
-        self.band: dict[int, int] = _masks(table, ages)
+        self.band = _masks(table, ages)
         table, distinct = _one_hot(codes.gender[rows])
         self.gender = _masks(table, [codes.genders[k] for k in distinct])
         self.notsingle = _mask(codes.notsingle[rows])
-        #: Gender code -> people without a single-gender wish or of that gender.
-        self.wanted: dict[str, int] = {
-            g: m | self.notsingle for g, m in self.gender.items() if g is not None
-        }
         table, distinct = _one_hot(codes.org[rows])
         self.org = _masks(table, [codes.orgs[k] for k in distinct])
         table, distinct = _one_hot(codes.dpool[rows])
-        #: Code -1: does not welcome a digital group (in no digital pool).
+        # Code -1: does not welcome a digital group (in no digital pool).
         self.dpool = _masks(table, [codes.dpools[k] if k >= 0 else "" for k in distinct])
         self.dpool.pop("", None)
-        self._buckets: dict[tuple[str, str | None, str], int] = {}
-        self._windows: dict[tuple[int, int], int] = {}
-        self._cross: dict[int, tuple[Rules, int]] = {}
+
+    def _small(self, ctx: Context) -> None:
+        """The same bitsets person by person: cheaper than the array calls for a small pool."""
+        cands, cross_own, age, gender = ctx.cands, ctx.cross_own, ctx.age, ctx.gender
+        single, org = ctx.single, ctx.org
+        theme: dict[str | None, int] = {None: 0}
+        lang: dict[str, int] = {}
+        slot: dict[str, int] = {}
+        band: dict[int, int] = {}
+        genders: dict[str | None, int] = {}
+        orgs: dict[str, int] = {}
+        dpools: dict[str, int] = {}
+        notsingle = 0
+        for i, ci in enumerate(self.at):
+            b = 1 << i
+            c = cands[ci]
+            for t in c.themes:
+                theme[t] = theme.get(t, 0) | b
+            if cross_own[ci]:
+                theme[None] |= b
+            for v in c.languages:
+                lang[v] = lang.get(v, 0) | b
+            for v in c.slots:
+                slot[v] = slot.get(v, 0) | b
+            x = age[ci]
+            band[x] = band.get(x, 0) | b
+            g = gender[ci]
+            genders[g] = genders.get(g, 0) | b
+            if not single[ci]:
+                notsingle |= b
+            o = org[ci]
+            orgs[o] = orgs.get(o, 0) | b
+            if c.digital_welcome:
+                dp = ctx.dpool(ci)
+                dpools[dp] = dpools.get(dp, 0) | b
+        self.theme, self.lang, self.slot, self.band = theme, lang, slot, band
+        self.gender, self.notsingle, self.org, self.dpool = genders, notsingle, orgs, dpools
 
     def bucket(self, pool: str, theme: str | None, lang: str) -> int:
         """Everyone of the pass in the pool who could meet about ``theme`` in ``lang`` (the
@@ -134,7 +189,7 @@ class _Bits:
         got = self._cross.get(id(r))
         if got is None or got[0] is not r:
             codes = self._ctx.codes
-            rows = self._rows
+            rows = np.array(self.at, dtype=np.int64)
             same = next((k for k, x in enumerate(codes.rules_of) if x is r), -1)
             n = len(self._order)
             old = bisect_left(self._order, self._ctx.cutoffs(r)[1])

@@ -140,3 +140,21 @@ def test_context_lists_do_not_depend_on_the_input_order() -> None:
     assert a.age == [c.age_band for c in a.cands]
     assert a.langs == [sorted(c.languages) for c in a.cands]
     assert np.array_equal(a.codes.slot_tab, b.codes.slot_tab)
+
+
+@FAST
+@given(instances(max_n=60))
+def test_small_pools_get_the_same_bitsets(
+    inst: tuple[list[Candidate], RuleBook, list[Facilitator]],
+) -> None:
+    """Bitsets built person by person (small pools) equal those built from the NumPy codes."""
+    cands, book, facs = inst
+    ctx = Context(cands, book, facs, NOW)
+    pool = list(range(len(ctx.cands)))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(fast, "_SMALL", len(pool))
+        small = fast._Bits(ctx, pool)
+        mp.setattr(fast, "_SMALL", -1)
+        large = fast._Bits(ctx, pool)
+    for name in ("theme", "lang", "slot", "band", "gender", "notsingle", "org", "dpool", "wanted"):
+        assert getattr(small, name) == getattr(large, name), name
