@@ -41,7 +41,8 @@ class RefreshReport:
     cells: int = 0
     suppressed: int = 0
     seconds: float = 0.0
-    #: Where the time went: reading the counts, protecting the release, storing it.
+    #: Where the time went: reading the counts, protecting the release (while the old one is
+    #: dropped), storing it.
     phases: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     def summary(self) -> dict[str, object]:
@@ -91,22 +92,27 @@ async def refresh_release(session: AsyncSession, *, now: datetime) -> RefreshRep
     inputs = await read_inputs(session, now=now)
     read = time.perf_counter()
     # The protection is CPU work: off the event loop, so the app keeps answering meanwhile.
-    cells = await asyncio.to_thread(build_release, inputs)
-    built = time.perf_counter()
+    # While it runs, the database drops the old release's cells (readers keep seeing them
+    # until this transaction commits): the two overlap on a machine with two cores.
+    building = asyncio.ensure_future(asyncio.to_thread(build_release, inputs))
     months = sorted({m for m, _, _ in inputs.people})
-    release_id = await session.scalar(
-        insert(stat_release)
-        .values(
-            created_at=now,
-            first_month=months[0] if months else None,
-            last_month=months[-1] if months else None,
+    try:
+        release_id = await session.scalar(
+            insert(stat_release)
+            .values(
+                created_at=now,
+                first_month=months[0] if months else None,
+                last_month=months[-1] if months else None,
+            )
+            .returning(stat_release.c.id)
         )
-        .returning(stat_release.c.id)
-    )
-    assert release_id is not None
+        assert release_id is not None
+        await session.execute(delete(stat_cell).where(stat_cell.c.release_id < release_id))
+        await session.execute(delete(stat_release).where(stat_release.c.id < release_id))
+    finally:
+        cells = await building
+    built = time.perf_counter()
     await _store(session, release_id, cells)
-    await session.execute(delete(stat_cell).where(stat_cell.c.release_id < release_id))
-    await session.execute(delete(stat_release).where(stat_release.c.id < release_id))
     seconds = time.perf_counter() - started
     await session.execute(
         stat_release.update()
