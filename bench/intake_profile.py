@@ -128,9 +128,16 @@ async def main() -> None:
                  cipher=ContactCipher(bytes(32)))
     )  # fmt: skip
     rng = random.Random(1)
+    # Bodies and keys made before anything is timed: the bench's own work is not the service's.
+    ready = [
+        (json.dumps(body(rng)).encode(), uuid.uuid4().hex)
+        for _ in range(50 + args.requests * (args.repeat + 1))
+    ]
+    ready.reverse()
 
     async def one() -> None:
-        status = await post(app, json.dumps(body(rng)).encode(), uuid.uuid4().hex)
+        payload, key = ready.pop()
+        status = await post(app, payload, key)
         assert status == 201, status
 
     for _ in range(50):
@@ -222,7 +229,7 @@ def print_layers(stats: dict[Any, Any], *, scale: float, n: int) -> None:
     chain = [(label, cum(fn, where)) for label, fn, where in LAYERS]
     chain = [(label, t) for label, t in chain if t > 0]
     outside = total - chain[0][1]
-    print(f"  {'event loop, sockets, the client side of this bench':70s} {outside * ms:6.3f}")
+    print(f"  {'event loop and the ASGI call of this bench':70s} {outside * ms:6.3f}")
     for (label, t), (_, inner) in zip(chain, [*chain[1:], ("", 0.0)], strict=True):
         if label.startswith("our handler"):
             inner = sum(cum(fn, where) for _, fn, where in INNER[:2])
