@@ -10,13 +10,13 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from helpers import make_org_with_facilitator, register_people
 from intake.crypto import ContactCipher
 from intake.tables import interest
-from matching.job import run_matching
+from matching.job import MATCH_LOCK, run_matching
 
 DAY = timedelta(days=1)
 
@@ -155,3 +155,27 @@ async def test_no_change_once_in_a_group_and_unknown_codes(
         "/status/valg", data={**base, "code": "22222-22222", "kind": "welcome_digital"}
     )
     assert unknown.status_code == 404 and 'id="code-error"' in unknown.text
+
+
+async def test_a_change_while_a_run_is_busy_promises_the_next_run(
+    session: AsyncSession,
+    cipher: ContactCipher,
+    clock: Any,
+    client: httpx.AsyncClient,
+    engine: AsyncEngine,
+) -> None:
+    await make_org_with_facilitator(session)
+    [(_, code)] = await register_people(session, cipher, clock.now, 1, availability=["tue-evening"])
+    await session.commit()
+    token = _csrf((await client.get("/status?lang=en")).text)
+    async with engine.connect() as other:  # another replica's run holds the lock
+        assert await other.scalar(select(func.pg_try_advisory_lock(MATCH_LOCK)))
+        try:
+            page = await client.post(
+                "/status/valg",
+                data={"_csrf_token": token, "code": code, "lang": "en", "kind": "welcome_digital"},
+            )
+        finally:
+            await other.execute(select(func.pg_advisory_unlock(MATCH_LOCK)))
+    assert page.status_code == 200
+    assert "at the next matching run" in page.text

@@ -9,8 +9,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from helpers import make_org_with_facilitator, register_people
 from intake import choices
@@ -18,7 +18,7 @@ from intake.choices import ChoiceChange
 from intake.crypto import ContactCipher
 from intake.errors import Conflict, InvalidInterest
 from intake.tables import interest
-from matching.job import run_matching
+from matching.job import MATCH_LOCK, run_matching
 from matching.model import Suggestion, SuggestionKind
 from matching.notes import suggestions_for
 
@@ -219,3 +219,39 @@ async def test_openapi_documents_the_choices_route(client: Any) -> None:
     }
     status = schema["components"]["schemas"]["InterestStatus"]["properties"]
     assert "suggestions" in status
+
+
+async def test_a_change_while_another_run_is_busy_is_kept_for_the_next_run(
+    conn: AsyncConnection,
+    session: AsyncSession,
+    cipher: ContactCipher,
+    clock: Any,
+    client: Any,
+    engine: AsyncEngine,
+) -> None:
+    # No run first: the test's transaction would hold the run's lock until its end.
+    await make_org_with_facilitator(session)
+    await register_people(
+        session, cipher, clock.now, 3, days_ago=40, step=DAY, availability=["wed-evening"]
+    )
+    [(me, code)] = await register_people(
+        session, cipher, clock.now, 1, days_ago=40, availability=["tue-evening"]
+    )
+    await session.commit()
+    async with engine.connect() as other:  # another replica's run holds the lock
+        assert await other.scalar(select(func.pg_try_advisory_lock(MATCH_LOCK)))
+        try:
+            answer = await client.post(
+                f"/api/v1/interests/{code}/choices?lang=en",
+                json={"changes": [{"kind": "add_slot", "value": "wed-evening"}]},
+            )
+        finally:
+            await other.execute(select(func.pg_advisory_unlock(MATCH_LOCK)))
+    body = answer.json()
+    assert answer.status_code == 200
+    assert body["changed"] is True and body["rechecked"] is False
+    assert body["status"]["status"] == "waiting"
+    slots = await session.scalar(select(interest.c.slots).where(interest.c.id == me))
+    assert slots == ["tue-evening", "wed-evening"]
+    # The next run sees the change.
+    assert (await run_matching(_maker(conn), now=clock.now)).placed == 4
