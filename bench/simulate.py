@@ -570,10 +570,11 @@ def report(results: list[Result]) -> None:
         ("rule violations", lambda r: str(r.violations)),
         ("run time (s)", lambda r: f"{r.seconds:.1f}"),
     ]
-    width = max(14, *(len(r.name) + 2 for r in results))
+    cells = [(label, [fn(r) for r in results]) for label, fn in rows]
+    width = 2 + max(12, *(len(r.name) for r in results), *(len(c) for _, v in cells for c in v))
     print(f"{'':36}" + "".join(f"{r.name:>{width}}" for r in results))
-    for label, fn in rows:
-        print(f"{label:36}" + "".join(f"{fn(r):>{width}}" for r in results))
+    for label, values in cells:
+        print(f"{label:36}" + "".join(f"{v:>{width}}" for v in values))
     for r in results:
         if r.changes:
             kinds = ", ".join(f"{k} {n}" for k, n in sorted(r.changes.items()))
@@ -597,7 +598,7 @@ def main() -> None:
     ap.add_argument("--digital-no", type=float, default=0.5, help="of those not open to digital")
     ap.add_argument("--naive", action="store_true", help="also run the staff-style baseline")
     ap.add_argument(
-        "--step", type=float, default=1.0, help="days between matching runs (the job: 15 min)"
+        "--step", type=float, default=7.0, help="days between matching runs (the job: 15 min)"
     )
     ap.add_argument(
         "--only", default="", help="comma-separated tables: main,hold,cross,accept (default all)"
@@ -616,6 +617,7 @@ def main() -> None:
     only = set(args.only.split(",")) if args.only else {"main", "hold", "cross", "accept"}
 
     def go(setting: Setting, match: Matcher | None = None) -> Result:
+        sys.stdout.flush()
         return run(
             setting, weekly, facs, args.weeks, seed=args.seed, match=match, step_days=args.step
         )
