@@ -185,3 +185,11 @@ def test_fill_then_form_never_breaks_a_rule(people: tuple[Candidate, ...]) -> No
     assert len(result.additions) + len(result.rest) == len(waiting)
     rest = form_groups(result.rest, book, now=NOW, facilitators=facs)
     assert violations(rest, list(result.rest), book, facs, now=NOW) == []
+
+
+def test_a_group_is_not_offered_again_to_someone_who_left_it() -> None:
+    left = group(former=frozenset({"p"}))
+    assert added([person("p")], [left]) == set()
+    assert added([person("q")], [left]) == {"q"}
+    problems = fill_violations([Addition("g1", "p")], [person("p")], [left], RuleBook(), now=NOW)
+    assert any("was in the group before" in p for p in problems)
