@@ -125,6 +125,9 @@ def protect(
         return None
 
     base = [eq for eq in equations if eq.total not in derived_set]
+    #: Null vectors of the components already audited: a component whose equations and
+    #: unknowns did not change since the last round is not eliminated again.
+    memo: dict[tuple[int, ...], tuple[list[K], list[list[int]]]] = {}
     forms = {eq.total: eq.parts for eq in equations if eq.total in derived_set}
     pending = set(range(len(equations)))
     while True:
@@ -149,7 +152,7 @@ def protect(
             for k in unknown_now
             if k in hidden_set and k not in derived_set and not too_small(value(k))
         }
-        found, fixed = audit(base, unknown_now, free=harmless, forms=forms)
+        found, fixed = audit(base, unknown_now, free=harmless, forms=forms, memo=memo)
         found |= fixed
         exposed = [k for k in found if k in suppressed or (k in hidden_set and too_small(value(k)))]
         if not exposed:
@@ -215,17 +218,30 @@ def audit(
     *,
     free: Collection[K] = (),
     forms: Mapping[K, Sequence[K]] | None = None,
+    memo: dict[tuple[int, ...], tuple[list[K], list[list[int]]]] | None = None,
 ) -> tuple[set[K], set[K]]:
     """:func:`determined`, and which ``forms`` (name → cells, each the sum of its cells) the
     equations fix: a form is fixed iff it is zero on every null vector. The null vectors are
     completed over the equations the reduction dropped (their private unknowns solved in
-    reverse order), so a sum of such unknowns is judged right too."""
+    reverse order), so a sum of such unknowns is judged right too. ``memo`` keeps the null
+    vectors of components between calls on the same ``equations``, keyed by the component's
+    equations and the unknowns in them."""
     unknown = set(unknowns)
     active, free_set, dropped = _reduced(equations, unknown, free)
     found: set[K] = set()
     vectors: list[dict[K, int]] = [{} for _ in range(_ROUNDS)]
     for component in _components(active):
-        cells, zs = _null_vectors(equations, component, active)
+        key = None
+        if memo is not None:
+            component.sort()
+            key = (*component, -1, *sorted(hash(c) for i in component for c in active[i]))
+        got = memo.get(key) if memo is not None and key is not None else None
+        if got is not None and set(got[0]) == {c for i in component for c in active[i]}:
+            cells, zs = got
+        else:
+            cells, zs = _null_vectors(equations, component, active)
+            if memo is not None and key is not None:
+                memo[key] = (cells, zs)
         for j, c in enumerate(cells):
             if all(z[j] == 0 for z in zs):
                 found.add(c)

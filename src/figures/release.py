@@ -53,6 +53,9 @@ class Geography:
     _in_catchments: dict[str, tuple[str, ...]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    _areas: dict[tuple[str, frozenset[str]], tuple[Area, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def chain(self, municipality: str) -> tuple[Area, ...]:
         """The municipality and every area above it (cached: called once per count)."""
@@ -73,6 +76,17 @@ class Geography:
                 )
             )
             self._chains[municipality] = found
+        return found
+
+    def areas(self, municipality: str, levels: frozenset[str]) -> tuple[Area, ...]:
+        """The areas of ``levels`` a municipality's counts go to: its chain, and its catchments
+        if ``catchment`` is among the levels (cached: called for every count)."""
+        found = self._areas.get((municipality, levels))
+        if found is None:
+            found = tuple(a for a in self.chain(municipality) if a[0] in levels)
+            if "catchment" in levels:
+                found += tuple(("catchment", c) for c in self.catchments_of(municipality))
+            self._areas[(municipality, levels)] = found
         return found
 
     def catchments_of(self, municipality: str) -> tuple[str, ...]:
@@ -209,14 +223,9 @@ def _roll_up(
     if n == 0:
         return
     keep = levels if isinstance(levels, frozenset) else frozenset(levels)
-    for kind, code in geo.chain(municipality):
-        if kind in keep:
-            key = (measure, category, kind, code)
-            values[key] = values.get(key, 0) + n
-    if "catchment" in keep:
-        for code in geo.catchments_of(municipality):
-            key = (measure, category, "catchment", code)
-            values[key] = values.get(key, 0) + n
+    for kind, code in geo.areas(municipality, keep):
+        key = (measure, category, kind, code)
+        values[key] = values.get(key, 0) + n
 
 
 def _flow_problem(
