@@ -9,4 +9,4 @@ from matching.service import FILL_CLOSES_BEFORE_FIRST_MEETING
 
 
 def test_a_newcomer_always_has_a_day_to_answer_before_the_reply_margin() -> None:
-    assert FILL_CLOSES_BEFORE_FIRST_MEETING >= REPLY_MARGIN + timedelta(days=1)
+    assert REPLY_MARGIN + timedelta(days=1) <= FILL_CLOSES_BEFORE_FIRST_MEETING
