@@ -9,14 +9,13 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from e2e.support import Site, axe_violations
+from e2e.support import Site, axe_violations, screenshot_dir
 from helpers import make_org_with_facilitator, purge_organisation, register_people
 from intake.crypto import ContactCipher
 from matching.job import run_matching
@@ -26,7 +25,8 @@ from staff_support import make_staff_user, signed_in_cookie
 
 pytestmark = pytest.mark.browser
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+#: SAMHJELP_SCREENSHOT_DIR=docs/screenshots refreshes the pictures in the docs.
+SHOTS = screenshot_dir("choices")
 MUNI = "3407"  # Gjøvik: no other end-to-end test signs up there
 
 
@@ -93,7 +93,6 @@ async def test_accepting_a_suggestion_in_one_click_places_the_person(
     assert code not in page.url
     await _no_sideways_scroll(page)
     assert await axe_violations(page) == []
-    SHOTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(SHOTS / "status-suggestions-375.png"), full_page=True)
 
     # The small form: open it, it is labelled and clean too.
