@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,7 +40,8 @@ KINDS: tuple[str, ...] = (ADD_SLOT, WELCOME_DIGITAL, ADD_LANGUAGE, WELCOME_CROSS
 #: Kinds that name a value (a slot, a language code); the others take none.
 _VALUED = {ADD_SLOT: SLOTS, ADD_LANGUAGE: tuple(LANGUAGES)}
 
-Actor = Literal["participant", "staff", "message"]
+#: Who asked for a change: the person with their receipt code, staff after a phone call, or the
+#: person through the signed link of a suggestion message.
 ACTORS: tuple[str, ...] = ("participant", "staff", "message")
 
 
