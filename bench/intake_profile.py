@@ -213,7 +213,7 @@ INNER = (
         "asyncpg/connection.py",
     ),
     ("  of which: the row (encryption, digest, receipt hash)", "_row", "intake/interests.py"),
-    ("  of which: receipt code (10 × secrets.choice)", "new_code", "intake/receipt.py"),
+    ("  of which: the receipt code", "new_code", "intake/receipt.py"),
 )
 
 
