@@ -69,9 +69,12 @@ _T: dict[Locale, dict[str, str]] = {
         "cross": "en gruppe på tvers av problemer",
         "digital": "en digital gruppe",
         "in": "i {}",
-        "none": "Ingen andre venter på {what} {where}",
-        "one": "1 annen venter på {what} {where}",
-        "many": "{n} andre venter på {what} {where}",
+        "none": "Ingen andre som venter på {what} {where}, har et møtetidspunkt, et språk og en "
+        "aldersgruppe felles med deg",
+        "one": "1 annen som venter på {what} {where}, har et møtetidspunkt, et språk og en "
+        "aldersgruppe felles med deg",
+        "many": "{n} andre som venter på {what} {where}, har et møtetidspunkt, et språk og en "
+        "aldersgruppe felles med deg",
         "needed": "{n} trengs",
         "not_cross": "gruppe på tvers av problemer er ikke ønsket",
         "fifth": "{n} kan møtes om {what} {where}; vi venter inntil {d} dager til på én person "
@@ -93,9 +96,12 @@ _T: dict[Locale, dict[str, str]] = {
         "cross": "ei gruppe på tvers av problem",
         "digital": "ei digital gruppe",
         "in": "i {}",
-        "none": "Ingen andre ventar på {what} {where}",
-        "one": "1 annan ventar på {what} {where}",
-        "many": "{n} andre ventar på {what} {where}",
+        "none": "Ingen andre som ventar på {what} {where}, har eit møtetidspunkt, eit språk og ei "
+        "aldersgruppe felles med deg",
+        "one": "1 annan som ventar på {what} {where}, har eit møtetidspunkt, eit språk og ei "
+        "aldersgruppe felles med deg",
+        "many": "{n} andre som ventar på {what} {where}, har eit møtetidspunkt, eit språk og ei "
+        "aldersgruppe felles med deg",
         "needed": "{n} trengst",
         "not_cross": "gruppe på tvers av problem er ikkje ønskt",
         "fifth": "{n} kan møtast om {what} {where}; vi ventar inntil {d} dagar til på éin person "
@@ -117,9 +123,12 @@ _T: dict[Locale, dict[str, str]] = {
         "cross": "a cross-problem group",
         "digital": "a digital group",
         "in": "in {}",
-        "none": "Nobody else waits for {what} {where}",
-        "one": "1 other waits for {what} {where}",
-        "many": "{n} others wait for {what} {where}",
+        "none": "Nobody else waiting for {what} {where} shares a meeting time, a language and an "
+        "age group with you",
+        "one": "1 other person waiting for {what} {where} shares a meeting time, a language and "
+        "an age group with you",
+        "many": "{n} others waiting for {what} {where} share a meeting time, a language and an "
+        "age group with you",
         "needed": "{n} are needed",
         "not_cross": "cross-problem not welcome",
         "fifth": "{n} could meet for {what} {where}; we wait up to {d} more days for one more "

@@ -30,8 +30,10 @@ def test_too_few_reason_matches_the_issue_example() -> None:
     reason = _unplaced(plan.unplaced, "p0").reason
     assert reason == Reason(ReasonKind.TOO_FEW, "bergen", "sorg", 2, 4, False)
     text = explain_reason(reason, "en", organisations=ORGS, themes=THEMES)
+    # "others" are the people the person could actually meet: theme, time, language, age group.
     assert text == (
-        "2 others wait for 'sorg' in LINK Bergen og omegn; 4 are needed; cross-problem not welcome"
+        "2 others waiting for 'sorg' in LINK Bergen og omegn share a meeting time, a language and"
+        " an age group with you; 4 are needed; cross-problem not welcome"
     )
 
 
@@ -40,18 +42,20 @@ def test_too_few_reason_matches_the_issue_example() -> None:
     [
         (
             "nb",
-            "2 andre venter på «sorg» i LINK Bergen og omegn; 4 trengs; "
+            "2 andre som venter på «sorg» i LINK Bergen og omegn, har et møtetidspunkt, et språk"
+            " og en aldersgruppe felles med deg; 4 trengs; "
             "gruppe på tvers av problemer er ikke ønsket",
         ),
         (
             "nn",
-            "2 andre ventar på «sorg» i LINK Bergen og omegn; 4 trengst; "
+            "2 andre som ventar på «sorg» i LINK Bergen og omegn, har eit møtetidspunkt, eit språk"
+            " og ei aldersgruppe felles med deg; 4 trengst; "
             "gruppe på tvers av problem er ikkje ønskt",
         ),
         (
             "en",
-            "2 others wait for 'sorg' in LINK Bergen og omegn; 4 are needed; "
-            "cross-problem not welcome",
+            "2 others waiting for 'sorg' in LINK Bergen og omegn share a meeting time, a language"
+            " and an age group with you; 4 are needed; cross-problem not welcome",
         ),
     ],
 )
@@ -82,9 +86,12 @@ def test_other_reasons_in_three_languages(kind: ReasonKind, words: dict[str, str
 def test_one_and_zero_others_are_worded_properly() -> None:
     one = Reason(ReasonKind.TOO_FEW, "bergen", "sorg", 1, 4, True)
     zero = Reason(ReasonKind.TOO_FEW, "bergen", None, 0, 4, True)
-    assert explain_reason(one, "nn", organisations=ORGS, themes=THEMES).startswith("1 annan ventar")
+    assert explain_reason(one, "nn", organisations=ORGS, themes=THEMES).startswith(
+        "1 annan som ventar"
+    )
     assert explain_reason(zero, "en", organisations=ORGS, themes=THEMES) == (
-        "Nobody else waits for a cross-problem group in LINK Bergen og omegn; 4 are needed"
+        "Nobody else waiting for a cross-problem group in LINK Bergen og omegn shares a meeting"
+        " time, a language and an age group with you; 4 are needed"
     )
 
 
