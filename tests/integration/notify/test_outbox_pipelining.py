@@ -18,13 +18,18 @@ import asyncio
 import contextlib
 import email
 import email.policy
+import ipaddress
+import ssl
 import threading
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import aiosmtplib
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtplib.protocol import PERIOD_REGEX
@@ -323,3 +328,73 @@ def test_dot_stuffing_is_what_aiosmtplib_does(pieces: list[bytes]) -> None:
     (a truncated e-mail, the rest read as commands)."""
     mail = b"".join(pieces)
     assert dot_stuffed(mail) == PERIOD_REGEX.sub(b"..", mail)
+
+
+# -- over TLS: the transport taken over after STARTTLS is the encrypted one ------------------
+
+
+def _self_signed(tmp: Path) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(datetime(2020, 1, 1, tzinfo=UTC))
+        .not_valid_after(datetime(2100, 1, 1, tzinfo=UTC))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert_file, key_file = tmp / "cert.pem", tmp / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+@dataclass(frozen=True)
+class TrustingNotifier(SmtpNotifier):
+    """The production notifier, trusting the test's own certificate authority."""
+
+    cafile: str = ""
+
+    def _client(self) -> aiosmtplib.SMTP:
+        client = super()._client()
+        client.tls_context = ssl.create_default_context(cafile=self.cafile)
+        return client
+
+
+async def test_pipelining_after_starttls(tmp_path: Path) -> None:
+    """STARTTLS, then the pipelined envelope and the body on the encrypted transport (the one
+    the protocol takes over must be the TLS one, or the server would read ciphertext-less
+    commands on a TLS session and refuse them)."""
+    cert_file, key_file = _self_signed(tmp_path)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert_file, key_file)
+    sink = PipeliningSink()
+    sink._controller = Controller(
+        sink, hostname="127.0.0.1", port=sink.port, tls_context=server_tls, require_starttls=True
+    )
+    with sink:
+        notifier = TrustingNotifier(
+            "127.0.0.1", sink.port, "noreply@example.no", tls="starttls", timeout=5,
+            cafile=str(cert_file),
+        )  # fmt: skip
+        messages = [rendered(f"p{i}@example.no") for i in range(3)]
+        async with notifier.session() as session:
+            for message in messages:
+                await session.send(message)
+        received = list(sink.message_ids)
+    assert received == [m.rfc_message_id for m in messages]
