@@ -1,8 +1,8 @@
 """Delivery job: claim due outbox rows, send them, record each outcome as soon as it is known.
 
 Claiming uses a lease rather than holding row locks through the send. ``SELECT … FOR UPDATE
-SKIP LOCKED`` picks due rows without waiting on other workers; in the same short transaction
-they are set to ``sending`` with ``next_attempt_at`` moved to the end of the lease and committed.
+SKIP LOCKED`` picks due rows without waiting on other workers; in the same statement (its own
+transaction) they are set to ``sending`` with ``next_attempt_at`` moved to the end of the lease.
 Sending happens with no transaction open (a slow SMTP server must not pin database
 connections and locks). A batch is sent by ``DeliveryPolicy.concurrency`` lanes, each over
 one reused channel connection, one message at a time. Each message's outcome is committed on
@@ -238,7 +238,7 @@ async def deliver_due(
 ) -> DeliveryReport:
     """Send up to ``batch_size`` due messages once; call repeatedly until ``claimed == 0``.
 
-    Claim the batch (one short transaction), then ``policy.concurrency`` lanes (one on a
+    Claim the batch (one statement), then ``policy.concurrency`` lanes (one on a
     sessionmaker bound to a single connection) take its messages in order; each lane keeps one
     channel session (one SMTP connection) and for each message sends it with no transaction
     open and commits its outcome on its own (one autocommitted UPDATE) before its next send.
