@@ -30,6 +30,7 @@ from matching.tables import group_event, group_member, match_run, start_group
 from notify.smtp import SmtpNotifier
 from notify.tables import outbox
 from notify.testing import RecordingSmtpServer
+from staff_support import make_staff_user, signed_in_cookie
 
 Maker = async_sessionmaker[AsyncSession]
 
@@ -96,7 +97,17 @@ async def test_a_late_sign_up_joins_the_proposed_group_and_the_facilitator_sees_
     assert page.status_code == 200
     assert "5 people" in page.text and "1 of them joined after the group was proposed" in page.text
 
-    # Accepting and planning the meeting invites the late joiner with the others.
+    # The staff console's group page shows the new member and the event.
+    org_id = (await session.execute(select(start_group.c.organisation_id))).scalar_one()
+    user = await make_staff_user(session, "staff", organisation_id=org_id)
+    app_client.cookies.update(await signed_in_cookie(session, user, now=clock.now))
+    await session.commit()
+    staff_page = await app_client.get(f"/ansatt/grupper/{gid}?lang=en")
+    assert staff_page.status_code == 200
+    assert "A waiting person joined the group before its first meeting" in staff_page.text
+    assert staff_page.text.count("In the proposal") == 5
+
+    # Accepting the group works as before.
     await click(app_client, accept)
     offer = (await session.execute(select(facilitator_offer))).mappings().one()
     assert offer["status"] == "accepted"
