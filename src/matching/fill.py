@@ -14,11 +14,11 @@ compared by a total key ending in their id.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from matching.model import Candidate, Gender, RuleBook, Rules
+from matching.model import Candidate, Gender, GroupProposal, RuleBook, Rules
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +132,64 @@ def fits(
     return len(orgs) == 1 or all(book.for_org(o).pool_digital_across_catchments for o in orgs)
 
 
+def admits(
+    person: Candidate,
+    group: OpenGroup,
+    members: Sequence[Seated],
+    book: RuleBook,
+    now: datetime,
+) -> bool:
+    """Whether :func:`fill_groups` may give ``person`` a place in ``group`` at ``now``.
+
+    The group is still open to newcomers, below its ``max_size`` with ``members``, the person
+    was not in it before, and :func:`fits` holds. :func:`fill_groups` asks exactly this, and
+    so does the diagnosis when it looks for a change of choices that would let someone join an
+    open group (``matching.diagnose.with_open_groups``): the two cannot disagree.
+    """
+    return (
+        group.open_at(now)
+        and len(members) < group.rules.max_size
+        and person.id not in group.former
+        and fits(person, group, members, book, now)
+    )
+
+
+def after_run(
+    groups: Iterable[OpenGroup],
+    additions: Iterable[Addition],
+    candidates: Iterable[Candidate],
+    proposals: Iterable[GroupProposal] = (),
+    *,
+    now: datetime,
+) -> list[OpenGroup]:
+    """The open groups as the next run will see them: the ones still open at ``now`` with the
+    people this run added, and the groups this run proposed (ids ``new:<n>``; no first meeting
+    is set yet, so they are open). ``candidates`` must hold everyone added or proposed."""
+    by_id = {c.id: c for c in candidates}
+    joined: dict[str, list[Seated]] = {}
+    for a in additions:
+        joined.setdefault(a.group, []).append(seated(by_id[a.candidate]))
+    out = [
+        replace(g, members=(*g.members, *joined.get(g.id, ()))) if g.id in joined else g
+        for g in groups
+        if g.open_at(now)
+    ]
+    for n, p in enumerate(proposals):
+        out.append(
+            OpenGroup(
+                id=f"new:{n}",
+                organisation=p.organisation,
+                theme=p.theme,
+                language=p.language,
+                slot=p.slot,
+                digital=p.digital,
+                rules=p.rules,
+                members=tuple(seated(by_id[m]) for m in p.members),
+            )
+        )
+    return out
+
+
 def fill_groups(
     candidates: Iterable[Candidate],
     groups: Iterable[OpenGroup],
@@ -164,11 +222,7 @@ def fill_groups(
         best: tuple[tuple[bool, int, bool, int, str], OpenGroup] | None = None
         for g in _reachable(person, local, digital):
             inside = members[g.id]
-            if (
-                len(inside) >= g.rules.max_size
-                or person.id in g.former
-                or not fits(person, g, inside, book, now)
-            ):
+            if not admits(person, g, inside, book, now):
                 continue
             key = (
                 len(inside) >= g.rules.target_size,

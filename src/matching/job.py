@@ -27,7 +27,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from matching.algorithm import RunStats, form_groups
-from matching.fill import Addition, fill_groups
+from matching.diagnose import with_open_groups
+from matching.fill import Addition, after_run, fill_groups
 from matching.model import Candidate, GroupProposal, Plan, Reason, Suggestion, Unplaced
 from matching.service import Inputs, load_inputs, store_plan
 
@@ -78,7 +79,9 @@ def compute_plan(inputs: Inputs, now: datetime) -> Computed:
     """Run the pure core on loaded inputs; module-level so a worker process can import it.
 
     Open groups are filled first (longest-waiting first, :func:`matching.fill.fill_groups`);
-    new groups are formed from the people left.
+    new groups are formed from the people left. The people still waiting are also offered
+    the changes of choices that would let the next run's fill take them into a group open
+    after this one (:func:`matching.diagnose.with_open_groups`).
     """
     stats = RunStats()
     filled = fill_groups(inputs.candidates, inputs.open_groups, inputs.rules, now=now)
@@ -86,6 +89,13 @@ def compute_plan(inputs: Inputs, now: datetime) -> Computed:
     result = form_groups(
         people, inputs.rules, now=now, facilitators=inputs.facilitators, stats=stats
     )
+    if inputs.open_groups or result.groups:
+        # The waiting are also told which change would let them join a group that is open
+        # after this run (one open before it, or one proposed now); a re-check runs at once.
+        after = after_run(
+            inputs.open_groups, filled.additions, inputs.candidates, result.groups, now=now
+        )
+        result = with_open_groups(result, people, after, inputs.rules, now=now)
     return Computed(result, stats, filled.additions)
 
 
