@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from matching.algorithm import form_groups  # noqa: E402
 from matching.check import fill_violations, violations  # noqa: E402
+from matching.diagnose import with_open_groups  # noqa: E402
 from matching.fill import OpenGroup, Seated, fill_groups, seated  # noqa: E402
 from matching.model import (  # noqa: E402
     ACROSS,
@@ -330,6 +331,8 @@ class Setting:
     digital_no: float = 0.5
     #: Whether a person accepting takes the first acceptable change (else any, at random).
     first: bool = False
+    #: Whether suggestions also lead into open groups (``matching.diagnose.with_open_groups``).
+    open_suggestions: bool = True
 
 
 @dataclass
@@ -382,6 +385,15 @@ def first_meeting(proposed: datetime, slot: str, key: str, seed: int) -> datetim
     while when < earliest or WEEKDAYS[when.weekday()] != day:
         when += timedelta(days=1)
     return when
+
+
+def _shown(g: _Open) -> OpenGroup:
+    """A simulated open group as the fill sees it."""
+    p = g.proposal
+    return OpenGroup(
+        g.id, p.organisation, p.theme, p.language, p.slot, p.digital, p.rules, tuple(g.members),
+        g.closes_at,
+    )  # fmt: skip
 
 
 def _apply(c: Candidate, s: Suggestion) -> Candidate:
@@ -444,14 +456,7 @@ def run(
         free = [replace(f, free_starts=max(0, f.free_starts - in_use[f.id])) for f in facs]
         people = list(waiting.values())
         if setting.fill and open_groups and match is None:
-            shown = [
-                OpenGroup(
-                    g.id, g.proposal.organisation, g.proposal.theme, g.proposal.language,
-                    g.proposal.slot, g.proposal.digital, g.proposal.rules, tuple(g.members),
-                    g.closes_at,
-                )
-                for g in open_groups
-            ]  # fmt: skip
+            shown = [_shown(g) for g in open_groups]
             filled = fill_groups(people, shown, book, now=now)
             res.violations += len(fill_violations(filled.additions, people, shown, book, now=now))
             by_id = {g.id: g for g in open_groups}
@@ -484,6 +489,12 @@ def run(
                 placed_at[m] = now
                 del waiting[m]
         if setting.accept and match is None:
+            if setting.fill and setting.open_suggestions:
+                # As the job does: also offer the changes that would let the next run's fill
+                # take someone into a group open after this run (open before, or new).
+                after = [_shown(g) for g in open_groups]
+                nxt_run = now + timedelta(days=step_days)
+                plan = with_open_groups(plan, people, after, book, now=nxt_run)
             for cid in plan.waiting:
                 if cid in asked or cid not in waiting:
                     continue
@@ -601,6 +612,11 @@ def main() -> None:
         "--step", type=float, default=7.0, help="days between matching runs (the job: 15 min)"
     )
     ap.add_argument(
+        "--no-open-suggestions",
+        action="store_true",
+        help="suggest only changes that form new groups (as before suggestions saw open groups)",
+    )
+    ap.add_argument(
         "--only", default="", help="comma-separated tables: main,hold,cross,accept (default all)"
     )
     args = ap.parse_args()
@@ -655,13 +671,27 @@ def main() -> None:
             f"{args.digital_no:.0%} of those not open to it):\n"
         )
         shares = [float(a) for a in args.accept.split(",")]
+        opened = not args.no_open_suggestions
         runs = [
-            go(Setting(f"accept {a:.0%}", accept=a, digital_no=args.digital_no)) for a in shares
+            go(
+                Setting(
+                    f"accept {a:.0%}", accept=a, digital_no=args.digital_no, open_suggestions=opened
+                )
+            )
+            for a in shares
         ]
         if 0.5 in shares:
             wait42 = RuleBook(Rules(min_size_after_days=42))
             runs.append(
-                go(Setting("50%, 4 after 42 d", wait42, accept=0.5, digital_no=args.digital_no))
+                go(
+                    Setting(
+                        "50%, 4 after 42 d",
+                        wait42,
+                        accept=0.5,
+                        digital_no=args.digital_no,
+                        open_suggestions=opened,
+                    )
+                )
             )
         report(runs)
 
