@@ -72,6 +72,7 @@ async def test_jobs_link_pages_and_status_api_use_the_configured_windows(
         "housekeeping",
         "statistics",
         "audit_retention",
+        "nudges",
     }
     mailbox = MemoryNotifier()
     services.notifiers = {Channel.EMAIL: mailbox, Channel.SMS: mailbox}
