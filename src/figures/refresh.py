@@ -11,12 +11,13 @@ import asyncio
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 
 from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from figures.aggregate import read_inputs
-from figures.release import Cell, build_release
+from figures.release import Cell, Inputs, build_release
 from figures.tables import stat_cell, stat_release
 
 #: Any number unique to this job (pg_try_advisory_xact_lock key).
@@ -32,6 +33,18 @@ _COLUMNS = (
     "value",
     "suppressed",
 )
+
+
+#: The order of stat_cell's primary key (after release_id, the same for every row).
+_KEY_ORDER = attrgetter("table_id", "area_kind", "area_code", "category", "period")
+
+
+def build_sorted(inputs: Inputs) -> list[Cell]:
+    """:func:`build_release`, its cells in the order of ``stat_cell``'s primary key: COPY then
+    appends to the key's index page by page instead of inserting all over it (measured on the
+    bench's 228,000 cells: the write takes about half the time). Python orders strings by code
+    point, which is UTF-8's byte order, i.e. the database's "C" collation."""
+    return sorted(build_release(inputs), key=_KEY_ORDER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +107,7 @@ async def refresh_release(session: AsyncSession, *, now: datetime) -> RefreshRep
     # The protection is CPU work: off the event loop, so the app keeps answering meanwhile.
     # While it runs, the database drops the old release's cells (readers keep seeing them
     # until this transaction commits): the two overlap on a machine with two cores.
-    building = asyncio.ensure_future(asyncio.to_thread(build_release, inputs))
+    building = asyncio.ensure_future(asyncio.to_thread(build_sorted, inputs))
     months = sorted({m for m, _, _ in inputs.people})
     try:
         release_id = await session.scalar(
