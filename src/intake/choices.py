@@ -5,7 +5,7 @@ These are exactly the single changes the matching core suggests (``matching.mode
 .SuggestionKind``; intake cannot import matching, so the kinds are the same strings here). A
 change only ever *adds* to what the person chose — narrowing choices is what the staff console's
 full form and a new sign-up are for — so it can be offered in one click, by the person with
-their receipt code, by staff after a phone call, or through a signed link in a message.
+their receipt code, by staff after a phone call, or through the link in a suggestion message.
 
 The waiting time stays: a change keeps the person's place in line. Only the choice columns (and
 ``updated_at``) are written; nothing is logged about the person. The caller commits and then
@@ -41,7 +41,7 @@ KINDS: tuple[str, ...] = (ADD_SLOT, WELCOME_DIGITAL, ADD_LANGUAGE, WELCOME_CROSS
 _VALUED = {ADD_SLOT: SLOTS, ADD_LANGUAGE: tuple(LANGUAGES)}
 
 #: Who asked for a change: the person with their receipt code, staff after a phone call, or the
-#: person through the signed link of a suggestion message.
+#: person through the link of a suggestion message.
 ACTORS: tuple[str, ...] = ("participant", "staff", "message")
 
 
