@@ -36,7 +36,6 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from matching.algorithm import form_groups  # noqa: E402
 from matching.check import fill_violations, violations  # noqa: E402
-from matching.diagnose import with_open_groups  # noqa: E402
 from matching.fill import OpenGroup, Seated, fill_groups, seated  # noqa: E402
 from matching.model import (  # noqa: E402
     ACROSS,
@@ -55,6 +54,7 @@ from matching.model import (  # noqa: E402
     SuggestionKind,
     Unplaced,
 )
+from matching.open_joins import with_open_groups  # noqa: E402
 from matching.service import FILL_CLOSES_BEFORE_FIRST_MEETING  # noqa: E402
 
 START = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)  # a Monday
@@ -331,7 +331,7 @@ class Setting:
     digital_no: float = 0.5
     #: Whether a person accepting takes the first acceptable change (else any, at random).
     first: bool = False
-    #: Whether suggestions also lead into open groups (``matching.diagnose.with_open_groups``).
+    #: Whether suggestions also lead into open groups (``matching.open_joins.with_open_groups``).
     open_suggestions: bool = True
 
 

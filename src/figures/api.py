@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from figures.catalogue import TABLES, AreaKind, StatTable
 from figures.jsonstat import STATUS_TEXT, to_csv, to_jsonstat
 from figures.read import cube, current_release
-from intake.api import READ, problems
+from intake.api_common import READ, problems
 from intake.errors import FieldProblem, InvalidInterest, NotFound
 
 Db = SkipValidation[AsyncSession]

@@ -34,16 +34,15 @@ cell's minimum and maximum (the property test does exactly that with HiGHS).
 
 from __future__ import annotations
 
-import heapq
 from collections import defaultdict
 from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 from random import Random
 from typing import Generic, TypeVar
 
 import numpy as np
 
+from figures.elimination import PRIME, ROUNDS, draw, null_vectors
 from intake.disclosure import THRESHOLD, too_small
 
 K = TypeVar("K", bound=Hashable)
@@ -208,7 +207,8 @@ def determined(
     of five or more, which may well be determined) are not looked at: one of them alone in an
     equation absorbs any change, so that equation is dropped too.
 
-    One sparse exact elimination per connected component (:func:`_null_vectors`)."""
+    One sparse exact elimination per connected component
+    (:func:`figures.elimination.null_vectors`)."""
     return audit(equations, unknowns, free=free)[0]
 
 
@@ -229,7 +229,7 @@ def audit(
     unknown = set(unknowns)
     active, free_set, dropped = _reduced(equations, unknown, free)
     found: set[K] = set()
-    vectors: list[dict[K, int]] = [{} for _ in range(_ROUNDS)]
+    vectors: list[dict[K, int]] = [{} for _ in range(ROUNDS)]
     for component in _components(active):
         key = None
         if memo is not None:
@@ -239,7 +239,7 @@ def audit(
         if got is not None and set(got[0]) == {c for i in component for c in active[i]}:
             cells, zs = got
         else:
-            cells, zs = _null_vectors(equations, component, active)
+            cells, zs = null_vectors(equations, component, active)
             if memo is not None and key is not None:
                 memo[key] = (cells, zs)
         for j, c in enumerate(cells):
@@ -258,17 +258,17 @@ def audit(
             last = private[-1]
             for vec in vectors:
                 for c in private[:-1]:
-                    vec[c] = _draw(rng)
+                    vec[c] = draw(rng)
                 s = sum(k * vec.get(c, 0) for c, k in coef.items() if c != last)
-                k_last = coef.get(last, 0) % _PRIME
-                vec[last] = (-s * pow(k_last, -1, _PRIME)) % _PRIME if k_last else 0
+                k_last = coef.get(last, 0) % PRIME
+                vec[last] = (-s * pow(k_last, -1, PRIME)) % PRIME if k_last else 0
         for name, parts in forms.items():
             inside = [c for c in parts if c in unknown]
             for vec in vectors:  # an unknown in no equation at all can take any value
                 for c in inside:
                     if c not in vec:
-                        vec[c] = _draw(rng)
-            if all(sum(vec.get(c, 0) for c in inside) % _PRIME == 0 for vec in vectors):
+                        vec[c] = draw(rng)
+            if all(sum(vec.get(c, 0) for c in inside) % PRIME == 0 for vec in vectors):
                 fixed.add(name)
     return found - free_set, fixed
 
@@ -361,139 +361,6 @@ def _rank_determined(
     # equations fix unknown u) iff its projection keeps the whole unit length.
     reach = (vt[:rank] ** 2).sum(axis=0)
     return {c for c, r in zip(cols, reach, strict=True) if r > 1 - 1e-7}
-
-
-#: A prime near 2**61: the null vectors are evaluated modulo it (see below).
-_PRIME = (1 << 61) - 1
-#: Random null vectors: an unknown (or a form) zero on all of them counts as fixed.
-_ROUNDS = 2
-
-Number = int | Fraction
-
-
-def _null_vectors(
-    equations: Sequence[Equation[K]],
-    rows: list[int],
-    active: Mapping[int, list[K]],
-) -> tuple[list[K], list[list[int]]]:
-    """The unknowns of one component and random null vectors over them (modulo a prime).
-
-    Unknown u is determined iff its unit vector lies in the row space of the equations, i.e.
-    iff every vector z of the null space (A z = 0) has z_u = 0. The equations are brought to
-    echelon form by sparse Gaussian elimination in exact arithmetic (integers; fractions only
-    after a pivot other than ±1), choosing the column with the fewest entries and the shortest
-    row as pivot (Markowitz), which keeps the fill-in of these sparse ±1 systems small. Then a
-    random null vector is read off by back substitution (random values for the free columns,
-    modulo a prime P of 61 bits, exact because the echelon form is exact):
-
-    * z_u ≠ 0 (mod P) proves z_u ≠ 0 in the rationals: u can move, it is **not** determined
-      (a certificate, no error);
-    * z_u = 0 for both of two independent random vectors: u is taken as determined. If u is
-      not determined, z_u is a non-zero linear form in the random values, which vanishes with
-      probability at most 1/P per try (Schwartz–Zippel), so a wrong answer has probability
-      below 2**-120 (for a cell it would only suppress one cell too many).
-
-    Cost: one elimination per component (its fill-in), plus a pass over the echelon form per
-    random vector, instead of a dense SVD (cubic in the size of the component).
-    """
-    index: dict[K, int] = {}
-    matrix: list[dict[int, Number]] = []
-    for i in rows:
-        eq = equations[i]
-        row: dict[int, Number] = {}
-        for c in active[i]:
-            j = index.setdefault(c, len(index))
-            row[j] = row.get(j, 0) + (1 if c == eq.total else -1)
-        row = {j: v for j, v in row.items() if v}
-        if row:
-            matrix.append(row)
-    cells = list(index)
-    echelon = _echelon(matrix, len(cells))
-    pivots = {p for p, _ in echelon}
-    free = [j for j in range(len(cells)) if j not in pivots]
-    rng = Random(len(cells) * 1_000_003 + len(matrix))  # the same release, the same answer
-    rows_mod = [(p, _row_mod(row)) for p, row in echelon]
-    vectors: list[list[int]] = []
-    for _ in range(_ROUNDS):
-        z = [0] * len(cells)
-        for j in free:
-            z[j] = _draw(rng)
-        for p, reduced in reversed(rows_mod):
-            s = 0
-            a = 1
-            for j, v in reduced.items():
-                if j == p:
-                    a = v
-                else:
-                    s += v * z[j]
-            z[p] = (-s * pow(a, -1, _PRIME)) % _PRIME
-        vectors.append(z)
-    return cells, vectors
-
-
-def _draw(rng: Random) -> int:
-    """A random non-zero value modulo the prime."""
-    return rng.getrandbits(61) % (_PRIME - 1) + 1
-
-
-def _row_mod(row: Mapping[int, Number]) -> dict[int, int]:
-    out: dict[int, int] = {}
-    for j, v in row.items():
-        if isinstance(v, int):
-            out[j] = v % _PRIME
-        else:
-            if v.denominator % _PRIME == 0:  # pragma: no cover - needs a 61-bit prime factor
-                raise ArithmeticError("denominator divisible by the modulus")
-            out[j] = v.numerator * pow(v.denominator, -1, _PRIME) % _PRIME
-    return out
-
-
-def _echelon(matrix: list[dict[int, Number]], n_cols: int) -> list[tuple[int, dict[int, Number]]]:
-    """Row echelon form of a sparse matrix, exact: (pivot column, row) in elimination order.
-
-    Each row holds its pivot and columns pivoted later or free, so back substitution in
-    reverse order solves for the pivots. Consumes ``matrix``."""
-    col_rows: list[set[int]] = [set() for _ in range(n_cols)]
-    for r, row in enumerate(matrix):
-        for j in row:
-            col_rows[j].add(r)
-    heap = [(len(rs), j) for j, rs in enumerate(col_rows) if rs]
-    heapq.heapify(heap)
-    done = [False] * n_cols
-    out: list[tuple[int, dict[int, Number]]] = []
-    while heap:
-        count, p = heapq.heappop(heap)
-        if done[p] or count != len(col_rows[p]) or not count:
-            continue
-        # The shortest row with a unit pivot if any (keeps the arithmetic in integers).
-        r = min(col_rows[p], key=lambda r: (abs(matrix[r][p]) != 1, len(matrix[r]), r))
-        pivot_row = matrix[r]
-        a = pivot_row[p]
-        done[p] = True
-        for j in pivot_row:
-            col_rows[j].discard(r)
-        for other in list(col_rows[p]):
-            target = matrix[other]
-            b = target[p]
-            factor: Number = b * a if a in (1, -1) else Fraction(b) / a
-            for j, v in pivot_row.items():
-                new = target.get(j, 0) - factor * v
-                if new:
-                    if j not in target:
-                        col_rows[j].add(other)
-                        if not done[j]:
-                            heapq.heappush(heap, (len(col_rows[j]), j))
-                    target[j] = new
-                elif j in target:
-                    del target[j]
-                    col_rows[j].discard(other)
-                    if not done[j]:
-                        heapq.heappush(heap, (len(col_rows[j]), j))
-        out.append((p, pivot_row))
-        for j in pivot_row:
-            if not done[j] and col_rows[j]:
-                heapq.heappush(heap, (len(col_rows[j]), j))
-    return out
 
 
 __all__ = [

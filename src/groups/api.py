@@ -22,18 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from groups import close_group
 from groups.service import group_belongs_to, group_events, list_groups
 from groups.tables import group_meeting, meeting_absence
-from intake.api import (
-    API_KEY_SECURITY,
-    AUTH,
-    READ,
-    WRITE,
-    Db,
-    Now,
-    Principal,
-    problems,
-    provide_staff_principal,
-    require_role,
-)
+from intake.api import API_KEY_SECURITY, provide_staff_principal, require_role
+from intake.api_common import AUTH, READ, WRITE, Db, Now, Principal, problems
 from intake.errors import Conflict, NotFound
 from intake.registry import ApiPrincipal
 from matching.tables import group_member, start_group

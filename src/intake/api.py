@@ -9,46 +9,48 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from http import HTTPStatus
 from typing import Annotated, Any, Protocol
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import Provide
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
-from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import HeaderParameter, Parameter, QueryParameter, SkipValidation
+from litestar.params import HeaderParameter, Parameter, SkipValidation
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import idempotency, interests, referrals, registration
+from intake.api_common import (
+    AUTH,
+    READ,
+    WRITE,
+    Cipher,
+    Db,
+    Now,
+    Principal,
+    ProgressPort,
+    SuggestionsPort,
+    problems,
+)
+from intake.api_reference import ReferenceController
 from intake.choices import ChoiceChange
-from intake.consent import CURRENT_VERSION, TEXTS
 from intake.crypto import ContactCipher
-from intake.errors import PROBLEM_JSON, Conflict, FieldProblem, InvalidInterest
-from intake.places import match, places
+from intake.errors import Conflict, FieldProblem, InvalidInterest
 from intake.progress import (
     AnswerOutcome,
     Progress,
-    Suggestions,
     answer_by_code,
     change_by_code,
     provide_suggestions,
     with_progress,
     withdraw_by_code,
 )
-from intake.reference import CROSS_PROBLEM, LANGUAGES
-from intake.registry import ApiPrincipal, authenticate, list_organisations
+from intake.registry import ApiPrincipal, authenticate
 from intake.schemas import (
-    AGE_BANDS,
-    SLOTS,
     AnswerIn,
     ChoicesIn,
     ChoicesOut,
-    ConsentText,
     InterestIn,
     InterestStatus,
-    Problem,
     ReferralBatch,
     ReferralBatchIn,
     ReferralLink,
@@ -57,48 +59,11 @@ from intake.schemas import (
     Registered,
     StaffInterest,
 )
-from intake.tables import county, municipality, theme
 from intake.web.i18n import Translator, from_accept_language, negotiate
 from intake.web.views import registered_message
 
-Db = SkipValidation[AsyncSession]
-Cipher = SkipValidation[ContactCipher]
-Now = SkipValidation[datetime]
-Principal = SkipValidation[ApiPrincipal]
-ProgressPort = SkipValidation[Progress]
-SuggestionsPort = SkipValidation[Suggestions]
-
 #: Either header carries an API key (components.securitySchemes in the OpenAPI document).
 API_KEY_SECURITY: list[dict[str, list[str]]] = [{"bearer": []}, {"apiKey": []}]
-
-_WHY = {
-    400: "Malformed request: invalid JSON, NUL characters, or JSON nested too deep",
-    401: "No API key, or an unknown or revoked one",
-    403: "The API key's role may not do this",
-    404: "Unknown, or not visible to this caller",
-    409: "Conflicts with what is stored (e.g. an Idempotency-Key reused for another body)",
-    413: "The request body is larger than 64 KiB",
-    415: "The body must be application/json",
-    422: "Some fields are not valid: each is named in errors[]",
-    429: "Too many writes from this client; see Retry-After",
-}
-READ = (400, 422)
-WRITE = (400, 413, 415, 422, 429)
-AUTH = (401, 403)
-
-
-def problems(*statuses: int) -> dict[int, ResponseSpec]:
-    """OpenAPI responses for error statuses, each an RFC 9457 problem+json body."""
-    return {
-        status: ResponseSpec(
-            data_container=Problem,
-            media_type=PROBLEM_JSON,
-            description=_WHY.get(status) or HTTPStatus(status).phrase,
-            generate_examples=False,
-        )
-        for status in sorted(set(statuses))
-    }
-
 
 #: The Idempotency-Key request header, validated and documented in one place.
 IdempotencyKey = Annotated[
@@ -228,95 +193,6 @@ async def _explained(
     waiting = [i.id for i in found if i.status == "waiting"]
     words = await progress.waiting_explanations(db, waiting, lang)  # type: ignore[arg-type]
     return [i.model_copy(update={"explanation": words.get(i.id)}) for i in found]
-
-
-class ReferenceController(Controller):
-    """Themes, municipalities and organisations: what a sign-up form needs to offer."""
-
-    path = "/api/v1"
-    tags = ["reference"]
-
-    @get("/consent", responses=problems(400))
-    async def consent(self) -> ConsentText:
-        """The consent text a sign-up shows, and the version to send as consent.text_version."""
-        current = TEXTS[CURRENT_VERSION]
-        return ConsentText(
-            version=CURRENT_VERSION,
-            texts={"nb": current["nb"], "nn": current["nn"], "en": current["en"]},
-        )
-
-    @get("/themes", responses=problems(400))
-    async def themes(self, db: Db) -> dict[str, Any]:
-        """Themes (slugs for ``themes``), age bands, times and languages a sign-up offers."""
-        rows = (await db.execute(select(theme).order_by(theme.c.position))).mappings().all()
-        return {
-            "themes": [
-                {
-                    "slug": r["slug"],
-                    "names": {"nb": r["name_nb"], "nn": r["name_nn"], "en": r["name_en"]},
-                }
-                for r in rows
-            ],
-            "cross_problem": {
-                "slug": CROSS_PROBLEM.slug,
-                "names": {"nb": CROSS_PROBLEM.nb, "nn": CROSS_PROBLEM.nn, "en": CROSS_PROBLEM.en},
-                "field": "cross_problem_welcome",
-            },
-            "age_bands": list(AGE_BANDS),
-            "availability": list(SLOTS),
-            "languages": LANGUAGES,
-        }
-
-    @get("/municipalities", responses=problems(*READ))
-    async def municipalities(
-        self, db: Db, q: Annotated[str | None, Parameter(max_length=60)] = None
-    ) -> list[dict[str, Any]]:
-        """Search by current or former name (before the 2017–2020 mergers), best match first:
-        exact, prefix, word prefix, contains. æ, ø and å are letters of their own ("Bø" does
-        not find Bodø; "aa" counts as "å"); an ASCII-only query also matches folded names
-        ("tromso" → Tromsø), after the others. A number prefix matches too. ``label`` carries
-        the county where two municipalities share a name. The sign-up form uses the same rules
-        (``intake.places``)."""
-        stmt = select(
-            municipality.c.number, municipality.c.name, county.c.name.label("county")
-        ).join(county, county.c.number == municipality.c.county_number)
-        rows = (await db.execute(stmt)).all()
-        county_of = {r.number: r.county for r in rows}
-        found = places((r.number, r.name, r.county) for r in rows)
-        if q and q.strip():
-            by_number = [p for p in found if p.number.startswith(q.strip())]
-            found = match(q, found) or by_number
-        return [
-            {
-                "number": p.number,
-                "name": p.name,
-                "county": county_of[p.number],
-                "label": p.label,
-                "former_names": list(p.former),
-            }
-            for p in found
-        ]
-
-    @get("/organisations", responses=problems(*READ))
-    async def organisations(
-        self,
-        db: Db,
-        municipality_number: Annotated[
-            str | None, QueryParameter(name="municipality", pattern=r"^\d{4}$")
-        ] = None,
-    ) -> list[dict[str, Any]]:
-        orgs = await list_organisations(db, municipality_number=municipality_number)
-        return [
-            {
-                "id": str(o.id),
-                "slug": o.slug,
-                "name": o.name,
-                "kind": o.kind,
-                "region": o.region_slug,
-                "municipalities": list(o.municipalities),
-            }
-            for o in orgs
-        ]
 
 
 class InterestController(Controller):

@@ -144,7 +144,7 @@ def admits(
     The group is still open to newcomers, below its ``max_size`` with ``members``, the person
     was not in it before, and :func:`fits` holds. :func:`fill_groups` asks exactly this, and
     so does the diagnosis when it looks for a change of choices that would let someone join an
-    open group (``matching.diagnose.with_open_groups``): the two cannot disagree.
+    open group (``matching.open_joins.with_open_groups``): the two cannot disagree.
     """
     return (
         group.open_at(now)

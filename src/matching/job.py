@@ -27,9 +27,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from matching.algorithm import RunStats, form_groups
-from matching.diagnose import with_open_groups
 from matching.fill import Addition, after_run, fill_groups
 from matching.model import Candidate, GroupProposal, Plan, Reason, Suggestion, Unplaced
+from matching.open_joins import with_open_groups
 from matching.service import Inputs, load_inputs, store_plan
 
 log = logging.getLogger("samhjelp.matching")
@@ -81,7 +81,7 @@ def compute_plan(inputs: Inputs, now: datetime) -> Computed:
     Open groups are filled first (longest-waiting first, :func:`matching.fill.fill_groups`);
     new groups are formed from the people left. The people still waiting are also offered
     the changes of choices that would let the next run's fill take them into a group open
-    after this one (:func:`matching.diagnose.with_open_groups`).
+    after this one (:func:`matching.open_joins.with_open_groups`).
     """
     stats = RunStats()
     filled = fill_groups(inputs.candidates, inputs.open_groups, inputs.rules, now=now)

@@ -11,7 +11,6 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from matching.algorithm import form_groups
-from matching.diagnose import OpenGroupJoins, with_open_groups
 from matching.fill import OpenGroup, Seated, after_run, fill_groups
 from matching.job import compute_plan
 from matching.model import (
@@ -24,6 +23,7 @@ from matching.model import (
     Suggestion,
     SuggestionKind,
 )
+from matching.open_joins import OpenGroupJoins, with_open_groups
 from matching.service import Inputs
 from unit.matching.matching_strategies import NOW, person, starter
 
