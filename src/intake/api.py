@@ -25,6 +25,7 @@ from intake.api_common import (
     WRITE,
     Cipher,
     Db,
+    JsonBody,
     Now,
     Principal,
     ProgressPort,
@@ -201,7 +202,13 @@ class InterestController(Controller):
     path = "/api/v1/interests"
     tags = ["interests"]
 
-    @post("/", status_code=HTTP_201_CREATED, responses=problems(*WRITE, 409))
+    @post(
+        "/",
+        status_code=HTTP_201_CREATED,
+        responses=problems(*WRITE, 409),
+        dto=JsonBody[InterestIn],
+        return_dto=None,
+    )
     async def register(
         self,
         request: Request[Any, Any, Any],
