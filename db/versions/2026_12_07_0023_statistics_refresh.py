@@ -1,4 +1,9 @@
-"""statistics: faster refresh (reserved)
+"""statistics: faster refresh — ``stat_cell``'s primary key starts with the period
+
+The refresh builds and stores a release one period at a time (months in order, then ``now``)
+and stores each period while the next is protected; with the period first in the key, every
+period's COPY appends to the key's index instead of inserting all over it. The readers filter
+on the period in every query, so the key still serves them.
 
 Revision ID: 0023_statistics_refresh
 Revises: 0022_performance_more
@@ -7,8 +12,7 @@ Create Date: 2026-12-07 19:00:00
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+from alembic import op
 
 revision: str = "0023_statistics_refresh"
 down_revision: str | None = "0022_performance_more"
@@ -17,8 +21,18 @@ depends_on: Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    op.drop_constraint("pk_stat_cell", "stat_cell", type_="primary")
+    op.create_primary_key(
+        "pk_stat_cell",
+        "stat_cell",
+        ["release_id", "period", "table_id", "area_kind", "area_code", "category"],
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_constraint("pk_stat_cell", "stat_cell", type_="primary")
+    op.create_primary_key(
+        "pk_stat_cell",
+        "stat_cell",
+        ["release_id", "table_id", "area_kind", "area_code", "category", "period"],
+    )

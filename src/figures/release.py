@@ -21,7 +21,7 @@ at least five placed people; neither takes part in the linear problems.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from figures.catalogue import NATION, QUANTILES, SNAPSHOT, area_key
@@ -420,26 +420,34 @@ def _groups(inputs: Inputs) -> Iterable[Cell]:
                 yield Cell("groups", month, kind, code, parents[(kind, code)], state, n, False)
 
 
-def build_release(inputs: Inputs) -> list[Cell]:
-    """Every non-zero or suppressed cell of a release."""
+def release_parts(inputs: Inputs) -> Iterator[list[Cell]]:
+    """Every non-zero or suppressed cell of a release, one period at a time: the months in
+    order, then the snapshot (``now``). Each part is complete when yielded, so the refresh
+    can store a month while the next one is protected (no problem spans two periods)."""
     geo = inputs.geography
-    cells: list[Cell] = []
     by_month: dict[str, list[tuple[str, str, PeopleCounts]]] = defaultdict(list)
-    by_tree: dict[tuple[str, str], list[tuple[str, int]]] = defaultdict(list)
+    by_tree: dict[str, dict[str, list[tuple[str, int]]]] = defaultdict(lambda: defaultdict(list))
     for (month, muni, cat), n in inputs.people.items():
         if cat.split(":")[0] in ("theme", "language"):
             if n.signups:
-                by_tree[(month, cat)].append((muni, n.signups))
+                by_tree[month][cat].append((muni, n.signups))
         else:
             by_month[month].append((muni, cat, n))
-    for month, rows in sorted(by_month.items()):
-        values, hidden = _flow_problem(rows, geo)
-        cells += _cells(month, values, hidden, geo)
-    for (month, cat), counts in sorted(by_tree.items()):
-        values, hidden = _tree_problem(counts, "signups", cat, geo)
-        cells += _cells(month, values, hidden, geo)
+    others: dict[str, list[Cell]] = defaultdict(list)
+    for cell in (*_waits(inputs), *_groups(inputs)):
+        others[cell.period].append(cell)
+    for month in sorted({*by_month, *by_tree, *others}):
+        cells: list[Cell] = []
+        if month in by_month:
+            values, hidden = _flow_problem(by_month[month], geo)
+            cells += _cells(month, values, hidden, geo)
+        for cat, counts in sorted(by_tree.get(month, {}).items()):
+            values, hidden = _tree_problem(counts, "signups", cat, geo)
+            cells += _cells(month, values, hidden, geo)
+        cells += others.get(month, ())
+        yield cells
     values, hidden = _snapshot_problem(inputs)
-    cells += _cells(SNAPSHOT, values, hidden, geo)
+    cells = list(_cells(SNAPSHOT, values, hidden, geo))
     themes: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for (muni, cat), waiting in inputs.waiting.items():
         if cat.startswith("theme:") and waiting:
@@ -447,6 +455,9 @@ def build_release(inputs: Inputs) -> list[Cell]:
     for cat, counts in sorted(themes.items()):
         values, hidden = _tree_problem(counts, "waiting", cat, geo)
         cells += _cells(SNAPSHOT, values, hidden, geo)
-    cells += _waits(inputs)
-    cells += _groups(inputs)
-    return cells
+    yield cells
+
+
+def build_release(inputs: Inputs) -> list[Cell]:
+    """Every non-zero or suppressed cell of a release (:func:`release_parts`, joined)."""
+    return [cell for part in release_parts(inputs) for cell in part]

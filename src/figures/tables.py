@@ -54,13 +54,15 @@ stat_cell = Table(
     Column("category", Text, nullable=False),
     Column("value", Integer),  # None when suppressed
     Column("suppressed", Boolean, nullable=False, server_default="false"),
+    # The period first: a release is built and stored one period at a time, in order, so
+    # COPY appends to the key's index (migration 0023).
     PrimaryKeyConstraint(
         "release_id",
+        "period",
         "table_id",
         "area_kind",
         "area_code",
         "category",
-        "period",
         name="pk_stat_cell",
     ),
     Index("ix_stat_cell_parent", "release_id", "table_id", "parent", "period"),

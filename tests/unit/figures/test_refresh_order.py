@@ -32,7 +32,7 @@ def _inputs() -> Inputs:
     return inputs
 
 
-_FIELDS = ("table_id", "area_kind", "area_code", "category", "period")
+_FIELDS = ("period", "table_id", "area_kind", "area_code", "category")
 
 
 def key(c: object) -> tuple[str, ...]:
