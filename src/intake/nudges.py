@@ -5,12 +5,20 @@ gets at most one message in :data:`INTERVAL` when one small change in their own 
 place them now (the job is ``samhjelp.nudges``). The message carries a link to a page that shows
 the change(s), with a button to accept each and one to stop these messages.
 
-The link is ``<base>/forslag/<token>``: 22 characters of a random 128-bit token. Only its
-SHA-256 is stored, in the person's row, as with receipt codes, so a database dump hands out no
-working link. It works for one purpose (this page), for :data:`LINK_VALID` after the message
-went out, and only for the latest message: a tampered or replaced token finds no row, an old one
-is told apart ("expired") so the page can say kindly what happened. The token says nothing
-about the person; everything it stands for stays in the database.
+The link is ``<base>/forslag/<token>``, signed and expiring like the life cycle's links
+(``groups.links``); the token is 28 characters, short enough for an SMS:
+
+* 12 characters of nonce (9 random bytes, base64url); only its SHA-256 is stored, in
+  the person's row, as with receipt codes, so a database dump hands out no working link;
+* 16 characters of HMAC-SHA256 (96 bits) with the link secret over
+  ``suggestion | interest id | expiry | nonce``, the expiry being :data:`LINK_VALID` after the
+  message went out.
+
+It works for one purpose (this page), until its expiry, and only for the latest message: a
+forged or altered token (wrong signature), a replaced or stopped one (no row with that nonce)
+and an old one ("expired") are told apart so the page can say kindly what happened. Changing
+the stored send time or moving the link to another person breaks the signature. The token
+says nothing about the person; everything it stands for stays in the database.
 
 "Stop these messages" clears the opt-in, the link and the offered changes at once; withdrawal
 and erasure delete the row and all of this with it.
@@ -18,8 +26,10 @@ and erasure delete the row and all of this with it.
 
 from __future__ import annotations
 
+import base64
 import enum
 import hashlib
+import hmac
 import secrets
 import uuid
 from collections.abc import Mapping, Sequence
@@ -37,7 +47,9 @@ from intake.tables import interest
 INTERVAL = timedelta(days=30)
 #: How long a message's link works.
 LINK_VALID = timedelta(days=14)
-TOKEN_CHARS = 22
+NONCE_CHARS = 12
+MAC_CHARS = 16
+TOKEN_CHARS = NONCE_CHARS + MAC_CHARS
 _TOKEN_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
@@ -78,12 +90,23 @@ class Offer:
 
 
 def new_token() -> str:
-    """A fresh link token (never stored; only :func:`token_hash` of it is)."""
-    return secrets.token_urlsafe(16)
+    """A fresh nonce for a link (never stored; only :func:`token_hash` of it is)."""
+    return secrets.token_urlsafe(9)
 
 
-def token_hash(token: str) -> bytes:
-    return hashlib.sha256(b"suggestion-link:" + token.encode()).digest()
+def token_hash(nonce: str) -> bytes:
+    """What the person's row keeps of a link: the SHA-256 of its nonce."""
+    return hashlib.sha256(b"suggestion-link:" + nonce.encode()).digest()
+
+
+def signed(secret: str, interest_id: uuid.UUID, sent_at: datetime, nonce: str) -> str:
+    """The link token for a message sent at ``sent_at``: the nonce and its signature."""
+    if not secret:
+        raise ValueError("a link secret is required")
+    expiry = int((sent_at + LINK_VALID).timestamp())
+    message = f"suggestion|{interest_id}|{expiry}|{nonce}".encode()
+    mac = hmac.new(secret.encode(), message, hashlib.sha256).digest()
+    return nonce + base64.urlsafe_b64encode(mac).decode()[:MAC_CHARS]
 
 
 def _wellformed(token: str) -> bool:
@@ -125,10 +148,12 @@ async def claim_messages(
     offers: Mapping[uuid.UUID, Sequence[Change]],
     *,
     now: datetime,
+    secret: str,
 ) -> dict[uuid.UUID, str]:
     """Record that a message goes out now to each of these people, with these changes and a
     new link, if they are still waiting, still opted in and had none in :data:`INTERVAL`;
-    returns the links' tokens of those claimed (the others are left out).
+    returns the links' signed tokens (:func:`signed`) of those claimed (the others are left
+    out).
 
     One conditional ``UPDATE`` for the whole batch: of two replicas (or two runs) racing for
     the same person, only one sees the condition true, so nobody gets two messages in a month.
@@ -137,12 +162,12 @@ async def claim_messages(
     if not offers:
         return {}
     ids = list(offers)
-    tokens = {iid: new_token() for iid in ids}
+    nonces = {iid: new_token() for iid in ids}
     done = await session.execute(
         _CLAIM_MANY,
         {
             "ids": ids,
-            "hashes": [token_hash(tokens[iid]) for iid in ids],
+            "hashes": [token_hash(nonces[iid]) for iid in ids],
             "offers": {
                 str(n): [c.as_json() for c in offers[iid]] for n, iid in enumerate(ids, start=1)
             },
@@ -150,13 +175,16 @@ async def claim_messages(
             "cutoff": now - INTERVAL,
         },
     )
-    return {iid: tokens[iid] for iid in done.scalars()}
+    return {iid: signed(secret, iid, now, nonces[iid]) for iid in done.scalars()}
 
 
-async def resolve(session: AsyncSession, token: str, *, now: datetime) -> Offer | LinkProblem:
-    """What a link stands for, or why it cannot be used."""
+async def resolve(
+    session: AsyncSession, token: str, *, now: datetime, secret: str
+) -> Offer | LinkProblem:
+    """What a link stands for, or why it cannot be used (a forged signature is unknown)."""
     if not _wellformed(token):
         return LinkProblem.UNKNOWN
+    nonce = token[:NONCE_CHARS]
     row = (
         await session.execute(
             select(
@@ -165,10 +193,13 @@ async def resolve(session: AsyncSession, token: str, *, now: datetime) -> Offer 
                 interest.c.suggestion_language,
                 interest.c.suggestion_offer,
                 interest.c.suggestion_sent_at,
-            ).where(interest.c.suggestion_link_hash == token_hash(token))
+            ).where(interest.c.suggestion_link_hash == token_hash(nonce))
         )
     ).first()
     if row is None or row.suggestion_sent_at is None:
+        return LinkProblem.UNKNOWN
+    expected = signed(secret, row.id, row.suggestion_sent_at, nonce)
+    if not hmac.compare_digest(expected.encode(), token.encode()):
         return LinkProblem.UNKNOWN
     if now >= row.suggestion_sent_at + LINK_VALID:
         return LinkProblem.EXPIRED

@@ -136,7 +136,10 @@ async def _batch(
         )
         # One statement claims them all (only those still due: a racing run gets none).
         tokens = await nudges.claim_messages(
-            session, {r.id: offers[r.id] for r in wanted if r.id in contacts}, now=now
+            session,
+            {r.id: offers[r.id] for r in wanted if r.id in contacts},
+            now=now,
+            secret=lc.link_secret,
         )
         for row in wanted:
             token = tokens.get(row.id)

@@ -22,7 +22,16 @@ import uvicorn
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from e2e.support import AXE, CHROMIUM, CHROMIUM_ARGS, SHARED_MUNI, SINGLE_MUNI, Site, free_port
+from e2e.support import (
+    AXE,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    LINK_SECRET,
+    SHARED_MUNI,
+    SINGLE_MUNI,
+    Site,
+    free_port,
+)
 from helpers import make_org
 from intake.crypto import ContactCipher
 from intake.referrals import create_link
@@ -61,7 +70,7 @@ async def site(
         public_base_url=url,
         post_rate_per_minute=10_000,
         scheduler_enabled=False,
-        link_secret="e2e-link-secret-" + "x" * 32,
+        link_secret=LINK_SECRET,
     )
     services = Services(
         settings=settings, engine=engine, sessionmaker=maker, cipher=ContactCipher(bytes(range(32)))

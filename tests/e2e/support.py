@@ -43,6 +43,8 @@ CHROMIUM_ARGS = [
 LANGS = ("nb", "nn", "en")
 SINGLE_MUNI = "3405"  # Lillehammer: served by one test organisation
 SHARED_MUNI = "1508"  # Ålesund: served by two, so the form asks which
+#: The shared site's link secret (tests that sign a link the site must accept use it).
+LINK_SECRET = "e2e-link-secret-" + "x" * 32
 
 
 def free_port() -> int:

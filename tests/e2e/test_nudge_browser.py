@@ -15,12 +15,20 @@ import pytest
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from e2e.support import SINGLE_MUNI, Site, axe_violations, choose_municipality, screenshot_dir
+from e2e.support import (
+    LINK_SECRET,
+    SINGLE_MUNI,
+    Site,
+    axe_violations,
+    choose_municipality,
+    screenshot_dir,
+)
 from groups import Lifecycle
 from helpers import interest_body
 from intake import nudges
 from intake.crypto import ContactCipher
 from intake.interests import register
+from intake.receipt import code_hash
 from intake.schemas import InterestIn
 from intake.tables import interest
 from matching.tables import match_run, waiting_note
@@ -29,7 +37,7 @@ from samhjelp.nudges import run_nudges
 
 pytestmark = pytest.mark.browser
 SHOTS = screenshot_dir("nudge-screenshots")
-TOKEN = re.compile(r"/forslag/([A-Za-z0-9_-]{22})")
+TOKEN = re.compile(r"/forslag/([A-Za-z0-9_-]{28})")
 REASON = {"kind": "too_few", "organisation": "x", "theme": "sorg", "others": 2, "needed": 4,
           "cross_problem_welcome": False}  # fmt: skip
 
@@ -89,7 +97,9 @@ async def test_sign_up_opt_in_message_link_accept_and_stop(site: Site, phone: An
             interest_id=iid, reason=REASON, suggestion=change, suggestions=[change],
             updated_at=datetime.now(UTC),
         ))  # fmt: skip
-    lc = Lifecycle(cipher=ContactCipher(bytes(range(32))), link_secret="x" * 40, base_url=site.url)
+    lc = Lifecycle(
+        cipher=ContactCipher(bytes(range(32))), link_secret=LINK_SECRET, base_url=site.url
+    )
     try:
         assert (await run_nudges(maker, lc, now=datetime.now(UTC))).sent == 1
         async with maker() as s:
@@ -131,21 +141,24 @@ async def test_sign_up_opt_in_message_link_accept_and_stop(site: Site, phone: An
 async def test_an_expired_link_page(site: Site, phone: Any) -> None:
     """A link 15 days after its message: a calm page in the language asked for, nothing else."""
     maker = async_sessionmaker(site.engine, expire_on_commit=False)
-    token = nudges.new_token()
+    nonce = nudges.new_token()
+    sent_at = datetime.now(UTC) - timedelta(days=15)
     async with maker.begin() as s:
         body = interest_body(
             municipality=SINGLE_MUNI, contact={"email": "expired@example.no"},
             suggestion_messages=True, suggestion_language="nn",
         )  # fmt: skip
-        await register(s, InterestIn.model_validate(body), cipher=ContactCipher(bytes(range(32))),
-                       source="self", now=datetime.now(UTC) - timedelta(days=40))  # fmt: skip
-        await s.execute(
+        done = await register(s, InterestIn.model_validate(body),
+                              cipher=ContactCipher(bytes(range(32))), source="self",
+                              now=datetime.now(UTC) - timedelta(days=40))  # fmt: skip
+        iid = await s.scalar(
             update(interest)
-            .where(interest.c.contact_masked.is_not(None), interest.c.suggestion_language == "nn",
-                   interest.c.organisation_id == site.single.id)
-            .values(suggestion_link_hash=nudges.token_hash(token),
-                    suggestion_sent_at=datetime.now(UTC) - timedelta(days=15))
+            .where(interest.c.receipt_hash == code_hash(done.receipt_code))
+            .values(suggestion_link_hash=nudges.token_hash(nonce), suggestion_sent_at=sent_at)
+            .returning(interest.c.id)
         )  # fmt: skip
+    assert iid is not None
+    token = nudges.signed(LINK_SECRET, iid, sent_at, nonce)
     try:
         await phone.goto(f"{site.url}/forslag/{token}?lang=nn")
         assert await phone.is_visible("#link-problem")
@@ -155,5 +168,5 @@ async def test_an_expired_link_page(site: Site, phone: Any) -> None:
     finally:
         async with maker.begin() as s:
             await s.execute(
-                delete(interest).where(interest.c.suggestion_link_hash == nudges.token_hash(token))
+                delete(interest).where(interest.c.suggestion_link_hash == nudges.token_hash(nonce))
             )

@@ -66,6 +66,12 @@ def _problem(request: Request[Any, Any, Any], problem: nudges.LinkProblem) -> Te
     )  # fmt: skip
 
 
+def _secret(request: Request[Any, Any, Any]) -> str:
+    """The link secret the job signed the link with (``Services.link_secret``; every replica
+    has the same one)."""
+    return str(request.app.state.services.link_secret)
+
+
 def _locale(lang: str) -> Locale:
     return "nn" if lang == "nn" else "en" if lang == "en" else "nb"
 
@@ -116,7 +122,7 @@ async def suggestion_link(
     suggestions: SuggestionsPort,
     token: str,
 ) -> Template:
-    offer = await nudges.resolve(db, token, now=now)
+    offer = await nudges.resolve(db, token, now=now, secret=_secret(request))
     if isinstance(offer, nudges.LinkProblem):
         return _problem(request, offer)
     return await _page(request, db, suggestions, token, offer, _language(request, offer))
@@ -130,7 +136,7 @@ async def suggestion_answer(
     suggestions: SuggestionsPort,
     token: str,
 ) -> Template:
-    offer = await nudges.resolve(db, token, now=now)
+    offer = await nudges.resolve(db, token, now=now, secret=_secret(request))
     if isinstance(offer, nudges.LinkProblem):
         return _problem(request, offer)
     form = await request.form()

@@ -22,7 +22,7 @@ from notify.tables import outbox
 from samhjelp.app import Services
 from samhjelp.nudges import run_nudges
 
-TOKEN = re.compile(r"/forslag/([A-Za-z0-9_-]{22})")
+TOKEN = re.compile(r"/forslag/([A-Za-z0-9_-]{28})")
 CSRF = re.compile(r'name="_csrf_token" value="([^"]*)"')
 
 

@@ -29,7 +29,8 @@ from samhjelp.app import Services
 from samhjelp.nudges import NUDGE_LOCK, run_nudges
 
 Maker = async_sessionmaker[AsyncSession]
-LINK = re.compile(r"http://testserver/forslag/([A-Za-z0-9_-]{22})")
+LINK = re.compile(r"http://testserver/forslag/([A-Za-z0-9_-]{28})\b")
+SECRET = "nudge-test-secret-" + "x" * 30
 DIGITAL_NOW: list[dict[str, Any]] = [{"kind": "welcome_digital", "value": None, "soon": False}]
 REASON = {
     "kind": "too_few",
@@ -121,9 +122,13 @@ async def test_one_message_a_month_however_often_the_job_runs(
     assert "LINK Bergen nudge" in mail.text and "stoppe desse meldingane" in mail.text
     assert "sorg" not in mail.text.lower()  # the theme is not named in this message
     [token] = LINK.findall(mail.text)
-    # The link carries no personal data: no id, no address; only its hash is stored.
+    # The link carries no personal data: no id, no address; only its nonce's hash is stored,
+    # and it is signed with the link secret.
     row = (await session.execute(select(interest))).mappings().one()
     assert str(row["id"]) not in mail.text and row["suggestion_link_hash"] != token.encode()
+    assert row["suggestion_link_hash"] == nudges.token_hash(token[: nudges.NONCE_CHARS])
+    assert token == nudges.signed(lc.link_secret, row["id"], row["suggestion_sent_at"],
+                                  token[: nudges.NONCE_CHARS])  # fmt: skip
     assert row["suggestion_offer"] == [{"kind": "welcome_digital", "value": None}]
 
     # After 30 days, the next one.
@@ -212,8 +217,8 @@ async def test_racing_claims_send_one(
     iid = await person(session, cipher, clock.now, contact={"email": "r@example.no"},
                        suggestions=DIGITAL_NOW)  # fmt: skip
     change = [nudges.Change("welcome_digital")]
-    first = await nudges.claim_messages(session, {iid: change}, now=clock.now)
-    second = await nudges.claim_messages(session, {iid: change}, now=clock.now)
+    first = await nudges.claim_messages(session, {iid: change}, now=clock.now, secret=SECRET)
+    second = await nudges.claim_messages(session, {iid: change}, now=clock.now, secret=SECRET)
     assert set(first) == {iid} and second == {}
 
 
@@ -267,12 +272,50 @@ async def test_claiming_many_at_once_claims_each_due_person_once(
     c = await person(session, cipher, clock.now, contact={"email": "m3@example.no"},
                      opted_in=False)  # fmt: skip
     change = [nudges.Change("welcome_digital")]
-    first = await nudges.claim_messages(session, {a: change, c: change}, now=clock.now)
+    first = await nudges.claim_messages(
+        session, {a: change, c: change}, now=clock.now, secret=SECRET
+    )
     assert set(first) == {a}  # c did not opt in
-    second = await nudges.claim_messages(session, {a: change, b: change}, now=clock.now)
+    second = await nudges.claim_messages(
+        session, {a: change, b: change}, now=clock.now, secret=SECRET
+    )
     assert set(second) == {b}  # a already had one this month
     rows = dict(
         (await session.execute(select(interest.c.id, interest.c.suggestion_link_hash))).all()
     )
-    assert rows[a] == nudges.token_hash(first[a]) and rows[b] == nudges.token_hash(second[b])
+    nonce = nudges.NONCE_CHARS
+    assert rows[a] == nudges.token_hash(first[a][:nonce])
+    assert rows[b] == nudges.token_hash(second[b][:nonce])
     assert rows[c] is None
+
+
+async def test_a_link_works_only_as_signed(
+    session: AsyncSession, cipher: ContactCipher, clock: Any
+) -> None:
+    """The token is signed with the link secret over the person, the expiry and the nonce:
+    an altered signature, another secret, or a changed send time on the row make it unknown;
+    the untouched link works until its expiry and is then told apart as expired."""
+    await make_org(session, ("4601",))
+    iid = await person(session, cipher, clock.now, contact={"email": "sig@example.no"})
+    claimed = await nudges.claim_messages(
+        session, {iid: [nudges.Change("welcome_digital")]}, now=clock.now, secret=SECRET
+    )
+    token = claimed[iid]
+    assert len(token) == nudges.TOKEN_CHARS
+
+    async def resolve(t: str, secret: str = SECRET, after: timedelta = timedelta()) -> Any:
+        return await nudges.resolve(session, t, now=clock.now + after, secret=secret)
+
+    offer = await resolve(token)
+    assert isinstance(offer, nudges.Offer) and offer.interest_id == iid
+    flipped = token[:-1] + ("A" if token[-1] != "A" else "B")
+    assert await resolve(flipped) is nudges.LinkProblem.UNKNOWN
+    assert await resolve(token, secret="another-secret-" + "y" * 30) is nudges.LinkProblem.UNKNOWN
+    assert await resolve(token, after=nudges.LINK_VALID) is nudges.LinkProblem.EXPIRED
+    # Someone with write access who moves the send time to stretch the link breaks it.
+    await session.execute(
+        interest.update()
+        .where(interest.c.id == iid)
+        .values(suggestion_sent_at=clock.now + timedelta(days=7))
+    )
+    assert await resolve(token) is nudges.LinkProblem.UNKNOWN
