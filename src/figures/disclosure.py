@@ -126,7 +126,7 @@ def protect(
     base = [eq for eq in equations if eq.total not in derived_set]
     #: Null vectors of the components already audited: a component whose equations and
     #: unknowns did not change since the last round is not eliminated again.
-    memo: dict[tuple[int, ...], tuple[list[K], list[list[int]]]] = {}
+    memo: dict[tuple[int, ...], Block[K]] = {}
     forms = {eq.total: eq.parts for eq in equations if eq.total in derived_set}
     pending = set(range(len(equations)))
     while True:
@@ -212,86 +212,130 @@ def determined(
     return audit(equations, unknowns, free=free)[0]
 
 
+#: What :func:`audit` keeps of a linked block between calls: its unknowns, free unknowns, the
+#: unknowns it fixes, and its random null vectors completed over its dropped equations.
+Block = tuple[frozenset[K], frozenset[K], frozenset[K], list[dict[K, int]]]
+
+
 def audit(
     equations: Sequence[Equation[K]],
     unknowns: Collection[K],
     *,
     free: Collection[K] = (),
     forms: Mapping[K, Sequence[K]] | None = None,
-    memo: dict[tuple[int, ...], tuple[list[K], list[list[int]]]] | None = None,
+    memo: dict[tuple[int, ...], Block[K]] | None = None,
 ) -> tuple[set[K], set[K]]:
     """:func:`determined`, and which ``forms`` (name → cells, each the sum of its cells) the
     equations fix: a form is fixed iff it is zero on every null vector. The null vectors are
     completed over the equations the reduction dropped (their private unknowns solved in
-    reverse order), so a sum of such unknowns is judged right too. ``memo`` keeps the null
-    vectors of components between calls on the same ``equations``, keyed by the component's
-    equations and the unknowns in them."""
+    reverse order), so a sum of such unknowns is judged right too.
+
+    The system falls apart into *linked blocks* (equations connected by shared unknowns; on a
+    release about one per county and month): no equation of one block mentions an unknown of
+    another, so the reduction, the elimination and the null vectors of a block depend on the
+    block alone, and the null space of the whole is the product of the blocks' null spaces.
+    ``memo`` keeps each block's answer between calls on the same ``equations`` (keyed by the
+    block's equations, checked against its unknowns and free unknowns): when a round of
+    complements changes a few blocks, only those are audited again."""
     unknown = set(unknowns)
-    active, free_set, dropped = _reduced(equations, unknown, free)
+    free_set = set(free)
+    active: dict[int, list[K]] = {}
+    for i, eq in enumerate(equations):
+        in_eq = [c for c in eq.cells() if c in unknown]
+        if in_eq:
+            active[i] = in_eq
+    found: set[K] = set()
+    vectors: list[dict[K, int]] = [{} for _ in range(ROUNDS)]
+    for block in _components(active):
+        block.sort()
+        key = tuple(block)
+        inside = frozenset(c for i in block for c in active[i])
+        free_here = frozenset(c for c in inside if c in free_set)
+        got = memo.get(key) if memo is not None else None
+        if got is None or got[0] != inside or got[1] != free_here:
+            got = _audit_block(equations, {i: active[i] for i in block}, inside, free_here)
+            if memo is not None:
+                memo[key] = got
+        found |= got[2]
+        for vec, z in zip(vectors, got[3], strict=True):
+            vec.update(z)
+    fixed: set[K] = set()
+    if forms:
+        rng = Random(len(unknown) * 7_919 + len(active))
+        for name, parts in forms.items():
+            terms = [c for c in parts if c in unknown]
+            for vec in vectors:  # an unknown in no equation at all can take any value
+                for c in terms:
+                    if c not in vec:
+                        vec[c] = draw(rng)
+            if all(sum(vec.get(c, 0) for c in terms) % PRIME == 0 for vec in vectors):
+                fixed.add(name)
+    return found, fixed
+
+
+def _audit_block(
+    equations: Sequence[Equation[K]],
+    active: dict[int, list[K]],
+    cells: frozenset[K],
+    free: frozenset[K],
+) -> Block[K]:
+    """One linked block: reduce it, eliminate what is left (one sparse elimination per
+    component of the reduced system), and complete the null vectors over the dropped
+    equations, the last dropped first."""
+    active, dropped = _reduce(active, free)
     found: set[K] = set()
     vectors: list[dict[K, int]] = [{} for _ in range(ROUNDS)]
     for component in _components(active):
-        key = None
-        if memo is not None:
-            component.sort()
-            key = (*component, -1, *sorted(hash(c) for i in component for c in active[i]))
-        got = memo.get(key) if memo is not None and key is not None else None
-        if got is not None and set(got[0]) == {c for i in component for c in active[i]}:
-            cells, zs = got
-        else:
-            cells, zs = null_vectors(equations, component, active)
-            if memo is not None and key is not None:
-                memo[key] = (cells, zs)
-        for j, c in enumerate(cells):
+        names, zs = null_vectors(equations, component, active)
+        for j, c in enumerate(names):
             if all(z[j] == 0 for z in zs):
                 found.add(c)
         for vec, z in zip(vectors, zs, strict=True):
-            vec.update(zip(cells, z, strict=True))
-    fixed: set[K] = set()
-    if forms:
-        rng = Random(len(unknown) * 7_919 + len(dropped))
-        for i, private in reversed(dropped):
-            coef: dict[K, int] = {}
-            for c in equations[i].cells():
-                if c in unknown:
-                    coef[c] = coef.get(c, 0) + (1 if c == equations[i].total else -1)
-            last = private[-1]
-            for vec in vectors:
-                for c in private[:-1]:
-                    vec[c] = draw(rng)
-                s = sum(k * vec.get(c, 0) for c, k in coef.items() if c != last)
-                k_last = coef.get(last, 0) % PRIME
-                vec[last] = (-s * pow(k_last, -1, PRIME)) % PRIME if k_last else 0
-        for name, parts in forms.items():
-            inside = [c for c in parts if c in unknown]
-            for vec in vectors:  # an unknown in no equation at all can take any value
-                for c in inside:
-                    if c not in vec:
-                        vec[c] = draw(rng)
-            if all(sum(vec.get(c, 0) for c in inside) % PRIME == 0 for vec in vectors):
-                fixed.add(name)
-    return found - free_set, fixed
+            vec.update(zip(names, z, strict=True))
+    rng = Random(len(cells) * 7_919 + len(dropped) * 31 + min(active, default=0))
+    for i, private in reversed(dropped):
+        coef: dict[K, int] = {}
+        for c in equations[i].cells():
+            if c in cells:
+                coef[c] = coef.get(c, 0) + (1 if c == equations[i].total else -1)
+        last = private[-1]
+        for vec in vectors:
+            for c in private[:-1]:
+                vec[c] = draw(rng)
+            s = sum(k * vec.get(c, 0) for c, k in coef.items() if c != last)
+            k_last = coef.get(last, 0) % PRIME
+            vec[last] = (-s * pow(k_last, -1, PRIME)) % PRIME if k_last else 0
+    return cells, free, frozenset(found - free), vectors
 
 
 def _reduced(
     equations: Sequence[Equation[K]], unknown: set[K], free: Collection[K]
 ) -> tuple[dict[int, list[K]], set[K], list[tuple[int, list[K]]]]:
     """The equations that can still fix an unknown: each as its list of unknowns; the free
-    unknowns; the dropped equations in order, each with its private unknowns when dropped.
-
-    Drops equations whose private unknowns (in no other equation) number two or more, or
-    include a free one: those unknowns absorb any change. Dropping one can make other unknowns
-    private: repeat. This dissolves the tree-shaped parts of a geography hierarchy."""
+    unknowns; the dropped equations in order, each with its private unknowns when dropped
+    (see :func:`_reduce`)."""
     active: dict[int, list[K]] = {}
     for i, eq in enumerate(equations):
         cells = [c for c in eq.cells() if c in unknown]
         if cells:
             active[i] = cells
+    free_set = set(free)
+    active, dropped = _reduce(active, free_set)
+    return active, free_set, dropped
+
+
+def _reduce(
+    active: Mapping[int, list[K]], free: Collection[K]
+) -> tuple[dict[int, list[K]], list[tuple[int, list[K]]]]:
+    """Drops equations whose private unknowns (in no other equation) number two or more, or
+    include a free one: those unknowns absorb any change. Dropping one can make other unknowns
+    private: repeat. This dissolves the tree-shaped parts of a geography hierarchy."""
+    active = dict(active)
     uses: dict[K, set[int]] = defaultdict(set)
     for i, cells in active.items():
         for c in cells:
             uses[c].add(i)
-    free_set = set(free)
+    free_set = free if isinstance(free, (set, frozenset)) else set(free)
     dropped: list[tuple[int, list[K]]] = []
     queue = list(active)
     while queue:
@@ -307,7 +351,7 @@ def _reduced(
         for c in in_eq:
             uses[c].discard(i)
             queue.extend(uses[c])
-    return active, free_set, dropped
+    return active, dropped
 
 
 def determined_by_svd(

@@ -8,11 +8,9 @@ therefore as fresh as the last run (hourly by default), never computed per reque
 from __future__ import annotations
 
 import asyncio
-import gc
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
@@ -21,7 +19,7 @@ from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from figures.aggregate import read_inputs
-from figures.release import Cell, Inputs, release_parts
+from figures.release import Cell, Inputs, collector_paused, release_parts
 from figures.tables import stat_cell, stat_release
 
 #: Any number unique to this job (pg_try_advisory_xact_lock key).
@@ -54,24 +52,10 @@ def sorted_parts(inputs: Inputs) -> Iterator[list[Cell]]:
     """:func:`figures.release.release_parts`, each part in key order. The key starts with the
     period and the parts come one period at a time, in order, so the parts joined are in key
     order too: each can be stored while the next is protected."""
-    with _collector_paused():
+    with collector_paused():
         for part in release_parts(inputs):
             part.sort(key=_KEY_ORDER)
             yield part
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Building a release makes millions of small, acyclic objects (tuples, dicts of cells);
-    the cyclic garbage collector would walk them again and again for nothing (measured on the
-    bench's release: 1.5–4 s of a 5.5–10 s build). Paused for the build, restored after."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 @dataclass(frozen=True, slots=True)
