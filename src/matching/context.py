@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from operator import attrgetter
@@ -294,34 +294,62 @@ class Context:
 
 
 class Codes:
-    """Everyone's choices as NumPy arrays, from which the greedy builds the bitsets of a pool.
+    """Everyone's choices as NumPy arrays: what the compiled greedy (:mod:`matching.greedy`)
+    works on.
 
-    A choice with several values (themes, languages, slots) is a table person x value of
-    booleans (``*_tab``, columns in the order of ``themes``, ``langs``, ``slots``); a choice with
-    one value (age band, gender, organisation, digital pool, rules) is a number per person
-    (``gender``, ``org``, ``dpool``, ``rules``) that indexes a list of the values. Rows follow the
-    priority order of :attr:`Context.cands`. ``dpool`` is -1 for people who do not welcome a
-    digital group.
+    Rows follow the priority order of :attr:`Context.cands`. A choice with one value (age band,
+    gender, organisation, digital pool, rules) is a number per person (``gender``, ``org``,
+    ``dpool``, ``rules``) that indexes a list of the values (``genders``, ``orgs``,
+    ``dpools``, ``rules_of``); ``gender`` is -1 for no gender and ``dpool`` -1 for people who
+    do not welcome a digital group. A choice with several values is a list per person, stored
+    flat: person ``ci``'s themes are ``theme_val[theme_ptr[ci]:theme_ptr[ci + 1]]`` in
+    preference order, languages (``lang_*``) in the order of ``langs`` (sorted), slots
+    (``slot_*``) in the order of ``slots`` (week order); ``slot_tab`` is the table person x
+    slot. The cross-problem "theme" has the code ``len(themes)``.
+
+    Facilitators: ``fac_val[fac_ptr[k]:fac_ptr[k + 1]]`` are :attr:`Context.fac_index` of key
+    ``k = ((digital * len(orgs) + org) * n_slugs + slug[theme]) * len(langs) + lang`` and
+    ``any_val[any_ptr[k]:any_ptr[k + 1]]`` :attr:`Context.digital_facs` of ``k = slug[theme] *
+    len(langs) + lang``, in preference order; ``fac_rank`` is each facilitator's place in that
+    order. ``rule_sizes`` holds per rules (min, target, max size, age span, and the two
+    :meth:`Context.cutoffs`).
     """
 
     __slots__ = (
         "age",
+        "any_ptr",
+        "any_val",
         "cross_own",
+        "dims",
         "dpool",
         "dpools",
+        "fac_ptr",
+        "fac_rank",
+        "fac_val",
+        "female",
         "gender",
         "genders",
+        "lang_ptr",
         "lang_tab",
+        "lang_val",
         "langs",
-        "notsingle",
+        "male",
         "org",
         "orgs",
+        "rule_sizes",
         "rules",
         "rules_of",
+        "single",
+        "slot_ptr",
         "slot_tab",
+        "slot_val",
         "slots",
-        "theme_tab",
+        "slug",
+        "star",
+        "theme_ptr",
+        "theme_val",
         "themes",
+        "uniform",
         "welcome",
     )
 
@@ -329,22 +357,45 @@ class Codes:
         # Read in the order given (see Context.__init__), then put in priority order.
         given = ctx._given
         perm = np.array(ctx._perm, dtype=np.int64)
+        n = len(given)
         self.age = np.array(ctx.age, dtype=np.int64)
-        self.notsingle = ~np.array(ctx.single, dtype=bool)
+        self.single = np.array(ctx.single, dtype=bool)
         self.cross_own = np.array(ctx.cross_own, dtype=bool)
         self.welcome = np.array([c.cross_problem_welcome for c in given], dtype=bool)[perm]
-        self.theme_tab, self.themes = _table([c.themes for c in given], perm)
-        self.lang_tab, self.langs = _table([c.languages for c in given], perm)
-        self.slot_tab, self.slots = _table([c.slots for c in given], perm)
-        self.gender, self.genders = _value_codes(ctx.gender)
-        self.org, orgs = _value_codes(ctx.org)
-        self.orgs: list[str] = [o for o in orgs if o is not None]
+        # Themes in each person's order of preference.
+        theme_sets = [c.themes for c in given]
+        self.themes = sorted({t for s in theme_sets for t in s})
+        col = {v: j for j, v in enumerate(self.themes)}
+        self.theme_ptr, self.theme_val = _lists(
+            theme_sets, [col[t] for s in theme_sets for t in s], perm
+        )
+        self.lang_tab, self.langs = _table([c.languages for c in given], perm, sorted)
+        self.lang_ptr, self.lang_val = _rows(self.lang_tab)
+        self.slot_tab, self.slots = _table([c.slots for c in given], perm, sorted_slots)
+        self.slot_ptr, self.slot_val = _rows(self.slot_tab)
+        gender_of: dict[str | None, int] = {None: -1}
+        for g in ctx.gender:
+            if g not in gender_of:
+                gender_of[g] = len(gender_of) - 1
+        self.genders: list[str] = [g for g in gender_of if g is not None]
+        self.gender = np.fromiter(map(gender_of.__getitem__, ctx.gender), np.int64, n)
+        self.female = gender_of.get("female", -1)
+        self.male = gender_of.get("male", -1)
+        org_of: dict[str, int] = {}
+        for o in ctx.org:
+            if o not in org_of:
+                org_of[o] = len(org_of)
+        self.orgs: list[str] = list(org_of)
+        self.org = np.fromiter(map(org_of.__getitem__, ctx.org), np.int64, n)
         # Digital pool and rules depend on the organisation only (see Context.dpool).
         self.dpools: list[str] = []
         self.rules_of: list[Rules] = []
         dpool_of_org, rules_of_org = [], []
-        _, first = np.unique(self.org, return_index=True)
-        for org, ci in zip(self.orgs, first.tolist(), strict=True):
+        first = dict.fromkeys(range(len(self.orgs)), -1)
+        for ci, o in enumerate(self.org.tolist()):
+            if first[o] < 0:
+                first[o] = ci
+        for org, ci in zip(self.orgs, first.values(), strict=True):
             r = ctx.own_rules[ci]
             dp = "digital:*" if r.pool_digital_across_catchments else "digital:" + org
             if dp not in self.dpools:
@@ -355,35 +406,101 @@ class Codes:
                 k = len(self.rules_of)
                 self.rules_of.append(r)
             rules_of_org.append(k)
+        self.star = np.array([dp == "digital:*" for dp in self.dpools] or [False], dtype=bool)
         digital = np.array([c.digital_welcome for c in given], dtype=bool)[perm]
         self.dpool = np.where(digital, np.array(dpool_of_org, dtype=np.int64)[self.org], -1)
         self.rules = np.array(rules_of_org, dtype=np.int64)[self.org]
+        self.uniform = ctx.uniform_rules
+        self.rule_sizes = np.array(
+            [
+                (r.min_size, r.target_size, r.max_size, r.max_age_span, *ctx.cutoffs(r))
+                for r in self.rules_of
+            ]
+            or [(0, 0, 0, 0, 0, 0)],
+            dtype=np.int64,
+        )
+        self._facilitators(ctx)
+
+    def _facilitators(self, ctx: Context) -> None:
+        n_themes, n_langs, n_orgs = len(self.themes), len(self.langs), len(self.orgs)
+        slug_of = {t: j for j, t in enumerate(self.themes)}
+        n_slugs = n_themes + (ACROSS not in slug_of)
+        slug_of.setdefault(ACROSS, n_themes)
+        self.slug = np.array([*range(n_themes), slug_of[ACROSS]], dtype=np.int64)
+        lang_of = {v: j for j, v in enumerate(self.langs)}
+        org_of = {o: j for j, o in enumerate(self.orgs)}
+        n_pools = max(n_orgs, len(self.dpools))
+        self.dims = np.array([n_themes, n_langs, n_pools, n_slugs, n_orgs, len(self.slots)])
+        lists: dict[int, list[int]] = {}
+        for (dig, org, theme, lang), facs in ctx.fac_index.items():
+            if org in org_of and theme in slug_of and lang in lang_of and facs:
+                key = ((int(dig) * n_orgs + org_of[org]) * n_slugs + slug_of[theme]) * n_langs
+                lists[key + lang_of[lang]] = facs
+        self.fac_ptr, self.fac_val = _csr(lists, 2 * n_orgs * n_slugs * n_langs)
+        lists = {}
+        for (theme, lang), facs in ctx.digital_facs.items():
+            if theme in slug_of and lang in lang_of and facs:
+                lists[slug_of[theme] * n_langs + lang_of[lang]] = facs
+        self.any_ptr, self.any_val = _csr(lists, n_slugs * n_langs)
+        order = sorted(
+            range(len(ctx.facs)),
+            key=lambda i: (len(ctx.facs[i].themes) * len(ctx.facs[i].languages), ctx.facs[i].id),
+        )
+        self.fac_rank = np.zeros(max(len(order), 1), dtype=np.int64)
+        self.fac_rank[order] = np.arange(len(order))
+
+
+def _csr(
+    lists: dict[int, list[int]], size: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """``lists`` (key -> values, keys below ``size``) as offsets and flat values."""
+    counts = np.zeros(size + 1, dtype=np.int64)
+    for k, v in lists.items():
+        counts[k + 1] = len(v)
+    ptr = np.cumsum(counts)
+    val = np.zeros(max(int(ptr[-1]), 1), dtype=np.int64)
+    for k, v in lists.items():
+        val[ptr[k] : ptr[k + 1]] = v
+    return ptr, val
+
+
+def _lists(
+    rows: Sequence[Sequence[str]], flat: list[int], perm: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Lists per person (``flat``: the codes of ``rows`` one after the other) as offsets and
+    flat values, the rows taken in the order ``perm``."""
+    counts = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+    starts = np.concatenate(([0], np.cumsum(counts)))
+    counts_p = counts[perm]
+    ptr = np.concatenate(([0], np.cumsum(counts_p))).astype(np.int64)
+    at = np.repeat(starts[:-1][perm] - ptr[:-1], counts_p) + np.arange(ptr[-1], dtype=np.int64)
+    val = np.array(flat, dtype=np.int64)[at] if len(flat) else np.zeros(1, dtype=np.int64)
+    return ptr, val
+
+
+def _rows(tab: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The columns set in each row of ``tab``, ascending, as offsets and flat values."""
+    rows, cols = np.nonzero(tab)
+    ptr = np.zeros(tab.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=tab.shape[0]), out=ptr[1:])
+    return ptr, cols.astype(np.int64) if cols.size else np.zeros(1, dtype=np.int64)
 
 
 def _table(
-    sets: Sequence[tuple[str, ...] | frozenset[str]], perm: npt.NDArray[np.int64]
+    sets: Sequence[tuple[str, ...] | frozenset[str]],
+    perm: npt.NDArray[np.int64],
+    ordered: Callable[[set[str]], list[str]],
 ) -> tuple[npt.NDArray[np.bool_], list[str]]:
-    """(table person x value: whether the person's set holds it, values in sorted order); the
-    rows of ``sets`` are taken in the order ``perm``."""
+    """(table person x value: whether the person's set holds it, values in the order
+    ``ordered`` gives them); the rows of ``sets`` are taken in the order ``perm``."""
     flat = [v for s in sets for v in s]
-    values = sorted(set(flat))
+    values = ordered(set(flat))
     col = {v: j for j, v in enumerate(values)}
     tab = np.zeros((len(sets), max(len(values), 1)), dtype=bool)
     counts = np.fromiter(map(len, sets), dtype=np.int64, count=len(sets))
     rows = np.repeat(np.arange(len(sets)), counts)
     tab[rows, np.fromiter(map(col.__getitem__, flat), dtype=np.int64, count=len(flat))] = True
     return tab[perm], values
-
-
-def _value_codes(
-    values: Sequence[str | None],
-) -> tuple[npt.NDArray[np.int64], list[str | None]]:
-    """(number of each person's value, the values by number)."""
-    ids: dict[str | None, int] = {}
-    for v in values:
-        if v not in ids:
-            ids[v] = len(ids)
-    return np.fromiter(map(ids.__getitem__, values), dtype=np.int64, count=len(values)), list(ids)
 
 
 def best_window(ctx: Context, seed: int, others: list[int], span: int) -> list[int]:

@@ -1,481 +1,630 @@
 """The greedy seed-and-grow heuristic: the longest-waiting unplaced person gets the best group.
 
-Its own module because it is the hot path of a country-wide run (the bucket index and the lane
-scans are tuned for speed) and is read and benchmarked on its own; :mod:`matching.algorithm`
-decides where it is used and compares it with the exact solver. Pure like the rest of the core.
+Its own module because it is the hot path of a country-wide run and is read and benchmarked on
+its own; :mod:`matching.algorithm` decides where it is used and compares it with the exact
+solver. Pure like the rest of the core.
+
+The pass itself runs as machine code (Numba, :func:`_pass`) over the NumPy codes of everyone's
+choices (:class:`matching.context.Codes`): per person and per option the Python loop cost
+about a microsecond, which at 100,000 people was two seconds. :func:`greedy` turns the pool
+and the facilitator capacity into arrays, runs the pass and turns its groups back into
+:class:`~matching.context.Formed`. The compiled code is cached on disk (see :mod:`_jit`), so
+only the first run on a machine pays for compiling it.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left
-from collections.abc import Sequence
-from typing import TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
+import numba
 import numpy as np
 import numpy.typing as npt
 
-from matching.context import Context, Formed, Option, best_window
-from matching.model import ACROSS, Rules
+from matching.context import Codes, Context, Formed, Option
 
-_V = TypeVar("_V")
-
-#: Pools up to this many people get their bitsets person by person (see :meth:`_Bits._small`).
-_SMALL = 256
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
-def _mask(flags: npt.NDArray[np.bool_]) -> int:
-    """The bitset of ``flags``: bit ``i`` set when ``flags[i]``."""
-    return int.from_bytes(np.packbits(flags, bitorder="little").tobytes(), "little")
+def njit(fn: _F) -> _F:
+    """Compile ``fn`` with Numba (no Python objects), cached on disk when a cache folder can be
+    written: next to this file, else the user's cache folder (``NUMBA_CACHE_DIR`` to choose
+    one); without one the code is compiled in each process instead."""
+    try:
+        return cast(_F, numba.njit(cache=True)(fn))
+    except RuntimeError:  # no writable cache location: "cannot cache function"
+        return cast(_F, numba.njit(fn))
 
 
-def _masks(table: npt.NDArray[np.bool_], values: Sequence[_V]) -> dict[_V, int]:
-    """One bitset per column of ``table`` (rows = bits) that has a bit set, by ``values``."""
-    packed = np.packbits(table, axis=0, bitorder="little").T.copy()
-    return {
-        values[j]: int.from_bytes(packed[j].tobytes(), "little")
-        for j in np.flatnonzero(table.any(axis=0)).tolist()
-    }
-
-
-def _one_hot(codes: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.bool_], list[int]]:
-    """``codes`` as a table person x distinct code, and the distinct codes."""
-    distinct = np.unique(codes)
-    return codes[:, None] == distinct[None, :], distinct.tolist()
-
-
-class _Bits:
-    """The pool of one greedy pass as bitsets: Python ints with one bit per person.
-
-    Bit ``i`` is the person ``at[i]``; the longest-waiting person has the *highest* bit, so the
-    next person in priority order is always ``x.bit_length() - 1`` (constant time), and a lane
-    (everyone of a pool, theme, language and slot) is the AND of four bitsets instead of a list
-    built up front and walked person by person. The greedy keeps the unplaced people in one
-    more bitset, so a scan ANDs in the seed's age window and the gender rule and reads only the
-    people it takes: nobody placed or out of the age window is visited.
-    """
-
-    __slots__ = (
-        "_buckets",
-        "_cross",
-        "_ctx",
-        "_order",
-        "_windows",
-        "at",
-        "band",
-        "dpool",
-        "gender",
-        "lang",
-        "notsingle",
-        "org",
-        "pos",
-        "slot",
-        "theme",
-        "wanted",
-    )
-
-    theme: dict[str | None, int]
-    lang: dict[str, int]
-    slot: dict[str, int]
-    band: dict[int, int]
-    gender: dict[str | None, int]
-    notsingle: int
-    org: dict[str, int]
-    dpool: dict[str, int]
-
-    def __init__(self, ctx: Context, pool: list[int]) -> None:
-        order = sorted(pool)
-        n = len(order)
-        self._ctx = ctx
-        self._order = order
-        self.at: list[int] = order[::-1]
-        self.pos: dict[int, int] = {ci: n - 1 - k for k, ci in enumerate(order)}
-        if n <= _SMALL:
-            self._small(ctx)
-        else:
-            self._large(ctx)
-        #: Gender -> people without a single-gender wish or of that gender.
-        self.wanted: dict[str, int] = {
-            g: m | self.notsingle for g, m in self.gender.items() if g is not None
-        }
-        self._buckets: dict[tuple[str, str | None, str], int] = {}
-        self._windows: dict[tuple[int, int], int] = {}
-        self._cross: dict[int, tuple[Rules, int]] = {}
-
-    def _large(self, ctx: Context) -> None:
-        """The bitsets from the NumPy codes: a few array operations per choice."""
-        codes = ctx.codes
-        rows = np.array(self.at, dtype=np.int64)
-        self.theme = dict(_masks(codes.theme_tab[rows], codes.themes))
-        self.theme[None] = _mask(codes.cross_own[rows])
-        self.lang = _masks(codes.lang_tab[rows], codes.langs)
-        self.slot = _masks(codes.slot_tab[rows], codes.slots)
-        table, ages = _one_hot(codes.age[rows])
-        self.band = _masks(table, ages)
-        table, distinct = _one_hot(codes.gender[rows])
-        self.gender = _masks(table, [codes.genders[k] for k in distinct])
-        self.notsingle = _mask(codes.notsingle[rows])
-        table, distinct = _one_hot(codes.org[rows])
-        self.org = _masks(table, [codes.orgs[k] for k in distinct])
-        table, distinct = _one_hot(codes.dpool[rows])
-        # Code -1: does not welcome a digital group (in no digital pool).
-        self.dpool = _masks(table, [codes.dpools[k] if k >= 0 else "" for k in distinct])
-        self.dpool.pop("", None)
-
-    def _small(self, ctx: Context) -> None:
-        """The same bitsets person by person: cheaper than the array calls for a small pool."""
-        cands, cross_own, age, gender = ctx.cands, ctx.cross_own, ctx.age, ctx.gender
-        single, org = ctx.single, ctx.org
-        theme: dict[str | None, int] = {None: 0}
-        lang: dict[str, int] = {}
-        slot: dict[str, int] = {}
-        band: dict[int, int] = {}
-        genders: dict[str | None, int] = {}
-        orgs: dict[str, int] = {}
-        dpools: dict[str, int] = {}
-        notsingle = 0
-        for i, ci in enumerate(self.at):
-            b = 1 << i
-            c = cands[ci]
-            for t in c.themes:
-                theme[t] = theme.get(t, 0) | b
-            if cross_own[ci]:
-                theme[None] |= b
-            for v in c.languages:
-                lang[v] = lang.get(v, 0) | b
-            for v in c.slots:
-                slot[v] = slot.get(v, 0) | b
-            x = age[ci]
-            band[x] = band.get(x, 0) | b
-            g = gender[ci]
-            genders[g] = genders.get(g, 0) | b
-            if not single[ci]:
-                notsingle |= b
-            o = org[ci]
-            orgs[o] = orgs.get(o, 0) | b
-            if c.digital_welcome:
-                dp = ctx.dpool(ci)
-                dpools[dp] = dpools.get(dp, 0) | b
-        self.theme, self.lang, self.slot, self.band = theme, lang, slot, band
-        self.gender, self.notsingle, self.org, self.dpool = genders, notsingle, orgs, dpools
-
-    def bucket(self, pool: str, theme: str | None, lang: str) -> int:
-        """Everyone of the pass in the pool who could meet about ``theme`` in ``lang`` (the
-        membership of :meth:`Context.buckets` without the slot)."""
-        k = (pool, theme, lang)
-        got = self._buckets.get(k)
-        if got is None:
-            where = self.dpool if pool.startswith("digital:") else self.org
-            got = self._buckets[k] = (
-                where.get(pool, 0) & self.theme.get(theme, 0) & self.lang.get(lang, 0)
-            )
-        return got
-
-    def window(self, age: int, span: int) -> int:
-        """Everyone whose age band is within ``span`` of ``age``."""
-        k = (age, span)
-        got = self._windows.get(k)
-        if got is None:
-            got = 0
-            for band, m in self.band.items():
-                if age - span <= band <= age + span:
-                    got |= m
-            self._windows[k] = got
-        return got
-
-    def cross(self, r: Rules) -> int:
-        """Everyone who may join a cross-problem group under the group's rules ``r``: under
-        their own rules ``r`` (the lane checked those), or welcoming one and waited long
-        enough under ``r``."""
-        got = self._cross.get(id(r))
-        if got is None or got[0] is not r:
-            codes = self._ctx.codes
-            rows = np.array(self.at, dtype=np.int64)
-            same = next((k for k, x in enumerate(codes.rules_of) if x is r), -1)
-            n = len(self._order)
-            old = bisect_left(self._order, self._ctx.cutoffs(r)[1])
-            waited = ((1 << old) - 1) << (n - old)
-            m = _mask(codes.rules[rows] == same) | (_mask(codes.welcome[rows]) & waited)
-            got = self._cross[id(r)] = (r, m)
-        return got[1]
+_I64 = npt.NDArray[np.int64]
+_B = npt.NDArray[np.bool_]
 
 
 def greedy(ctx: Context, pool: list[int], *, local: bool, digital: bool) -> list[Formed]:
     """Seed-and-grow: the longest-waiting unplaced person gets the best group around them.
 
-    For the seed, every (local/digital, theme, language, slot) option is tried; the people who
-    could join are collected longest-waiting first, the best age window is chosen, and the
-    option with the largest group (up to the target), then the seed's preferred theme, local
-    before digital, mixed gender and size nearest the target, wins.
+    For the seed (people are taken in the order of ``pool``), every (local/digital, theme,
+    language, slot) option is tried; the people who could join are collected longest-waiting
+    first, the best age window is chosen, and the option with the largest group (up to the
+    target), then the seed's preferred theme, local before digital, mixed gender and size
+    nearest the target, wins. Consumes facilitator capacity in ``ctx.left``.
     """
     if not pool:
         return []
-    bits = _Bits(ctx, pool)
-    pos = bits.pos
-    placed = bytearray(len(ctx.cands))
-    #: The unplaced people of the pool, the seed left out while its options are scanned.
-    alive = (1 << len(pos)) - 1
-    starters = _Starters(ctx)
+    k = ctx.codes
+    order = np.array(sorted(pool), dtype=np.int64)
+    seeds = np.searchsorted(order, pool)
+    left = np.array(ctx.left, dtype=np.int64)
+    n_groups, g_info, g_ptr, g_members = _pass(
+        order,
+        seeds,
+        local,
+        digital,
+        left,
+        k.age,
+        k.gender,
+        k.single,
+        k.org,
+        k.dpool,
+        k.rules,
+        k.welcome,
+        k.cross_own,
+        k.theme_ptr,
+        k.theme_val,
+        k.lang_ptr,
+        k.lang_val,
+        k.slot_ptr,
+        k.slot_val,
+        k.rule_sizes,
+        k.star,
+        k.slug,
+        k.dims,
+        k.fac_ptr,
+        k.fac_val,
+        k.any_ptr,
+        k.any_val,
+        k.fac_rank,
+        k.uniform,
+        k.female,
+        k.male,
+    )
+    if n_groups:
+        ctx.left[:] = left.tolist()
+    return _formed(ctx, k, n_groups, g_info, g_ptr, g_members)
+
+
+def _formed(ctx: Context, k: Codes, n: int, info: _I64, ptr: _I64, members: _I64) -> list[Formed]:
+    """The pass's groups as :class:`Formed`: (digital, theme, language, slot, facilitator,
+    seed) per group in ``info``, members (sorted) in ``members[ptr[g]:ptr[g + 1]]``."""
+    rows = info[:n].tolist()
+    bounds = ptr[: n + 1].tolist()
+    flat = members[: bounds[-1] if n else 0].tolist()
+    themes, langs, slots, orgs = k.themes, k.langs, k.slots, ctx.org
     out: list[Formed] = []
-    for seed in pool:
-        if placed[seed]:
-            continue
-        others = alive ^ (1 << pos[seed])
-        found = _best_group(ctx, seed, bits, others, starters, local=local, digital=digital)
-        if found is None:
-            continue
-        taken = 0
-        for m in found.members:
-            placed[m] = 1
-            taken |= 1 << pos[m]
-        alive ^= taken
-        ctx.left[found.facilitator] -= 1
-        out.append(found)
+    for g, (dig, theme, lang, slot, fac, seed) in enumerate(rows):
+        opt = Option(
+            bool(dig),
+            orgs[seed],
+            themes[theme] if theme < len(themes) else None,
+            langs[lang],
+            slots[slot],
+        )
+        out.append(Formed(flat[bounds[g] : bounds[g + 1]], opt, fac))
     return out
 
 
-class _Starters:
-    """Facilitator look-ups of one greedy pass, remembered between seeds.
-
-    Capacity only shrinks during a pass, so the first facilitator (in preference order) with
-    capacity stays the first until its capacity runs out, and "nobody" stays nobody. A
-    remembered answer is re-checked against ``ctx.left`` and looked up again only then. One
-    object per pass: :func:`matching.algorithm._best_of` restores capacity between passes.
-    """
-
-    __slots__ = ("_ctx", "_digital", "_local")
-
-    def __init__(self, ctx: Context) -> None:
-        self._ctx = ctx
-        self._local: dict[tuple[str, str | None, str], int | None] = {}
-        self._digital: dict[tuple[str | None, str, str | None], int | None] = {}
-
-    def local(self, org: str, theme: str | None, lang: str) -> int | None:
-        """:meth:`Context.facilitator` for a local group of ``org``."""
-        k = (org, theme, lang)
-        i = self._local.get(k, -1)
-        if i is not None and (i < 0 or self._ctx.left[i] <= 0):
-            i = self._local[k] = self._ctx.facilitator(False, [org], theme, lang)
-        return i
-
-    def digital(self, theme: str | None, lang: str, org: str | None) -> bool:
-        """:meth:`Context.digital_capacity`."""
-        k = (theme, lang, org)
-        i = self._digital.get(k, -1)
-        if i is not None and (i < 0 or self._ctx.left[i] <= 0):
-            i = self._digital[k] = self._first_digital(theme, lang, org)
-        return i is not None
-
-    def _first_digital(self, theme: str | None, lang: str, org: str | None) -> int | None:
-        ctx = self._ctx
-        slug = ACROSS if theme is None else theme
-        if org is not None:
-            facs = ctx.fac_index.get((True, org, slug, lang), ())
-        else:
-            facs = ctx.digital_facs.get((slug, lang), ())
-        return next((i for i in facs if ctx.left[i] > 0), None)
-
-
-def _best_group(
-    ctx: Context,
-    seed: int,
-    bits: _Bits,
-    alive: int,
-    starters: _Starters,
-    *,
-    local: bool,
-    digital: bool,
-) -> Formed | None:
-    c = ctx.cands[seed]
-    best: Formed | None = None
-    best_key: tuple[int, int, int, int, int] | None = None
-    modes = ([False] if local else []) + ([True] if digital and c.digital_welcome else [])
-    r = ctx.own_rules[seed]
-    old_cut = ctx.cutoffs(r)[0]
-    gender = ctx.gender
-    org_of = ctx.org
-    g = gender[seed]
-    seed_single = ctx.single[seed]
-    target = r.target_size
-    min_size, max_size, span = r.min_size, r.max_size, r.max_age_span
-    cap = max_size + 2
-    theme_options = ctx.themes(seed, r)
-    langs = ctx.langs[seed]
-    # Who may be collected at all: unplaced, within one span of the seed's age, and of the
-    # seed's gender (a single-gender wish), without a single-gender wish (no gender), or either.
-    near = alive & bits.window(ctx.age[seed], span)
-    if seed_single:
-        near &= bits.gender[g]
-    elif g is None:
-        near &= bits.notsingle
-    else:
-        near &= bits.wanted[g]
-    cross = bits.cross(r) if not ctx.uniform_rules else -1
-    slot_bits = bits.slot
-    for is_digital in modes:
-        pool = ctx.dpool(seed) if is_digital else c.organisation
-        fac_org = None if pool == "digital:*" else c.organisation
-        where = 0 if is_digital else 1
-        for theme, pos in theme_options:
-            # No option of this theme can rank above (target, -pos, where, mixed, on target).
-            if best_key is not None and (target, -pos, where, 1, 0) <= best_key:
-                continue
-            for lang in langs:
-                local_fac: int | None = None
-                if not is_digital:
-                    # A local group's facilitator depends only on (theme, language) here.
-                    local_fac = starters.local(pool, theme, lang)
-                    if local_fac is None:
-                        continue
-                elif not starters.digital(theme, lang, fac_org):
-                    continue
-                # Everyone who could join in any of the seed's slots: often too few already.
-                anyslot = bits.bucket(pool, theme, lang) & near
-                if theme is None:
-                    # A cross-problem group applies the seed's rules to everyone.
-                    anyslot &= cross
-                total = anyslot.bit_count() + 1
-                if total < min_size:
-                    continue
-                if best_key is not None and (min(total, target), -pos, where, 1, 0) <= best_key:
-                    continue
-                for slot in ctx.slots[seed]:
-                    found = anyslot & slot_bits.get(slot, 0)
-                    # At most this many people (the seed included) could be in the group.
-                    total = found.bit_count() + 1
-                    if total < min_size:
-                        continue
-                    if best_key is not None and (min(total, target), -pos, where, 1, 0) <= best_key:
-                        continue
-                    mixed, same, m_lo, m_hi, s_lo, s_hi, same_single = _take(
-                        ctx, bits.at, found, total - 1, seed, cap, g, seed_single
-                    )
-                    # Which lists to try: a single-gender wish, or no gender, leaves one; the
-                    # same-gender list only adds something with a single wish in it or more
-                    # people than the mixed list.
-                    lists: tuple[tuple[list[int], int, int], ...]
-                    if seed_single:
-                        lists = ((same, s_lo, s_hi),)
-                    elif g is None or (len(same) <= len(mixed) and not same_single):
-                        lists = ((mixed, m_lo, m_hi),)
-                    else:
-                        lists = ((mixed, m_lo, m_hi), (same, s_lo, s_hi))
-                    for others, ages_lo, ages_hi in lists:
-                        # Everyone within one span (the usual case): the window is everyone.
-                        if ages_hi - ages_lo <= span:
-                            chosen = others
-                        else:
-                            chosen = best_window(ctx, seed, others, span)
-                        n = len(chosen) + 1
-                        if n < min_size:
-                            continue
-                        size = n if n <= max_size else _size(n, min_size, target, max_size)
-                        members = [seed, *chosen[: size - 1]]
-                        if size == min_size < target and min(members) >= old_cut:
-                            continue
-                        if is_digital:
-                            orgs = sorted({org_of[m] for m in members})
-                            fac = ctx.facilitator(True, orgs, theme, lang)
-                            if fac is None:
-                                continue
-                        else:
-                            fac = local_fac
-                        genders = {gender[m] for m in members}
-                        rank = (
-                            min(size, target),
-                            -pos,
-                            where,
-                            int("female" in genders and "male" in genders),
-                            -abs(size - target),
-                        )
-                        if best_key is None or rank > best_key:
-                            best_key = rank
-                            opt = Option(is_digital, c.organisation, theme, lang, slot)
-                            assert fac is not None
-                            best = Formed(sorted(members), opt, fac)
-                        if best_key[:3] == (target, 0, 1):
-                            return best
-    return best
-
-
-def _take(
-    ctx: Context,
-    at: list[int],
-    found: int,
-    count: int,
-    seed: int,
-    cap: int,
-    g: str | None,
-    seed_single: bool,
-) -> tuple[list[int], list[int], int, int, int, int, bool]:
-    """The people of bitset ``found`` (``count`` people, all unplaced, within the age span,
-    each either without a single-gender wish or of gender ``g``) longest-waiting first: the
-    first ``cap`` without a single-gender wish (unless the seed has one) and the first ``cap``
-    of gender ``g`` (if ``g`` is given); with the lowest and highest age band of each list, the
-    seed's included (so the caller can see at once whether one age window holds everyone), and
-    whether anyone in the second list has a single-gender wish.
-
-    People are read from the highest bit down. Every step on a big int costs its length, so
-    the steps work on its top part (``found >> shift``), sized to hold about the people needed
-    if they were spread evenly, and move down (twice as far each time) if that was not enough.
-    """
-    age = ctx.age
-    single = ctx.single
-    gender = ctx.gender
-    a = age[seed]
-    m_lo = m_hi = s_lo = s_hi = a
-    mixed: list[int] = []
-    same: list[int] = []
-    same_single = False
-    want_mixed = not seed_single
-    want_same = g is not None
-    # Room left in each list; a list not wanted has none.
-    n_mixed = cap if want_mixed else 0
-    n_same = cap if want_same else 0
-    # The two lists mostly overlap (the seed's gender without a single-gender wish).
-    need = cap + cap // 2 if want_mixed and want_same else cap
-    length = found.bit_length()
-    width = length if count <= need else min(length, need * length // count + 64)
-    while found:
-        shift = length - width
-        part = found >> shift
-        while part:
-            i = part.bit_length() - 1
-            part ^= 1 << i
-            ci = at[i + shift]
-            x = age[ci]
-            if n_mixed and not single[ci]:
-                mixed.append(ci)
-                n_mixed -= 1
-                if x < m_lo:
-                    m_lo = x
-                elif x > m_hi:
-                    m_hi = x
-            if n_same and gender[ci] == g:
-                same.append(ci)
-                n_same -= 1
-                if single[ci]:
-                    same_single = True
-                if x < s_lo:
-                    s_lo = x
-                elif x > s_hi:
-                    s_hi = x
-            if not n_mixed and not n_same:
-                return mixed, same, m_lo, m_hi, s_lo, s_hi, same_single
-        if not shift:
-            break
-        found &= (1 << shift) - 1
-        length = found.bit_length()
-        width = min(length, 2 * width)
-    return mixed, same, m_lo, m_hi, s_lo, s_hi, same_single
-
-
+@njit
 def _size(n: int, lo: int, target: int, hi: int) -> int:
-    """Size of the seed's group when ``n`` people fit: split big sets into groups near target."""
+    """Size of the seed's group when ``n`` people fit: split big sets into groups near target.
+
+    ``round`` as Python's (halves to even), on integers.
+    """
     if n < lo:
         return 0
     if n <= hi:
         return n
-    groups = max(-(-n // hi), round(n / target))
+    q, r = divmod(n, target)
+    rounded = q + 1 if 2 * r > target or (2 * r == target and q % 2 == 1) else q
+    groups = max(-(-n // hi), rounded)
     while groups > 1 and n // groups < lo:
         groups -= 1
     return min(hi, -(-n // groups))
+
+
+@njit
+def _window(ages: _I64, s: _I64, count: int, a: int, span: int) -> tuple[int, int]:
+    """The age window ``[lo, hi]`` of :func:`matching.context.best_window` for the first
+    ``count`` (at least one) of ``ages`` and a seed of age ``a``; (0, -1) when it holds
+    nobody. ``s`` is room for the sorted ages."""
+    for i in range(count):  # insertion sort: a dozen ages at most
+        x = ages[i]
+        j = i
+        while j > 0 and s[j - 1] > x:
+            s[j] = s[j - 1]
+            j -= 1
+        s[j] = x
+    if max(s[count - 1], a) - min(s[0], a) <= span:
+        return min(s[0], a), max(s[count - 1], a)
+    best_lo, best_n = a, -1
+    prev = -(1 << 62)
+    for i in range(count + 1):
+        if i < count:
+            lo = s[i]
+            if lo < a - span or lo >= a or lo == prev:
+                continue
+            prev = lo
+        else:
+            lo = a
+        n = 0
+        for j in range(count):
+            if lo <= s[j] <= lo + span:
+                n += 1
+        if n > best_n:
+            best_lo, best_n = lo, n
+    if best_n <= 0:
+        return 0, -1
+    return best_lo, best_lo + span
+
+
+@njit
+def _first_fac(fac_val: _I64, lo: int, hi: int, left: _I64) -> int:
+    for j in range(lo, hi):
+        if left[fac_val[j]] > 0:
+            return int(fac_val[j])
+    return -1
+
+
+@njit
+def _lanes(
+    order: _I64,
+    local: bool,
+    digital: bool,
+    org: _I64,
+    dpool: _I64,
+    cross_own: _B,
+    theme_ptr: _I64,
+    theme_val: _I64,
+    lang_ptr: _I64,
+    lang_val: _I64,
+    slot_ptr: _I64,
+    slot_val: _I64,
+    dims: _I64,
+) -> tuple[_I64, _I64, _I64, int]:
+    """Everyone of the pass (by position in ``order``) in every lane they could meet in.
+
+    A lane is (mode, pool, theme, language, slot), mode 0 local (pool: the organisation) and
+    1 digital (pool: the digital pool); people are in priority order. Returns the pass's code
+    of each (mode, pool) (-1: nobody of the pass), where each lane starts, the lanes one after
+    the other, and the number of (mode, pool) codes.
+    """
+    n_themes, n_langs, n_pools = dims[0], max(dims[1], 1), dims[2]
+    n_slots = max(dims[5], 1)
+    m = order.size
+    pool_of = np.full(2 * n_pools, -1, np.int64)
+    n_used = 0
+    for i in range(m):
+        ci = order[i]
+        if local and pool_of[org[ci]] < 0:
+            pool_of[org[ci]] = n_used
+            n_used += 1
+        if digital and dpool[ci] >= 0 and pool_of[n_pools + dpool[ci]] < 0:
+            pool_of[n_pools + dpool[ci]] = n_used
+            n_used += 1
+    n_keys = n_used * (n_themes + 1) * n_langs * n_slots
+    start = np.zeros(n_keys + 1, np.int64)
+    lanes = np.empty(0, np.int64)
+    fill = start
+    for rep in range(2):
+        if rep:
+            for key in range(n_keys):
+                start[key + 1] += start[key]
+            fill = start.copy()
+            lanes = np.empty(start[n_keys], np.int64)
+        for i in range(m):
+            ci = order[i]
+            for mode in range(2):
+                if mode == 0:
+                    if not local:
+                        continue
+                    p = pool_of[org[ci]]
+                else:
+                    if not digital or dpool[ci] < 0:
+                        continue
+                    p = pool_of[n_pools + dpool[ci]]
+                for tj in range(theme_ptr[ci], theme_ptr[ci + 1] + 1):
+                    if tj == theme_ptr[ci + 1]:
+                        if not cross_own[ci]:
+                            continue
+                        t = n_themes
+                    else:
+                        t = theme_val[tj]
+                    for lj in range(lang_ptr[ci], lang_ptr[ci + 1]):
+                        base = ((p * (n_themes + 1) + t) * n_langs + lang_val[lj]) * n_slots
+                        for sj in range(slot_ptr[ci], slot_ptr[ci + 1]):
+                            key = base + slot_val[sj]
+                            if rep:
+                                lanes[fill[key]] = i
+                                fill[key] += 1
+                            else:
+                                start[key + 1] += 1
+    return pool_of, start, lanes, n_used
+
+
+@njit
+def _pass(
+    order: _I64,
+    seeds: _I64,
+    local: bool,
+    digital: bool,
+    left: _I64,
+    age: _I64,
+    gender: _I64,
+    single: _B,
+    org: _I64,
+    dpool: _I64,
+    rules: _I64,
+    welcome: _B,
+    cross_own: _B,
+    theme_ptr: _I64,
+    theme_val: _I64,
+    lang_ptr: _I64,
+    lang_val: _I64,
+    slot_ptr: _I64,
+    slot_val: _I64,
+    rule_sizes: _I64,
+    star: _B,
+    slug: _I64,
+    dims: _I64,
+    fac_ptr: _I64,
+    fac_val: _I64,
+    any_ptr: _I64,
+    any_val: _I64,
+    fac_rank: _I64,
+    uniform: bool,
+    female: int,
+    male: int,
+) -> tuple[int, _I64, _I64, _I64]:
+    """One greedy pass over the people ``order`` (indexes in priority order), seeds in the
+    order ``seeds`` (positions in ``order``); see :func:`greedy`. Returns the number of
+    groups, per group (digital, theme, language, slot, facilitator, seed), and the members of
+    each (indexes, sorted).
+
+    For each option (mode, theme, language, slot) the seed walks its lane (see :func:`_lanes`)
+    and collects the first people without a single-gender wish and the first of its gender
+    (up to ``max_size + 2`` each), in the age window, as the Python greedy did; then picks
+    the best age window, the size, the facilitator, and keeps the best group by the rank
+    (size up to target, theme preference, local first, mixed gender, size near target).
+    A lane drops its placed people at its head at once, and everywhere once a quarter of a walk
+    stepped over placed people: speed only, the order stays.
+    """
+    m = order.size
+    # The cross-problem "theme" has the code n_themes.
+    n_themes, n_langs, n_pools, n_slugs, n_orgs = (
+        dims[0],
+        max(dims[1], 1),
+        dims[2],
+        dims[3],
+        dims[4],
+    )
+    n_slots = max(dims[5], 1)
+    pool_of, start, lanes, _ = _lanes(
+        order,
+        local,
+        digital,
+        org,
+        dpool,
+        cross_own,
+        theme_ptr,
+        theme_val,
+        lang_ptr,
+        lang_val,
+        slot_ptr,
+        slot_val,
+        dims,
+    )
+    head = start[:-1].copy()
+    end = start[1:].copy()
+    placed = np.zeros(m, np.bool_)
+    # What a lane walk reads, by pass position: side by side in memory, not scattered.
+    p_age = age[order]
+    p_gender = gender[order]
+    p_single = single[order]
+    p_rules = rules[order]
+    p_welcome = welcome[order]
+
+    max_cap = int(rule_sizes[:, 2].max()) + 2
+    # The two lists of one option (people as pass positions).
+    mixed = np.empty(max_cap, np.int64)
+    same = np.empty(max_cap, np.int64)
+    ages = np.empty(max_cap, np.int64)
+    sorted_ages = np.empty(max_cap, np.int64)
+    cand = np.empty(max_cap + 1, np.int64)
+    best_members = np.empty(max_cap + 1, np.int64)
+
+    g_info = np.empty((m, 6), np.int64)
+    g_ptr = np.zeros(m + 1, np.int64)
+    g_members = np.empty(m, np.int64)
+    n_groups = 0
+
+    for si in seeds:
+        if placed[si]:
+            continue
+        s = order[si]
+        r = rules[s]
+        min_size, target, max_size = rule_sizes[r, 0], rule_sizes[r, 1], rule_sizes[r, 2]
+        span, old_cut, cross_cut = rule_sizes[r, 3], rule_sizes[r, 4], rule_sizes[r, 5]
+        cap = max_size + 2
+        g = gender[s]
+        seed_single = single[s]
+        a = age[s]
+        # Room in each list; a list not wanted has none.
+        cap_mixed = 0 if seed_single else cap
+        cap_same = cap if g >= 0 else 0
+        have = False
+        b0 = b1 = b2 = b3 = b4 = 0  # the best rank so far
+        best_n = 0
+        best_mode = best_theme = best_lang = best_slot = best_fac = 0
+        done = False
+        placed[si] = True  # never one of the "others" while its options are scanned
+        for mode in range(2):
+            if done:
+                break
+            if mode == 0:
+                if not local:
+                    continue
+                p = pool_of[org[s]]
+            else:
+                if not digital or dpool[s] < 0:
+                    continue
+                p = pool_of[n_pools + dpool[s]]
+            where = 1 - mode
+            n_own = theme_ptr[s + 1] - theme_ptr[s]
+            for tpos in range(n_own + 1):
+                if done:
+                    break
+                if tpos == n_own:
+                    if not cross_own[s]:
+                        continue
+                    t = n_themes
+                else:
+                    t = theme_val[theme_ptr[s] + tpos]
+                # No option of this theme can rank above (target, -pos, where, mixed, on target).
+                if have and (target, -tpos, where, 1, 0) <= (b0, b1, b2, b3, b4):
+                    continue
+                sl = slug[t]
+                for lj in range(lang_ptr[s], lang_ptr[s + 1]):
+                    if done:
+                        break
+                    lang = lang_val[lj]
+                    local_fac = -1
+                    if mode == 0:
+                        key = (org[s] * n_slugs + sl) * n_langs + lang
+                        local_fac = _first_fac(fac_val, fac_ptr[key], fac_ptr[key + 1], left)
+                        if local_fac < 0:
+                            continue
+                    elif star[dpool[s]]:
+                        key = sl * n_langs + lang
+                        if _first_fac(any_val, any_ptr[key], any_ptr[key + 1], left) < 0:
+                            continue
+                    else:
+                        key = ((n_orgs + org[s]) * n_slugs + sl) * n_langs + lang
+                        if _first_fac(fac_val, fac_ptr[key], fac_ptr[key + 1], left) < 0:
+                            continue
+                    base = ((p * (n_themes + 1) + t) * n_langs + lang) * n_slots
+                    for sj in range(slot_ptr[s], slot_ptr[s + 1]):
+                        if done:
+                            break
+                        slot = slot_val[sj]
+                        lane = base + slot
+                        h, e_end = head[lane], end[lane]
+                        # Placed people at the head are dropped for good (not the seed).
+                        while h < e_end and placed[lanes[h]] and lanes[h] != si:
+                            h += 1
+                        head[lane] = h
+                        # At most this many people (the seed included) could be in the group:
+                        # often too few, or too few to beat the best group so far.
+                        total = e_end - h + 1
+                        if total < min_size:
+                            continue
+                        if have and (min(total, target), -tpos, where, 1, 0) <= (
+                            b0,
+                            b1,
+                            b2,
+                            b3,
+                            b4,
+                        ):
+                            continue
+                        # Collect the two lists from the lane, longest-waiting first.
+                        nm = ns = 0
+                        m_lo = m_hi = s_lo = s_hi = a
+                        same_single = False
+                        waste = 0
+                        for q in range(h, e_end):
+                            i = lanes[q]
+                            if placed[i]:
+                                waste += 1
+                                continue
+                            x = p_age[i]
+                            if x < a - span or x > a + span:
+                                continue
+                            gi = p_gender[i]
+                            wish = p_single[i]
+                            if seed_single:
+                                if gi != g:
+                                    continue
+                            elif g < 0:
+                                if wish:
+                                    continue
+                            elif gi != g and wish:
+                                continue
+                            # A cross-problem group applies the seed's rules to everyone.
+                            if (
+                                t == n_themes
+                                and not uniform
+                                and p_rules[i] != r
+                                and not (p_welcome[i] and order[i] < cross_cut)
+                            ):
+                                continue
+                            if nm < cap_mixed and not wish:
+                                mixed[nm] = i
+                                nm += 1
+                                if x < m_lo:
+                                    m_lo = x
+                                elif x > m_hi:
+                                    m_hi = x
+                            if ns < cap_same and gi == g:
+                                same[ns] = i
+                                ns += 1
+                                if wish:
+                                    same_single = True
+                                if x < s_lo:
+                                    s_lo = x
+                                elif x > s_hi:
+                                    s_hi = x
+                            if nm >= cap_mixed and ns >= cap_same:
+                                break
+                        if waste and 4 * waste > e_end - h:
+                            e_end = _compact(lanes, h, e_end, placed, si)
+                            end[lane] = e_end
+                        # Which lists to try: a single-gender wish, or no gender, leaves one;
+                        # the same-gender list only adds something with a single wish in it or
+                        # more people than the mixed list.
+                        if seed_single:
+                            n_lists, first = 1, 1
+                        elif g < 0 or (ns <= nm and not same_single):
+                            n_lists, first = 1, 0
+                        else:
+                            n_lists, first = 2, 0
+                        for li in range(first, first + n_lists):
+                            if li == 1:
+                                lst, cnt, lo, hi = same, ns, s_lo, s_hi
+                            else:
+                                lst, cnt, lo, hi = mixed, nm, m_lo, m_hi
+                            # The people chosen (pass positions) in ``cand``, in order.
+                            n_ch = 0
+                            if hi - lo <= span:
+                                for e in range(cnt):
+                                    cand[e] = lst[e]
+                                n_ch = cnt
+                            else:
+                                for e in range(cnt):
+                                    ages[e] = p_age[lst[e]]
+                                w_lo, w_hi = _window(ages, sorted_ages, cnt, a, span)
+                                for e in range(cnt):
+                                    if w_lo <= ages[e] <= w_hi:
+                                        cand[n_ch] = lst[e]
+                                        n_ch += 1
+                            n = n_ch + 1
+                            if n < min_size:
+                                continue
+                            size = n if n <= max_size else _size(n, min_size, target, max_size)
+                            lowest = s
+                            for e in range(size - 1):
+                                lowest = min(lowest, order[cand[e]])
+                            if size == min_size and min_size < target and lowest >= old_cut:
+                                continue
+                            if mode == 1:
+                                fac = _digital_fac(
+                                    order,
+                                    cand,
+                                    size,
+                                    org[s],
+                                    org,
+                                    sl,
+                                    lang,
+                                    dims,
+                                    fac_ptr,
+                                    fac_val,
+                                    fac_rank,
+                                    left,
+                                )
+                                if fac < 0:
+                                    continue
+                            else:
+                                fac = local_fac
+                            has_f = g == female
+                            has_m = g == male
+                            for e in range(size - 1):
+                                ge = p_gender[cand[e]]
+                                has_f = has_f or ge == female
+                                has_m = has_m or ge == male
+                            mix = 1 if has_f and has_m and female >= 0 and male >= 0 else 0
+                            rank = (min(size, target), -tpos, where, mix, -abs(size - target))
+                            if not have or rank > (b0, b1, b2, b3, b4):
+                                have = True
+                                b0, b1, b2, b3, b4 = rank
+                                best_members[0] = si
+                                for e in range(size - 1):
+                                    best_members[e + 1] = cand[e]
+                                best_n = size
+                                best_mode, best_theme, best_lang = mode, t, lang
+                                best_slot, best_fac = slot, fac
+                            if b0 == target and b1 == 0 and b2 == 1:
+                                done = True
+                                break
+        if not have:
+            placed[si] = False
+            continue
+        # Positions and indexes are in the same order, so sorting either sorts both.
+        chosen = np.sort(best_members[:best_n])
+        at = g_ptr[n_groups]
+        for e in range(best_n):
+            placed[chosen[e]] = True
+            g_members[at + e] = order[chosen[e]]
+        g_ptr[n_groups + 1] = at + best_n
+        g_info[n_groups, 0] = best_mode
+        g_info[n_groups, 1] = best_theme
+        g_info[n_groups, 2] = best_lang
+        g_info[n_groups, 3] = best_slot
+        g_info[n_groups, 4] = best_fac
+        g_info[n_groups, 5] = s
+        left[best_fac] -= 1
+        n_groups += 1
+    return n_groups, g_info, g_ptr, g_members
+
+
+@njit
+def _compact(lanes: _I64, lo: int, hi: int, placed: _B, seed: int) -> int:
+    """Drop the placed people (not ``seed``) from ``lanes[lo:hi]``, keeping the order; returns
+    the new end."""
+    w = lo
+    for q in range(lo, hi):
+        i = lanes[q]
+        if not placed[i] or i == seed:
+            lanes[w] = i
+            w += 1
+    return w
+
+
+@njit
+def _digital_fac(
+    order: _I64,
+    cand: _I64,
+    size: int,
+    seed_org: int,
+    org: _I64,
+    sl: int,
+    lang: int,
+    dims: _I64,
+    fac_ptr: _I64,
+    fac_val: _I64,
+    fac_rank: _I64,
+    left: _I64,
+) -> int:
+    """:meth:`Context.facilitator` of a digital group: the seed and ``cand[:size - 1]``."""
+    n_langs, n_slugs, n_orgs = max(dims[1], 1), dims[3], dims[4]
+    fac = -1
+    for e in range(size):
+        o = seed_org if e == 0 else org[order[cand[e - 1]]]
+        seen = False
+        for e2 in range(e):
+            if o == (seed_org if e2 == 0 else org[order[cand[e2 - 1]]]):
+                seen = True
+                break
+        if seen:
+            continue
+        key = ((n_orgs + o) * n_slugs + sl) * n_langs + lang
+        f = _first_fac(fac_val, fac_ptr[key], fac_ptr[key + 1], left)
+        if f >= 0 and (fac < 0 or fac_rank[f] < fac_rank[fac]):
+            fac = f
+    return fac

@@ -1,8 +1,9 @@
-"""The bitset greedy forms exactly the groups of the list-based one it replaced.
+"""The compiled greedy forms exactly the groups of the list-based Python one.
 
 ``greedy_reference.py`` is the greedy before the bitsets (lanes as lists, walked person by
-person), kept as the oracle. Both run on the same pools with the same facilitator capacity and
-must return the same groups (members, option, facilitator) in the same order.
+person; the bitset greedy that followed formed the same groups), kept as the oracle. Both run
+on the same pools with the same facilitator capacity and must return the same groups (members,
+option, facilitator) in the same order.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from matching import greedy as fast
 from matching.algorithm import components
 from matching.context import Context, Formed
-from matching.model import Candidate, Facilitator, RuleBook, Rules
+from matching.model import ACROSS, Candidate, Facilitator, RuleBook, Rules
 from unit.matching import greedy_reference as plain
 from unit.matching.matching_strategies import NOW, instances
 
@@ -68,7 +69,7 @@ def _both(
 )
 @FAST
 @given(instances(max_n=80))
-def test_bitset_greedy_equals_the_list_greedy(
+def test_compiled_greedy_equals_the_list_greedy(
     pool_of: str,
     local: bool,
     digital: bool,
@@ -79,7 +80,7 @@ def test_bitset_greedy_equals_the_list_greedy(
 
 
 @pytest.mark.parametrize("overrides", [False, True])
-def test_bitset_greedy_equals_the_list_greedy_country_wide(overrides: bool) -> None:
+def test_compiled_greedy_equals_the_list_greedy_country_wide(overrides: bool) -> None:
     """3,000 generated people, one pool per catchment and one country-wide pool: long lanes,
     several organisations and digital pools in one pass, and (with overrides) cross-problem
     groups under another organisation's rules."""
@@ -107,24 +108,41 @@ def test_bitset_greedy_equals_the_list_greedy_country_wide(overrides: bool) -> N
 @FAST
 @given(instances(max_n=40))
 def test_codes_hold_every_choice(inst: tuple[list[Candidate], RuleBook, list[Facilitator]]) -> None:
-    """The NumPy codes the bitsets are built from say the same as the candidates."""
+    """The NumPy codes the compiled greedy works on say the same as the candidates."""
     cands, book, facs = inst
     ctx = Context(cands, book, facs, NOW)
     codes = ctx.codes
+
+    def row(ptr: np.ndarray, val: np.ndarray, ci: int) -> list[int]:
+        return [int(v) for v in val[ptr[ci] : ptr[ci + 1]]]
+
     for ci, c in enumerate(ctx.cands):
-        assert {t for j, t in enumerate(codes.themes) if codes.theme_tab[ci, j]} == set(c.themes)
-        assert {v for j, v in enumerate(codes.langs) if codes.lang_tab[ci, j]} == c.languages
+        assert [codes.themes[j] for j in row(codes.theme_ptr, codes.theme_val, ci)] == list(
+            c.themes
+        )
+        assert [codes.langs[j] for j in row(codes.lang_ptr, codes.lang_val, ci)] == ctx.langs[ci]
+        assert [codes.slots[j] for j in row(codes.slot_ptr, codes.slot_val, ci)] == ctx.slots[ci]
         assert {v for j, v in enumerate(codes.slots) if codes.slot_tab[ci, j]} == c.slots
         assert codes.age[ci] == c.age_band
-        assert codes.genders[codes.gender[ci]] == c.gender
+        g = codes.gender[ci]
+        assert (codes.genders[g] if g >= 0 else None) == c.gender
         assert codes.orgs[codes.org[ci]] == c.organisation
-        assert bool(codes.notsingle[ci]) == (not (c.same_gender and c.gender is not None))
+        assert bool(codes.single[ci]) == (c.same_gender and c.gender is not None)
         assert bool(codes.welcome[ci]) == c.cross_problem_welcome
+        assert bool(codes.cross_own[ci]) == ctx.cross_own[ci]
         assert codes.rules_of[codes.rules[ci]] is ctx.own_rules[ci]
         if c.digital_welcome:
             assert codes.dpools[codes.dpool[ci]] == ctx.dpool(ci)
         else:
             assert codes.dpool[ci] == -1
+    themes, langs, orgs = len(codes.themes), max(len(codes.langs), 1), len(codes.orgs)
+    slugs = int(codes.dims[3])
+    for (dig, org, theme, lang), want in ctx.fac_index.items():
+        if org in codes.orgs and lang in codes.langs and (theme in codes.themes or theme == ACROSS):
+            t = codes.themes.index(theme) if theme in codes.themes else themes
+            k = ((int(dig) * orgs + codes.orgs.index(org)) * slugs + int(codes.slug[t])) * langs
+            k += codes.langs.index(lang)
+            assert row(codes.fac_ptr, codes.fac_val, k) == want
 
 
 def test_context_lists_do_not_depend_on_the_input_order() -> None:
@@ -140,21 +158,3 @@ def test_context_lists_do_not_depend_on_the_input_order() -> None:
     assert a.age == [c.age_band for c in a.cands]
     assert a.langs == [sorted(c.languages) for c in a.cands]
     assert np.array_equal(a.codes.slot_tab, b.codes.slot_tab)
-
-
-@FAST
-@given(instances(max_n=60))
-def test_small_pools_get_the_same_bitsets(
-    inst: tuple[list[Candidate], RuleBook, list[Facilitator]],
-) -> None:
-    """Bitsets built person by person (small pools) equal those built from the NumPy codes."""
-    cands, book, facs = inst
-    ctx = Context(cands, book, facs, NOW)
-    pool = list(range(len(ctx.cands)))
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(fast, "_SMALL", len(pool))
-        small = fast._Bits(ctx, pool)
-        mp.setattr(fast, "_SMALL", -1)
-        large = fast._Bits(ctx, pool)
-    for name in ("theme", "lang", "slot", "band", "gender", "notsingle", "org", "dpool", "wanted"):
-        assert getattr(small, name) == getattr(large, name), name
