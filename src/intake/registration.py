@@ -14,6 +14,7 @@ it runs in a savepoint of that transaction instead and commits nothing.
 from __future__ import annotations
 
 import uuid
+import warnings
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -21,7 +22,9 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy.exc import MissingGreenlet
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.pool import PoolProxiedConnection, QueuePool
 from sqlalchemy.util.concurrency import greenlet_spawn
 
 from intake import idempotency, receipt
@@ -183,6 +186,42 @@ _FIRST_ANSWER = (
 _CONNECTION_LOST = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError, TimeoutError)
 
 
+async def _checkout(engine: AsyncEngine) -> PoolProxiedConnection:
+    """A pooled connection; an idle one without a greenlet (issue 12).
+
+    SQLAlchemy's async pool runs its synchronous code in a new greenlet per call (~35 µs each
+    way) in case it must wait for I/O. Taking an idle connection needs none: the pool only
+    pops it off its queue. When it would have to wait (connect, reconnect an invalidated
+    connection, wait for a free one), SQLAlchemy raises ``MissingGreenlet`` before any I/O,
+    having put its bookkeeping back, and the usual async checkout does it. (A reconnect
+    attempt leaves asyncpg's ``connect()`` coroutine unstarted; its "never awaited" warning
+    says nothing about the service, so it is silenced here.)
+    """
+    pool = engine.sync_engine.pool
+    if isinstance(pool, QueuePool) and pool.checkedin() > 0:
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "coroutine .* was never awaited", RuntimeWarning)
+                return engine.sync_engine.raw_connection()
+        except MissingGreenlet:
+            pass
+    return await engine.raw_connection()
+
+
+async def _checkin(
+    engine: AsyncEngine, pooled: PoolProxiedConnection, driver: asyncpg.Connection
+) -> None:
+    """Give the connection back; without a greenlet when that is a plain put on the pool's
+    queue: no transaction to roll back (this path opens none) and room in the queue (a full
+    pool closes the connection instead, which is I/O)."""
+    pool = engine.sync_engine.pool
+    idle = isinstance(pool, QueuePool) and pool.checkedin() < pool.size()
+    if idle and not driver.is_in_transaction():
+        pooled.close()
+    else:
+        await greenlet_spawn(pooled.close)
+
+
 @asynccontextmanager
 async def hot_connection(bind: AsyncEngine | AsyncConnection) -> AsyncIterator[asyncpg.Connection]:
     """The bare asyncpg connection for the one-trip statement.
@@ -196,7 +235,7 @@ async def hot_connection(bind: AsyncEngine | AsyncConnection) -> AsyncIterator[a
         # The pool's connection itself, without SQLAlchemy's Connection around it (whose
         # construction, reset and close cost ~0.08 ms a request, issue 12). Nothing here opens
         # a transaction, so giving it back resets nothing.
-        pooled = await bind.raw_connection()
+        pooled = await _checkout(bind)
         driver: asyncpg.Connection = pooled.driver_connection
         try:
             yield driver
@@ -206,9 +245,9 @@ async def hot_connection(bind: AsyncEngine | AsyncConnection) -> AsyncIterator[a
             if driver.is_closed() or isinstance(exc, _CONNECTION_LOST):
                 await greenlet_spawn(pooled.invalidate)
                 raise
-            await greenlet_spawn(pooled.close)
+            await _checkin(bind, pooled, driver)
             raise
-        await greenlet_spawn(pooled.close)
+        await _checkin(bind, pooled, driver)
         return
     async with bind.begin_nested():
         raw = await bind.get_raw_connection()
