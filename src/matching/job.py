@@ -52,6 +52,8 @@ class MatchReport:
     exact_fallbacks: int = 0
     plan: Plan | None = None
     inputs: Inputs | None = field(default=None, repr=False)
+    #: Who joined (or, in a dry run, would join) which open group, longest-waiting first.
+    additions: tuple[Addition, ...] = ()
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -324,6 +326,7 @@ async def run_matching(
             exact_fallbacks=len(computed.stats.exact_fallbacks),
             plan=result,
             inputs=inputs,
+            additions=tuple(computed.additions),
         )
         if dry_run:
             await tx.rollback()

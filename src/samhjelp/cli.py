@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import sys
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -192,6 +193,18 @@ def cmd_match(args: argparse.Namespace) -> None:
         what = g.theme or "på tvers"
         where = "digital" if g.digital else names.get(g.organisation, g.organisation)
         print(f"  group: {len(g.members)} people, {what}, {g.language}, {g.slot}, {where}")
+    # Who joins which group that has not met yet: the group by its id's first characters (as
+    # the console shows it), its size before the run and after, never the people's ids.
+    groups = {o.id: o for o in report.inputs.open_groups}
+    joining = Counter(a.group for a in report.additions)
+    for gid, n in joining.items():
+        o = groups[gid]
+        what = o.theme or "på tvers"
+        where = "digital" if o.digital else names.get(o.organisation, o.organisation)
+        print(
+            f"  {joined}: group {gid[:8]} ({what}, {o.language}, {o.slot}, {where}):"
+            f" {len(o.members)} → {len(o.members) + n} people"
+        )
     themes = {t.slug: t.nb for t in THEMES}
     for cid in report.plan.waiting[: args.show]:  # explains only the people shown
         u = report.plan.why(cid)

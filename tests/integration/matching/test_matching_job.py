@@ -207,6 +207,18 @@ async def test_cli_runs_matching_and_lists_inspects_and_closes_groups(
         assert (status, theme) == ("proposed", "stress") and "6 members" in line
         events = await asyncio.to_thread(run_cli, database_url, "group", "events", gid)
         assert "\tmatching\tformed\t" in events.stdout
+        # Someone who signs up later joins the group before it meets; a dry run names the
+        # group and its size (no person), and stores nothing.
+        async with maker.begin() as s:
+            await register_people(s, cipher, clock.now, 1, municipality="3405", themes=["stress"])
+        joins = await asyncio.to_thread(run_cli, database_url, "match", "run", "--dry-run")
+        assert "would form 0 groups placing 0; 1 would join" in joins.stdout, joins.stdout
+        assert f"  would join: group {gid[:8]} (stress, no, " in joins.stdout
+        assert ": 6 → 7 people" in joins.stdout
+        again_listed = await asyncio.to_thread(
+            run_cli, database_url, "group", "list", "--org", org.slug
+        )
+        assert "6 members" in again_listed.stdout
         early = await asyncio.to_thread(
             run_cli, database_url, "group", "reschedule", gid, "--meeting", "1",
             "--at", "2030-01-01T18:00",
@@ -238,7 +250,7 @@ async def test_cli_runs_matching_and_lists_inspects_and_closes_groups(
                 .scalars()
                 .all()
             )
-        assert back == ["waiting"] * 6  # closed before it met: back in the pool
+        assert back == ["waiting"] * 7  # closed before it met: back in the pool, with the 7th
     finally:
         await purge_organisation(maker, org.id)
 
