@@ -13,7 +13,7 @@ import uuid
 from collections import deque
 from dataclasses import dataclass
 from email.utils import parseaddr
-from typing import Literal
+from typing import Literal, cast
 
 import aiosmtplib
 
@@ -285,8 +285,13 @@ class SmtpSession:
             smtp.close()
             raise
         self._pipelining = smtp.supports_extension("pipelining")
-        assert isinstance(smtp.transport, asyncio.Transport)
-        return _Replies(smtp.transport)
+        transport = smtp.transport
+        if transport is None or transport.is_closing():
+            smtp.close()
+            raise aiosmtplib.SMTPServerDisconnected("connection closed while opening")
+        # Not an isinstance check: uvloop's transports (the loop `samhjelp serve` runs on)
+        # are not subclasses of asyncio.Transport, only the same interface.
+        return _Replies(cast(asyncio.Transport, transport))
 
     async def _stage(self, mail: bytes, mail_from: bytes, rcpt_to: bytes) -> None:
         if self._conn is None:

@@ -19,6 +19,7 @@ import contextlib
 import email
 import email.policy
 import ipaddress
+import re
 import ssl
 import threading
 import uuid
@@ -31,6 +32,7 @@ from typing import Any
 
 import aiosmtplib
 import pytest
+import uvloop
 from aiosmtpd.controller import Controller
 from aiosmtplib.protocol import PERIOD_REGEX
 from hypothesis import given
@@ -43,7 +45,7 @@ from notify import DeliveryError, DeliveryPolicy, deliver_due, enqueue
 from notify.model import Channel, RenderedMessage
 from notify.smtp import SmtpNotifier, dot_stuffed
 from notify.tables import outbox
-from notify.testing import free_port, sample_reminder
+from notify.testing import RecordingSmtpServer, free_port, sample_reminder
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 Maker = async_sessionmaker[AsyncSession]
@@ -396,5 +398,62 @@ async def test_pipelining_after_starttls(tmp_path: Path) -> None:
         async with notifier.session() as session:
             for message in messages:
                 await session.send(message)
+        received = list(sink.message_ids)
+    assert received == [m.rfc_message_id for m in messages]
+
+
+# --- On uvloop, the loop `samhjelp serve` runs (issue 12) ---------------------------------
+# uvicorn picks uvloop (a dependency of the project), and the delivery job sends from that
+# loop. Its transports are not subclasses of asyncio.Transport, which the SMTP session once
+# asserted: every e-mail then failed as "unexpected" and was retried forever. Found by running
+# the outbox benchmark on the service's loop.
+
+_MESSAGE_ID = re.compile(rb"^Message-ID:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
+
+
+async def _send_all(port: int, addresses: list[str]) -> list[str]:
+    assert isinstance(asyncio.get_running_loop(), uvloop.Loop)
+    messages = [rendered(address) for address in addresses]
+    notifier = SmtpNotifier("127.0.0.1", port, "noreply@example.no", tls="none", timeout=5)
+    async with notifier.session() as session:
+        for message in messages:
+            await session.send(message)
+    return [m.rfc_message_id for m in messages]
+
+
+def test_a_pipelined_session_sends_on_uvloop() -> None:
+    with PipeliningSink() as sink, asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        sent = runner.run(_send_all(sink.port, [f"u{i}@example.no" for i in range(3)]))
+        assert list(sink.message_ids) == sent
+
+
+def test_a_plain_session_sends_on_uvloop(smtp_server: RecordingSmtpServer) -> None:
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        sent = runner.run(_send_all(smtp_server.port, [f"v{i}@example.no" for i in range(3)]))
+    received = [_MESSAGE_ID.search(m) for m in smtp_server.messages]
+    assert [m.group(1).decode() for m in received if m] == sent
+
+
+def test_starttls_then_pipelining_on_uvloop(tmp_path: Path) -> None:
+    cert_file, key_file = _self_signed(tmp_path)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert_file, key_file)
+    sink = PipeliningSink()
+    sink._controller = Controller(
+        sink, hostname="127.0.0.1", port=sink.port, tls_context=server_tls, require_starttls=True
+    )
+    messages = [rendered(f"t{i}@example.no") for i in range(3)]
+
+    async def send() -> None:
+        notifier = TrustingNotifier(
+            "127.0.0.1", sink.port, "noreply@example.no", tls="starttls", timeout=5,
+            cafile=str(cert_file),
+        )  # fmt: skip
+        async with notifier.session() as session:
+            for message in messages:
+                await session.send(message)
+
+    with sink, asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(send())
         received = list(sink.message_ids)
     assert received == [m.rfc_message_id for m in messages]
