@@ -246,6 +246,7 @@ def audit(
             active[i] = in_eq
     found: set[K] = set()
     vectors: list[dict[K, int]] = [{} for _ in range(ROUNDS)]
+    rng = Random(len(unknown) * 7_919 + len(active))
     for block in _components(active):
         block.sort()
         key = tuple(block)
@@ -253,7 +254,10 @@ def audit(
         free_here = frozenset(c for c in inside if c in free_set)
         got = memo.get(key) if memo is not None else None
         if got is None or got[0] != inside or got[1] != free_here:
-            got = _audit_block(equations, {i: active[i] for i in block}, inside, free_here)
+            if len(block) == 1:  # most blocks: one equation, decided on sight
+                got = _audit_single(equations[block[0]], active[block[0]], free_here, rng)
+            else:
+                got = _audit_block(equations, {i: active[i] for i in block}, inside, free_here)
             if memo is not None:
                 memo[key] = got
         found |= got[2]
@@ -261,7 +265,6 @@ def audit(
             vec.update(z)
     fixed: set[K] = set()
     if forms:
-        rng = Random(len(unknown) * 7_919 + len(active))
         for name, parts in forms.items():
             terms = [c for c in parts if c in unknown]
             for vec in vectors:  # an unknown in no equation at all can take any value
@@ -271,6 +274,25 @@ def audit(
             if all(sum(vec.get(c, 0) for c in terms) % PRIME == 0 for vec in vectors):
                 fixed.add(name)
     return found, fixed
+
+
+def _audit_single(eq: Equation[K], in_eq: list[K], free: frozenset[K], rng: Random) -> Block[K]:
+    """A block of one equation: :func:`_audit_block` without the machinery."""
+    coef = _coefficients(eq, in_eq)
+    last = in_eq[-1]
+    if len(in_eq) == 1 and last not in free and coef[last]:
+        # Alone in its only equation: fixed.
+        return frozenset(in_eq), free, frozenset(in_eq), [{last: 0} for _ in range(ROUNDS)]
+    # Two or more unknowns, or a free one, in no other equation: any of them can move (the
+    # others follow). Null vectors: random values, the last one solved.
+    vectors: list[dict[K, int]] = []
+    for _ in range(ROUNDS):
+        vec = {c: draw(rng) for c in in_eq[:-1]}
+        total = sum(k * vec[c] for c, k in coef.items() if c != last)
+        k_last = coef[last] % PRIME
+        vec[last] = (-total * pow(k_last, -1, PRIME)) % PRIME if k_last else draw(rng)
+        vectors.append(vec)
+    return frozenset(in_eq), free, frozenset(), vectors
 
 
 def _audit_block(
@@ -294,10 +316,7 @@ def _audit_block(
             vec.update(zip(names, z, strict=True))
     rng = Random(len(cells) * 7_919 + len(dropped) * 31 + min(active, default=0))
     for i, private in reversed(dropped):
-        coef: dict[K, int] = {}
-        for c in equations[i].cells():
-            if c in cells:
-                coef[c] = coef.get(c, 0) + (1 if c == equations[i].total else -1)
+        coef = _coefficients(equations[i], cells)
         last = private[-1]
         for vec in vectors:
             for c in private[:-1]:
@@ -306,6 +325,15 @@ def _audit_block(
             k_last = coef.get(last, 0) % PRIME
             vec[last] = (-s * pow(k_last, -1, PRIME)) % PRIME if k_last else 0
     return cells, free, frozenset(found - free), vectors
+
+
+def _coefficients(eq: Equation[K], unknown: Collection[K]) -> dict[K, int]:
+    """The equation's coefficients of the ``unknown`` cells (+1 the total, -1 a part)."""
+    coef: dict[K, int] = {}
+    for c in eq.cells():
+        if c in unknown:
+            coef[c] = coef.get(c, 0) + (1 if c == eq.total else -1)
+    return coef
 
 
 def _reduced(
@@ -367,23 +395,31 @@ def determined_by_svd(
 
 
 def _components(active: Mapping[int, list[K]]) -> list[list[int]]:
-    """Equations grouped by shared unknowns (union-find over cells)."""
+    """Equations grouped by shared unknowns (union-find over cells; the finds are inlined:
+    this runs once per audit over every equation of a month)."""
     parent: dict[int, int] = {i: i for i in active}
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
     first: dict[K, int] = {}
     for i, cells in active.items():
         for c in cells:
             j = first.setdefault(c, i)
-            parent[root(i)] = root(j)
+            if j == i:
+                continue
+            a = i
+            while parent[a] != a:
+                parent[a] = parent[parent[a]]
+                a = parent[a]
+            b = j
+            while parent[b] != b:
+                parent[b] = parent[parent[b]]
+                b = parent[b]
+            if a != b:
+                parent[a] = b
     groups: dict[int, list[int]] = defaultdict(list)
     for i in active:
-        groups[root(i)].append(i)
+        r = i
+        while parent[r] != r:
+            r = parent[r]
+        groups[r].append(i)
     return list(groups.values())
 
 

@@ -80,20 +80,6 @@ class RefreshReport:
         }
 
 
-def _row(release_id: int, c: Cell) -> tuple[object, ...]:
-    return (
-        release_id,
-        c.table_id,
-        c.period,
-        c.area_kind,
-        c.area_code,
-        c.parent,
-        c.category,
-        c.value,
-        c.suppressed,
-    )
-
-
 async def _store(
     session: AsyncSession, release_id: int, parts: AsyncIterator[list[Cell]]
 ) -> tuple[int, int]:
@@ -105,7 +91,7 @@ async def _store(
             written[0] += len(part)
             written[1] += sum(1 for c in part if c.suppressed)
             for c in part:
-                yield _row(release_id, c)
+                yield (release_id, *c)
 
     conn = await session.connection()
     raw = await conn.get_raw_connection()

@@ -47,3 +47,11 @@ def test_the_refresh_stores_the_same_cells_in_primary_key_order() -> None:
     # The bench-sized release is built month by month, so its natural order is not the key's.
     assert [key(c) for c in built] != sorted(key(c) for c in built)
     assert any(c.suppressed for c in stored)  # suppressed cells are stored too, in order
+
+
+def test_a_cell_is_a_stat_cell_row_after_the_release_id() -> None:
+    """The refresh writes ``(release_id, *cell)``: the fields must be the table's columns."""
+    from figures.refresh import _COLUMNS
+    from figures.release import Cell
+
+    assert Cell._fields == _COLUMNS[1:]
