@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from operator import attrgetter
@@ -23,8 +23,11 @@ from matching.model import ACROSS, ALL_SLOTS, Candidate, Facilitator, RuleBook, 
 
 SLOT_ORDER = {s: i for i, s in enumerate(ALL_SLOTS)}
 _KNOWN_SLOTS = frozenset(ALL_SLOTS)
-_by_id = attrgetter("id")
-_by_waiting_since = attrgetter("waiting_since")
+_by_age = attrgetter("age_band")
+_by_same_gender = attrgetter("same_gender")
+_by_welcome = attrgetter("cross_problem_welcome")
+_by_digital = attrgetter("digital_welcome")
+_H = TypeVar("_H", bound=Hashable)
 _T = TypeVar("_T")
 
 #: Bucket key: (pool, theme or None, language, slot). The pool is the organisation for local
@@ -97,59 +100,67 @@ class Context:
         now: datetime,
     ) -> None:
         given = list(candidates)
-        # Two stable sorts equal one sort by (waiting_since, id) and compare single attributes,
-        # which is about three times faster than a tuple key on 100,000 people.
-        self.cands: list[Candidate] = sorted(given, key=_by_id)
-        self.cands.sort(key=_by_waiting_since)
-        cands = self.cands
-        # The per-person lists below are read in the order the candidates were given (usually
-        # the order they were created in, so one after the other in memory) and then put in
-        # priority order: reading 100,000 objects in priority order, scattered over memory,
-        # took three to four times as long per attribute. ``perm`` finds them by identity.
-        where = {id(c): i for i, c in enumerate(given)}
-        perm = [where[id(c)] for c in cands]
-        del where
+        n = len(given)
+        ids = [c.id for c in given]
+        if len(set(ids)) != n:
+            raise ValueError("candidate ids must be unique")
+        # Every per-person attribute is read in the order the candidates were given (usually
+        # the order they were created in, so one after the other in memory: reading 100,000
+        # objects in priority order, scattered over memory, took three to four times as long
+        # per attribute), as NumPy codes where it pays, and then put in priority order with
+        # one ``take``. ``perm[k]`` is the given position of the k-th in priority order.
+        since = [c.waiting_since for c in given]
+        perm = _priority(ids, since)
         self._perm = perm
         self._given = given
-        if len({c.id for c in given}) != len(given):
-            raise ValueError("candidate ids must be unique")
+        self.cands: list[Candidate] = _permute(given, perm)
         self.now = now
         self.book = book
-        org_rules: dict[str, Rules] = {}
-        org = [c.organisation for c in given]
-        for o in dict.fromkeys(org):
-            org_rules[o] = book.for_org(o)
-        self.org: list[str] = [org[i] for i in perm]
-        self.own_rules: list[Rules] = [org_rules[o] for o in self.org]
+        # Numbered in sorted order, so the codes do not depend on the order given either.
+        org_code, orgs = _encode([c.organisation for c in given], sorted)
+        org_rules = [book.for_org(o) for o in orgs]
+        org_p = org_code[perm]
+        self.org: list[str] = _pick(orgs, org_p)
+        self.own_rules: list[Rules] = _pick(org_rules, org_p)
         #: Everyone is under the same rules object (no override applies).
-        self.uniform_rules = len({id(r) for r in org_rules.values()}) <= 1
-        self.since: list[datetime] = [c.waiting_since for c in cands]
+        self.uniform_rules = len({id(r) for r in org_rules}) <= 1
+        self.since: list[datetime] = _permute(since, perm)
         # Plain per-index arrays: the hot loops read these instead of dataclass attributes.
-        self.age: list[int] = self.given_order([c.age_band for c in given])
-        gender = [c.gender for c in given]
-        self.gender: list[str | None] = [gender[i] for i in perm]
-        single = [c.same_gender for c in given]
-        self.single: list[bool] = [
-            single[i] and g is not None for i, g in zip(perm, self.gender, strict=True)
-        ]
-        lang_memo: dict[frozenset[str], list[str]] = {}
-        self.langs: list[list[str]] = self.given_order(
-            [
-                lang_memo.get(c.languages) or lang_memo.setdefault(c.languages, sorted(c.languages))
-                for c in given
-            ]
-        )
+        age = np.fromiter(map(_by_age, given), np.int64, n)[perm]
+        self.age: list[int] = age.tolist()
+        gender_given: list[str | None] = [c.gender for c in given]
+        gender_code, genders = _encode(gender_given, _by_gender)
+        gender_p = gender_code[perm]
+        self.gender: list[str | None] = _pick(genders, gender_p)
+        has_gender = np.array([g is not None for g in genders] or [False])[gender_p]
+        single = np.fromiter(map(_by_same_gender, given), bool, n)[perm] & has_gender
+        self.single: list[bool] = single.tolist()
+        lang_code, lang_sets = _encode([c.languages for c in given])
+        lang_p = lang_code[perm]
+        self.langs: list[list[str]] = _pick([sorted(s) for s in lang_sets], lang_p)
         #: Each person's slots in week order, sorted when first read (only seeds and people
         #: being explained need the order; sorting 100,000 sets up front was a tenth of a run).
-        self.slots = WeekOrder(cands)
+        self.slots = WeekOrder(self.cands)
         self._cuts: dict[int, tuple[Rules, tuple[int, int]]] = {}
         #: May join a cross-problem group now under their own organisation's rules.
-        cross_cut = {id(r): self.cutoffs(r)[1] for r in org_rules.values()}
-        welcome = self.given_order([c.cross_problem_welcome for c in given])
-        self.cross_own: list[bool] = [
-            w and ci < cross_cut[id(r)]
-            for ci, (w, r) in enumerate(zip(welcome, self.own_rules, strict=True))
-        ]
+        welcome = np.fromiter(map(_by_welcome, given), bool, n)[perm]
+        cross_cut = np.array([self.cutoffs(r)[1] for r in org_rules] or [0], dtype=np.int64)
+        cross_own = welcome & (np.arange(n) < cross_cut[org_p])
+        self.cross_own: list[bool] = cross_own.tolist()
+        self._raw = _Raw(
+            perm=perm,
+            org=org_p,
+            orgs=orgs,
+            org_rules=org_rules,
+            age=age,
+            gender=gender_p,
+            genders=genders,
+            single=single,
+            welcome=welcome,
+            cross_own=cross_own,
+            lang=lang_p,
+            lang_sets=lang_sets,
+        )
         self._codes: Codes | None = None
         self.facs: list[Facilitator] = sorted(facilitators, key=lambda f: f.id)
         if len({f.id for f in self.facs}) != len(self.facs):
@@ -174,7 +185,7 @@ class Context:
 
     def given_order(self, values: list[_T]) -> list[_T]:
         """``values``, one per candidate in the order they were given, in priority order."""
-        return [values[i] for i in self._perm]
+        return _permute(values, self._perm)
 
     @property
     def codes(self) -> Codes:
@@ -293,6 +304,65 @@ class Context:
         return out
 
 
+def _priority(ids: list[str], since: list[datetime]) -> npt.NDArray[np.int64]:
+    """Given positions in priority order: by ``since``, then by id.
+
+    The times are numbered by rank first (a few thousand distinct ones: sign-ups are counted
+    in hours), so NumPy sorts numbers and strings, not Python objects.
+    """
+    distinct = sorted(set(since))
+    rank = {d: i for i, d in enumerate(distinct)}
+    when = np.fromiter(map(rank.__getitem__, since), np.int64, len(since))
+    if any("\x00" in i for i in ids):  # NumPy's strings ignore trailing NULs
+        return np.array(sorted(range(len(ids)), key=lambda i: (when[i], ids[i])), dtype=np.int64)
+    return np.lexsort((np.array(ids, dtype=str), when)).astype(np.int64)
+
+
+def _encode(
+    values: list[_H], order: Callable[[Iterable[_H]], list[_H]] = list
+) -> tuple[npt.NDArray[np.int64], list[_H]]:
+    """(number of each value, the distinct values by number): in the order ``order`` gives
+    them, by default in order of first use."""
+    distinct = order(dict.fromkeys(values))
+    number = {v: i for i, v in enumerate(distinct)}
+    return np.fromiter(map(number.__getitem__, values), np.int64, len(values)), distinct
+
+
+def _by_gender(genders: Iterable[str | None]) -> list[str | None]:
+    """Genders sorted, no gender first."""
+    return sorted(genders, key=lambda g: (g is not None, g or ""))
+
+
+def _pick(values: Sequence[_T], codes: npt.NDArray[np.int64]) -> list[_T]:
+    """``values[k]`` for each ``k`` of ``codes`` (``values`` are few, shared)."""
+    return [values[k] for k in codes.tolist()]
+
+
+def _permute(values: Sequence[_T], perm: npt.NDArray[np.int64]) -> list[_T]:
+    """``values`` (none of them a sequence) in the order ``perm``."""
+    out: list[_T] = np.fromiter(values, dtype=object, count=len(values))[perm].tolist()
+    return out
+
+
+@dataclass(slots=True)
+class _Raw:
+    """What :class:`Context` read for :class:`Codes`, all in priority order (NumPy codes of
+    organisation, gender and language set, with the values they number)."""
+
+    perm: npt.NDArray[np.int64]
+    org: npt.NDArray[np.int64]
+    orgs: list[str]
+    org_rules: list[Rules]
+    age: npt.NDArray[np.int64]
+    gender: npt.NDArray[np.int64]
+    genders: Sequence[str | None]
+    single: npt.NDArray[np.bool_]
+    welcome: npt.NDArray[np.bool_]
+    cross_own: npt.NDArray[np.bool_]
+    lang: npt.NDArray[np.int64]
+    lang_sets: list[frozenset[str]]
+
+
 class Codes:
     """Everyone's choices as NumPy arrays: what the compiled greedy (:mod:`matching.greedy`)
     works on.
@@ -304,8 +374,9 @@ class Codes:
     do not welcome a digital group. A choice with several values is a list per person, stored
     flat: person ``ci``'s themes are ``theme_val[theme_ptr[ci]:theme_ptr[ci + 1]]`` in
     preference order, languages (``lang_*``) in the order of ``langs`` (sorted), slots
-    (``slot_*``) in the order of ``slots`` (week order); ``slot_tab`` is the table person x
-    slot. The cross-problem "theme" has the code ``len(themes)``.
+    (``slot_*``) in the order of ``slots`` (week order). The cross-problem "theme" has the
+    code ``len(themes)``; ``dims`` holds the numbers of themes, languages, pools (organisations
+    or digital pools, whichever are more), theme slugs, organisations and slots.
 
     Facilitators: ``fac_val[fac_ptr[k]:fac_ptr[k + 1]]`` are :attr:`Context.fac_index` of key
     ``k = ((digital * len(orgs) + org) * n_slugs + slug[theme]) * len(langs) + lang`` and
@@ -330,7 +401,6 @@ class Codes:
         "gender",
         "genders",
         "lang_ptr",
-        "lang_tab",
         "lang_val",
         "langs",
         "male",
@@ -341,7 +411,6 @@ class Codes:
         "rules_of",
         "single",
         "slot_ptr",
-        "slot_tab",
         "slot_val",
         "slots",
         "slug",
@@ -354,49 +423,46 @@ class Codes:
     )
 
     def __init__(self, ctx: Context) -> None:
-        # Read in the order given (see Context.__init__), then put in priority order.
-        given = ctx._given
-        perm = np.array(ctx._perm, dtype=np.int64)
+        raw = ctx._raw
+        given, perm = ctx._given, raw.perm
         n = len(given)
-        self.age = np.array(ctx.age, dtype=np.int64)
-        self.single = np.array(ctx.single, dtype=bool)
-        self.cross_own = np.array(ctx.cross_own, dtype=bool)
-        self.welcome = np.array([c.cross_problem_welcome for c in given], dtype=bool)[perm]
-        # Themes in each person's order of preference.
-        theme_sets = [c.themes for c in given]
-        self.themes = sorted({t for s in theme_sets for t in s})
+        self.age = raw.age
+        self.single = raw.single
+        self.cross_own = raw.cross_own
+        self.welcome = raw.welcome
+        # Choices with several values: numbered per distinct set (far fewer than people).
+        theme_code, theme_lists = _encode([c.themes for c in given])
+        self.themes = sorted({t for s in theme_lists for t in s})
         col = {v: j for j, v in enumerate(self.themes)}
-        self.theme_ptr, self.theme_val = _lists(
-            theme_sets, [col[t] for s in theme_sets for t in s], perm
+        self.theme_ptr, self.theme_val = _expand(
+            [[col[t] for t in s] for s in theme_lists], theme_code[perm]
         )
-        self.lang_tab, self.langs = _table([c.languages for c in given], perm, sorted)
-        self.lang_ptr, self.lang_val = _rows(self.lang_tab)
-        self.slot_tab, self.slots = _table([c.slots for c in given], perm, sorted_slots)
-        self.slot_ptr, self.slot_val = _rows(self.slot_tab)
-        gender_of: dict[str | None, int] = {None: -1}
-        for g in ctx.gender:
-            if g not in gender_of:
-                gender_of[g] = len(gender_of) - 1
-        self.genders: list[str] = [g for g in gender_of if g is not None]
-        self.gender = np.fromiter(map(gender_of.__getitem__, ctx.gender), np.int64, n)
-        self.female = gender_of.get("female", -1)
-        self.male = gender_of.get("male", -1)
-        org_of: dict[str, int] = {}
-        for o in ctx.org:
-            if o not in org_of:
-                org_of[o] = len(org_of)
-        self.orgs: list[str] = list(org_of)
-        self.org = np.fromiter(map(org_of.__getitem__, ctx.org), np.int64, n)
+        self.langs = sorted({v for s in raw.lang_sets for v in s})
+        col = {v: j for j, v in enumerate(self.langs)}
+        self.lang_ptr, self.lang_val = _expand(
+            [sorted(col[v] for v in s) for s in raw.lang_sets], raw.lang
+        )
+        slot_code, slot_sets = _encode([c.slots for c in given])
+        self.slots = sorted_slots({v for s in slot_sets for v in s})
+        col = {v: j for j, v in enumerate(self.slots)}
+        self.slot_ptr, self.slot_val = _expand(
+            [sorted(col[v] for v in s) for s in slot_sets], slot_code[perm]
+        )
+        self.genders: list[str] = [g for g in raw.genders if g is not None]
+        number = {g: j for j, g in enumerate(self.genders)}
+        self.gender = np.array(
+            [number.get(g, -1) if g is not None else -1 for g in raw.genders] or [-1],
+            dtype=np.int64,
+        )[raw.gender]
+        self.female = number.get("female", -1)
+        self.male = number.get("male", -1)
+        self.orgs: list[str] = raw.orgs
+        self.org = raw.org
         # Digital pool and rules depend on the organisation only (see Context.dpool).
         self.dpools: list[str] = []
         self.rules_of: list[Rules] = []
         dpool_of_org, rules_of_org = [], []
-        first = dict.fromkeys(range(len(self.orgs)), -1)
-        for ci, o in enumerate(self.org.tolist()):
-            if first[o] < 0:
-                first[o] = ci
-        for org, ci in zip(self.orgs, first.values(), strict=True):
-            r = ctx.own_rules[ci]
+        for org, r in zip(raw.orgs, raw.org_rules, strict=True):
             dp = "digital:*" if r.pool_digital_across_catchments else "digital:" + org
             if dp not in self.dpools:
                 self.dpools.append(dp)
@@ -407,9 +473,9 @@ class Codes:
                 self.rules_of.append(r)
             rules_of_org.append(k)
         self.star = np.array([dp == "digital:*" for dp in self.dpools] or [False], dtype=bool)
-        digital = np.array([c.digital_welcome for c in given], dtype=bool)[perm]
-        self.dpool = np.where(digital, np.array(dpool_of_org, dtype=np.int64)[self.org], -1)
-        self.rules = np.array(rules_of_org, dtype=np.int64)[self.org]
+        digital = np.fromiter(map(_by_digital, given), bool, n)[perm]
+        self.dpool = np.where(digital, np.array(dpool_of_org or [0], dtype=np.int64)[self.org], -1)
+        self.rules = np.array(rules_of_org or [0], dtype=np.int64)[self.org]
         self.uniform = ctx.uniform_rules
         self.rule_sizes = np.array(
             [
@@ -464,43 +530,18 @@ def _csr(
     return ptr, val
 
 
-def _lists(
-    rows: Sequence[Sequence[str]], flat: list[int], perm: npt.NDArray[np.int64]
+def _expand(
+    rows: list[list[int]], codes: npt.NDArray[np.int64]
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Lists per person (``flat``: the codes of ``rows`` one after the other) as offsets and
-    flat values, the rows taken in the order ``perm``."""
-    counts = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
-    starts = np.concatenate(([0], np.cumsum(counts)))
-    counts_p = counts[perm]
-    ptr = np.concatenate(([0], np.cumsum(counts_p))).astype(np.int64)
-    at = np.repeat(starts[:-1][perm] - ptr[:-1], counts_p) + np.arange(ptr[-1], dtype=np.int64)
-    val = np.array(flat, dtype=np.int64)[at] if len(flat) else np.zeros(1, dtype=np.int64)
-    return ptr, val
-
-
-def _rows(tab: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """The columns set in each row of ``tab``, ascending, as offsets and flat values."""
-    rows, cols = np.nonzero(tab)
-    ptr = np.zeros(tab.shape[0] + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=tab.shape[0]), out=ptr[1:])
-    return ptr, cols.astype(np.int64) if cols.size else np.zeros(1, dtype=np.int64)
-
-
-def _table(
-    sets: Sequence[tuple[str, ...] | frozenset[str]],
-    perm: npt.NDArray[np.int64],
-    ordered: Callable[[set[str]], list[str]],
-) -> tuple[npt.NDArray[np.bool_], list[str]]:
-    """(table person x value: whether the person's set holds it, values in the order
-    ``ordered`` gives them); the rows of ``sets`` are taken in the order ``perm``."""
-    flat = [v for s in sets for v in s]
-    values = ordered(set(flat))
-    col = {v: j for j, v in enumerate(values)}
-    tab = np.zeros((len(sets), max(len(values), 1)), dtype=bool)
-    counts = np.fromiter(map(len, sets), dtype=np.int64, count=len(sets))
-    rows = np.repeat(np.arange(len(sets)), counts)
-    tab[rows, np.fromiter(map(col.__getitem__, flat), dtype=np.int64, count=len(flat))] = True
-    return tab[perm], values
+    """Offsets and flat values of the lists ``rows[k]`` for each ``k`` of ``codes``."""
+    lens = np.array([len(r) for r in rows] or [0], dtype=np.int64)
+    flat = np.array([v for r in rows for v in r] or [0], dtype=np.int64)
+    starts = np.concatenate(([0], np.cumsum(lens)[:-1])).astype(np.int64)
+    counts = lens[codes]
+    ptr = np.zeros(len(codes) + 1, dtype=np.int64)
+    np.cumsum(counts, out=ptr[1:])
+    at = np.repeat(starts[codes] - ptr[:-1], counts) + np.arange(ptr[-1], dtype=np.int64)
+    return ptr, flat[at]
 
 
 def best_window(ctx: Context, seed: int, others: list[int], span: int) -> list[int]:
