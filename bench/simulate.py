@@ -617,7 +617,14 @@ def main() -> None:
         help="suggest only changes that form new groups (as before suggestions saw open groups)",
     )
     ap.add_argument(
-        "--only", default="", help="comma-separated tables: main,hold,cross,accept (default all)"
+        "--fours",
+        default="28,84,112,140,182",
+        help="min_size_after_days to compare on first choices (with fill, no cross wait)",
+    )
+    ap.add_argument(
+        "--only",
+        default="",
+        help="comma-separated tables: main,hold,cross,accept,size (default all but size)",
     )
     args = ap.parse_args()
     weekly = arrivals(args.weeks + args.tail, args.seed)
@@ -665,6 +672,24 @@ def main() -> None:
                 for d in _ints(args.cross)
             ]
         )
+    if "size" in only:
+        print(
+            "\nFirst choices only: how long a group of four waits for a fifth "
+            "(min_size_after_days; fill, no cross-problem wait), and no groups of four:\n"
+        )
+        sized = [
+            go(
+                Setting(
+                    f"fours after {d} d",
+                    RuleBook(Rules(min_size_after_days=d, cross_problem_after_days=0)),
+                )
+            )
+            for d in _ints(args.fours)
+        ]
+        sized.append(
+            go(Setting("min size 5", RuleBook(Rules(min_size=5, cross_problem_after_days=0))))
+        )
+        report(sized)
     if "accept" in only and args.accept:
         print(
             "\nFill, and people accepting a suggestion (digital refused by "
