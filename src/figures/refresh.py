@@ -83,29 +83,25 @@ class RefreshReport:
 async def _store(
     session: AsyncSession, release_id: int, parts: AsyncIterator[list[Cell]]
 ) -> tuple[int, int]:
-    """Write the parts as they come; (cells, suppressed) written."""
-    written = [0, 0]
-
-    async def records() -> AsyncIterator[tuple[object, ...]]:
-        async for part in parts:
-            written[0] += len(part)
-            written[1] += sum(1 for c in part if c.suppressed)
-            for c in part:
-                yield (release_id, *c)
-
+    """Write the parts as they come, one COPY per part; (cells, suppressed) written."""
     conn = await session.connection()
     raw = await conn.get_raw_connection()
     driver = raw.driver_connection
-    if driver is not None and hasattr(driver, "copy_records_to_table"):
-        # COPY: a release is tens of thousands of rows; inserts would dominate the run.
-        await driver.copy_records_to_table("stat_cell", records=records(), columns=list(_COLUMNS))
-    else:
-        rows = [r async for r in records()]
-        if rows:
+    cells = suppressed = 0
+    async for part in parts:
+        cells += len(part)
+        suppressed += sum(1 for c in part if c.suppressed)
+        if not part:
+            continue
+        rows = [(release_id, *c) for c in part]
+        if driver is not None and hasattr(driver, "copy_records_to_table"):
+            # COPY: a period is thousands of rows; inserts would dominate the run.
+            await driver.copy_records_to_table("stat_cell", records=rows, columns=list(_COLUMNS))
+        else:
             await session.execute(
                 insert(stat_cell), [dict(zip(_COLUMNS, r, strict=True)) for r in rows]
             )
-    return written[0], written[1]
+    return cells, suppressed
 
 
 class _Handover:

@@ -385,17 +385,26 @@ _TABLE_OF = {
 
 def _cells(
     period: str, values: Mapping[Key, int], suppressed: frozenset[Key], geo: Geography
-) -> Iterable[Cell]:
+) -> list[Cell]:
+    tables: dict[tuple[str, str], str | None] = {}
+    parents: dict[tuple[str, str], str | None] = {}
+    out: list[Cell] = []
     for key, v in values.items():
         measure, cat, kind, code = key
-        table = _TABLE_OF.get((measure, cat.split(":")[0]))
+        table = tables.get((measure, cat), "")
+        if table == "":
+            table = tables[(measure, cat)] = _TABLE_OF.get((measure, cat.split(":")[0]))
         if table is None:  # hidden cells
             continue
-        up = geo.parent((kind, code))
-        hide = key in suppressed
-        yield Cell(
-            table, period, kind, code, area_key(*up) if up else None, cat, None if hide else v, hide
-        )
+        parent = parents.get((kind, code), "")
+        if parent == "":
+            up = geo.parent((kind, code))
+            parent = parents[(kind, code)] = area_key(*up) if up else None
+        if key in suppressed:
+            out.append(Cell(table, period, kind, code, parent, cat, None, True))
+        else:
+            out.append(Cell(table, period, kind, code, parent, cat, v, False))
+    return out
 
 
 def quantile(weeks: Counter[int], share: float) -> int:
