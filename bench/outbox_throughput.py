@@ -64,6 +64,7 @@ from samhjelp.database import upgrade_on
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 SENDER = "noreply@example.no"
+BATCH = int(os.environ.get("BENCH_BATCH", "100"))  # as the delivery job (samhjelp.jobs)
 
 
 async def fill(maker: async_sessionmaker[AsyncSession], cipher: ContactCipher, n: int) -> None:
@@ -223,7 +224,7 @@ async def worker(
             lambda _: smtp,
             cipher,
             now=NOW,
-            batch_size=100,
+            batch_size=BATCH,
             worker_id=name,
             policy=policy,
         )
@@ -249,7 +250,10 @@ def _worker_process(url: str, port: int, key: bytes, name: str, concurrency: int
         try:
             maker = async_sessionmaker(engine, expire_on_commit=False)
             smtp = SmtpNotifier("127.0.0.1", port, SENDER, tls="none", timeout=10)
-            return await worker(maker, smtp, ContactCipher(key), name, _policy(concurrency))
+            sent = await worker(maker, smtp, ContactCipher(key), name, _policy(concurrency))
+            if hasattr(smtp, "close_idle"):
+                smtp.close_idle()
+            return sent
         finally:
             await engine.dispose()
 
@@ -272,7 +276,17 @@ async def run(url: str, args: argparse.Namespace) -> None:
     key = secrets.token_bytes(32)
     cipher = ContactCipher(key)
     server = Sink(args.sink, args.pipelining)
-    smtp = SmtpNotifier("127.0.0.1", server.port, SENDER, tls="none", timeout=10)
+
+    def fresh_smtp() -> SmtpNotifier:
+        # One notifier per measurement: it keeps connections open between sessions (issue
+        # 12), and one phase must not start on the connections of the one before.
+        return SmtpNotifier("127.0.0.1", server.port, SENDER, tls="none", timeout=10)
+
+    def done_with(smtp: SmtpNotifier) -> None:
+        close_idle = getattr(smtp, "close_idle", None)  # the baseline's code may have none
+        if close_idle is not None:
+            close_idle()
+
     # CPU time, not wall time: waiting for the sink or the database is not ours to cut.
     profile = cProfile.Profile(time.process_time) if args.profile else None
     n = args.messages
@@ -307,7 +321,9 @@ async def run(url: str, args: argparse.Namespace) -> None:
                 if blast is not None:
                     await blast(server.port, sample, connections)
                 else:
+                    smtp = fresh_smtp()
                     await client_alone(smtp, sample, connections)
+                    done_with(smtp)
                 elapsed = time.perf_counter() - started
                 cpu = time.process_time() - cpu
                 received, used, sink_now = server.take()
@@ -341,9 +357,11 @@ async def run(url: str, args: argparse.Namespace) -> None:
             else:
                 if profile is not None:
                     profile.enable()
+                smtp = fresh_smtp()
                 sent = await asyncio.gather(
                     *(worker(maker, smtp, cipher, f"bench-{i}", policy) for i in range(count))
                 )
+                done_with(smtp)
                 if profile is not None:
                     profile.disable()
                 cpu = time.process_time() - cpu

@@ -7,11 +7,12 @@ message waits for a mail server to come back or lands with the coordinator.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
 import uuid
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import parseaddr
 from typing import Literal, cast
 
@@ -43,6 +44,10 @@ class SmtpNotifier:
     username: str | None = None
     password: str | None = None
     timeout: float = 30.0
+    #: Connections left open between a delivery batch and the next (issue 12).
+    _idle: _IdleConnections = field(
+        default_factory=lambda: _IdleConnections(), init=False, repr=False, compare=False
+    )
 
     async def send(self, message: RenderedMessage) -> None:
         """Send one e-mail; raise DeliveryError with ``transient`` set from the SMTP reply."""
@@ -50,8 +55,14 @@ class SmtpNotifier:
             await session.send(message)
 
     def session(self) -> SmtpSession:
-        """One SMTP connection for many messages, opened at the first send, closed on exit."""
+        """One SMTP connection for many messages, taken at the first send (an idle one this
+        notifier kept open, else a new one) and kept open for the next session on exit."""
         return SmtpSession(self)
+
+    def close_idle(self) -> None:
+        """QUIT the connections kept open between sessions now (they go by themselves after
+        IDLE_SECONDS unused)."""
+        self._idle.close_all()
 
     def _client(self) -> aiosmtplib.SMTP:
         return aiosmtplib.SMTP(
@@ -207,6 +218,89 @@ class _Replies(asyncio.Protocol):
         self._lost = self._lost or aiosmtplib.SMTPServerDisconnected("connection closed")
         self.transport.close()
 
+    def idle(self) -> bool:
+        """Open, on this loop, with no reply pending: fit to start the next message."""
+        return (
+            self._lost is None
+            and not self.transport.is_closing()
+            and not self._codes
+            and self._waiter is None
+            and not self._buffer
+            and self._loop is asyncio.get_running_loop()
+        )
+
+
+#: How long a connection stays open unused, and how many are kept. Long enough to carry a
+#: drain of the outbox from one batch to the next (milliseconds apart), short enough not to
+#: hold a relay's connection slots between delivery runs.
+IDLE_SECONDS = 10.0
+MAX_IDLE = 16
+
+
+class _IdleConnections:
+    """The connections of one notifier between sessions: a batch's lanes end their sessions
+    and the next batch's lanes take the connections up again, so a drain of the outbox opens
+    one connection per lane instead of one per lane and batch (each costs the relay and us a
+    TCP handshake, the greeting, EHLO, STARTTLS and AUTH). A connection comes back only
+    between messages (nothing staged, no reply pending). One the server closed while idle is
+    noticed when taken, or at the first command, where a session reopens and stages again:
+    nothing had been handed over on it."""
+
+    def __init__(self) -> None:
+        self._kept: list[tuple[_Replies, bool, float]] = []
+        self._timer: asyncio.TimerHandle | None = None
+
+    def take(self) -> tuple[_Replies, bool] | None:
+        """The most recently used idle connection and whether it pipelines, or None."""
+        while self._kept:
+            conn, pipelining, _ = self._kept.pop()
+            if conn.idle():
+                return conn, pipelining
+            _close_quietly(conn)
+        return None
+
+    def keep(self, conn: _Replies, pipelining: bool) -> None:
+        loop = asyncio.get_running_loop()
+        if len(self._kept) >= MAX_IDLE or not conn.idle():
+            _quit(conn)
+            return
+        self._kept.append((conn, pipelining, loop.time()))
+        if self._timer is None:
+            self._timer = loop.call_later(IDLE_SECONDS, self._expire)
+
+    def close_all(self) -> None:
+        kept, self._kept = self._kept, []
+        for conn, _, _ in kept:
+            _quit(conn)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _expire(self) -> None:
+        """QUIT the connections unused for IDLE_SECONDS; look again for the rest later."""
+        self._timer = None
+        loop = asyncio.get_running_loop()
+        cutoff = loop.time() - IDLE_SECONDS
+        stale = [c for c, _, since in self._kept if since <= cutoff]
+        self._kept = [kept for kept in self._kept if kept[2] > cutoff]
+        for conn in stale:
+            _quit(conn)
+        if self._kept:
+            self._timer = loop.call_later(IDLE_SECONDS, self._expire)
+
+
+def _quit(conn: _Replies) -> None:
+    """Say QUIT without waiting for the answer, then close (the transport sends what it has
+    buffered first)."""
+    with contextlib.suppress(aiosmtplib.SMTPException, RuntimeError):
+        conn.write(b"QUIT\r\n")
+    _close_quietly(conn)
+
+
+def _close_quietly(conn: _Replies) -> None:
+    with contextlib.suppress(RuntimeError):  # its loop is closed: nothing left to close on
+        conn.close()
+
 
 class SmtpSession:
     """One SMTP connection reused for the messages of one lane of a delivery batch.
@@ -262,6 +356,10 @@ class SmtpSession:
         reused = self._conn is not None
         try:
             try:
+                if self._conn is None:
+                    taken = self._notifier._idle.take()
+                    if taken is not None:
+                        (self._conn, self._pipelining), reused = taken, True
                 await self._stage(mail, *envelope)
             except aiosmtplib.SMTPServerDisconnected:
                 if not reused:
@@ -341,21 +439,15 @@ class SmtpSession:
             self._conn = None
 
     async def close(self) -> None:
-        """QUIT politely; a server that went away meanwhile is no error at this point. With a
-        message still staged the connection is only closed: a QUIT would be read as body text
-        (and closing is what withdraws the message)."""
+        """End the session: its connection is kept open for the notifier's next session (see
+        :class:`_IdleConnections`), which QUITs it when unused. With a message still staged the
+        connection is only closed: a QUIT would be read as body text (and closing is what
+        withdraws the message)."""
         if self._staged:
             self._drop()
         conn, self._conn = self._conn, None
-        if conn is None:
-            return
-        try:
-            conn.write(b"QUIT\r\n")
-            await conn.codes(1, self._notifier.timeout)
-        except _SMTP_FAILURES:
-            pass
-        finally:
-            conn.close()
+        if conn is not None:
+            self._notifier._idle.keep(conn, self._pipelining)
 
 
 @dataclass(frozen=True, slots=True)

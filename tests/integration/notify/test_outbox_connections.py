@@ -202,3 +202,54 @@ async def test_records_skip_the_flush_but_hand_the_connection_back_as_taken(
         async with maker.begin() as session:
             await session.execute(delete(outbox))
         await one.dispose()
+
+
+# --- Connections kept open from one batch to the next (issue 12) ----------------------------
+
+
+async def _drain(maker: Maker, cipher: ContactCipher, notifier: SmtpNotifier, batches: int) -> Any:
+    return [
+        await deliver_due(
+            maker,
+            lambda _: notifier,
+            cipher,
+            now=T0,
+            batch_size=10,
+            worker_id="w1",
+            policy=DeliveryPolicy(concurrency=1),
+        )
+        for _ in range(batches)
+    ]
+
+
+async def test_batches_in_a_row_take_up_the_connection_kept_open(
+    maker: Maker, cipher: ContactCipher
+) -> None:
+    """A drain of the outbox: each batch's lane takes up the connection the one before kept
+    open, instead of a connection per lane and batch."""
+    ids = await enqueue_many(maker, cipher, 30)
+    with SessionCountingSink() as sink:
+        notifier = smtp_to(sink)
+        reports = await _drain(maker, cipher, notifier, 3)
+        notifier.close_idle()
+    assert [r.sent for r in reports] == [10, 10, 10]
+    assert len(sink.sessions) == 1
+    assert_exactly_once(ids, sink.message_ids)
+
+
+async def test_a_kept_connection_the_server_closed_is_replaced(
+    maker: Maker, cipher: ContactCipher
+) -> None:
+    """The relay closes the kept connection between two batches (its idle timeout): the next
+    batch sends on a new one, each message once, none left for a retry."""
+    ids = await enqueue_many(maker, cipher, 20)
+    with SessionCountingSink(drop_after=10) as sink:
+        notifier = smtp_to(sink)
+        first = await _drain(maker, cipher, notifier, 1)
+        await asyncio.sleep(0.1)  # the close reaches the client while the connection is kept
+        second = await _drain(maker, cipher, notifier, 1)
+        notifier.close_idle()
+    assert [r.sent for r in first + second] == [10, 10]
+    assert [r.retrying for r in first + second] == [0, 0]
+    assert len(sink.sessions) == 2
+    assert_exactly_once(ids, sink.message_ids)

@@ -41,7 +41,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from intake.crypto import ContactCipher
-from notify import DeliveryError, DeliveryPolicy, deliver_due, enqueue
+from notify import DeliveryError, DeliveryPolicy, deliver_due, enqueue, smtp
 from notify.model import Channel, RenderedMessage
 from notify.smtp import SmtpNotifier, dot_stuffed
 from notify.tables import outbox
@@ -269,9 +269,11 @@ async def test_the_envelope_travels_in_one_write_and_replies_in_pieces_are_joine
     scripted: ScriptedServer,
 ) -> None:
     message = rendered()
-    async with smtp_to(scripted.port, timeout=3).session() as session:
+    notifier = smtp_to(scripted.port, timeout=3)
+    async with notifier.session() as session:
         await session.send(message)
         await session.send(rendered("p2@example.no"))
+    notifier.close_idle()  # the connection was kept for the next session: QUIT it now
     await asyncio.wait_for(scripted.closed.wait(), 3)
     sent = [line for line in scripted.lines if line[:4] in (b"MAIL", b"RCPT", b"DATA")]
     assert sent == [
@@ -457,3 +459,15 @@ def test_starttls_then_pipelining_on_uvloop(tmp_path: Path) -> None:
         runner.run(send())
         received = list(sink.message_ids)
     assert received == [m.rfc_message_id for m in messages]
+
+
+async def test_a_kept_connection_is_quit_when_left_unused(
+    scripted: ScriptedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Connections kept between sessions (issue 12) do not linger at the relay: unused for
+    IDLE_SECONDS, they get a QUIT."""
+    monkeypatch.setattr(smtp, "IDLE_SECONDS", 0.05)
+    async with smtp_to(scripted.port, timeout=3).session() as session:
+        await session.send(rendered())
+    await asyncio.wait_for(scripted.closed.wait(), 3)
+    assert scripted.lines[-1] == b"QUIT\r\n"
