@@ -23,6 +23,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import numpy as np
+import numpy.typing as npt
+
 from matching import exact
 from matching.context import Context, Formed
 from matching.diagnose import Diagnosis
@@ -82,11 +85,9 @@ def form_groups(
         for comp in components(ctx):
             formed.extend(solve_component(ctx, comp, stats))
         formed = held_back(ctx, formed, now)
-        placed = bytearray(len(ctx.cands))
-        for f in formed:
-            for m in f.members:
-                placed[m] = 1
-        unplaced = [ci for ci, p in enumerate(placed) if not p]
+        placed = np.zeros(len(ctx.cands), dtype=bool)
+        placed[[m for f in formed for m in f.members]] = True
+        unplaced: list[int] = np.flatnonzero(~placed).tolist()
         return Plan(
             tuple(to_proposal(ctx, f) for f in formed),
             explainer=Diagnosis(ctx, unplaced),
@@ -140,18 +141,18 @@ def solve_component(ctx: Context, comp: list[int], stats: RunStats | None = None
     if len(comp) <= EXACT_MAX_CANDIDATES:
         return _best_of(ctx, comp, stats, local=True, digital=True)
     out: list[Formed] = []
-    by_org: dict[str, list[int]] = {}
-    org_of = ctx.org
-    for ci in comp:
-        by_org.setdefault(org_of[ci], []).append(ci)
-    for org in sorted(by_org):
-        pool = by_org[org]
+    codes = ctx.codes
+    people = np.array(comp, dtype=np.int64)
+    # The component's people per organisation, in organisation order (codes are numbered in
+    # sorted order), each in the component's order.
+    for pool in _split(people, codes.org[people]):
         if len(pool) <= EXACT_MAX_CANDIDATES:
             out.extend(_best_of(ctx, pool, stats, local=True, digital=False))
         else:
             out.extend(greedy(ctx, pool, local=True, digital=False))
-    placed = {m for f in out for m in f.members}
-    rest = [ci for ci in comp if ci not in placed and ctx.cands[ci].digital_welcome]
+    placed = np.zeros(len(ctx.cands), dtype=bool)
+    placed[[m for f in out for m in f.members]] = True
+    rest: list[int] = people[~placed[people] & (codes.dpool[people] >= 0)].tolist()
     if len(rest) <= EXACT_MAX_CANDIDATES:
         out.extend(_best_of(ctx, rest, stats, local=False, digital=True))
     else:
@@ -223,9 +224,9 @@ def components(ctx: Context) -> list[list[int]]:
             parent[x], x = root, parent[x]
         return root
 
-    org_of = ctx.org
+    codes = ctx.codes
     # A person's digital pool depends only on their organisation's rules (see Context.dpool).
-    digital_orgs = {c.organisation for c in ctx.cands if c.digital_welcome}
+    digital_orgs = {codes.orgs[o] for o in np.unique(codes.org[codes.dpool >= 0]).tolist()}
     links = set()
     for org in digital_orgs:
         pooled = ctx.book.for_org(org).pool_digital_across_catchments
@@ -235,17 +236,21 @@ def components(ctx: Context) -> list[list[int]]:
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
     # Organisations in order of their longest-waiting member, so components come in that order.
-    comps: dict[str, list[int]] = {}
-    of_org: dict[str, list[int]] = {}
-    for org in dict.fromkeys(org_of):
-        root = find("org:" + org)
-        comp = comps.get(root)
-        if comp is None:
-            comp = comps[root] = []
-        of_org[org] = comp
-    for ci, org in enumerate(org_of):
-        of_org[org].append(ci)
-    return list(comps.values())
+    _, first = np.unique(codes.org, return_index=True)
+    number: dict[str, int] = {}
+    comp_of = np.zeros(len(codes.orgs), dtype=np.int64)
+    for o in np.argsort(first, kind="stable").tolist():
+        comp_of[o] = number.setdefault(find("org:" + codes.orgs[o]), len(number))
+    return _split(np.arange(len(ctx.cands), dtype=np.int64), comp_of[codes.org])
+
+
+def _split(people: npt.NDArray[np.int64], key: npt.NDArray[np.int64]) -> list[list[int]]:
+    """``people`` grouped by ``key`` (ascending key, each group in the order given)."""
+    if not len(people):
+        return []
+    order = np.argsort(key, kind="stable")
+    cuts = np.flatnonzero(np.diff(key[order])) + 1
+    return [part.tolist() for part in np.split(people[order], cuts)]
 
 
 def to_proposal(ctx: Context, f: Formed) -> GroupProposal:

@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import chain
 from operator import attrgetter
 from typing import TypeVar
 
@@ -27,6 +28,8 @@ _by_age = attrgetter("age_band")
 _by_same_gender = attrgetter("same_gender")
 _by_welcome = attrgetter("cross_problem_welcome")
 _by_digital = attrgetter("digital_welcome")
+_by_themes = attrgetter("themes")
+_by_slots = attrgetter("slots")
 _H = TypeVar("_H", bound=Hashable)
 _T = TypeVar("_T")
 
@@ -430,24 +433,46 @@ class Codes:
         self.single = raw.single
         self.cross_own = raw.cross_own
         self.welcome = raw.welcome
-        # Choices with several values: numbered per distinct set (far fewer than people).
-        theme_code, theme_lists = _encode([c.themes for c in given])
-        self.themes = sorted({t for s in theme_lists for t in s})
+        # Choices with several values, read as one flat list of values (hashing 100,000
+        # tuples or sets to number the distinct ones cost more).
+        theme_sets = list(map(_by_themes, given))
+        flat = list(chain.from_iterable(theme_sets))
+        self.themes = sorted(set(flat))
         col = {v: j for j, v in enumerate(self.themes)}
-        self.theme_ptr, self.theme_val = _expand(
-            [[col[t] for t in s] for s in theme_lists], theme_code[perm]
+        self.theme_ptr, self.theme_val = _lists(
+            np.fromiter(map(len, theme_sets), np.int64, n),
+            np.fromiter(map(col.__getitem__, flat), np.int64, len(flat)),
+            perm,
         )
         self.langs = sorted({v for s in raw.lang_sets for v in s})
         col = {v: j for j, v in enumerate(self.langs)}
         self.lang_ptr, self.lang_val = _expand(
             [sorted(col[v] for v in s) for s in raw.lang_sets], raw.lang
         )
-        slot_code, slot_sets = _encode([c.slots for c in given])
-        self.slots = sorted_slots({v for s in slot_sets for v in s})
+        slot_sets = list(map(_by_slots, given))
+        flat = list(chain.from_iterable(slot_sets))
+        self.slots = sorted_slots(set(flat))
         col = {v: j for j, v in enumerate(self.slots)}
-        self.slot_ptr, self.slot_val = _expand(
-            [sorted(col[v] for v in s) for s in slot_sets], slot_code[perm]
-        )
+        counts = np.fromiter(map(len, slot_sets), np.int64, n)
+        codes = np.fromiter(map(col.__getitem__, flat), np.int64, len(flat))
+        if len(self.slots) <= 62:
+            # Each person's slots in week order (the order of ``slots``): as bits of one
+            # number per person, read back lowest bit first.
+            starts = np.zeros(n, dtype=np.int64)
+            np.cumsum(counts[:-1], out=starts[1:])
+            masks = np.zeros(n, dtype=np.int64)
+            some = counts > 0
+            if codes.size:
+                masks[some] = np.bitwise_or.reduceat(np.left_shift(1, codes), starts[some])
+            bits = np.arange(len(self.slots), dtype=np.int64)
+            rows, cols = np.nonzero((masks[perm][:, None] >> bits) & 1)
+            self.slot_ptr = np.zeros(n + 1, dtype=np.int64)
+            np.cumsum(np.bincount(rows, minlength=n), out=self.slot_ptr[1:])
+            self.slot_val = cols.astype(np.int64)
+        else:
+            self.slot_ptr, self.slot_val = _lists(counts, codes, perm)
+            rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(self.slot_ptr))
+            self.slot_val = self.slot_val[np.lexsort((self.slot_val, rows))]
         self.genders: list[str] = [g for g in raw.genders if g is not None]
         number = {g: j for j, g in enumerate(self.genders)}
         self.gender = np.array(
@@ -528,6 +553,20 @@ def _csr(
     for k, v in lists.items():
         val[ptr[k] : ptr[k + 1]] = v
     return ptr, val
+
+
+def _lists(
+    counts: npt.NDArray[np.int64], flat: npt.NDArray[np.int64], perm: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Lists given one after the other (``counts[i]`` values of ``flat`` for person ``i``) as
+    offsets and flat values, the people taken in the order ``perm``."""
+    starts = np.zeros(len(counts), dtype=np.int64)
+    np.cumsum(counts[:-1], out=starts[1:])
+    taken = counts[perm]
+    ptr = np.zeros(len(perm) + 1, dtype=np.int64)
+    np.cumsum(taken, out=ptr[1:])
+    at = np.repeat(starts[perm] - ptr[:-1], taken) + np.arange(ptr[-1], dtype=np.int64)
+    return ptr, flat[at]
 
 
 def _expand(
