@@ -46,3 +46,8 @@ def test_without_a_writable_cache_folder_the_greedy_still_compiles(
         numba.njit(cache=True)(twice)
     compiled = greedy.njit(twice)
     assert compiled(21) == 42
+
+
+def test_warm_up_loads_the_compiled_pass() -> None:
+    greedy.warm_up()
+    assert greedy._pass.signatures  # compiled (or loaded from the cache) for the real types
