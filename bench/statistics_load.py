@@ -236,6 +236,9 @@ async def main(args: argparse.Namespace) -> int:
         read, build, store = report.phases
         # CPU seconds of this process: what the run costs here when it gets a core to itself
         # (wall time on a shared machine includes waiting for one).
+        # The refresh stores each period while it protects the next: "protect" is until the
+        # last period is protected (the periods before it stored meanwhile), "store" what is
+        # left to store after that.
         print(
             f"  refresh run: read {read:.2f} s, protect {build:.2f} s, store {store:.2f} s; "
             f"CPU of the service process {cpu:.2f} s"

@@ -7,6 +7,7 @@ a page or a download can only show cells that went through disclosure control to
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -39,6 +40,18 @@ class Value:
 
 
 ZERO = Value(0)
+HIDDEN = Value(None, True)
+
+
+def expand(
+    category: str, value: int | None, suppressed: bool, bundled: Sequence[str] | None
+) -> list[tuple[str, Value]]:
+    """The cells a stored row stands for: itself, or for a bundle (several suppressed cells
+    of one table, period and area in one row, see :mod:`figures.tables`) one suppressed cell
+    per category it lists."""
+    if bundled is not None:
+        return [(c, HIDDEN) for c in bundled]
+    return [(category, Value(value, suppressed))]
 
 
 @dataclass
@@ -130,6 +143,7 @@ async def cube(
                 stat_cell.c.category,
                 stat_cell.c.value,
                 stat_cell.c.suppressed,
+                stat_cell.c.suppressed_categories,
             ).where(
                 stat_cell.c.release_id == release.id,
                 stat_cell.c.table_id == table.id,
@@ -138,10 +152,13 @@ async def cube(
             )
         )
     ).all()
-    categories = sorted({r.category for r in rows}) or ["all"]
-    result = Cube(table, periods, await area_names(session, level), categories)
+    cells: dict[tuple[str, str, str], Value] = {}
     for r in rows:
-        result.cells[(r.period, r.area_code, r.category)] = Value(r.value, r.suppressed)
+        for category, v in expand(r.category, r.value, r.suppressed, r.suppressed_categories):
+            cells[(r.period, r.area_code, category)] = v
+    categories = sorted({c for _, _, c in cells}) or ["all"]
+    result = Cube(table, periods, await area_names(session, level), categories)
+    result.cells = cells
     return result
 
 
@@ -189,6 +206,7 @@ async def area_figures(
                 stat_cell.c.category,
                 stat_cell.c.value,
                 stat_cell.c.suppressed,
+                stat_cell.c.suppressed_categories,
             ).where(
                 stat_cell.c.release_id == release.id,
                 own,
@@ -198,11 +216,11 @@ async def area_figures(
     ).all()
     series: dict[str, Value] = {}
     for r in rows:
-        v = Value(r.value, r.suppressed)
-        if r.table_id == "signups" and r.category == "all":
-            series[r.period] = v
-        if r.period in (month, SNAPSHOT):
-            result.figures.setdefault(r.table_id, {})[r.category] = v
+        for category, v in expand(r.category, r.value, r.suppressed, r.suppressed_categories):
+            if r.table_id == "signups" and category == "all":
+                series[r.period] = v
+            if r.period in (month, SNAPSHOT):
+                result.figures.setdefault(r.table_id, {})[category] = v
     result.series = [(p, series.get(p, ZERO)) for p in window]
     part_rows = (
         await session.execute(

@@ -34,7 +34,10 @@ _COLUMNS = (
     "category",
     "value",
     "suppressed",
+    "suppressed_categories",
 )
+#: The category of a bundle row: the suppressed categories of one table, period and area.
+BUNDLE = "*"
 
 
 #: The order of stat_cell's primary key (after release_id, the same for every row).
@@ -80,6 +83,38 @@ class RefreshReport:
         }
 
 
+def stored_rows(release_id: int, part: list[Cell]) -> list[tuple[object, ...]]:
+    """The rows of one period's cells (in key order): two or more suppressed cells of one
+    table and area become one bundle row (category ``*``, listing their categories), which
+    halves a release's rows — most cells are suppressed breakdown cells of municipalities.
+    ``*`` sorts before every category, so the rows stay in key order."""
+    rows: list[tuple[object, ...]] = []
+    start = 0
+    n = len(part)
+    while start < n:
+        first = part[start]
+        end = start + 1
+        while (
+            end < n
+            and part[end].area_code == first.area_code
+            and part[end].table_id == first.table_id
+            and part[end].area_kind == first.area_kind
+        ):
+            end += 1
+        cells = part[start:end]
+        start = end
+        hidden = [c.category for c in cells if c.suppressed and c.category != "all"]
+        if len(hidden) < 2:
+            rows.extend((release_id, *c, None) for c in cells)
+            continue
+        table, period, kind, code, parent = first[:5]
+        rows.append((release_id, table, period, kind, code, parent, BUNDLE, None, True, hidden))
+        rows.extend(
+            (release_id, *c, None) for c in cells if not c.suppressed or c.category == "all"
+        )
+    return rows
+
+
 async def _store(
     session: AsyncSession, release_id: int, parts: AsyncIterator[list[Cell]]
 ) -> tuple[int, int]:
@@ -93,7 +128,7 @@ async def _store(
         suppressed += sum(1 for c in part if c.suppressed)
         if not part:
             continue
-        rows = [(release_id, *c) for c in part]
+        rows = stored_rows(release_id, part)
         if driver is not None and hasattr(driver, "copy_records_to_table"):
             # COPY: a period is thousands of rows; inserts would dominate the run.
             await driver.copy_records_to_table("stat_cell", records=rows, columns=list(_COLUMNS))

@@ -3,12 +3,14 @@
 The refresh job (:mod:`figures.refresh`) writes a whole release in one transaction and then
 drops the older ones, so a reader always sees one consistent release: the suppression pattern
 is computed for the release as a whole, and mixing cells of two releases could undo it.
-Only non-zero and suppressed cells are stored; a missing cell is a published zero.
+Only non-zero and suppressed cells are stored; a missing cell is a published zero. Two or more
+suppressed cells of the same table, period and area are stored as one row (a bundle).
 """
 
 from __future__ import annotations
 
 from sqlalchemy import (
+    ARRAY,
     Boolean,
     Column,
     DateTime,
@@ -54,6 +56,10 @@ stat_cell = Table(
     Column("category", Text, nullable=False),
     Column("value", Integer),  # None when suppressed
     Column("suppressed", Boolean, nullable=False, server_default="false"),
+    # A *bundle* (category '*', value None, suppressed): the suppressed categories of one
+    # area, table and period in one row instead of a row each (migration 0023). Readers expand
+    # it (figures.read.expand), so every reader sees one suppressed cell per category.
+    Column("suppressed_categories", ARRAY(Text)),
     # The period first: a release is built and stored one period at a time, in order, so
     # COPY appends to the key's index (migration 0023).
     PrimaryKeyConstraint(

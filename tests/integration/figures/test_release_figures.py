@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from figures.catalogue import TABLES
+from figures.read import expand
 from figures.refresh import refresh_release, release_count
 from figures.tables import stat_cell
 from intake.crypto import ContactCipher
@@ -22,11 +23,14 @@ PEOPLE_TABLES = {t.id for t in TABLES.values() if t.protected}
 async def published(session: AsyncSession) -> dict[tuple[str, str, str, str], Any]:
     rows = (await session.execute(select(stat_cell))).mappings().all()
     return {
-        (r["table_id"], r["period"], f"{r['area_kind']}:{r['area_code']}", r["category"]): (
-            r["value"],
-            r["suppressed"],
+        (r["table_id"], r["period"], f"{r['area_kind']}:{r['area_code']}", category): (
+            v.value,
+            v.suppressed,
         )
         for r in rows
+        for category, v in expand(
+            r["category"], r["value"], r["suppressed"], r["suppressed_categories"]
+        )
     }
 
 

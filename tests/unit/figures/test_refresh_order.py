@@ -54,4 +54,51 @@ def test_a_cell_is_a_stat_cell_row_after_the_release_id() -> None:
     from figures.refresh import _COLUMNS
     from figures.release import Cell
 
-    assert Cell._fields == _COLUMNS[1:]
+    assert (*Cell._fields, "suppressed_categories") == _COLUMNS[1:]
+
+
+def test_suppressed_cells_of_one_area_are_stored_as_one_bundle_row() -> None:
+    """Two or more suppressed cells of one table, period and area: one row listing their
+    categories, before the area's other rows (``*`` sorts first), still in key order."""
+    from figures.refresh import BUNDLE, stored_rows
+    from figures.release import Cell
+
+    def cell(area: str, category: str, value: int | None) -> Cell:
+        return Cell(
+            "signups-by-age",
+            "2026-10",
+            "municipality",
+            area,
+            "county:46",
+            category,
+            value,
+            value is None,
+        )
+
+    part = [
+        cell("4601", "age:18-22", None),
+        cell("4601", "age:23-27", 7),
+        cell("4601", "age:28-32", None),
+        cell("4602", "age:18-22", None),  # alone: stored as it is
+        cell("4602", "age:23-27", 9),
+    ]
+    rows = stored_rows(5, part)
+    assert rows == [
+        (
+            5,
+            "signups-by-age",
+            "2026-10",
+            "municipality",
+            "4601",
+            "county:46",
+            BUNDLE,
+            None,
+            True,
+            ["age:18-22", "age:28-32"],
+        ),
+        (5, *part[1], None),
+        (5, *part[3], None),
+        (5, *part[4], None),
+    ]
+    keys = [(r[2], r[1], r[3], r[4], r[6]) for r in rows]
+    assert keys == sorted(keys)
