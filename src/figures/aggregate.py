@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, bindparam, select, text
+from sqlalchemy import Text, TextClause, bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from figures.release import Geography, Inputs, PeopleCounts, collector_paused
@@ -70,15 +70,19 @@ GROUP BY 1, 2, 3
 _PEOPLE = text(_PEOPLE_SQL).bindparams(bindparam("cross", type_=Text()))
 
 
-async def _people_rows(session: AsyncSession, cross: str) -> Sequence[Any]:
-    """The largest read (a row per month, municipality and category): straight from asyncpg
-    where the session runs on it, which halves the time of building SQLAlchemy rows."""
+async def _rows(session: AsyncSession, statement: TextClause, cross: str) -> Sequence[Any]:
+    """A grouped read's rows, by position: straight from asyncpg where the session runs on it,
+    which halves the time of building SQLAlchemy rows (``:cross`` is the only parameter)."""
     conn = await session.connection()
     raw = await conn.get_raw_connection()
     driver = raw.driver_connection
+    sql = statement.text
     if driver is not None and hasattr(driver, "fetch"):
-        return list(await driver.fetch(_PEOPLE_SQL.replace(":cross", "$1"), cross))
-    return list((await session.execute(_PEOPLE, {"cross": cross})).all())
+        if ":cross" in sql:
+            return list(await driver.fetch(sql.replace(":cross", "$1"), cross))
+        return list(await driver.fetch(sql))
+    params = {"cross": cross} if ":cross" in sql else {}
+    return list((await session.execute(statement, params)).all())
 
 
 #: Waiting now, by theme, and whether any active facilitator of their organisation takes
@@ -172,7 +176,10 @@ async def read_inputs(session: AsyncSession, *, now: datetime) -> Inputs:
     inputs = Inputs(geography=await geography(session))
     cross = CROSS_PROBLEM.slug
     people: dict[tuple[str, str, str], PeopleCounts] = {}
-    rows = await _people_rows(session, cross)
+    rows = await _rows(session, _PEOPLE, cross)
+    waiting = await _rows(session, _WAITING, cross)
+    waits = await _rows(session, _WAITS, cross)
+    groups = await _rows(session, _GROUPS, cross)
     with collector_paused():  # 225,000 rows on the bench: the collector would walk them all
         for r in rows:  # month, muni, cat, signups, placed, withdrawn, unmet
             key = (r[0], r[1], r[2])
@@ -186,18 +193,21 @@ async def read_inputs(session: AsyncSession, *, now: datetime) -> Inputs:
                     old.unmet + counts.unmet,
                 )
             people[key] = counts
-    inputs.people = people
-    for r in (await session.execute(_WAITING, {"cross": cross})).all():
-        inputs.waiting[(r.muni, r.cat)] = int(r.n)
-        if r.cat == "all" and r.no_facilitator:
-            inputs.no_facilitator[r.muni] = int(r.no_facilitator)
-    for r in (await session.execute(_WAITS)).all():
-        inputs.waits.setdefault((r.month, r.muni, r.catchment), Counter())[int(r.weeks)] += int(r.n)
-    for r in (await session.execute(_GROUPS)).all():
-        inputs.groups[(r.month, r.catchment, r.region)] = Counter(
-            proposed=int(r.proposed),
-            started=int(r.started),
-            self_running=int(r.self_running),
-            lapsed=int(r.lapsed),
-        )
+        inputs.people = people
+        for muni, cat, n, no_facilitator in waiting:
+            inputs.waiting[(muni, cat)] = int(n)
+            if cat == "all" and no_facilitator:
+                inputs.no_facilitator[muni] = int(no_facilitator)
+        for month, muni, catchment, weeks, n in waits:
+            found = inputs.waits.get((month, muni, catchment))
+            if found is None:
+                found = inputs.waits[(month, muni, catchment)] = Counter()
+            found[int(weeks)] += int(n)
+        for month, catchment, region, proposed, started, self_running, lapsed in groups:
+            inputs.groups[(month, catchment, region)] = Counter(
+                proposed=int(proposed),
+                started=int(started),
+                self_running=int(self_running),
+                lapsed=int(lapsed),
+            )
     return inputs
