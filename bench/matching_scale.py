@@ -24,7 +24,7 @@ process pays and the second what every later run of a long-lived process (the ma
 pays; the pure-Python cores cost the same both times. "import" is the CPU time to import the
 core (with Numba: about 0.3 s for Numba and LLVM, once per process). With ``--compile``, one
 more child runs with an empty ``NUMBA_CACHE_DIR``: its first run includes compiling the greedy,
-which happens once after an install or a change to ``matching/greedy.py``.
+which happens once after an install or a change to ``matching/greedy_pass.py``.
 
 "form_groups" is what a run costs: the groups, and the people left waiting (their reasons are
 worked out when asked for). "explain all" is the extra time to explain every waiting person
@@ -270,7 +270,7 @@ def main() -> None:
                 runs.setdefault(("now", n), []).append(_child(n, data, None))
             if n == sizes[0]:
                 # The compiled greedy with an empty cache folder: what the first run after an
-                # install (or a change to matching/greedy.py) costs once.
+                # install (or a change to matching/greedy_pass.py) costs once.
                 for k in range(args.compile):
                     fresh = Path(tmp) / f"numba-cache-{k}"
                     env = {**os.environ, "NUMBA_CACHE_DIR": str(fresh)}

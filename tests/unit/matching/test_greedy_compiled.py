@@ -6,7 +6,7 @@ from __future__ import annotations
 import numba.core.caching
 import pytest
 
-from matching import greedy
+from matching import greedy, greedy_pass
 
 
 def _size_reference(n: int, lo: int, target: int, hi: int) -> int:
@@ -22,12 +22,14 @@ def _size_reference(n: int, lo: int, target: int, hi: int) -> int:
 
 
 def test_the_compiled_size_rule_is_the_python_one() -> None:
-    assert hasattr(greedy._size, "py_func")  # a Numba dispatcher, not the Python function
+    assert hasattr(greedy_pass.size_of, "py_func")  # a Numba dispatcher, not the Python function
     for lo in range(1, 7):
         for target in range(lo, 10):
             for hi in range(target, 13):
                 for n in range(0, 60):
-                    assert greedy._size(n, lo, target, hi) == _size_reference(n, lo, target, hi)
+                    assert greedy_pass.size_of(n, lo, target, hi) == _size_reference(
+                        n, lo, target, hi
+                    )
 
 
 def test_without_a_writable_cache_folder_the_greedy_still_compiles(
@@ -44,10 +46,10 @@ def test_without_a_writable_cache_folder_the_greedy_still_compiles(
 
     with pytest.raises(RuntimeError, match="cannot cache"):
         numba.njit(cache=True)(twice)
-    compiled = greedy.njit(twice)
+    compiled = greedy_pass.njit(twice)
     assert compiled(21) == 42
 
 
 def test_warm_up_loads_the_compiled_pass() -> None:
     greedy.warm_up()
-    assert greedy._pass.signatures  # compiled (or loaded from the cache) for the real types
+    assert greedy_pass.run_pass.signatures  # compiled (or loaded from the cache) for the real types
