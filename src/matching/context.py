@@ -318,7 +318,7 @@ def _priority(ids: list[str], since: list[datetime]) -> npt.NDArray[np.int64]:
     distinct = sorted(set(since))
     rank = {d: i for i, d in enumerate(distinct)}
     when = np.fromiter(map(rank.__getitem__, since), np.int64, len(since))
-    if any("\x00" in i for i in ids):  # NumPy's strings ignore trailing NULs
+    if "\x00" in "".join(ids):  # NumPy's strings ignore trailing NULs
         return np.array(sorted(range(len(ids)), key=lambda i: (when[i], ids[i])), dtype=np.int64)
     return np.lexsort((np.array(ids, dtype=str), when)).astype(np.int64)
 
