@@ -2,7 +2,8 @@
 
 On a pooled engine each lane records on a bare asyncpg connection of its own, held for the
 batch: one prepared UPDATE per message, autocommitted (no BEGIN/COMMIT round trips) and, unless
-``DeliveryPolicy.synchronous_records``, without waiting for the disk flush. A final failure that
+``DeliveryPolicy.synchronous_records``, without waiting for the disk flush (asked for in the
+statement itself, so the connection goes back to the pool unchanged). A final failure that
 alerts a coordinator, and a sessionmaker bound to one connection (a caller's transaction, the
 rolled-back test fixtures), take the SQLAlchemy path in a transaction of their own instead.
 See :mod:`notify.delivery` for the guarantee this serves.
@@ -144,6 +145,14 @@ UPDATE {outbox.name} SET status = $3::varchar, lease_owner = NULL, last_error = 
 WHERE id = $1::uuid AND attempts = $2::integer AND status = 'sending' AND lease_owner = $8::varchar
 RETURNING id
 """  # noqa: S608 - the table name is ours
+#: The same without waiting for the flush (``synchronous_records`` off): the statement is its
+#: own transaction, and ``set_config(…, true)`` lasts until that transaction's end, whose commit
+#: reads it. So the connection is never changed (no SET before, no RESET after: two round trips
+#: per lane and batch, issue 12) and goes back to the pool as it came.
+_OUTCOME_NO_FLUSH = _OUTCOME.replace(
+    "\nWHERE id",
+    "\nFROM (SELECT set_config('synchronous_commit', 'off', true)) AS no_flush\nWHERE id",
+)
 
 
 def _outcome_args(
@@ -189,6 +198,8 @@ class Recorder:
         self._now, self._worker_id, self._policy, self._sleep = now, worker_id, policy, sleep
         self._conn: AsyncConnection | None = None
         self._driver: Any = None
+        #: Set while the outcome statement runs: a connection left so is not handed back.
+        self._busy = False
 
     async def record(
         self, row: Claimed, error: DeliveryError | None
@@ -209,6 +220,10 @@ class Recorder:
                 if not (lost or database_unavailable(exc)):
                     raise
                 await self._drop()
+                if self._engine is not None:
+                    # The database went away: the pool's other idle connections are as dead
+                    # as this one (SQLAlchemy would invalidate them all had it seen the error).
+                    await self._engine.dispose(close=False)
                 if attempt == self._policy.record_tries:
                     log.warning(
                         "outcome of message %s not recorded after %d tries (%s); stopping the"
@@ -234,11 +249,13 @@ class Recorder:
             assert self._engine is not None
             self._conn = await self._engine.connect()
             self._driver = (await self._conn.get_raw_connection()).driver_connection
-            if not self._policy.synchronous_records:
-                await self._driver.execute("SET synchronous_commit TO off")
         args = _outcome_args(row, error, now=self._now, worker_id=self._worker_id,
                              policy=self._policy)  # fmt: skip
-        if await self._driver.fetchval(_OUTCOME, *args) is None:
+        sql = _OUTCOME if self._policy.synchronous_records else _OUTCOME_NO_FLUSH
+        self._busy = True
+        found = await self._driver.fetchval(sql, *args)
+        self._busy = False
+        if found is None:
             return "stale", False
         if error is None:
             return "sent", False
@@ -255,29 +272,25 @@ class Recorder:
             return outcome
 
     async def _drop(self) -> None:
-        conn, self._conn, self._driver = self._conn, None, None
+        conn, self._conn, self._driver, self._busy = self._conn, None, None, False
         if conn is not None:
             await conn.invalidate()
             await conn.close()
 
     async def close(self) -> None:
-        """Give the connection back to the pool as it was taken (the setting reset). One that
-        could not be reset (gone, or this task cancelled meanwhile) is discarded instead: a
-        request must never commit unflushed on a connection this lane changed."""
+        """Give the connection back to the pool as it was taken (nothing on it was changed:
+        see ``_OUTCOME_NO_FLUSH``). One left in the middle of a statement (this task cancelled
+        meanwhile, or an error) or closed by the server is discarded instead: the next user
+        must not find it busy or gone."""
         conn, driver, self._conn, self._driver = self._conn, self._driver, None, None
         if conn is None:
             return
-        reset = self._policy.synchronous_records
         try:
-            if not reset:
-                await driver.execute("RESET synchronous_commit")
-                reset = True
-        except Exception as exc:
-            if not database_unavailable(exc):
-                raise
-        finally:
-            if not reset:
+            # One the server closed (a restart while this lane waited) must not go back to
+            # the pool either: the next batch's lanes would spend their record tries on it.
+            if self._busy or driver.is_closed():
                 await conn.invalidate()
+        finally:
             await conn.close()
 
 

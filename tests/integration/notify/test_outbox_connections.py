@@ -253,3 +253,45 @@ async def test_a_kept_connection_the_server_closed_is_replaced(
     assert [r.retrying for r in first + second] == [0, 0]
     assert len(sink.sessions) == 2
     assert_exactly_once(ids, sink.message_ids)
+
+
+async def test_records_ask_for_no_flush_in_the_statement_itself(
+    database_url: str, cipher: ContactCipher
+) -> None:
+    """Each outcome statement asks for no flush itself (``set_config(…, true)``, its own
+    transaction's setting): no SET before a lane's records and no RESET after them, two round
+    trips per lane and batch less (issue 12); the connection is never changed."""
+    from sqlalchemy import delete, text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    one = create_async_engine(database_url, pool_size=1, max_overflow=0)  # the one watched
+    maker = async_sessionmaker(one, expire_on_commit=False)
+    sent: list[str] = []
+    try:
+        ids = await enqueue_many(maker, cipher, 5)
+        async with one.connect() as c:
+            raw = (await c.get_raw_connection()).driver_connection
+        raw.add_query_logger(lambda query: sent.append(query.query))
+        with SessionCountingSink() as sink:
+            report = await deliver_due(
+                maker,
+                lambda _: smtp_to(sink),
+                cipher,
+                now=T0,
+                worker_id="w",
+                policy=DeliveryPolicy(concurrency=1),
+            )
+        await asyncio.sleep(0)  # asyncpg hands queries to its loggers with call_soon
+        raw.remove_query_logger(sent.append)
+        assert report.sent == 5
+        assert_exactly_once(ids, list(sink.message_ids))
+        outcomes = [q for q in sent if "SET status = $3::varchar" in q]
+        assert len(outcomes) == 5
+        assert all("set_config('synchronous_commit', 'off', true)" in q for q in outcomes)
+        assert not [q for q in sent if "synchronous_commit" in q and q not in outcomes], sent
+        async with one.connect() as c:
+            assert await c.scalar(text("SHOW synchronous_commit")) == "on"
+    finally:
+        async with maker.begin() as session:
+            await session.execute(delete(outbox))
+        await one.dispose()
