@@ -268,18 +268,30 @@ def _flow_problem(
     hidden: set[Key] = set()
     eqs: list[Equation[Key]] = []
     breakdowns: dict[str, set[str]] = {"source": set(), "age": set()}
+    areas_of = geo.areas
+    get = values.get
     for muni, cat, n in month:
         if cat == "all":
-            _roll_up(values, "signups", "all", muni, n.signups, geo, _WITH_CATCHMENTS)
-            _roll_up(values, "unmet", "all", muni, n.unmet, geo, _ALL)
-            _roll_up(values, "placed", "all", muni, n.placed, geo, _UPPER)
-            _roll_up(values, "withdrawn", "all", muni, n.withdrawn, geo, _UPPER)
             rest_n = n.signups - n.placed - n.withdrawn
-            _roll_up(values, "rest", "all", muni, rest_n, geo, _UPPER)
-            _roll_up(values, "served", "all", muni, n.signups - n.unmet, geo, _MUNI)
-        elif cat.split(":")[0] in breakdowns:
-            breakdowns[cat.split(":")[0]].add(cat)
-            _roll_up(values, "signups", cat, muni, n.signups, geo, _WITH_CATCHMENTS)
+            for measure, count, levels in (
+                ("signups", n.signups, _WITH_CATCHMENTS),
+                ("unmet", n.unmet, _ALL),
+                ("placed", n.placed, _UPPER),
+                ("withdrawn", n.withdrawn, _UPPER),
+                ("rest", rest_n, _UPPER),
+                ("served", n.signups - n.unmet, _MUNI),
+            ):
+                if count:  # inlined _roll_up: a month has thousands of rows
+                    for kind, code in areas_of(muni, levels):
+                        key = (measure, "all", kind, code)
+                        values[key] = get(key, 0) + count
+            continue
+        dimension = cat.split(":")[0]
+        if dimension in breakdowns:
+            breakdowns[dimension].add(cat)
+            for kind, code in areas_of(muni, _WITH_CATCHMENTS):
+                key = ("signups", cat, kind, code)
+                values[key] = get(key, 0) + n.signups
     grouped = _by_table(values)
     eqs += _equations_of(grouped[("signups", "all")], values, geo, _WITH_CATCHMENTS)
     eqs += _equations_of(grouped[("unmet", "all")], values, geo, _ALL)
