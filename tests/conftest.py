@@ -34,6 +34,15 @@ from samhjelp.database import migrations_dir, upgrade_on
 from samhjelp.settings import Settings
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Compile (or load) the matching core's compiled greedy once, before any test: on a fresh
+    clone the first compile takes ~10 s, which a test that waits for a page or a matching
+    worker process should not absorb. Later processes load it from Numba's cache on disk."""
+    from matching.greedy import warm_up
+
+    warm_up()
+
+
 def _local_postgres_up() -> bool:
     try:
         with socket.create_connection(("127.0.0.1", 5432), timeout=1):
