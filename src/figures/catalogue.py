@@ -40,8 +40,8 @@ TABLES: dict[str, StatTable] = {
         StatTable("signups-by-language", "Sign-ups by language", "people", PEOPLE, "language"),
         StatTable("signups-by-source", "Sign-ups by way of sign-up", "people", PEOPLE, "source"),
         StatTable("signups-by-age", "Sign-ups by age band", "people", PEOPLE, "age"),
-        StatTable("placed", "Placed in a group, by month of sign-up", "people", UPPER, "all"),
-        StatTable("withdrawn", "Withdrawn, by month of sign-up", "people", UPPER, "all"),
+        StatTable("placed", "Placed in a group, by month of sign-up", "people", PEOPLE, "all"),
+        StatTable("withdrawn", "Withdrawn, by month of sign-up", "people", PEOPLE, "all"),
         StatTable(
             "unmet",
             "Unmet demand: sign-ups where no organisation serves",

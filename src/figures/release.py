@@ -5,10 +5,12 @@ Pure: the refresh job reads the counts (:mod:`figures.aggregate`) and stores wha
 The cells of one release are protected together wherever a reader could link them:
 
 * **the monthly flow problem**, one per month of sign-up: sign-ups, unmet demand, placed and
-  withdrawn across the geography (a county is the sum of its municipalities …), the additive
+  withdrawn across the geography (a county is the sum of its municipalities …; sign-ups,
+  placed and withdrawn also for catchments, derived sums of municipalities), the additive
   breakdowns of sign-ups by source and by age band, and the identities that tie them: a
   municipality's sign-ups are its unmet demand plus those served (a hidden cell), an area's
-  sign-ups are placed + withdrawn + the rest (hidden; still waiting or being offered a place);
+  sign-ups (municipalities included) are placed + withdrawn + the rest (hidden; still waiting
+  or being offered a place);
 * **one problem per theme and per language and month**: a person may choose several themes, so
   theme counts add up across the geography but not to the total — each theme is its own tree;
 * **the snapshot problem**: waiting now and waiting with no facilitator for their theme (the rest
@@ -276,9 +278,9 @@ def _flow_problem(
             for measure, count, levels in (
                 ("signups", n.signups, _WITH_CATCHMENTS),
                 ("unmet", n.unmet, _ALL),
-                ("placed", n.placed, _UPPER),
-                ("withdrawn", n.withdrawn, _UPPER),
-                ("rest", rest_n, _UPPER),
+                ("placed", n.placed, _WITH_CATCHMENTS),
+                ("withdrawn", n.withdrawn, _WITH_CATCHMENTS),
+                ("rest", rest_n, _ALL),
                 ("served", n.signups - n.unmet, _MUNI),
             ):
                 if count:  # inlined _roll_up: a month has thousands of rows
@@ -295,8 +297,12 @@ def _flow_problem(
     grouped = _by_table(values)
     eqs += _equations_of(grouped[("signups", "all")], values, geo, _WITH_CATCHMENTS)
     eqs += _equations_of(grouped[("unmet", "all")], values, geo, _ALL)
-    for measure in ("placed", "withdrawn", "rest"):
-        eqs += _equations_of(grouped[(measure, "all")], values, geo, _UPPER)
+    for measure in ("placed", "withdrawn"):
+        eqs += _equations_of(grouped[(measure, "all")], values, geo, _WITH_CATCHMENTS)
+    # The rest of the geography's areas add up too, but that follows from the other sums and
+    # the identities below; stating it per municipality would only make the audit's blocks
+    # larger (the row space, and so every answer, is the same).
+    eqs += _equations_of(grouped[("rest", "all")], values, geo, _UPPER)
     for cats in breakdowns.values():
         for cat in cats:
             eqs += _equations_of(grouped[("signups", cat)], values, geo, _WITH_CATCHMENTS)
@@ -313,7 +319,6 @@ def _flow_problem(
             served = ("served", "all", kind, code)
             hidden.add(served)
             eqs.append(Equation(s, (("unmet", "all", kind, code), served)))
-            continue
         rest = ("rest", "all", kind, code)
         hidden.add(rest)
         eqs.append(

@@ -9,6 +9,7 @@ October 2026 (sign-up month):
 * Austrheim (4632, Vestland), served by nobody: 6 sign-ups, unmet demand, all waiting.
 November 2026: Bergen 5 more, waiting (angst); 6 placed and erased, after 0, 1, 2, 2, 3 and 5
 weeks: 11 sign-ups, median 2 weeks, p75 3 (the 5th of 6), p90 5 (the 6th).
+September 2026: Bergen 5 erased withdrawals (angst) in the tallies: 5 sign-ups, 5 withdrawn.
 """
 
 from __future__ import annotations
@@ -88,6 +89,20 @@ async def seed(session: AsyncSession, cipher: ContactCipher) -> dict[str, Any]:
             ("age_band", "33-37"),
         ],
     )
+    await tally(
+        session,
+        "2026-09-01",
+        org_a,
+        "withdrawn",
+        5,
+        [
+            ("all", "all"),
+            ("theme", "angst"),
+            ("language", "no"),
+            ("source", "self"),
+            ("age_band", "33-37"),
+        ],
+    )
     for weeks, n in (("0", 1), ("1", 1), ("2", 2), ("3", 1), ("5", 1)):
         await tally(session, "2026-11-01", org_a, "placed", n, [("wait_weeks", weeks)])
     return {"a": org_a, "b": org_b}
@@ -124,7 +139,10 @@ async def tally(
 #: the nation (18) = Vestland + Innlandet then exposes the Vestland region, whose only county
 #: then goes too, and in that county the smaller municipality (Austrheim 6): Bergen (9) and
 #: the nation (18) remain. Austrheim's unmet demand is its sign-ups (nobody serves it), so
-#: every unmet cell of October is hidden. Placed (2) and withdrawn (2) are below five.
+#: every unmet cell of October is hidden. Placed (2) and withdrawn (2) are below five, in
+#: Bergen as everywhere above it; Austrheim placed nobody (a shown zero). November's 6 placed
+#: are all Bergen's, shown at every level (the rest, 5 waiting, is a hidden cell of five);
+#: September's 5 withdrawn (all of its sign-ups) likewise.
 EXPECTED: dict[tuple[str, str, str, str], int | None] = {
     ("signups", "2026-10", "nation:NO", "all"): 18,
     ("signups", "2026-10", "municipality:4601", "all"): 9,
@@ -146,6 +164,14 @@ EXPECTED: dict[tuple[str, str, str, str], int | None] = {
     ("placed", "2026-10", "nation:NO", "all"): None,
     ("placed", "2026-11", "nation:NO", "all"): 6,
     ("withdrawn", "2026-10", "nation:NO", "all"): None,
+    ("placed", "2026-10", "municipality:4601", "all"): None,
+    ("placed", "2026-10", "municipality:4632", "all"): 0,
+    ("placed", "2026-11", "municipality:4601", "all"): 6,
+    ("withdrawn", "2026-10", "municipality:4601", "all"): None,
+    ("withdrawn", "2026-11", "municipality:4601", "all"): 0,
+    ("signups", "2026-09", "municipality:4601", "all"): 5,
+    ("withdrawn", "2026-09", "nation:NO", "all"): 5,
+    ("withdrawn", "2026-09", "municipality:4601", "all"): 5,
     ("waiting", "now", "nation:NO", "all"): 19,
     ("waiting", "now", "municipality:4601", "all"): 10,
     ("waiting", "now", "municipality:4632", "all"): None,

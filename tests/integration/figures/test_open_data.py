@@ -89,7 +89,8 @@ async def test_unknown_table_level_and_month_are_problems(
 ) -> None:
     await published(session, cipher)
     assert (await client.get("/api/v1/statistics/tables/nope")).status_code == 404
-    wrong = await client.get("/api/v1/statistics/tables/placed?level=municipality")
+    # Unmet demand is not published per catchment (a catchment is what an organisation serves).
+    wrong = await client.get("/api/v1/statistics/tables/unmet?level=catchment")
     assert wrong.status_code == 422
     assert wrong.headers["content-type"].startswith("application/problem+json")
     assert (await client.get("/api/v1/statistics/tables/signups?from=2026-13")).status_code == 422
@@ -165,3 +166,44 @@ async def test_a_catchment_has_stable_table_urls_and_is_on_the_page(
     page = (await client.get(f"/statistikk?area=catchment:{slug}&month=2026-10&lang=en")).text
     assert f'value="catchment:{slug}" selected' in page
     assert re.search(r"<dt>Sign-ups</dt><dd>9</dd>", page), page
+
+
+async def test_placed_and_withdrawn_per_municipality_and_catchment(
+    client: httpx.AsyncClient, session: AsyncSession, cipher: ContactCipher
+) -> None:
+    """Bergen and org A (which serves Bergen alone): 2 placed and 2 withdrawn in October are
+    suppressed, 6 placed in November and 5 withdrawn in September are shown; the same cells
+    in JSON-stat, in CSV and on the page. Austrheim placed nobody in October: a zero."""
+    orgs = await seed(session, cipher)
+    await refresh_release(session, now=NOV)
+    figures.read._NAMES.clear()  # area names are kept a minute; these organisations are new
+    slug = orgs["a"].slug
+    expected = {
+        ("placed", "2026-10"): None,
+        ("placed", "2026-11"): 6,
+        ("withdrawn", "2026-10"): None,
+        ("withdrawn", "2026-09"): 5,
+    }
+    for level, code in (("municipality", "4601"), ("catchment", slug)):
+        for table in ("placed", "withdrawn"):
+            url = f"/api/v1/statistics/tables/{table}?level={level}"
+            data = (await client.get(url)).json()
+            assert validate_jsonstat(data), url
+            text = (await client.get(f"/api/v1/statistics/csv/{table}?level={level}")).text
+            rows = {
+                (r["period"], r["area_code"]): (r["value"], r["status"])
+                for r in csv.DictReader(io.StringIO(text))
+            }
+            for (t, period), want in expected.items():
+                if t != table:
+                    continue
+                status = None if want is not None else ":"
+                assert value_at(data, period, code, "all") == (want, status), (url, period)
+                csv_cell = ("", "suppressed") if want is None else (str(want), "")
+                assert rows[(period, code)] == csv_cell, (table, level, period)
+    austrheim = (await client.get("/api/v1/statistics/tables/placed?level=municipality")).json()
+    assert value_at(austrheim, "2026-10", "4632", "all") == (0, None)
+    bergen = (await client.get("/statistikk?area=municipality:4601&month=2026-11&lang=en")).text
+    assert re.search(r"<dt>Of these, placed in a group</dt><dd>6</dd>", bergen), bergen
+    october = (await client.get(f"/statistikk?area=catchment:{slug}&month=2026-10&lang=en")).text
+    assert re.search(r"<dt>Of these, withdrawn</dt><dd[^>]*>hidden</dd>", october), october

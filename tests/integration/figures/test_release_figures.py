@@ -74,7 +74,9 @@ async def test_catchments_and_breakdowns_below_the_county_match_the_fixture(
     is shown only where the rest of the release fixes it: org A serves Bergen alone, whose
     figures are shown, so A's are too; org B serves Lillehammer (3 in October, 3 waiting),
     so B's figures are hidden. Sign-ups by source and age band now reach the municipality:
-    everyone in the fixture signed up themselves, aged 33-37."""
+    everyone in the fixture signed up themselves, aged 33-37. Placed and withdrawn reach the
+    municipality and the catchment too: A's are Bergen's (2 and 2 in October, hidden; 6
+    placed in November and 5 withdrawn in September, shown)."""
     orgs = await seed(session, cipher)
     await refresh_release(session, now=NOV)
     cells = await published(session)
@@ -98,6 +100,12 @@ async def test_catchments_and_breakdowns_below_the_county_match_the_fixture(
         ("signups-by-age", "2026-10", "municipality:4632", "age:33-37"): None,
         ("signups-by-age", "2026-10", b, "age:33-37"): None,
         ("signups-by-age", "2026-11", a, "age:33-37"): 11,
+        ("placed", "2026-10", a, "all"): None,
+        ("placed", "2026-11", a, "all"): 6,
+        ("placed", "2026-10", b, "all"): 0,
+        ("withdrawn", "2026-10", a, "all"): None,
+        ("withdrawn", "2026-09", a, "all"): 5,
+        ("withdrawn", "2026-11", a, "all"): 0,
     }
     for key, want in expected.items():
         assert cells.get(key, (0, False)) == (want, want is None), key
