@@ -7,7 +7,7 @@ a page or a download can only show cells that went through disclosure control to
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -95,11 +95,19 @@ _NAMES: dict[str, tuple[float, list[tuple[str, str]]]] = {}
 NAMES_TTL_SECONDS = 60.0
 
 
-async def area_names(session: AsyncSession, kind: AreaKind) -> list[tuple[str, str]]:
-    """(code, name) of every area of a kind, in the order a reader expects (by code)."""
+async def area_names(
+    session: AsyncSession, kind: AreaKind, *, including: Iterable[str] = ()
+) -> list[tuple[str, str]]:
+    """(code, name) of every area of a kind, in the order a reader expects (by code).
+
+    Cached per process for :data:`NAMES_TTL_SECONDS`; a list that lacks one of ``including``
+    (the areas a release has cells for) is read again, so an organisation registered since
+    the cache was filled is never left out of a table that has its cells."""
     cached = _NAMES.get(kind)
     if cached is not None and time.monotonic() - cached[0] < NAMES_TTL_SECONDS:
-        return cached[1]
+        known = {code for code, _ in cached[1]}
+        if all(code in known for code in including):
+            return cached[1]
     names = await _read_names(session, kind)
     _NAMES[kind] = (time.monotonic(), names)
     return names
@@ -157,7 +165,8 @@ async def cube(
         for category, v in expand(r.category, r.value, r.suppressed, r.suppressed_categories):
             cells[(r.period, r.area_code, category)] = v
     categories = sorted({c for _, _, c in cells}) or ["all"]
-    result = Cube(table, periods, await area_names(session, level), categories)
+    names = await area_names(session, level, including={area for _, area, _ in cells})
+    result = Cube(table, periods, names, categories)
     result.cells = cells
     return result
 
