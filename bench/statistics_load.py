@@ -11,7 +11,11 @@ by one of 80 organisations), erased withdrawals in the tallies and groups in eve
 2. serves the app with uvicorn and measures p50/p95 of ``/statistikk`` for the nation, a county
    and a municipality, and the open-data JSON-stat of a table — the bar is p95 < 200 ms —
    next to ``/health/live`` (the baseline: the same server doing almost nothing);
-3. with ``--audit N``: the disclosure audit of the first N months' flow problems (the largest
+3. with ``--build-against REV``: builds the release from the same inputs with this tree's
+   ``figures.release`` and with the one of git revision REV (the baseline), interleaved
+   ``--builds`` times, and prints the CPU of each and their cells (what a change to the
+   release costs, measured in one run: the machine is shared, so separate runs differ);
+4. with ``--audit N``: the disclosure audit of the first N months' flow problems (the largest
    linked blocks of the release), the sparse null-space method against the dense SVD it
    replaced (the baseline, same systems, same run), and checks that both find the same cells.
 """
@@ -20,10 +24,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import socket
+import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 from typing import Any
 
@@ -212,6 +219,48 @@ async def compare_audits(maker: async_sessionmaker[Any], months: int) -> None:
         print(f"{name:<28} {len(unknowns):>8} {t1 - t0:7.2f} {t2 - t1:9.2f}  {same}")
 
 
+def baseline_release(rev: str) -> Any:
+    """``figures.release`` as it was at git revision ``rev`` (a module of its own)."""
+    source = subprocess.run(
+        ["git", "show", f"{rev}:src/figures/release.py"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    name = "figures.release_baseline"
+    module = types.ModuleType(name)
+    sys.modules[name] = module  # dataclasses look their module up while the class is made
+    exec(compile(source, f"{rev}:src/figures/release.py", "exec"), module.__dict__)
+    return module
+
+
+async def compare_builds(maker: async_sessionmaker[Any], rev: str, rounds: int) -> None:
+    """The release built from the same inputs by this tree and by revision ``rev``,
+    interleaved: CPU seconds of each build, and the cells each makes."""
+    async with maker() as session:
+        inputs = await read_inputs(session, now=utc_now())
+    builders = {"this tree": release, f"baseline {rev}": baseline_release(rev)}
+    times: dict[str, list[float]] = {name: [] for name in builders}
+    made: dict[str, tuple[int, int]] = {}
+    for _ in range(rounds):
+        for name, module in builders.items():
+            gc.collect()
+            with release.collector_paused():
+                cpu0 = time.process_time()
+                cells = module.build_release(inputs)
+                times[name].append(time.process_time() - cpu0)
+            made[name] = (len(cells), sum(1 for c in cells if c.suppressed))
+            del cells
+    print(f"load average {os.getloadavg()[0]:.1f}; build CPU s, {rounds} interleaved rounds:")
+    for name, ts in times.items():
+        runs = " ".join(f"{t:.2f}" for t in ts)
+        print(
+            f"  {name:<24} {runs}  (best {min(ts):.2f}); cells {made[name][0]}, "
+            f"suppressed {made[name][1]}"
+        )
+
+
 async def main(args: argparse.Namespace) -> int:
     url = ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + "/" + DB
     await prepare(url, args.interests, args.groups)
@@ -249,6 +298,8 @@ async def main(args: argparse.Namespace) -> int:
         f"{report.suppressed} suppressed"
     )
     ok &= max(runs) < REFRESH_BUDGET_S
+    if args.build_against:
+        await compare_builds(maker, args.build_against, args.builds)
     if args.audit:
         await compare_audits(maker, args.audit)
     if args.refresh_only:
@@ -305,6 +356,12 @@ if __name__ == "__main__":
     ap.add_argument("--requests", type=int, default=200)
     ap.add_argument("--refreshes", type=int, default=3)
     ap.add_argument("--refresh-only", action="store_true")
+    ap.add_argument(
+        "--build-against",
+        metavar="REV",
+        help="compare the release build with figures/release.py of this git revision",
+    )
+    ap.add_argument("--builds", type=int, default=3, help="rounds of --build-against")
     ap.add_argument(
         "--audit",
         type=int,
