@@ -3,94 +3,28 @@
 
 The compiled code is cached on disk, so only the first run after an install (or after a change
 to this file) compiles it (several seconds); every process loads it at its first call (about
-0.2 s). Pure like the rest of the core.
+0.2 s). The small steps it calls live in :mod:`matching.pass_steps` and are compiled into this
+file's cache entry; Numba checks only this file's time stamp, so a change to ``pass_steps.py``
+must touch this file too (or clear ``src/matching/__pycache__``) — an install writes both.
+Pure like the rest of the core.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar, cast
-
-import numba
 import numpy as np
-import numpy.typing as npt
 
-_F = TypeVar("_F", bound=Callable[..., Any])
+from matching.pass_steps import (
+    I64,
+    B,
+    compact,
+    digital_fac,
+    first_fac,
+    njit,
+    size_of,
+    window,
+)
 
-
-def njit(fn: _F) -> _F:
-    """Compile ``fn`` with Numba (no Python objects), cached on disk when a cache folder can be
-    written: next to this file, else the user's cache folder (``NUMBA_CACHE_DIR`` to choose
-    one); without one the code is compiled in each process instead."""
-    try:
-        return cast(_F, numba.njit(cache=True)(fn))
-    except RuntimeError:  # no writable cache location: "cannot cache function"
-        return cast(_F, numba.njit(fn))
-
-
-I64 = npt.NDArray[np.int64]
-B = npt.NDArray[np.bool_]
-
-
-@njit
-def size_of(n: int, lo: int, target: int, hi: int) -> int:
-    """Size of the seed's group when ``n`` people fit: split big sets into groups near target.
-
-    ``round`` as Python's (halves to even), on integers.
-    """
-    if n < lo:
-        return 0
-    if n <= hi:
-        return n
-    q, r = divmod(n, target)
-    rounded = q + 1 if 2 * r > target or (2 * r == target and q % 2 == 1) else q
-    groups = max(-(-n // hi), rounded)
-    while groups > 1 and n // groups < lo:
-        groups -= 1
-    return min(hi, -(-n // groups))
-
-
-@njit
-def _window(ages: I64, s: I64, count: int, a: int, span: int) -> tuple[int, int]:
-    """The age window ``[lo, hi]`` of :func:`matching.context.best_window` for the first
-    ``count`` (at least one) of ``ages`` and a seed of age ``a``; (0, -1) when it holds
-    nobody. ``s`` is room for the sorted ages."""
-    for i in range(count):  # insertion sort: a dozen ages at most
-        x = ages[i]
-        j = i
-        while j > 0 and s[j - 1] > x:
-            s[j] = s[j - 1]
-            j -= 1
-        s[j] = x
-    if max(s[count - 1], a) - min(s[0], a) <= span:
-        return min(s[0], a), max(s[count - 1], a)
-    best_lo, best_n = a, -1
-    prev = -(1 << 62)
-    for i in range(count + 1):
-        if i < count:
-            lo = s[i]
-            if lo < a - span or lo >= a or lo == prev:
-                continue
-            prev = lo
-        else:
-            lo = a
-        n = 0
-        for j in range(count):
-            if lo <= s[j] <= lo + span:
-                n += 1
-        if n > best_n:
-            best_lo, best_n = lo, n
-    if best_n <= 0:
-        return 0, -1
-    return best_lo, best_lo + span
-
-
-@njit
-def _first_fac(fac_val: I64, lo: int, hi: int, left: I64) -> int:
-    for j in range(lo, hi):
-        if left[fac_val[j]] > 0:
-            return int(fac_val[j])
-    return -1
+__all__ = ["I64", "B", "njit", "run_pass", "size_of"]
 
 
 @njit
@@ -318,16 +252,16 @@ def run_pass(
                     local_fac = -1
                     if mode == 0:
                         key = (org[s] * n_slugs + sl) * n_langs + lang
-                        local_fac = _first_fac(fac_val, fac_ptr[key], fac_ptr[key + 1], left)
+                        local_fac = first_fac(fac_val, fac_ptr[key], fac_ptr[key + 1], left)
                         if local_fac < 0:
                             continue
                     elif star[dpool[s]]:
                         key = sl * n_langs + lang
-                        if _first_fac(any_val, any_ptr[key], any_ptr[key + 1], left) < 0:
+                        if first_fac(any_val, any_ptr[key], any_ptr[key + 1], left) < 0:
                             continue
                     else:
                         key = ((n_orgs + org[s]) * n_slugs + sl) * n_langs + lang
-                        if _first_fac(fac_val, fac_ptr[key], fac_ptr[key + 1], left) < 0:
+                        if first_fac(fac_val, fac_ptr[key], fac_ptr[key + 1], left) < 0:
                             continue
                     base = ((p * (n_themes + 1) + t) * n_langs + lang) * n_slots
                     for sj in range(slot_ptr[s], slot_ptr[s + 1]):
@@ -403,7 +337,7 @@ def run_pass(
                             if nm >= cap_mixed and ns >= cap_same:
                                 break
                         if waste and 4 * waste > e_end - h:
-                            e_end = _compact(lanes, h, e_end, placed, si)
+                            e_end = compact(lanes, h, e_end, placed, si)
                             end[lane] = e_end
                         # Which lists to try: a single-gender wish, or no gender, leaves one;
                         # the same-gender list only adds something with a single wish in it or
@@ -428,7 +362,7 @@ def run_pass(
                             else:
                                 for e in range(cnt):
                                     ages[e] = p_age[lst[e]]
-                                w_lo, w_hi = _window(ages, sorted_ages, cnt, a, span)
+                                w_lo, w_hi = window(ages, sorted_ages, cnt, a, span)
                                 for e in range(cnt):
                                     if w_lo <= ages[e] <= w_hi:
                                         cand[n_ch] = lst[e]
@@ -443,7 +377,7 @@ def run_pass(
                             if size == min_size and min_size < target and lowest >= old_cut:
                                 continue
                             if mode == 1:
-                                fac = _digital_fac(
+                                fac = digital_fac(
                                     order,
                                     cand,
                                     size,
@@ -500,50 +434,3 @@ def run_pass(
         left[best_fac] -= 1
         n_groups += 1
     return n_groups, g_info, g_ptr, g_members
-
-
-@njit
-def _compact(lanes: I64, lo: int, hi: int, placed: B, seed: int) -> int:
-    """Drop the placed people (not ``seed``) from ``lanes[lo:hi]``, keeping the order; returns
-    the new end."""
-    w = lo
-    for q in range(lo, hi):
-        i = lanes[q]
-        if not placed[i] or i == seed:
-            lanes[w] = i
-            w += 1
-    return w
-
-
-@njit
-def _digital_fac(
-    order: I64,
-    cand: I64,
-    size: int,
-    seed_org: int,
-    org: I64,
-    sl: int,
-    lang: int,
-    dims: I64,
-    fac_ptr: I64,
-    fac_val: I64,
-    fac_rank: I64,
-    left: I64,
-) -> int:
-    """:meth:`Context.facilitator` of a digital group: the seed and ``cand[:size - 1]``."""
-    n_langs, n_slugs, n_orgs = max(dims[1], 1), dims[3], dims[4]
-    fac = -1
-    for e in range(size):
-        o = seed_org if e == 0 else org[order[cand[e - 1]]]
-        seen = False
-        for e2 in range(e):
-            if o == (seed_org if e2 == 0 else org[order[cand[e2 - 1]]]):
-                seen = True
-                break
-        if seen:
-            continue
-        key = ((n_orgs + o) * n_slugs + sl) * n_langs + lang
-        f = _first_fac(fac_val, fac_ptr[key], fac_ptr[key + 1], left)
-        if f >= 0 and (fac < 0 or fac_rank[f] < fac_rank[fac]):
-            fac = f
-    return fac
