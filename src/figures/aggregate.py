@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Text, TextClause, bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from figures.release import Geography, Inputs, PeopleCounts, collector_paused
+from figures.inputs import Geography, Inputs, PeopleCounts, collector_paused
 from intake.reference import CROSS_PROBLEM
 from intake.tables import catchment, county, municipality, organisation
 

@@ -19,7 +19,8 @@ from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from figures.aggregate import read_inputs
-from figures.release import Cell, Inputs, collector_paused, release_parts
+from figures.inputs import Cell, Inputs, collector_paused
+from figures.release import release_parts
 from figures.tables import stat_cell, stat_release
 
 #: Any number unique to this job (pg_try_advisory_xact_lock key).
