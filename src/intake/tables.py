@@ -176,6 +176,8 @@ referral = Table(
     # referrer's counts survive the erasure without a row per person (issue 8).
     Column("erased_withdrawn", Integer, nullable=False, server_default="0"),
     Column("erased_placed", Integer, nullable=False, server_default="0"),
+    # People of this referral whose registration lapsed unconfirmed (0026).
+    Column("erased_lapsed", Integer, nullable=False, server_default="0"),
     CheckConstraint("course_kind IN ('KID','KIB','Starthjelp','other')", name="course_kind"),
     Index("ix_referral_organisation_id", "organisation_id"),
 )
@@ -223,6 +225,13 @@ interest = Table(
     Column("suggestion_sent_at", DateTime(timezone=True)),
     Column("suggestion_link_hash", LargeBinary),
     Column("suggestion_offer", JSONB),
+    # Registrations lapse (0026): kept until the last sign of life + SAMHJELP_LAPSE_AFTER_DAYS.
+    # ``alive_at`` is that sign of life after the sign-up (NULL: the sign-up, ``created_at``);
+    # the notice "do you still want a group?" went out at ``lapse_notice_at`` with a link whose
+    # nonce hashes to ``lapse_link_hash``. A new sign of life clears both (intake.lapse).
+    Column("alive_at", DateTime(timezone=True)),
+    Column("lapse_notice_at", DateTime(timezone=True)),
+    Column("lapse_link_hash", LargeBinary),
     CheckConstraint(
         "status IN ('waiting','proposed','invited','placed','withdrawn')", name="status"
     ),
@@ -258,6 +267,18 @@ interest = Table(
         "suggestion_sent_at",
         postgresql_where=text("suggestion_messages"),
     ),
+    Index(
+        "ix_interest_lapse_link_hash",
+        "lapse_link_hash",
+        unique=True,
+        postgresql_where=text("lapse_link_hash IS NOT NULL"),
+    ),
+)
+#: The lapse job's scan: waiting people by their last sign of life (0026).
+Index(
+    "ix_interest_alive",
+    func.coalesce(interest.c.alive_at, interest.c.created_at),
+    postgresql_where=text("status = 'waiting'"),
 )
 
 #: What an erased registration leaves behind (issue 8): one count per dimension value, never a
@@ -272,7 +293,7 @@ TALLY_DIMENSIONS = (
     "source",
     "wait_weeks",
 )
-TALLY_OUTCOMES = ("withdrawn", "placed")
+TALLY_OUTCOMES = ("withdrawn", "placed", "lapsed")
 
 interest_tally = Table(
     "interest_tally",
@@ -301,7 +322,7 @@ interest_tally = Table(
         "dimension IN ('all','theme','language','slot','age_band','gender','source','wait_weeks')",
         name="dimension",
     ),
-    CheckConstraint("outcome IN ('withdrawn','placed')", name="outcome"),
+    CheckConstraint("outcome IN ('withdrawn','placed','lapsed')", name="outcome"),
     CheckConstraint("count > 0", name="count"),
 )
 

@@ -232,7 +232,18 @@ def _diff(connection: Connection) -> list[Any]:
     return [
         d
         for d in compare_metadata(context, metadata)
-        if any(name in repr(d) for name in ("interest_tally", "erased_withdrawn", "erased_placed"))
+        if any(
+            name in repr(d)
+            for name in (
+                "interest_tally",
+                "erased_withdrawn",
+                "erased_placed",
+                "erased_lapsed",
+                "alive_at",
+                "lapse_",
+                "ix_interest_alive",
+            )
+        )
     ]
 
 
