@@ -22,10 +22,10 @@ at least five placed people; neither takes part in the linear problems.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping
 
-from figures.catalogue import NATION, QUANTILES, SNAPSHOT, area_key
+from figures.catalogue import SNAPSHOT, area_key
 from figures.disclosure import Equation, protect
 from figures.inputs import (
     UNKNOWN,
@@ -37,7 +37,7 @@ from figures.inputs import (
     PeopleCounts,
     collector_paused,
 )
-from intake.disclosure import THRESHOLD
+from figures.waits_groups import groups_cells, waits_cells
 
 __all__ = [
     "UNKNOWN",
@@ -279,60 +279,6 @@ def _cells(
     return out
 
 
-def quantile(weeks: Counter[int], share: float) -> int:
-    """The smallest number of weeks within which ``share`` of the people were placed."""
-    total = sum(weeks.values())
-    need = share * total
-    seen = 0
-    for w in sorted(weeks):
-        seen += weeks[w]
-        if seen >= need:
-            return w
-    raise ValueError("empty distribution")
-
-
-def _waits(inputs: Inputs) -> Iterable[Cell]:
-    geo = inputs.geography
-    pooled: dict[tuple[str, str, str], Counter[int]] = defaultdict(Counter)
-    for (month, muni, catchment), weeks in inputs.waits.items():
-        areas = [a for a in geo.chain(muni) if a[0] != "municipality"]
-        if catchment is not None:
-            areas.append(("catchment", catchment))
-        for kind, code in areas:
-            pooled[(month, kind, code)].update(weeks)
-    for (month, kind, code), weeks in pooled.items():
-        enough = sum(weeks.values()) >= THRESHOLD  # a statistic of at least five people
-        up = geo.parent((kind, code))
-        for name, share in QUANTILES:
-            yield Cell(
-                "time-to-placement",
-                month,
-                kind,
-                code,
-                area_key(*up) if up else None,
-                name,
-                quantile(weeks, share) if enough else None,
-                not enough,
-            )
-
-
-def _groups(inputs: Inputs) -> Iterable[Cell]:
-    pooled: dict[tuple[str, str, str], Counter[str]] = defaultdict(Counter)
-    parents: dict[tuple[str, str], str | None] = {}
-    for (month, catchment, region), states in inputs.groups.items():
-        for kind, code, parent in (
-            ("catchment", catchment, area_key("region", region)),
-            ("region", region, area_key("nation", NATION)),
-            ("nation", NATION, None),
-        ):
-            pooled[(month, kind, code)].update(states)
-            parents[(kind, code)] = parent
-    for (month, kind, code), states in pooled.items():
-        for state, n in states.items():
-            if n:
-                yield Cell("groups", month, kind, code, parents[(kind, code)], state, n, False)
-
-
 def release_parts(inputs: Inputs) -> Iterator[list[Cell]]:
     """Every non-zero or suppressed cell of a release, one period at a time: the months in
     order, then the snapshot (``now``). Each part is complete when yielded, so the refresh
@@ -347,7 +293,7 @@ def release_parts(inputs: Inputs) -> Iterator[list[Cell]]:
         else:
             by_month[month].append((muni, cat, n))
     others: dict[str, list[Cell]] = defaultdict(list)
-    for cell in (*_waits(inputs), *_groups(inputs)):
+    for cell in (*waits_cells(inputs), *groups_cells(inputs)):
         others[cell.period].append(cell)
     for month in sorted({*by_month, *by_tree, *others}):
         cells: list[Cell] = []
