@@ -18,7 +18,7 @@ from litestar.params import HeaderParameter, Parameter, SkipValidation
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake import idempotency, interests, referrals, registration
+from intake import idempotency, interests, lapse, referrals, registration
 from intake.api_common import (
     AUTH,
     READ,
@@ -52,6 +52,7 @@ from intake.schemas import (
     ChoicesOut,
     InterestIn,
     InterestStatus,
+    KeepOut,
     ReferralBatch,
     ReferralBatchIn,
     ReferralLink,
@@ -196,6 +197,22 @@ async def _explained(
     return [i.model_copy(update={"explanation": words.get(i.id)}) for i in found]
 
 
+def _lapse_policy(request: Request[Any, Any, Any]) -> lapse.LapsePolicy:
+    return lapse.LapsePolicy.of(request.app.state.services.settings)
+
+
+async def _with_keep_until(
+    db: AsyncSession, request: Request[Any, Any, Any], found: InterestStatus
+) -> InterestStatus:
+    """The status with its keep-until time (waiting only; intake.lapse)."""
+    if found.id is None or found.status != "waiting":
+        return found
+    until = await lapse.keep_until(
+        db, found.id, _lapse_policy(request), now=request.app.state.services.clock()
+    )
+    return found.model_copy(update={"keep_until": until})
+
+
 class InterestController(Controller):
     """Anonymous interest: register, see status, withdraw — with the receipt code only."""
 
@@ -278,7 +295,25 @@ class InterestController(Controller):
         """Texts in ``lang``, else in the ``Accept-Language`` language, else bokmål."""
         lang = lang or negotiate(None, None, request.headers.get("accept-language"))
         found = await interests.status(db, receipt_code)
+        found = await _with_keep_until(db, request, found)
         return await with_progress(db, progress, found, lang, suggestions)  # type: ignore[arg-type]
+
+    @post(
+        "/{receipt_code:str}/keep",
+        status_code=HTTP_200_OK,
+        responses=problems(*WRITE, 404, 409),
+        summary="Keep me on the list: a waiting registration is kept another full period",
+        description="A waiting registration is erased when it shows no sign of life for "
+        "`SAMHJELP_LAPSE_AFTER_DAYS` (default 365; see `keep_until` in the status). This call "
+        "is such a sign: the answer's `keep_until` is that long from now. 404 for an unknown "
+        "or erased code; 409 when the person is in a group (nothing lapses then).",
+    )
+    async def keep(
+        self, receipt_code: str, db: Db, now: Now, request: Request[Any, Any, Any]
+    ) -> KeepOut:
+        """Keep a waiting registration on the list another full period."""
+        until = await lapse.keep_by_code(db, receipt_code, _lapse_policy(request), now=now)
+        return KeepOut(keep_until=until)
 
     @post(
         "/{receipt_code:str}/choices",
@@ -317,7 +352,7 @@ class InterestController(Controller):
         # The re-check is a matching run in its own transaction: it must see the change.
         await db.commit()
         rechecked = await suggestions.recheck(now=now) if changed else False
-        found = await interests.status(db, receipt_code)
+        found = await _with_keep_until(db, request, await interests.status(db, receipt_code))
         after = await with_progress(db, progress, found, lang, suggestions)  # type: ignore[arg-type]
         return ChoicesOut(changed=changed, rechecked=rechecked, status=after)
 

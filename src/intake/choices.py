@@ -25,6 +25,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.errors import Conflict, FieldProblem, InvalidInterest, NotFound
+from intake.lapse import alive_values
 from intake.reference import LANGUAGES
 from intake.schemas import SLOTS
 from intake.tables import interest
@@ -142,9 +143,12 @@ async def apply(
     values = _merged(row, changes)
     if not values:
         return False
-    # waiting_since stays as it is: the person keeps their place in line.
+    # waiting_since stays as it is: the person keeps their place in line. A change is a sign
+    # of life: the registration is kept a new year (intake.lapse).
     await session.execute(
-        update(interest).where(interest.c.id == interest_id).values(**values, updated_at=now)
+        update(interest)
+        .where(interest.c.id == interest_id)
+        .values(**values, **alive_values(now), updated_at=now)
     )
     # Kinds and who asked, never who it was or what they chose.
     log.info("choices widened", extra={"actor": actor, "changed": sorted(values)})

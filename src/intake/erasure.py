@@ -1,8 +1,10 @@
 """Erasing registrations: the person goes, anonymous counts stay (issue 8).
 
-Every erasure path — withdrawal on the status page or with the receipt code over the API, and
-the scheduled erasure of people whose group has run on its own for a while — ends here, in one
-statement per batch:
+Every erasure path — withdrawal on the status page or with the receipt code over the API, the
+scheduled erasure of people whose group has run on its own for a while, and the scheduled
+erasure of waiting registrations past their keep-until date (``groups.lapse``, outcome
+``lapsed``, counted with the same dimensions as a withdrawal) — ends here, in one statement
+per batch:
 
 1. ``DELETE`` the interest rows (themes, age band, gender, slots, languages, municipality,
    receipt hash, contact ciphertext: all of it goes with the row);
@@ -11,7 +13,8 @@ statement per batch:
    (``all``, ``theme``, ``language``, ``slot``, ``age_band``, ``gender``, ``source`` and, for
    placed people, ``wait_weeks``). Dimensions are never crossed with each other, so no cell is
    a row per person by construction;
-3. add the outcome to the referral's counters, so a referrer's aggregate outcome survives.
+3. add the outcome to the referral's counters (``erased_withdrawn``, ``erased_placed``,
+   ``erased_lapsed``), so a referrer's aggregate outcome survives.
 
 Doing all three in one statement (data-modifying CTEs) means a row is counted exactly when it
 is deleted: a second, concurrent erasure of the same person deletes nothing and counts nothing.
@@ -35,7 +38,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.reference import CROSS_PROBLEM
 
-Outcome = Literal["withdrawn", "placed"]
+#: Why a registration goes: the person withdrew, had their group (placed), or showed no sign
+#: of life while waiting until their keep-until date (lapsed, ``intake.lapse``).
+Outcome = Literal["withdrawn", "placed", "lapsed"]
 
 #: The whole erasure of a batch in one round trip. ``:placed_ids``/``:placed_at`` give, for
 #: placed people, when they got their place (the caller knows; intake does not), so the weeks
@@ -93,7 +98,8 @@ tallied AS (
 referred AS (
     UPDATE referral
     SET erased_withdrawn = erased_withdrawn + CASE WHEN :outcome = 'withdrawn' THEN c.n ELSE 0 END,
-        erased_placed = erased_placed + CASE WHEN :outcome = 'placed' THEN c.n ELSE 0 END
+        erased_placed = erased_placed + CASE WHEN :outcome = 'placed' THEN c.n ELSE 0 END,
+        erased_lapsed = erased_lapsed + CASE WHEN :outcome = 'lapsed' THEN c.n ELSE 0 END
     FROM (SELECT referral_id, count(*)::int AS n FROM gone
           WHERE referral_id IS NOT NULL GROUP BY referral_id) AS c
     WHERE referral.id = c.referral_id

@@ -248,7 +248,9 @@ def _row(
         contact_masked=mask_contact(contact.kind, contact.value) if contact else None,
         contact_lookup=cipher.lookup_digest(contact.kind, contact.value) if contact else None,
         suggestion_messages=data.suggestion_messages and contact is not None,
-        suggestion_language=data.suggestion_language if data.suggestion_messages else None,
+        # The language of any message to the person: the suggestions they opted in to, and
+        # the one "do you still want a group?" before the registration lapses (intake.lapse).
+        suggestion_language=data.suggestion_language if contact else None,
         consent_version=data.consent.text_version,
         consented_at=now,
         source=source,

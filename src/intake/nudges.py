@@ -94,23 +94,54 @@ def new_token() -> str:
     return secrets.token_urlsafe(9)
 
 
-def token_hash(nonce: str) -> bytes:
-    """What the person's row keeps of a link: the SHA-256 of its nonce."""
-    return hashlib.sha256(b"suggestion-link:" + nonce.encode()).digest()
+def token_hash(nonce: str, *, purpose: str = "suggestion") -> bytes:
+    """What the person's row keeps of a link: the SHA-256 of its nonce (and its purpose, so a
+    nonce of one kind of link never finds a row through the other's column)."""
+    return hashlib.sha256(f"{purpose}-link:".encode() + nonce.encode()).digest()
 
 
-def signed(secret: str, interest_id: uuid.UUID, sent_at: datetime, nonce: str) -> str:
-    """The link token for a message sent at ``sent_at``: the nonce and its signature."""
+def signed(
+    secret: str,
+    interest_id: uuid.UUID,
+    sent_at: datetime,
+    nonce: str,
+    *,
+    purpose: str = "suggestion",
+    valid: timedelta = LINK_VALID,
+) -> str:
+    """The link token for a message sent at ``sent_at``: the nonce and its signature.
+
+    ``purpose`` and ``valid`` let another kind of message (``intake.lapse``: "do you still
+    want a group?") use the same signed links: the purpose is signed with the rest, so a token
+    of one kind never passes as the other."""
     if not secret:
         raise ValueError("a link secret is required")
-    expiry = int((sent_at + LINK_VALID).timestamp())
-    message = f"suggestion|{interest_id}|{expiry}|{nonce}".encode()
+    expiry = int((sent_at + valid).timestamp())
+    message = f"{purpose}|{interest_id}|{expiry}|{nonce}".encode()
     mac = hmac.new(secret.encode(), message, hashlib.sha256).digest()
     return nonce + base64.urlsafe_b64encode(mac).decode()[:MAC_CHARS]
 
 
-def _wellformed(token: str) -> bool:
+def wellformed(token: str) -> bool:
+    """The shape of a token (length and alphabet), checked before any database look-up."""
     return len(token) == TOKEN_CHARS and set(token) <= _TOKEN_ALPHABET
+
+
+def verified(
+    secret: str,
+    token: str,
+    interest_id: uuid.UUID,
+    sent_at: datetime,
+    *,
+    purpose: str = "suggestion",
+    valid: timedelta = LINK_VALID,
+) -> bool:
+    """Whether ``token`` is exactly the one signed for this person and send time (constant
+    time)."""
+    expected = signed(
+        secret, interest_id, sent_at, token[:NONCE_CHARS], purpose=purpose, valid=valid
+    )
+    return hmac.compare_digest(expected.encode(), token.encode())
 
 
 def due_clause(now: datetime) -> Any:
@@ -182,7 +213,7 @@ async def resolve(
     session: AsyncSession, token: str, *, now: datetime, secret: str
 ) -> Offer | LinkProblem:
     """What a link stands for, or why it cannot be used (a forged signature is unknown)."""
-    if not _wellformed(token):
+    if not wellformed(token):
         return LinkProblem.UNKNOWN
     nonce = token[:NONCE_CHARS]
     row = (
@@ -198,8 +229,7 @@ async def resolve(
     ).first()
     if row is None or row.suggestion_sent_at is None:
         return LinkProblem.UNKNOWN
-    expected = signed(secret, row.id, row.suggestion_sent_at, nonce)
-    if not hmac.compare_digest(expected.encode(), token.encode()):
+    if not verified(secret, token, row.id, row.suggestion_sent_at):
         return LinkProblem.UNKNOWN
     if now >= row.suggestion_sent_at + LINK_VALID:
         return LinkProblem.EXPIRED
@@ -216,13 +246,15 @@ async def resolve(
 
 
 async def stop(session: AsyncSession, interest_id: uuid.UUID, *, now: datetime) -> None:
-    """No more suggestion messages: the opt-in, the link and the offered changes go at once."""
+    """No more suggestion messages: the opt-in, the link and the offered changes go at once.
+
+    The language stays: it is also the language of the one "do you still want a group?"
+    message before the registration lapses (``intake.lapse``)."""
     await session.execute(
         update(interest)
         .where(interest.c.id == interest_id)
         .values(
             suggestion_messages=False,
-            suggestion_language=None,
             suggestion_link_hash=None,
             suggestion_offer=None,
             updated_at=now,

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from intake.consent import FACILITATOR_SEES_CONTACT
 from intake.crypto import ContactCipher
 from intake.interests import CONTACT_CONTEXT
+from intake.lapse import alive_values
 from intake.tables import facilitator, interest, organisation, region
 
 
@@ -185,14 +186,17 @@ async def set_status(
 ) -> set[uuid.UUID]:
     """Move interests to ``status`` (never out of 'withdrawn'); returns the ids moved.
 
-    ``waiting_since`` is never touched: someone returning to the pool keeps their place.
+    ``waiting_since`` is never touched: someone returning to the pool keeps their place. A
+    return to 'waiting' (a group that did not start, a "no", a place given up) starts a new
+    period before the registration lapses (``intake.lapse``): the person was active.
     """
     if not ids:
         return set()
+    alive = alive_values(now) if status == "waiting" else {}
     moved = await session.execute(
         update(interest)
         .where(among(interest.c.id, ids), interest.c.status.in_(list(only_from)))
-        .values(status=status, updated_at=now)
+        .values(status=status, updated_at=now, **alive)
         .returning(interest.c.id)
     )
     return set(moved.scalars())

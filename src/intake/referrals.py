@@ -156,7 +156,10 @@ async def outcome(
     found = (
         await session.execute(
             select(
-                referral.c.course_kind, referral.c.erased_withdrawn, referral.c.erased_placed
+                referral.c.course_kind,
+                referral.c.erased_withdrawn,
+                referral.c.erased_placed,
+                referral.c.erased_lapsed,
             ).where(referral.c.id == referral_id, referral.c.organisation_id == organisation_id)
         )
     ).first()
@@ -172,12 +175,14 @@ async def outcome(
             )
         ).all()
     )
-    # Erased registrations survive only as the referral's two counters (issue 8).
+    # Erased registrations survive only as the referral's counters (issue 8); a lapsed one
+    # (no sign of life for a year while waiting, intake.lapse) is its own part of the total.
     parts = {
         "waiting": counts.get("waiting", 0),
         "in_progress": counts.get("proposed", 0) + counts.get("invited", 0),
         "placed": counts.get("placed", 0) + found.erased_placed,
         "withdrawn": counts.get("withdrawn", 0) + found.erased_withdrawn,
+        "lapsed": found.erased_lapsed,
     }
     # A referrer knows who was on the course: a count of 1–4 could tell them who went on.
     shown = protect_parts(sum(parts.values()), parts)
@@ -189,6 +194,7 @@ async def outcome(
         in_progress=shown["in_progress"],
         placed=shown["placed"],
         withdrawn=shown["withdrawn"],
+        lapsed=shown["lapsed"],
         suppressed=[k for k, v in shown.items() if v is None],
     )
 

@@ -317,7 +317,21 @@ class InterestStatus(BaseModel):
         "would place them, best first; accept one with POST "
         "/api/v1/interests/{code}/choices",
     )
+    keep_until: datetime | None = Field(
+        default=None,
+        description="while waiting: when the registration is erased unless the person shows a "
+        "sign of life (a change of choices, or POST /api/v1/interests/{code}/keep); a year "
+        "after the last one by default. null in a group: nothing lapses then",
+    )
     id: uuid.UUID | None = Field(default=None, exclude=True)
+
+
+class KeepOut(BaseModel):
+    """The answer to "keep me on the list": the registration's new keep-until time."""
+
+    keep_until: datetime = Field(
+        description="the registration is erased at this time unless there is a new sign of life"
+    )
 
 
 class ChoicesOut(BaseModel):
@@ -419,6 +433,11 @@ class ReferralOutcome(BaseModel):
     in_progress: int | None
     placed: int | None
     withdrawn: int | None
+    lapsed: int | None = Field(
+        default=None,
+        description="registrations erased after a year without a sign of life while waiting "
+        "(counted apart from withdrawn); null when suppressed",
+    )
     suppressed: list[str] = Field(
         default_factory=list,
         description="figures hidden because they count fewer than 5 people, or could reveal one",

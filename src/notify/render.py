@@ -47,6 +47,8 @@ TEMPLATES = (
     "receipt_code",
     # At most monthly, to people who opted in: a change in their choices would place them now.
     "suggestion_offer",
+    # Once, a month before a waiting registration lapses: do you still want a group? (intake.lapse)
+    "lapse_notice",
     # The staff console's one-time links (staff.links): e-mail only.
     "staff_sign_in",
     "staff_invitation",

@@ -1,9 +1,10 @@
 """The scheduled jobs, listed explicitly by :func:`scheduled_jobs` for ``create_app``.
 
 Every job runs in its own transaction(s) and is safe to run in any number of replicas: matching,
-the life-cycle tick and the suggestion messages take advisory locks, delivery claims rows with
-``FOR UPDATE SKIP LOCKED``. Each job closes over the one :class:`~samhjelp.services.Services`,
-so it uses the same life cycle (and windows) as the pages and the command line.
+the life-cycle tick, the suggestion messages and the lapse job take advisory locks, delivery
+claims rows with ``FOR UPDATE SKIP LOCKED``. Each job closes over the one
+:class:`~samhjelp.services.Services`, so it uses the same life cycle (and windows) as the pages
+and the command line.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from typing import Any
 
 from figures.refresh import run_refresh
 from groups import tick
+from groups.lapse import run_lapse
 from intake.idempotency import purge
+from intake.lapse import LapsePolicy
 from matching.job import run_matching
 from notify import deliver_due, scrub_delivered
 from samhjelp.nudges import run_nudges
@@ -92,6 +95,18 @@ async def nudges(services: Services) -> dict[str, Any]:
     return report.summary()
 
 
+async def lapse(services: Services) -> dict[str, Any]:
+    """Ask waiting people once whether they still want a group, and erase registrations past
+    their keep-until date (outcome 'lapsed'); advisory-locked, safe in every replica."""
+    report = await run_lapse(
+        services.sessionmaker,
+        services.lifecycle,
+        LapsePolicy.of(services.settings),
+        now=services.clock(),
+    )
+    return report.summary()
+
+
 async def statistics(services: Services) -> dict[str, Any]:
     """Recompute the published figures: a new release, protected as a whole (figures)."""
     report = await run_refresh(services.sessionmaker, now=services.clock())
@@ -119,4 +134,5 @@ def scheduled_jobs(services: Services) -> list[Job]:
             lambda: run_retention(services.sessionmaker, now=services.clock()),
         ),
         Job("nudges", timedelta(hours=1), bound(nudges)),
+        Job("lapse", timedelta(hours=1), bound(lapse)),
     ]

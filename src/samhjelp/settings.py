@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     reply_window_hours: int = Field(default=72, ge=12, le=24 * 14)
     facilitated_meetings: int = Field(default=3, ge=1, le=8)
     erase_contacts_after_days: int = Field(default=30, ge=0, le=365)
+    #: A waiting registration is kept this long after its last sign of life (sign-up, a change
+    #: of choices, "keep me on the list", a return to the pool), then erased (outcome
+    #: 'lapsed'); people with a contact are asked this many days before (intake.lapse).
+    lapse_after_days: int = Field(default=365, ge=30, le=3650)
+    lapse_notice_days: int = Field(default=30, ge=1, le=180)
     #: The national data controller (behandlingsansvarlig) and its privacy contact, named on
     #: the privacy page for organisations whose registry entry names none. Development falls
     #: back to a placeholder that says so; production refuses to start without both.
@@ -153,6 +158,10 @@ class Settings(BaseSettings):
             # A visible placeholder, so a trial never names a real body by mistake.
             self.controller_name = self.controller_name or "Samhjelp (development, not set)"
             self.controller_contact = self.controller_contact or "personvern@samhjelp.invalid"
+        if self.lapse_notice_days >= self.lapse_after_days:
+            raise ValueError(
+                "SAMHJELP_LAPSE_NOTICE_DAYS must be shorter than SAMHJELP_LAPSE_AFTER_DAYS"
+            )
         if self.contact_key:
             parse_key(self.contact_key)
         if (

@@ -25,6 +25,7 @@ from intake import referrals
 from intake.errors import IntakeError, InvalidInterest
 from intake.tables import organisation, referral
 from intake.web import assets
+from intake.web.keep_pages import KEEP_HANDLERS
 from intake.web.pages import PAGE_HANDLERS, error_page, page_language, render
 from intake.web.privacy import PrivacyTerms
 from intake.web.status_pages import STATUS_HANDLERS
@@ -164,6 +165,7 @@ def page_router(terms: PrivacyTerms) -> Router:
             *PAGE_HANDLERS,
             *STATUS_HANDLERS,
             *SUGGESTION_HANDLERS,
+            *KEEP_HANDLERS,
             poster,
             poster_qr,
             short_link,

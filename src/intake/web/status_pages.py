@@ -25,7 +25,7 @@ from litestar.response import Template
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake import choices, interests, receipt
+from intake import choices, interests, lapse, receipt
 from intake.choices import ChoiceChange
 from intake.crypto import ContactCipher
 from intake.errors import Conflict, InvalidInterest, NotFound
@@ -43,6 +43,7 @@ from intake.registry import controller_for_receipt
 from intake.schemas import Contact, InterestStatus, SuggestionOut
 from intake.web import views
 from intake.web.i18n import Translator
+from intake.web.keep_pages import lapse_policy, periods
 from intake.web.pages import (
     ProgressPort,
     RecoveryPort,
@@ -53,6 +54,7 @@ from intake.web.pages import (
     render,
 )
 from intake.web.privacy import PrivacyTerms
+from intake.web.views import OSLO, long_date
 
 SuggestionsPort = SkipValidation[Suggestions]
 #: The re-check port comes from the composition root (see intake.progress.provide_suggestions).
@@ -150,22 +152,30 @@ async def _status_page(
     status_now: InterestStatus | None = None,
     changed: str | None = None,
     change_errors: dict[str, str] | None = None,
+    kept: bool = False,
 ) -> Template:
     """The status page; a found sign-up also names who is responsible for its data. A waiting
-    person (``status_now`` given) also sees every change that would place them and a form to
-    widen their choices; ``changed`` says what the last change did."""
+    person (``status_now`` given) also sees every change that would place them, a form to
+    widen their choices, and until when the registration is kept with a button to keep it
+    (``intake.lapse``); ``changed`` says what the last change did, ``kept`` that it was kept."""
     result, errors, status = found
     controller = (
         await controller_for_receipt(db, code, terms.national) if result is not None else None
     )
     widen = None
+    keep_until = None
     if status_now is not None and status_now.status == "waiting" and status_now.id is not None:
         widen = await _widen_context(db, Translator(lang), status_now)
+        until = await lapse.keep_until(
+            db, status_now.id, lapse_policy(request), now=request.app.state.services.clock()
+        )
+        keep_until = long_date(until.astimezone(OSLO), lang) if until else None
     errors = {**errors, **(change_errors or {})}
     return render(
         request, "status.html", lang=lang, status=status, result=result, errors=errors,
         code=code, controller=controller, not_found=status == 404, remember_lang=remember_lang,
-        widen=widen, changed=changed,
+        widen=widen, changed=changed, keep_until=keep_until, kept=kept,
+        **periods(Translator(lang), lapse_policy(request)),
     )  # fmt: skip
 
 
@@ -313,6 +323,35 @@ async def withdraw_post(
     return render(request, "withdraw.html", lang=lang, code="", done=True)
 
 
+@post("/status/behold", name="keep", dependencies=_SUGGESTIONS)
+async def keep_post(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    now: datetime,
+    privacy_terms: PrivacyTerms,
+    progress: ProgressPort,
+    suggestions: SuggestionsPort,
+) -> Template:
+    """ "Keep me on the list" with the receipt code (in the POST body): a new sign of life, so
+    the registration is kept another full period; the page shows the new date."""
+    single, _ = await _form_values(request)
+    lang = page_language(request, single.get("lang"))
+    t = Translator(lang)
+    code = single.get("code", "").strip()[:40]
+    found, now_status = await _look_up(db, progress, t, code, suggestions)
+    if now_status is None:
+        return await _status_page(request, db, privacy_terms, lang, code, found)
+    try:
+        await lapse.keep_by_code(db, code, lapse_policy(request), now=now)
+    except Conflict:
+        # In a group now: nothing lapses, and the page says where the person stands.
+        return await _status_page(request, db, privacy_terms, lang, code, found,
+                                  status_now=now_status)  # fmt: skip
+    return await _status_page(
+        request, db, privacy_terms, lang, code, found, status_now=now_status, kept=True
+    )
+
+
 @post("/status/svar", name="answer", dependencies=_SUGGESTIONS)
 async def answer_post(
     request: Request[Any, Any, Any],
@@ -391,6 +430,7 @@ STATUS_HANDLERS: list[Any] = [
     status_post,
     choices_post,
     withdraw_post,
+    keep_post,
     answer_post,
     receipt_language,
     lost_code_form,

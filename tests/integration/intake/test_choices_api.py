@@ -82,7 +82,9 @@ async def test_status_lists_suggestions_and_accepting_one_places_at_once(
     after = (await session.execute(select(interest).where(interest.c.id == me))).mappings().one()
     assert after["slots"] == ["tue-evening", "wed-evening"]
     assert after["waiting_since"] == before["waiting_since"]  # keeps their place in line
-    untouched = set(before) - {"slots", "updated_at", "status"}
+    # A change is a sign of life: the registration is kept a new period (intake.lapse).
+    assert before["alive_at"] is None and after["alive_at"] is not None
+    untouched = set(before) - {"slots", "updated_at", "status", "alive_at"}
     assert {k: after[k] for k in untouched} == {k: before[k] for k in untouched}
 
     # Placed now: a further change is refused plainly.

@@ -115,6 +115,7 @@ async def test_referral_link_attributes_self_registrations(
         "in_progress": 0,
         "placed": 0,
         "withdrawn": None,
+        "lapsed": 0,
         "suppressed": ["total", "waiting", "withdrawn"],
     }
     assert "receipt" not in str(outcome)

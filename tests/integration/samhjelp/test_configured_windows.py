@@ -73,6 +73,7 @@ async def test_jobs_link_pages_and_status_api_use_the_configured_windows(
         "statistics",
         "audit_retention",
         "nudges",
+        "lapse",
     }
     mailbox = MemoryNotifier()
     services.notifiers = {Channel.EMAIL: mailbox, Channel.SMS: mailbox}

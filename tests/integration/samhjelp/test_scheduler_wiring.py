@@ -33,6 +33,7 @@ async def test_create_app_runs_the_explicit_job_list_when_the_scheduler_is_on(
         "statistics",
         "audit_retention",
         "nudges",
+        "lapse",
     ]
     await scheduler.start()
     try:
@@ -51,6 +52,7 @@ async def test_create_app_runs_the_explicit_job_list_when_the_scheduler_is_on(
         "statistics": 3600,
         "audit_retention": 6 * 3600,
         "nudges": 3600,
+        "lapse": 3600,
     }
 
 
