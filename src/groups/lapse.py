@@ -27,9 +27,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
 from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -47,9 +45,6 @@ log = logging.getLogger("samhjelp.groups")
 #: Advisory lock key of this job (next to the tick's ...0002 and the nudges' ...0013).
 LAPSE_LOCK = 0x5A4D_6865_6C70_0026
 PATH = "/behold/"
-OSLO = ZoneInfo("Europe/Oslo")
-#: A date people read in a message: "7. desember 2027" / "7 December 2027" (GSM-7 only).
-_DATE = {"nb": "d. MMMM y", "nn": "d. MMMM y", "en": "d MMMM y"}
 
 
 @dataclass
@@ -64,11 +59,6 @@ class LapseReport:
 
 def link_url(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}{PATH}{token}"
-
-
-def message_date(moment: datetime, lang: str) -> str:
-    """The keep-until date as the message writes it (Oslo calendar day, with the year)."""
-    return format_date(moment.astimezone(OSLO).date(), _DATE[lang], locale=lang)
 
 
 async def run_lapse(
@@ -171,8 +161,9 @@ async def _enqueue(
             lang=lang,
             context={
                 "org_name": org.name if org else "Samhjelp",
-                "keep_url": link_url(lc.base_url, token),
-                "delete_on": message_date(keep_until, lang),
+                "accept_url": link_url(lc.base_url, token),
+                # When the registration is deleted unless the person answers.
+                "respond_by": keep_until,
             },
             recipient_ref=f"interest:{iid}",
             organisation_id=org.id if org else None,
