@@ -228,7 +228,10 @@ async def test_the_privacy_page_names_each_controller_with_fallbacks_in_every_la
         assert "correct" not in en.lower()
         assert "see what is stored about you" not in en
         assert "withdraw and sign up again" in en
-        assert "There is no automatic time limit" in en
+        # A waiting registration lapses (intake.lapse): the page says when, as configured.
+        assert "There is no automatic time limit" not in en
+        assert "While you wait for a group: a year after you last showed us" in en
+        assert "we send you one message a month before" in en
 
 
 async def test_receipt_and_status_name_the_persons_controller(
@@ -304,7 +307,7 @@ async def test_the_privacy_page_says_the_facilitator_sees_contact_after_yes(
                             ("en", "never sees it")):  # fmt: skip
             form = text_of((await client.get("/meld-interesse", params={"lang": lang})).text)
             assert never not in form
-    assert CURRENT_VERSION == "2026-12-v3"
+    assert CURRENT_VERSION == "2026-12-v4"
     assert "facilitator who starts it can see the e-mail address" in TEXTS[CURRENT_VERSION]["en"]
     assert "igangsetteren som starter den, se e-postadressen" in TEXTS[CURRENT_VERSION]["nb"]
     assert "igangsetjaren som startar ho, sjå e-postadressa" in TEXTS[CURRENT_VERSION]["nn"]

@@ -28,30 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from intake import lapse
 from intake.web.i18n import LANGS, Translator
 from intake.web.pages import ProgressPort, page_language, render
+from intake.web.privacy import lapse_policy
 from intake.web.views import OSLO, long_date
-
-
-def lapse_policy(request: Request[Any, Any, Any]) -> lapse.LapsePolicy:
-    """The configured keeping time (``SAMHJELP_LAPSE_AFTER_DAYS``/``_NOTICE_DAYS``), read from
-    the composition root's settings as the suggestion page reads the link secret."""
-    return lapse.LapsePolicy.of(request.app.state.services.settings)
-
-
-def periods(t: Translator, policy: lapse.LapsePolicy) -> dict[str, str]:
-    """The keeping time and the notice in words ("a year", "a month", else in days), so the
-    pages say exactly what the configured job does."""
-
-    def words(days: int) -> str:
-        if days == 365:
-            return t.gettext("a year")
-        if days == 30:
-            return t.gettext("a month")
-        return t.ngettext("%(num)d day", "%(num)d days", days)
-
-    return {
-        "keep_period": words(policy.after.days),
-        "notice_period": words(policy.notice.days),
-    }
 
 
 def _secret(request: Request[Any, Any, Any]) -> str:

@@ -39,7 +39,7 @@ from intake.schemas import AGE_BANDS
 from intake.web import views
 from intake.web.forms import Messages, SignupForm, ordered, service_errors, validate
 from intake.web.i18n import LANGS, NATIVE_NAMES, Translator, negotiate
-from intake.web.privacy import PrivacyTerms
+from intake.web.privacy import PrivacyTerms, lapse_policy, periods
 
 log = logging.getLogger("samhjelp.pages")
 
@@ -83,6 +83,9 @@ def render(
             "server_error": None,
             "referral_note": None,
             "result": None,
+            # How long a waiting registration is kept, in words: every page that promises a
+            # retention time quotes the configured one (intake.lapse).
+            **periods(t, lapse_policy(request)),
             **t.template_globals(),
             **context,
         },

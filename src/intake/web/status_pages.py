@@ -43,7 +43,6 @@ from intake.registry import controller_for_receipt
 from intake.schemas import Contact, InterestStatus, SuggestionOut
 from intake.web import views
 from intake.web.i18n import Translator
-from intake.web.keep_pages import lapse_policy, periods
 from intake.web.pages import (
     ProgressPort,
     RecoveryPort,
@@ -53,7 +52,7 @@ from intake.web.pages import (
     page_language,
     render,
 )
-from intake.web.privacy import PrivacyTerms
+from intake.web.privacy import PrivacyTerms, lapse_policy
 from intake.web.views import OSLO, long_date
 
 SuggestionsPort = SkipValidation[Suggestions]
@@ -175,7 +174,6 @@ async def _status_page(
         request, "status.html", lang=lang, status=status, result=result, errors=errors,
         code=code, controller=controller, not_found=status == 404, remember_lang=remember_lang,
         widen=widen, changed=changed, keep_until=keep_until, kept=kept,
-        **periods(Translator(lang), lapse_policy(request)),
     )  # fmt: skip
 
 

@@ -272,7 +272,9 @@ async def test_openapi_documents_keys_problems_and_enums(client: Any) -> None:
     assert interest_in["themes"]["items"]["enum"] == [t.slug for t in THEMES]
     consent = schema["components"]["schemas"]["Consent"]["properties"]
     assert CURRENT_VERSION in consent["text_version"]["enum"]
-    assert {"2026-11-v1", "2026-12-v2", "2026-12-v3"} <= set(consent["text_version"]["enum"])
+    assert {"2026-11-v1", "2026-12-v2", "2026-12-v3", "2026-12-v4"} <= set(
+        consent["text_version"]["enum"]
+    )
     assert "/api/v1/consent" in schema["paths"]
     key = next(
         p
@@ -288,9 +290,12 @@ async def test_consent_text_is_discoverable(client: Any) -> None:
     got = resp.json()
     assert got["version"] == CURRENT_VERSION
     assert got["texts"] == TEXTS[CURRENT_VERSION]
-    # 2026-12-v3: the words a sign-up agrees to include that the facilitator sees the contact.
-    assert got["version"] == "2026-12-v3"
+    # 2026-12-v3: the words a sign-up agrees to include that the facilitator sees the contact;
+    # 2026-12-v4: and no longer "kept while I wait" (a waiting registration lapses).
+    assert got["version"] == "2026-12-v4"
     assert "the facilitator who starts it can see the e-mail address" in got["texts"]["en"]
+    assert "It is kept while I wait." not in got["texts"]["en"]
+    assert "a set time after I last show that I still want a group" in got["texts"]["en"]
 
 
 async def test_api_docs_are_served_from_the_package(client: Any) -> None:
