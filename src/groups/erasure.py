@@ -13,6 +13,9 @@ and deletes them, in the same transaction.
   a group runs on its own, or is closed after it met, the whole registration of everyone who
   stayed in it is erased (outcome ``placed``), in batches of groups.
 * :func:`erase_withdrawn`: rows that an older version only marked 'withdrawn' go the same way.
+* ``groups.lapse``: waiting registrations past their keep-until date (no sign of life for
+  ``SAMHJELP_LAPSE_AFTER_DAYS``) are handed to :func:`forget` with outcome ``lapsed``; they are
+  in no group, so nothing is refilled.
 
 Only counts are logged and recorded in group events, never who.
 """
