@@ -40,6 +40,7 @@ from sqlalchemy import (
     case,
     func,
     literal,
+    literal_column,
     select,
     text,
     update,
@@ -56,6 +57,9 @@ from intake.tables import interest
 PURPOSE = "lapse"
 #: Only a waiting registration lapses.
 LAPSING = "waiting"
+#: The same condition as SQL text, not a bound parameter, so the planner can always match the
+#: partial index ``ix_interest_alive`` (a generic plan cannot prove a parameter's value).
+_IS_WAITING = interest.c.status == literal_column("'waiting'")
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +163,7 @@ async def keep_by_code(
 def notice_due(policy: LapsePolicy, now: datetime) -> tuple[ColumnElement[bool], ...]:
     """Waiting people with a contact whose message is due and not sent in this period."""
     return (
-        interest.c.status == LAPSING,
+        _IS_WAITING,
         interest.c.contact_encrypted.is_not(None),
         interest.c.lapse_notice_at.is_(None),
         _alive() <= now - (policy.after - policy.notice),
@@ -170,7 +174,7 @@ def erase_due(policy: LapsePolicy, now: datetime) -> tuple[ColumnElement[bool], 
     """Waiting people whose keep-until time has come (see :func:`keep_until_clause`): the
     first condition is the indexed one, the rest is the kind rule about the message."""
     return (
-        interest.c.status == LAPSING,
+        _IS_WAITING,
         _alive() <= now - policy.after,
         (interest.c.contact_encrypted.is_(None))
         | (interest.c.lapse_notice_at <= now - policy.notice),
