@@ -22,7 +22,7 @@ from intake.interests import register
 from intake.lapse import LapsePolicy
 from intake.receipt import code_hash
 from intake.schemas import InterestIn
-from intake.tables import interest, interest_tally, referral
+from intake.tables import interest, interest_tally, organisation, referral
 from integration.groups.support import deliver, parse
 from notify.smtp import SmtpNotifier
 from notify.tables import outbox
@@ -263,19 +263,22 @@ async def test_concurrent_runs_on_replicas_notify_erase_and_count_once(
     person gets one message, and each lapsed registration is erased and counted exactly once,
     in the tally and in the referral's counter."""
     maker = async_sessionmaker(engine, expire_on_commit=False)
+    # Committed (three connections): a municipality no other test uses, removed afterwards.
+    muni = "1834"
     async with maker.begin() as s:
-        org = await make_org(s, ("4601",))
+        org = await make_org(s, (muni,))
         rid = await s.scalar(
             referral.insert()
             .values(id=uuid.uuid4(), organisation_id=org.id, course_kind="KID")
             .returning(referral.c.id)
         )
         lapsing = [
-            (await signed_up(s, cipher, clock.now - timedelta(days=400 + i)))[0] for i in range(7)
+            (await signed_up(s, cipher, clock.now - timedelta(days=400 + i), municipality=muni))[0]
+            for i in range(7)
         ]
         await s.execute(update(interest).where(interest.c.id.in_(lapsing)).values(referral_id=rid))
         told = [
-            (await signed_up(s, cipher, clock.now - timedelta(days=340),
+            (await signed_up(s, cipher, clock.now - timedelta(days=340), municipality=muni,
                              contact={"email": f"r{i}@x.no"}))[0]
             for i in range(5)
         ]  # fmt: skip
@@ -313,3 +316,4 @@ async def test_concurrent_runs_on_replicas_notify_erase_and_count_once(
                 delete(interest_tally).where(interest_tally.c.organisation_id == org.id)
             )
             await s.execute(delete(referral).where(referral.c.organisation_id == org.id))
+            await s.execute(delete(organisation).where(organisation.c.id == org.id))
