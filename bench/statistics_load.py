@@ -5,7 +5,8 @@ and 10,000 groups in the database, next to a baseline measured in the same run.
 
 Makes a fresh database (BENCH_ADMIN_URL, default postgresql://postgres@127.0.0.1:5432/postgres),
 migrates it, generates 24 months of sign-ups across every municipality (about 60 % of them served
-by one of 80 organisations), erased withdrawals in the tallies and groups in every state, then:
+by one of 80 organisations), erased withdrawals and lapsed registrations in the tallies, and
+groups in every state, then:
 
 1. times the refresh job (read, protect, store a release) — the bar is 10 s;
 2. serves the app with uvicorn and measures p50/p95 of ``/statistikk`` for the nation, a county
@@ -98,18 +99,24 @@ SELECT gen_random_uuid(), decode(md5('bench' || p.g), 'hex'), p.muni,
 FROM people p JOIN municipality m ON m.number = p.muni JOIN county k ON k.number = m.county_number
 """
 
+#: A fifth of the people also left tallies: half of those erased while waiting lapsed (a
+#: registration that ran out; lapsed people exist only in the tallies), the others withdrew.
 _TALLIES = """
-WITH erased AS (SELECT * FROM interest WHERE random() < 0.2)
+WITH erased AS (
+    SELECT *, CASE WHEN status = 'waiting' AND random() < 0.5 THEN 'lapsed'
+                   ELSE 'withdrawn' END AS outcome
+    FROM interest WHERE random() < 0.2
+)
 INSERT INTO interest_tally (month, municipality_number, organisation_id, dimension, value,
                             outcome, count)
 SELECT date_trunc('month', created_at AT TIME ZONE 'Europe/Oslo')::date, municipality_number,
-       organisation_id, d, v, 'withdrawn', count(*)
+       organisation_id, d, v, outcome, count(*)
 FROM erased, LATERAL (VALUES ('all', 'all'), ('theme', themes[1]), ('language', languages[1]),
                              ('age_band', CASE WHEN age_band >= 78 THEN '78+'
                                            ELSE age_band || '-' || (age_band + 4) END),
                              ('source', source))
      AS x(d, v)
-GROUP BY 1, 2, 3, 4, 5
+GROUP BY 1, 2, 3, 4, 5, 6
 ON CONFLICT DO NOTHING
 """
 
@@ -152,18 +159,30 @@ async def prepare(url: str, interests: int, groups: int) -> None:
     t0 = time.perf_counter()
     await raw.execute(_ORGS)
     await raw.execute(_INTERESTS.replace(":n", str(interests)))
+    outcome = await raw.fetchval(
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
+        " WHERE conname = 'ck_interest_tally_outcome'"
+    )
+    if "lapsed" not in outcome:  # before migration 0026 (lapse): widen it in this database only
+        await raw.execute(
+            "ALTER TABLE interest_tally DROP CONSTRAINT ck_interest_tally_outcome, ADD CONSTRAINT"
+            " ck_interest_tally_outcome CHECK (outcome IN ('withdrawn', 'placed', 'lapsed'))"
+        )
     await raw.execute(_TALLIES)
     await raw.execute(_GROUPS.replace(":n", str(groups)))
     await raw.execute("ANALYZE")
     counts = await raw.fetchrow(
         "SELECT (SELECT count(*) FROM interest) AS i, (SELECT count(*) FROM start_group) AS g,"
-        " (SELECT sum(count) FROM interest_tally WHERE dimension = 'all') AS t"
+        " (SELECT sum(count) FROM interest_tally WHERE dimension = 'all') AS t,"
+        " (SELECT sum(count) FROM interest_tally WHERE dimension = 'all'"
+        "  AND outcome = 'lapsed') AS lapsed"
     )
     await raw.close()
     await engine.dispose()
     print(
-        f"data: {counts['i']} interests, {counts['g']} groups, {counts['t']} erased "
-        f"withdrawals in the tallies ({time.perf_counter() - t0:.1f} s to generate)"
+        f"data: {counts['i']} interests, {counts['g']} groups, {counts['t']} erased people "
+        f"in the tallies ({counts['lapsed']} of them lapsed; "
+        f"{time.perf_counter() - t0:.1f} s to generate)"
     )
 
 

@@ -29,7 +29,7 @@ _AGE = "CASE WHEN {c} >= 78 THEN '78+' ELSE {c} || '-' || ({c} + 4) END"
 
 _COUNTS = """count(*) AS signups, count(*) FILTER (WHERE status = 'placed') AS placed,
        count(*) FILTER (WHERE status = 'withdrawn') AS withdrawn,
-       count(*) FILTER (WHERE unmet) AS unmet"""
+       count(*) FILTER (WHERE unmet) AS unmet, 0 AS lapsed"""
 
 #: One grouped pass per dimension over the live rows (materialised once), then the tallies:
 #: cheaper than expanding every person into all of their cells and grouping once.
@@ -62,7 +62,9 @@ SELECT to_char(month, 'YYYY-MM'), municipality_number,
        sum(count),
        coalesce(sum(count) FILTER (WHERE outcome = 'placed'), 0),
        coalesce(sum(count) FILTER (WHERE outcome = 'withdrawn'), 0),
-       coalesce(sum(count) FILTER (WHERE organisation_id IS NULL), 0)
+       coalesce(sum(count) FILTER (WHERE organisation_id IS NULL), 0),
+       -- Lapsed registrations are always erased: only the tallies have them.
+       coalesce(sum(count) FILTER (WHERE outcome = 'lapsed'), 0)
 FROM interest_tally
 WHERE dimension IN ('all', 'theme', 'language', 'source', 'age_band')
 GROUP BY 1, 2, 3
@@ -85,26 +87,40 @@ async def _rows(session: AsyncSession, statement: TextClause, cross: str) -> Seq
     return list((await session.execute(statement, params)).all())
 
 
-#: Waiting now, by theme, and whether any active facilitator of their organisation takes
-#: one of their themes (the cross-problem wish counts as the theme 'pa-tvers').
+#: Waiting now, in all and by theme, language, source and age band (the categories of the
+#: monthly tables), and how many of them no active facilitator of their organisation serves
+#: for any of their themes (the cross-problem wish counts as the theme 'pa-tvers'; read only
+#: for 'all'). Grouping sets and one pass per multi-valued dimension, as for the sign-ups.
 _WAITING = text(
-    """
-WITH w AS (
-    SELECT i.id, i.municipality_number AS muni, i.organisation_id,
+    f"""
+WITH w AS MATERIALIZED (
+    SELECT i.municipality_number AS muni, i.languages,
            i.themes || CASE WHEN i.cross_problem_welcome THEN ARRAY[:cross]::text[]
-                            ELSE ARRAY[]::text[] END AS wanted
-    FROM interest i WHERE i.status = 'waiting'
-)
-SELECT muni, cat, count(*) AS n,
-       count(*) FILTER (
-           WHERE cat = 'all' AND organisation_id IS NOT NULL AND NOT EXISTS (
+                            ELSE ARRAY[]::text[] END AS wanted,
+           -- once per person, not once per grouping set
+           i.organisation_id IS NOT NULL AND NOT EXISTS (
                SELECT 1 FROM facilitator f
-               WHERE f.organisation_id = w.organisation_id AND f.active AND f.themes && w.wanted
-           )
-       ) AS no_facilitator
-FROM w, LATERAL (SELECT 'all' UNION ALL SELECT 'theme:' || t FROM unnest(w.wanted) AS t) AS c(cat)
-GROUP BY muni, cat
-"""
+               WHERE f.organisation_id = i.organisation_id AND f.active
+                 AND f.themes && (i.themes || CASE WHEN i.cross_problem_welcome
+                                                   THEN ARRAY[:cross]::text[]
+                                                   ELSE ARRAY[]::text[] END)
+           ) AS nofac,
+           {_AGE.format(c="i.age_band")} AS age,
+           CASE WHEN i.source = 'referral' THEN 'referral:' || coalesce(r.course_kind, 'other')
+                ELSE i.source END AS source
+    FROM interest i LEFT JOIN referral r ON r.id = i.referral_id
+    WHERE i.status = 'waiting'
+)
+SELECT muni,
+       CASE WHEN GROUPING(source) = 0 THEN 'source:' || source
+            WHEN GROUPING(age) = 0 THEN 'age:' || age ELSE 'all' END AS cat,
+       count(*) AS n, count(*) FILTER (WHERE nofac) AS no_facilitator
+FROM w GROUP BY GROUPING SETS ((muni), (muni, source), (muni, age))
+UNION ALL
+SELECT muni, 'theme:' || t, count(*), 0 FROM w, unnest(wanted) AS t GROUP BY muni, t
+UNION ALL
+SELECT muni, 'language:' || x, count(*), 0 FROM w, unnest(languages) AS x GROUP BY muni, x
+"""  # noqa: S608 - only our own constant fragments are formatted in
 ).bindparams(bindparam("cross", type_=Text()))
 
 #: Weeks from sign-up (``waiting_since``) to the confirmed place, live and erased.
@@ -181,9 +197,9 @@ async def read_inputs(session: AsyncSession, *, now: datetime) -> Inputs:
     waits = await _rows(session, _WAITS, cross)
     groups = await _rows(session, _GROUPS, cross)
     with collector_paused():  # 225,000 rows on the bench: the collector would walk them all
-        for r in rows:  # month, muni, cat, signups, placed, withdrawn, unmet
+        for r in rows:  # month, muni, cat, signups, placed, withdrawn, unmet, lapsed
             key = (r[0], r[1], r[2])
-            counts = PeopleCounts(r[3], r[4], r[5], r[6])
+            counts = PeopleCounts(r[3], r[4], r[5], r[6], r[7])
             old = people.get(key)
             if old is not None:  # live and erased people of the same cell
                 counts = PeopleCounts(
@@ -191,6 +207,7 @@ async def read_inputs(session: AsyncSession, *, now: datetime) -> Inputs:
                     old.placed + counts.placed,
                     old.withdrawn + counts.withdrawn,
                     old.unmet + counts.unmet,
+                    old.lapsed + counts.lapsed,
                 )
             people[key] = counts
         inputs.people = people

@@ -144,6 +144,8 @@ class PeopleCounts(NamedTuple):
     placed: int = 0
     withdrawn: int = 0
     unmet: int = 0
+    #: Erased when their registration lapsed (never a live row; from the tallies only).
+    lapsed: int = 0
 
 
 @dataclass
@@ -154,7 +156,8 @@ class Inputs:
     #: (month, municipality, category) → counts; category 'all', 'theme:x', 'language:x',
     #: 'source:x', 'age:x'. Erased people are included through their tallies.
     people: dict[tuple[str, str, str], PeopleCounts] = field(default_factory=dict)
-    #: (municipality, category) → waiting now; category 'all' or 'theme:x'.
+    #: (municipality, category) → waiting now; category 'all', 'theme:x', 'language:x',
+    #: 'source:x' or 'age:x'.
     waiting: dict[tuple[str, str], int] = field(default_factory=dict)
     #: municipality → waiting now with no active facilitator for any of their themes.
     no_facilitator: dict[str, int] = field(default_factory=dict)

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping
 
-from figures.catalogue import SNAPSHOT, area_key
+from figures.catalogue import BREAKDOWNS, SNAPSHOT, TABLES, area_key
 from figures.disclosure import Equation, protect
 from figures.inputs import (
     UNKNOWN,
@@ -57,6 +57,40 @@ _ALL = frozenset(("municipality", "nation", "region", "county"))
 #: The geography and the catchments (each the sum of its municipalities).
 _WITH_CATCHMENTS = frozenset((*_ALL, "catchment"))
 _MUNI = frozenset(("municipality",))
+
+#: What became of a month's sign-ups; the rest (a hidden cell) still wait or are offered a place.
+_OUTCOMES = ("placed", "withdrawn", "lapsed")
+_FLOW = ("signups", *_OUTCOMES)
+#: Single-valued per person (everyone has one source and one age band): every breakdown by
+#: these adds up to its total. Theme and language are not (a person may choose several).
+_ADDITIVE = ("source", "age")
+
+#: (measure, category dimension) → the published table; measures not here are hidden cells.
+_TABLE_OF: dict[tuple[str, str], str] = {
+    ("signups", "all"): "signups",
+    ("placed", "all"): "placed",
+    ("withdrawn", "all"): "withdrawn",
+    ("lapsed", "all"): "lapsed",
+    ("unmet", "all"): "unmet",
+    ("waiting", "all"): "waiting",
+    ("no-facilitator", "all"): "no-facilitator",
+    **{
+        (measure, dimension): f"{measure}-by-{short}"
+        for measure in (*_FLOW, "waiting")
+        for short, dimension, _ in BREAKDOWNS
+        if f"{measure}-by-{short}" in TABLES
+    },
+}
+#: The levels each measure is published at (the catalogue's), as the roll-ups want them; a
+#: measure that is not published by a dimension (placed by age band) has none.
+_LEVELS: defaultdict[tuple[str, str], frozenset[str]] = defaultdict(frozenset)
+_LEVELS.update({key: frozenset(TABLES[table].levels) for key, table in _TABLE_OF.items()})
+_DIMENSIONS = ("all", *(d for _, d, _ in BREAKDOWNS))
+#: Per dimension: the levels of sign-ups, placed, withdrawn and lapsed.
+_FLOW_LEVELS = {d: tuple(_LEVELS[(m, d)] for m in _FLOW) for d in _DIMENSIONS}
+#: Where sign-ups = placed + withdrawn + lapsed + the rest is stated (and the rest is a hidden
+#: cell): every area of the geography that has all four.
+_IDENTITY_LEVELS = {d: frozenset.intersection(*_FLOW_LEVELS[d]) & _ALL for d in _DIMENSIONS}
 
 
 def _tree_equations(
@@ -121,65 +155,82 @@ def _flow_problem(
     month: list[tuple[str, str, PeopleCounts]], geo: Geography
 ) -> tuple[dict[Key, int], frozenset[Key]]:
     values: dict[Key, int] = {}
-    hidden: set[Key] = set()
     eqs: list[Equation[Key]] = []
-    breakdowns: dict[str, set[str]] = {"source": set(), "age": set()}
+    breakdowns: dict[str, set[str]] = {d: set() for d in _ADDITIVE}
     areas_of = geo.areas
     get = values.get
     for muni, cat, n in month:
+        rest_n = n.signups - n.placed - n.withdrawn - n.lapsed
         if cat == "all":
-            rest_n = n.signups - n.placed - n.withdrawn
-            for measure, count, levels in (
-                ("signups", n.signups, _WITH_CATCHMENTS),
-                ("unmet", n.unmet, _ALL),
-                ("placed", n.placed, _WITH_CATCHMENTS),
-                ("withdrawn", n.withdrawn, _WITH_CATCHMENTS),
+            counts: tuple[tuple[str, int, frozenset[str]], ...] = (
+                *zip(
+                    _FLOW,
+                    (n.signups, n.placed, n.withdrawn, n.lapsed),
+                    _FLOW_LEVELS["all"],
+                    strict=True,
+                ),
+                ("unmet", n.unmet, _LEVELS[("unmet", "all")]),
                 ("rest", rest_n, _ALL),
                 ("served", n.signups - n.unmet, _MUNI),
-            ):
-                if count:  # inlined _roll_up: a month has thousands of rows
-                    for kind, code in areas_of(muni, levels):
-                        key = (measure, "all", kind, code)
-                        values[key] = get(key, 0) + count
-            continue
-        dimension = cat.split(":")[0]
-        if dimension in breakdowns:
+            )
+        else:
+            dimension = cat.split(":")[0]
+            if dimension not in breakdowns:
+                continue
             breakdowns[dimension].add(cat)
-            for kind, code in areas_of(muni, _WITH_CATCHMENTS):
-                key = ("signups", cat, kind, code)
-                values[key] = get(key, 0) + n.signups
-    grouped = _by_table(values)
-    eqs += _equations_of(grouped[("signups", "all")], values, geo, _WITH_CATCHMENTS)
-    eqs += _equations_of(grouped[("unmet", "all")], values, geo, _ALL)
-    for measure in ("placed", "withdrawn"):
-        eqs += _equations_of(grouped[(measure, "all")], values, geo, _WITH_CATCHMENTS)
-    # The rest of the geography's areas add up too, but that follows from the other sums and
-    # the identities below; stating it per municipality would only make the audit's blocks
-    # larger (the row space, and so every answer, is the same).
-    eqs += _equations_of(grouped[("rest", "all")], values, geo, _UPPER)
-    for cats in breakdowns.values():
-        for cat in cats:
-            eqs += _equations_of(grouped[("signups", cat)], values, geo, _WITH_CATCHMENTS)
-    areas = {(k[2], k[3]) for k in values if k[0] == "signups" and k[1] == "all"}
-    for kind, code in areas:
-        if kind == "catchment":  # derived: only in its own equation (see _protect)
-            continue
-        s = ("signups", "all", kind, code)
-        # Sign-ups by source and by age band add up to the sign-ups, at every level.
-        for cats in breakdowns.values():
-            if cats:
-                eqs.append(Equation(s, tuple(("signups", c, kind, code) for c in sorted(cats))))
+            counts = (
+                *zip(
+                    _FLOW,
+                    (n.signups, n.placed, n.withdrawn, n.lapsed),
+                    _FLOW_LEVELS[dimension],
+                    strict=True,
+                ),
+                ("rest", rest_n, _IDENTITY_LEVELS[dimension]),
+            )
+        for measure, count, levels in counts:
+            if count:  # inlined _roll_up: a month has thousands of rows
+                for kind, code in areas_of(muni, levels):
+                    key = (measure, cat, kind, code)
+                    values[key] = get(key, 0) + count
+    for (measure, cat), keys in _by_table(values).items():
+        # The rest adds up over the geography and over source and age band too, but that
+        # follows from the other sums and the identities below: stating it changes no answer
+        # (the row space is the same), it only makes the audit's blocks larger.
+        if measure not in ("rest", "served"):
+            eqs += _equations_of(keys, values, geo, _LEVELS[(measure, cat.split(":")[0])])
+    ordered = {d: sorted(cats) for d, cats in breakdowns.items() if cats}
+    for kind, code in _areas_of(values, "all"):
+        # Source and age band are single-valued: each breakdown of sign-ups, placed,
+        # withdrawn and lapsed adds up to its total, at every level it is published at …
+        for dimension, cats in ordered.items():
+            for measure, levels in zip(_FLOW, _FLOW_LEVELS[dimension], strict=True):
+                total = (measure, "all", kind, code)
+                if kind in levels and get(total):
+                    parts = [(measure, c, kind, code) for c in cats]
+                    eqs.append(Equation(total, tuple(k for k in parts if k in values)))
+            # … and each category's sign-ups are its placed + withdrawn + lapsed + the rest.
+            if kind in _IDENTITY_LEVELS[dimension]:
+                for c in cats:
+                    _identity(values, c, kind, code, eqs)
         if kind == "municipality":
             served = ("served", "all", kind, code)
-            hidden.add(served)
-            eqs.append(Equation(s, (("unmet", "all", kind, code), served)))
-        rest = ("rest", "all", kind, code)
-        hidden.add(rest)
-        eqs.append(
-            Equation(s, (("placed", "all", kind, code), ("withdrawn", "all", kind, code), rest))
-        )
-    hidden |= {k for k in values if k[0] in ("rest", "served")}
+            eqs.append(
+                Equation(("signups", "all", kind, code), (("unmet", "all", kind, code), served))
+            )
+        _identity(values, "all", kind, code, eqs)
+    hidden = {k for k in values if k[0] in ("rest", "served")}
     return values, _protect(values, eqs, hidden, _catchment_cells(values))
+
+
+def _identity(
+    values: Mapping[Key, int], cat: str, kind: str, code: str, eqs: list[Equation[Key]]
+) -> None:
+    """sign-ups = placed + withdrawn + lapsed + the rest (hidden: still waiting or being
+    offered a place), for one category of one area with sign-ups."""
+    total = ("signups", cat, kind, code)
+    if values.get(total):
+        parts = tuple((m, cat, kind, code) for m in (*_OUTCOMES, "rest"))
+        eqs.append(Equation(total, parts))
 
 
 def _catchment_cells(values: Mapping[Key, int]) -> list[Key]:
@@ -208,51 +259,93 @@ def _protect(
 def _tree_problem(
     counts: Iterable[tuple[str, int]], measure: str, category: str, geo: Geography
 ) -> tuple[dict[Key, int], frozenset[Key]]:
-    """One independent tree: a theme or a language over the whole geography."""
+    """One independent tree: those waiting now for a theme or a language, over the geography."""
     values: dict[Key, int] = {}
-    levels = _WITH_CATCHMENTS
+    levels = _LEVELS[(measure, category.split(":")[0])]
     for muni, n in counts:
         _roll_up(values, measure, category, muni, n, geo, levels)
     eqs = _tree_equations(measure, category, values, geo, levels)
     return values, _protect(values, eqs, set(), _catchment_cells(values))
 
 
+def _outcome_problem(
+    counts: Iterable[tuple[str, PeopleCounts]], category: str, geo: Geography
+) -> tuple[dict[Key, int], frozenset[Key]]:
+    """One theme or language of one month: its sign-ups, placed, withdrawn and lapsed, each a
+    tree over the geography, tied at every area by sign-ups = placed + withdrawn + lapsed +
+    the rest (hidden). A person may choose several, so no equation ties two of them."""
+    dimension = category.split(":")[0]
+    values: dict[Key, int] = {}
+    trees = list(zip(_FLOW, _FLOW_LEVELS[dimension], strict=True))
+    ident = _IDENTITY_LEVELS[dimension]
+    for muni, n in counts:
+        for (measure, levels), count in zip(
+            trees, (n.signups, n.placed, n.withdrawn, n.lapsed), strict=True
+        ):
+            _roll_up(values, measure, category, muni, count, geo, levels)
+        rest = n.signups - n.placed - n.withdrawn - n.lapsed
+        _roll_up(values, "rest", category, muni, rest, geo, ident)
+    grouped = _by_table(values)
+    eqs: list[Equation[Key]] = []
+    for measure, levels in trees:
+        eqs += _equations_of(grouped.get((measure, category), ()), values, geo, levels)
+    for kind, code in _areas_of(values, category):
+        if kind in ident:
+            _identity(values, category, kind, code, eqs)
+    hidden = {k for k in values if k[0] == "rest"}
+    return values, _protect(values, eqs, hidden, _catchment_cells(values))
+
+
+def _areas_of(values: Mapping[Key, int], category: str) -> list[Area]:
+    """The geography's areas with sign-ups of a category (catchments are derived: only in
+    their own equations, see :func:`_protect`), in a fixed order (the same release every
+    time)."""
+    return sorted(
+        {(k[2], k[3]) for k in values if k[:2] == ("signups", category) and k[2] != "catchment"}
+    )
+
+
 def _snapshot_problem(inputs: Inputs) -> tuple[dict[Key, int], frozenset[Key]]:
+    """Waiting now and waiting with no facilitator (the rest of the waiting hidden per
+    municipality), and waiting by source and by age band: each a tree that adds up to those
+    waiting at every area. (By theme and by language: trees of their own, see
+    :func:`_tree_problem`.)"""
     geo = inputs.geography
     values: dict[Key, int] = {}
-    levels = _ALL
+    breakdowns: dict[str, set[str]] = {d: set() for d in _ADDITIVE}
     for (muni, cat), n in inputs.waiting.items():
         if cat == "all":
-            _roll_up(values, "waiting", "all", muni, n, geo, _WITH_CATCHMENTS)
+            _roll_up(values, "waiting", "all", muni, n, geo, _LEVELS[("waiting", "all")])
             nofac = inputs.no_facilitator.get(muni, 0)
+            levels = _LEVELS[("no-facilitator", "all")]
             _roll_up(values, "no-facilitator", "all", muni, nofac, geo, levels)
             _roll_up(values, "other", "all", muni, n - nofac, geo, _MUNI)
-    eqs = _tree_equations("waiting", "all", values, geo, _WITH_CATCHMENTS)
-    eqs += _tree_equations("no-facilitator", "all", values, geo, levels)
+            continue
+        dimension = cat.split(":")[0]
+        if dimension in breakdowns:
+            breakdowns[dimension].add(cat)
+            _roll_up(values, "waiting", cat, muni, n, geo, _LEVELS[("waiting", dimension)])
+    eqs: list[Equation[Key]] = []
+    for (measure, cat), keys in _by_table(values).items():
+        if measure != "other":
+            eqs += _equations_of(keys, values, geo, _LEVELS[(measure, cat.split(":")[0])])
     hidden = {k for k in values if k[0] == "other"}
-    for _, _, kind, code in hidden:
+    for _, _, kind, code in sorted(hidden):
         eqs.append(
             Equation(
                 ("waiting", "all", kind, code),
                 (("no-facilitator", "all", kind, code), ("other", "all", kind, code)),
             )
         )
+    ordered = {d: sorted(cats) for d, cats in breakdowns.items() if cats}
+    areas = sorted({(k[2], k[3]) for k in values if k[:2] == ("waiting", "all")})
+    for kind, code in areas:
+        for dimension, cats in ordered.items():
+            if kind != "catchment" and kind in _LEVELS[("waiting", dimension)]:
+                parts = [("waiting", c, kind, code) for c in cats]
+                total = ("waiting", "all", kind, code)
+                eqs.append(Equation(total, tuple(k for k in parts if k in values)))
     return values, _protect(values, eqs, hidden, _catchment_cells(values))
-
-
-_TABLE_OF = {
-    ("signups", "all"): "signups",
-    ("signups", "theme"): "signups-by-theme",
-    ("signups", "language"): "signups-by-language",
-    ("signups", "source"): "signups-by-source",
-    ("signups", "age"): "signups-by-age",
-    ("placed", "all"): "placed",
-    ("withdrawn", "all"): "withdrawn",
-    ("unmet", "all"): "unmet",
-    ("waiting", "all"): "waiting",
-    ("waiting", "theme"): "waiting-by-theme",
-    ("no-facilitator", "all"): "no-facilitator",
-}
 
 
 def _cells(
@@ -285,11 +378,13 @@ def release_parts(inputs: Inputs) -> Iterator[list[Cell]]:
     can store a month while the next one is protected (no problem spans two periods)."""
     geo = inputs.geography
     by_month: dict[str, list[tuple[str, str, PeopleCounts]]] = defaultdict(list)
-    by_tree: dict[str, dict[str, list[tuple[str, int]]]] = defaultdict(lambda: defaultdict(list))
+    by_tree: dict[str, dict[str, list[tuple[str, PeopleCounts]]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
     for (month, muni, cat), n in inputs.people.items():
         if cat.split(":")[0] in ("theme", "language"):
             if n.signups:
-                by_tree[month][cat].append((muni, n.signups))
+                by_tree[month][cat].append((muni, n))
         else:
             by_month[month].append((muni, cat, n))
     others: dict[str, list[Cell]] = defaultdict(list)
@@ -301,18 +396,18 @@ def release_parts(inputs: Inputs) -> Iterator[list[Cell]]:
             values, hidden = _flow_problem(by_month[month], geo)
             cells += _cells(month, values, hidden, geo)
         for cat, counts in sorted(by_tree.get(month, {}).items()):
-            values, hidden = _tree_problem(counts, "signups", cat, geo)
+            values, hidden = _outcome_problem(counts, cat, geo)
             cells += _cells(month, values, hidden, geo)
         cells += others.get(month, ())
         yield cells
     values, hidden = _snapshot_problem(inputs)
     cells = list(_cells(SNAPSHOT, values, hidden, geo))
-    themes: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    trees: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for (muni, cat), waiting in inputs.waiting.items():
-        if cat.startswith("theme:") and waiting:
-            themes[cat].append((muni, waiting))
-    for cat, counts in sorted(themes.items()):
-        values, hidden = _tree_problem(counts, "waiting", cat, geo)
+        if cat.split(":")[0] in ("theme", "language") and waiting:
+            trees[cat].append((muni, waiting))
+    for cat, waiting_in in sorted(trees.items()):
+        values, hidden = _tree_problem(waiting_in, "waiting", cat, geo)
         cells += _cells(SNAPSHOT, values, hidden, geo)
     yield cells
 

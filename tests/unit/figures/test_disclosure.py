@@ -442,7 +442,7 @@ def test_a_months_flow_problem_with_placed_and_withdrawn_per_municipality_is_saf
     parts_of: dict[object, set[object]] = defaultdict(set)
     areas: set[tuple[str, str]] = set()
     for muni, _, n in rows:
-        s, p, w, u = n  # type: ignore[misc]
+        s, p, w, u, _ = n  # type: ignore[misc]
         chain = geo.chain(muni)  # type: ignore[attr-defined]
         areas.update(chain)
         own = {"signups": s, "placed": p, "withdrawn": w, "unmet": u}
