@@ -305,8 +305,9 @@ class InterestController(Controller):
         summary="Keep me on the list: a waiting registration is kept another full period",
         description="A waiting registration is erased when it shows no sign of life for "
         "`SAMHJELP_LAPSE_AFTER_DAYS` (default 365; see `keep_until` in the status). This call "
-        "is such a sign: the answer's `keep_until` is that long from now. 404 for an unknown "
-        "or erased code; 409 when the person is in a group (nothing lapses then).",
+        "is such a sign: the answer's `keep_until` is that long from now. Send `{}` as the "
+        "JSON body (every POST here is JSON). 404 for an unknown or erased code; 409 when the "
+        "person is in a group (nothing lapses then).",
     )
     async def keep(
         self, receipt_code: str, db: Db, now: Now, request: Request[Any, Any, Any]
