@@ -23,9 +23,11 @@ from typing import Any
 
 from litestar import Request, get, post
 from litestar.response import Template
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import lapse
+from intake.tables import interest
 from intake.web.i18n import LANGS, Translator
 from intake.web.pages import ProgressPort, page_language, render
 from intake.web.privacy import lapse_policy
@@ -126,6 +128,9 @@ async def keep_link_post(
             delete_on=await _date(db, request, found, lang, now),
         )  # fmt: skip
     if not await lapse.keep(db, found.interest_id, now=now):
+        if await db.scalar(select(interest.c.id).where(interest.c.id == found.interest_id)) is None:
+            # Erased by the job a moment ago (the date had come): the link has expired.
+            return _problem(request, lapse.LinkProblem.EXPIRED)
         return render(
             request, "keep_link.html", lang=lang, title=t.gettext("Do you still want a group?"),
             text=None, token=None, step="in_group",
