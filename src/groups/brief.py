@@ -23,8 +23,9 @@ from babel.dates import format_date, format_datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from groups.config import LifecycleConfig, meetings_for
+from groups.config import LifecycleConfig, fill_wait_for, meetings_for
 from groups.tables import facilitator_offer
+from groups.timing import meets_from
 from intake import pool
 from intake.reference import CROSS_PROBLEM
 from intake.schemas import PARTS_OF_DAY, WEEKDAYS
@@ -170,6 +171,8 @@ class GroupBrief:
     facilitated_meetings: int
     respond_by: datetime | None
     respond_by_text: str | None
+    #: The earliest first meeting while the group is at its smallest size (None: no wait).
+    meets_from: datetime | None = None
 
 
 async def group_brief(
@@ -240,6 +243,12 @@ async def group_brief(
         area=area,
         digital=bool(group["digital"]),
         facilitated_meetings=meetings_for(org.rules, config),
+        meets_from=meets_from(
+            group["created_at"],
+            int(participants or 0),
+            int((group["rules"] or {}).get("min_size", 4)),
+            fill_wait_for(org.rules, config),
+        ),
         respond_by=respond_by,
         respond_by_text=when_text(respond_by, lang) if respond_by is not None else None,
     )

@@ -7,12 +7,13 @@ The windows themselves (:class:`LifecycleConfig`) live with the pure timing rule
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from groups.timing import LifecycleConfig
 from intake.crypto import ContactCipher
 
-__all__ = ["Lifecycle", "LifecycleConfig", "meetings_for"]
+__all__ = ["Lifecycle", "LifecycleConfig", "fill_wait_for", "meetings_for"]
 
 
 @dataclass(frozen=True)
@@ -42,3 +43,20 @@ def meetings_for(org_rules: dict[str, Any], config: LifecycleConfig) -> int:
     except (TypeError, ValueError):
         return config.facilitated_meetings
     return min(max(n, 1), 8)
+
+
+#: The organisation rule (``organisation.rules``) for :attr:`LifecycleConfig.fill_wait`, in days.
+FILL_WAIT_KEY = "small_group_meets_after_days"
+
+
+def fill_wait_for(org_rules: dict[str, Any], config: LifecycleConfig) -> timedelta:
+    """How long a group at its smallest size waits for its first meeting, for an organisation
+    (rules JSON key :data:`FILL_WAIT_KEY`, 0–60 days) or the configured default."""
+    value = org_rules.get(FILL_WAIT_KEY)
+    if value is None:
+        return config.fill_wait
+    try:
+        days = int(value)
+    except (TypeError, ValueError):
+        return config.fill_wait
+    return timedelta(days=min(max(days, 0), 60))

@@ -55,7 +55,8 @@ async def _answer_offer(
     roster_url = await roster.issue_link(db, lc, gid, link.subject_id,
                                          meetings=brief.facilitated_meetings, now=now)  # fmt: skip
     form = meeting_form.build(action=form_url, slot=brief.slot,
-                              meetings=brief.facilitated_meetings, now=now, lang=lang)  # fmt: skip
+                              meetings=brief.facilitated_meetings, now=now, lang=lang,
+                              earliest=brief.meets_from)  # fmt: skip
     days = lc.config.meeting_form_valid.days
     return _done(
         request,
@@ -95,10 +96,12 @@ async def _plan(
     if brief is None:
         return _gone(request, lang)
     values = meeting_form.values_of(form)
-    choice, errors = meeting_form.parse(values, slot=brief.slot, now=now, t=t)
+    choice, errors = meeting_form.parse(values, slot=brief.slot, now=now, t=t,
+                                        earliest=brief.meets_from)  # fmt: skip
     if choice is None:
         shown = meeting_form.build(action="", slot=brief.slot, meetings=brief.facilitated_meetings,
-                                   now=now, lang=lang, values=values, errors=errors)  # fmt: skip
+                                   now=now, lang=lang, values=values, errors=errors,
+                                   earliest=brief.meets_from)  # fmt: skip
         return _render(request, "meeting_form.html", lang=lang, status=400, form=shown,
                        csrf=_csrf(request))  # fmt: skip
     if not await propose_first_meeting(

@@ -10,16 +10,30 @@ Form fields: ``when`` (``YYYY-MM-DDTHH:MM`` of an offered date, or ``other``), `
 ``time`` (for ``other``), ``confirm_other_time`` (``yes``), ``place``. A post with ``date`` and
 ``time`` but no ``when`` is read as ``other`` (older forms and scripts); a time that is on the
 slot anyway needs no confirmation.
+
+A group at its smallest size has an earliest first meeting (``earliest``,
+:func:`groups.timing.meets_from`): the dates offered start there, an earlier date is refused
+with the reason, and the form says why, so the facilitator knows the wait is on purpose.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 
-from groups.brief import MIN_LEAD, OSLO, next_slot_starts, on_slot, slot_text, when_text
+from babel.dates import format_date
+
+from groups.brief import (
+    MIN_LEAD,
+    OSLO,
+    next_slot_starts,
+    on_slot,
+    page_lang,
+    slot_text,
+    when_text,
+)
 from intake.web.i18n import Translator
 
 FIELDS = ("when", "date", "time", "confirm_other_time", "place")
@@ -38,6 +52,8 @@ class MeetingForm:
     choices: list[tuple[str, str]]
     values: dict[str, str]
     errors: dict[str, str] = field(default_factory=dict)
+    #: Why the first dates are some weeks away (a group at its smallest size), or None.
+    fill_note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,9 +78,12 @@ def build(
     lang: str,
     values: Mapping[str, str] | None = None,
     errors: Mapping[str, str] | None = None,
+    earliest: datetime | None = None,
 ) -> MeetingForm:
-    """The form with the next four dates on ``slot``; the first is chosen unless posted."""
-    choices = [(choice_value(s), when_text(s, lang)) for s in next_slot_starts(slot, now=now)]
+    """The form with the next four dates on ``slot`` (from ``earliest`` if later); the first
+    is chosen unless posted."""
+    starts = next_slot_starts(slot, now=_from(now, earliest), lead=timedelta(0))
+    choices = [(choice_value(s), when_text(s, lang)) for s in starts]
     shown = {k: "" for k in FIELDS}
     shown.update(values or {})
     if not shown["when"] and not (shown["date"] or shown["time"]):
@@ -76,6 +95,33 @@ def build(
         choices=choices,
         values=shown,
         errors=dict(errors or {}),
+        fill_note=None if _from(now, earliest) == now + MIN_LEAD else _fill_note(earliest, lang),
+    )
+
+
+def _from(now: datetime, earliest: datetime | None) -> datetime:
+    """The earliest start the form accepts: two days ahead, or from the morning of the
+    group's own earliest day (any time that day will do)."""
+    soonest = now + MIN_LEAD
+    if earliest is None:
+        return soonest
+    return max(soonest, datetime.combine(earliest.astimezone(OSLO).date(), time(0), tzinfo=OSLO))
+
+
+def _day_text(at: datetime, lang: str) -> str:
+    """A day as people read it: "tirsdag 29.12.2026" / "Tuesday 29 December 2026"."""
+    pattern = "EEEE d MMMM yyyy" if lang == "en" else "EEEE dd.MM.yyyy"
+    return format_date(at.astimezone(OSLO).date(), pattern, locale=page_lang(lang))
+
+
+def _fill_note(earliest: datetime | None, lang: str) -> str | None:
+    if earliest is None:
+        return None
+    return Translator(lang).gettext(
+        "So that more people can join before it starts, a group this small meets on "
+        "%(date)s at the earliest. Until shortly before the first meeting, people who fit "
+        "are offered a place in it.",
+        date=_day_text(earliest, lang),
     )
 
 
@@ -93,7 +139,12 @@ def _local(day: str, at: str) -> datetime | None:
 
 
 def parse(
-    values: Mapping[str, str], *, slot: str, now: datetime, t: Translator
+    values: Mapping[str, str],
+    *,
+    slot: str,
+    now: datetime,
+    t: Translator,
+    earliest: datetime | None = None,
 ) -> tuple[MeetingChoice | None, dict[str, str]]:
     """Check a posted form: the choice, or one error per field (in page order)."""
     errors: dict[str, str] = {}
@@ -104,6 +155,12 @@ def parse(
     too_soon = t.gettext(
         "The first meeting must be at least two days ahead, so everyone can answer."
     )
+    if _from(now, earliest) > now + MIN_LEAD and earliest is not None:
+        too_soon = t.gettext(
+            "So that more people can join, this group meets on %(date)s at the earliest. "
+            "Choose that day or later.",
+            date=_day_text(earliest, t.lang),
+        )
     if when == "other":
         day, at = values.get("date", ""), values.get("time", "")
         if not day or _local(day, "12:00") is None:
@@ -113,7 +170,7 @@ def parse(
         if not errors:
             start = _local(day, at)
             assert start is not None
-            if start < now + MIN_LEAD:
+            if start < _from(now, earliest):
                 errors["date"] = too_soon
             elif not on_slot(slot, start) and values.get("confirm_other_time") != "yes":
                 errors["confirm_other_time"] = t.gettext(
@@ -124,7 +181,7 @@ def parse(
         start = _local(*when.partition("T")[::2])
         if start is None or not on_slot(slot, start):
             errors["when"] = t.gettext("Choose one of the dates, or another time.")
-        elif start < now + MIN_LEAD:
+        elif start < _from(now, earliest):
             errors["when"] = too_soon
     else:
         errors["when"] = t.gettext("Choose one of the dates, or another time.")

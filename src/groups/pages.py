@@ -100,7 +100,7 @@ async def show_link(
         if brief is None:
             return _gone(request, lang)
         form = meeting_form.build(action="", slot=brief.slot, meetings=brief.facilitated_meetings,
-                                  now=now, lang=lang)  # fmt: skip
+                                  now=now, lang=lang, earliest=brief.meets_from)  # fmt: skip
         return _render(request, "meeting_form.html", lang=lang, form=form, csrf=csrf)
     if found.purpose in _REPORTS:
         title, intro = page_texts.report(Translator(lang), found.purpose)

@@ -34,7 +34,9 @@ class LifecycleConfig:
     Defaults follow DOMAIN.md and the issue: a facilitator answers within 3 days, a participant
     within 72 hours, the facilitator attends 3 meetings, follow-up after 4 weeks of
     self-running, review after 6 months, contact data erased 30 days after the group runs on
-    its own.
+    its own. A group proposed at its smallest size meets no earlier than ``fill_wait`` after
+    it was proposed, so that more people can join first (issue 13; docs/matching.md, "A later
+    first meeting for groups of four").
     """
 
     facilitator_window: timedelta = timedelta(days=3)
@@ -51,6 +53,24 @@ class LifecycleConfig:
     followup_valid: timedelta = timedelta(days=60)
     erase_after: timedelta = timedelta(days=30)
     facilitated_meetings: int = 3
+    fill_wait: timedelta = timedelta(days=35)
+
+
+def meets_from(
+    proposed_at: datetime, participants: int, min_size: int, fill_wait: timedelta
+) -> datetime | None:
+    """The earliest first meeting of a group, or None when it may meet as soon as possible.
+
+    A group with no more than ``min_size`` participants waits until ``fill_wait`` after it was
+    proposed: until its first meeting it takes newcomers (``matching.fill``), and the
+    simulator found that five weeks make the median group five at its first meeting while
+    placing as many people within 12 weeks, at the price of a first meeting about four weeks
+    later (docs/matching.md). A group that has grown needs no wait, so the rule is read from
+    the size when the facilitator chooses the date.
+    """
+    if participants > min_size or fill_wait <= timedelta(0):
+        return None
+    return proposed_at + fill_wait
 
 
 # --- Start notices (facilitator offers) -----------------------------------------------------

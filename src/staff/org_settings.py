@@ -85,6 +85,16 @@ RULES: tuple[RuleSpec, ...] = (
         "facilitated_meetings", _("Facilitated meetings"), _("Meetings a facilitator leads."), 1, 8
     ),
     RuleSpec(
+        "small_group_meets_after_days",
+        _("A group of the smallest size meets no earlier than"),
+        _(
+            "Days after it is proposed, so that more people can join first (they are offered a "
+            "place until shortly before the first meeting). 0: as soon as the facilitator can."
+        ),
+        0,
+        60,
+    ),
+    RuleSpec(
         "pool_digital_across_catchments",
         _("Digital groups with people from other catchments"),
         _("Whether your people may join digital groups across catchments."),
@@ -95,10 +105,12 @@ RULES: tuple[RuleSpec, ...] = (
 )
 
 
-def rule_defaults(facilitated_meetings: int) -> dict[str, Any]:
-    """The default of every rule the console shows (the life cycle's for the meetings)."""
+def rule_defaults(facilitated_meetings: int, fill_wait_days: int = 35) -> dict[str, Any]:
+    """The default of every rule the console shows (the life cycle's for the meetings and the
+    first meeting of a small group)."""
     defaults: dict[str, Any] = dataclasses.asdict(Rules())
     defaults["facilitated_meetings"] = facilitated_meetings
+    defaults["small_group_meets_after_days"] = fill_wait_days
     return {spec.key: defaults[spec.key] for spec in RULES}
 
 

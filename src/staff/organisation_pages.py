@@ -74,7 +74,9 @@ async def _page(
 ) -> Response[str]:
     t = _t(request)
     lang = language(request)
-    defaults = org_settings.rule_defaults(lifecycle.config.facilitated_meetings)
+    defaults = org_settings.rule_defaults(
+        lifecycle.config.facilitated_meetings, lifecycle.config.fill_wait.days
+    )
     current = dict(org["rules"] or {})
     served = await org_settings.catchment_of(db, org["id"])
     region = await org_settings.org_region_municipalities(db, org["region_slug"])
@@ -249,7 +251,9 @@ async def save_rules(
 ) -> Any:
     org = await scoped_organisation(db, viewer, org_id)
     form = await _form(request)
-    defaults = org_settings.rule_defaults(lifecycle.config.facilitated_meetings)
+    defaults = org_settings.rule_defaults(
+        lifecycle.config.facilitated_meetings, lifecycle.config.fill_wait.days
+    )
     current = dict(org["rules"] or {})
     rules, errors = org_settings.parse_rules(form, current, defaults, _t(request).gettext)
     if errors:

@@ -78,3 +78,29 @@ def test_another_time_off_the_slot_needs_the_confirmation() -> None:
     soon = (NOW + timedelta(hours=30)).astimezone(OSLO).strftime("%Y-%m-%dT18:00")
     _, errors = parse({"when": soon, "place": "x"}, slot="tue-evening", now=NOW, t=t)
     assert list(errors) == ["when"]
+
+
+def test_the_form_offers_dates_from_a_small_groups_earliest_day_and_refuses_earlier_ones() -> None:
+    from groups.meeting_form import build
+
+    now = datetime(2026, 12, 1, 9, tzinfo=UTC)  # a Tuesday
+    earliest = now + timedelta(days=21)  # Tuesday 22 December, 10:00 in Oslo
+    form = build(action="", slot="tue-evening", meetings=3, now=now, lang="en", earliest=earliest)
+    first = datetime.fromisoformat(form.choices[0][0]).replace(tzinfo=OSLO)
+    assert first == datetime(2026, 12, 22, 18, tzinfo=OSLO)  # that day's evening counts
+    assert form.fill_note is not None and "Tuesday 22 December 2026" in form.fill_note
+    plain = build(action="", slot="tue-evening", meetings=3, now=now, lang="en")
+    assert plain.fill_note is None and plain.choices[0][0] == "2026-12-08T18:00"
+    t = Translator("en")
+    earlier = {"when": "2026-12-15T18:00", "place": "LINK"}
+    choice, errors = parse(earlier, slot="tue-evening", now=now, t=t, earliest=earliest)
+    assert choice is None and "22 December 2026" in errors["when"]
+    choice, errors = parse(earlier, slot="tue-evening", now=now, t=t)
+    assert choice is not None and not errors
+    taken = {"when": "2026-12-22T18:00", "place": "LINK"}
+    choice, _ = parse(taken, slot="tue-evening", now=now, t=t, earliest=earliest)
+    assert choice is not None and choice.starts_at == first
+    # Past the earliest day, the usual two days ahead apply.
+    later = now + timedelta(days=30)
+    form = build(action="", slot="tue-evening", meetings=3, now=later, lang="en", earliest=earliest)
+    assert form.fill_note is None

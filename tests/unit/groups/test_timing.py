@@ -485,3 +485,27 @@ def test_erasure_falls_due_at_its_time_once() -> None:
 
 def test_the_erasure_time_is_counted_from_the_end() -> None:
     assert timing.erase_at(T0, CFG) == T0 + timedelta(days=12)
+
+
+def test_a_group_at_its_smallest_size_meets_after_the_fill_wait_and_a_larger_one_at_once() -> None:
+    from groups.timing import meets_from
+
+    proposed = datetime(2026, 12, 1, 9, tzinfo=UTC)
+    wait = timedelta(days=35)
+    assert meets_from(proposed, 4, 4, wait) == proposed + wait
+    assert meets_from(proposed, 3, 4, wait) == proposed + wait  # someone left: still waits
+    assert meets_from(proposed, 5, 4, wait) is None
+    assert meets_from(proposed, 5, 5, wait) == proposed + wait  # an organisation's min size
+    assert meets_from(proposed, 4, 4, timedelta(0)) is None
+    assert LifecycleConfig().fill_wait == wait
+
+
+def test_the_fill_wait_is_the_organisations_rule_or_the_default() -> None:
+    from groups.config import fill_wait_for
+
+    config = LifecycleConfig()
+    assert fill_wait_for({}, config) == timedelta(days=35)
+    assert fill_wait_for({"small_group_meets_after_days": 0}, config) == timedelta(0)
+    assert fill_wait_for({"small_group_meets_after_days": 35}, config) == timedelta(days=35)
+    assert fill_wait_for({"small_group_meets_after_days": 500}, config) == timedelta(days=60)
+    assert fill_wait_for({"small_group_meets_after_days": "x"}, config) == timedelta(days=35)
