@@ -55,8 +55,9 @@ class Offered:
     accept: str
 
 
-async def _offered(site: Site, lang: str) -> Offered:
-    """An organisation, its facilitator, six people and a pending start notice."""
+async def _offered(site: Site, lang: str, people_count: int = 6) -> Offered:
+    """An organisation, its facilitator, six people (or ``people_count``) and a pending start
+    notice."""
     now = datetime.now(UTC).replace(microsecond=0)
     maker = async_sessionmaker(site.engine, expire_on_commit=False)
     async with maker.begin() as s:
@@ -68,12 +69,13 @@ async def _offered(site: Site, lang: str) -> Offered:
             s, organisation_id=org.id, name="F", email=f"fac-{lang}@example.no",
             themes=["sorg"], languages=["no"],
         )  # fmt: skip
-        people = await _people(s, now, lang)
+        people = await _people(s, now, lang, people_count)
         gid = uuid.uuid4()
         await s.execute(
             start_group.insert().values(
                 id=gid, organisation_id=org.id, theme="sorg", language="no", slot="tue-evening",
-                digital=False, facilitator_id=fac, status="proposed", rules={}, places=6,
+                digital=False, facilitator_id=fac, status="proposed", rules={},
+                places=people_count,
             )
         )  # fmt: skip
         await s.execute(
@@ -95,8 +97,8 @@ async def _offered(site: Site, lang: str) -> Offered:
     return Offered(org.id, fac, gid, f"{site.url}/s/{token}")
 
 
-async def _people(s: AsyncSession, now: datetime, lang: str) -> list[uuid.UUID]:
-    return await sign_up(s, CIPHER, now, 6, prefix=f"fac-{lang}-p", municipality=MUNI)
+async def _people(s: AsyncSession, now: datetime, lang: str, n: int) -> list[uuid.UUID]:
+    return await sign_up(s, CIPHER, now, n, prefix=f"fac-{lang}-p", municipality=MUNI)
 
 
 async def _purge(site: Site, offered: Offered) -> None:
@@ -207,5 +209,33 @@ async def test_accept_and_meeting_form_by_keyboard_with_no_axe_violations(
         text = await page.inner_text("main")
         assert re.search(r"fac-\w+-p\d@example\.no", text)
         await _clean(page, f"roster ({lang})")
+    finally:
+        await _purge(site, offered)
+
+
+FILL_NOTE = {"nb": "flere kan bli med", "nn": "fleire kan bli med", "en": "more people can join"}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_a_group_of_four_is_told_why_it_meets_five_weeks_on(
+    site: Site, phone: Any, lang: str, tmp_path: Any
+) -> None:
+    """Four people: the form after "yes" says why the first dates are five weeks away
+    (groups.timing.meets_from), offers only those, and stays clean at phone width."""
+    offered = await _offered(site, lang, people_count=4)
+    try:
+        page = phone
+        await page.goto(f"{offered.accept}?lang={lang}")
+        await _tab_to(page, "main button[type=submit]")
+        async with page.expect_navigation():
+            await page.keyboard.press("Enter")
+        note = await page.inner_text("#fill-note")
+        assert FILL_NOTE[lang] in note
+        first = await page.get_attribute("input[name=when]:checked", "value")
+        assert first is not None
+        soonest = datetime.now(UTC).date() + timedelta(days=34)
+        assert datetime.fromisoformat(first).date() >= soonest
+        await _clean(page, f"meeting form of a group of four ({lang})")
+        await page.screenshot(path=str(tmp_path / f"fill-note-{lang}.png"), full_page=True)
     finally:
         await _purge(site, offered)
