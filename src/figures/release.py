@@ -330,7 +330,11 @@ def _snapshot_problem(inputs: Inputs) -> tuple[dict[Key, int], frozenset[Key]]:
         if measure != "other":
             eqs += _equations_of(keys, values, geo, _LEVELS[(measure, cat.split(":")[0])])
     hidden = {k for k in values if k[0] == "other"}
-    for _, _, kind, code in sorted(hidden):
+    # Every municipality with people waiting, those with a facilitator for all of them (the
+    # hidden cell is zero, and so treated as known) included: there the waiting are exactly
+    # those with no facilitator, which a reader may know (an organisation with none).
+    waiting_in = sorted(k for k in values if k[:3] == ("waiting", "all", "municipality"))
+    for _, _, kind, code in waiting_in:
         eqs.append(
             Equation(
                 ("waiting", "all", kind, code),
