@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -64,5 +65,17 @@ outbox = Table(
     CheckConstraint("attempts >= 0", name="attempts"),
 )
 
-#: The claim query filters on status and orders by next_attempt_at; this serves it directly.
-Index("ix_notify_outbox_due", outbox.c.status, outbox.c.next_attempt_at)
+#: The claim reads the unsent rows in due order and stops after a batch (issue 12): only those
+#: rows are in the index, so a claim's cost does not grow with the history of sent messages,
+#: and recording a message as sent writes no entry here.
+Index(
+    "ix_notify_outbox_due",
+    outbox.c.next_attempt_at,
+    postgresql_where=text("status IN ('pending', 'sending')"),
+)
+#: The staff console's failed messages of its organisations.
+Index(
+    "ix_notify_outbox_failed",
+    outbox.c.organisation_id,
+    postgresql_where=text("status = 'failed'"),
+)

@@ -11,11 +11,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import event, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from intake.crypto import ContactCipher
 from notify import enqueue
-from notify.delivery import _claim
+from notify.delivery import _claim, _claim_statement
 from notify.tables import outbox
 from notify.testing import sample_reminder
 
@@ -61,3 +62,22 @@ async def test_the_claim_is_one_statement_oldest_due_first(
     rest = await _claim(maker, now=T0, batch_size=4, worker_id="w2", lease=lease)
     assert [c.id for c in rest] == [ids[2], ids[1]]
     assert await _claim(maker, now=T0, batch_size=4, worker_id="w3", lease=lease) == []
+
+
+async def test_the_claim_reads_the_unsent_rows_in_due_order_without_sorting(
+    maker: Maker, engine: AsyncEngine, cipher: ContactCipher
+) -> None:
+    """The claim's plan reads an index in due order and stops after the batch: no sort of
+    every due row, whatever the history of sent messages (issue 12). Sequential scans are
+    disabled so the small test table does not hide which plans the indexes allow."""
+    async with maker.begin() as session:
+        for i in range(20):
+            await enqueue(session, sample_reminder(cipher, i), now=T0 - timedelta(minutes=i))
+    stmt = _claim_statement(now=T0, batch_size=4, worker_id="w1", lease=timedelta(minutes=5))
+    async with engine.connect() as conn:
+        await conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        sql = stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+        plan = "\n".join((await conn.exec_driver_sql(f"EXPLAIN {sql}")).scalars())
+        await conn.rollback()
+    assert "ix_notify_outbox_due" in plan, plan
+    assert "Sort" not in plan, plan
