@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import intake.web
 from figures.catalogue import NATION, area_key, parse_area
-from figures.read import area_figures, area_names, current_release
+from figures.read import area_figures, area_names, catchment_municipalities, current_release
 from figures.views import area_view
 from intake.web.i18n import LANGS, NATIVE_NAMES, Translator, negotiate
 from intake.web.routes import static_url
@@ -91,12 +91,16 @@ async def statistics_page(
         child = {"nation": "region", "region": "county", "county": "municipality"}.get(chosen[0])
         part_names = dict(await area_names(db, child)) if child else {}  # type: ignore[arg-type]
         view = area_view(figures, name=names[area_key(*chosen)], part_names=part_names, t=t)
+    # An organisation's figures are the sums of its municipalities': name them (with links).
+    members = await catchment_municipalities(db, chosen[1]) if chosen[0] == "catchment" else []
     html = env.get_template("statistics.html").render(
         lang=lang,
         languages=list(NATIVE_NAMES.items()),
         **t.template_globals(),
         choices=choices,
         chosen=area_key(*chosen),
+        members=members,
+        area_name=names[area_key(*chosen)],
         months=list(reversed(release.months)) if release else [],
         view=view,
         # Readers are in Norway: the time of the release in Norwegian time, not UTC.

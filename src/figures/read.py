@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from figures.catalogue import NATION, SNAPSHOT, TABLES, AreaKind, StatTable, area_key
 from figures.refresh import latest_release
 from figures.tables import stat_cell
-from intake.tables import county, municipality, organisation, region
+from intake.tables import catchment, county, municipality, organisation, region
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +124,19 @@ async def _read_names(session: AsyncSession, kind: AreaKind) -> list[tuple[str, 
         stmt = select(municipality.c.number, municipality.c.name).order_by(municipality.c.number)
     else:
         stmt = select(organisation.c.slug, organisation.c.name).order_by(organisation.c.slug)
+    return [(r[0], r[1]) for r in (await session.execute(stmt)).all()]
+
+
+async def catchment_municipalities(session: AsyncSession, slug: str) -> list[tuple[str, str]]:
+    """(number, name) of the municipalities an organisation serves (its catchment), by
+    number: what its figures are the sum of."""
+    stmt = (
+        select(municipality.c.number, municipality.c.name)
+        .join(catchment, catchment.c.municipality_number == municipality.c.number)
+        .join(organisation, organisation.c.id == catchment.c.organisation_id)
+        .where(organisation.c.slug == slug)
+        .order_by(municipality.c.number)
+    )
     return [(r[0], r[1]) for r in (await session.execute(stmt)).all()]
 
 

@@ -60,6 +60,12 @@ def _ranked(bars: list[Bar]) -> list[Bar]:
     return shown + sorted((b for b in bars if b.suppressed), key=lambda b: b.label)
 
 
+def _age_order(category: str) -> int:
+    """'age:18-22' → 18, 'age:78+' → 78 (unknown forms last)."""
+    digits = category.split(":", 1)[-1].split("-")[0].rstrip("+")
+    return int(digits) if digits.isdigit() else 999
+
+
 def area_view(
     figures: AreaFigures, *, name: str, part_names: dict[str, str], t: Translator
 ) -> AreaView:
@@ -79,6 +85,7 @@ def area_view(
         ("signups", t.gettext("Sign-ups")),
         ("placed", t.gettext("Of these, placed in a group")),
         ("withdrawn", t.gettext("Of these, withdrawn")),
+        ("lapsed", t.gettext("Of these, lapsed (their registration ran out)")),
         ("unmet", t.gettext("Unmet demand: sign-ups where no organisation serves")),
     ):
         v = cell(table)
@@ -145,6 +152,28 @@ def area_view(
                     "below."
                 ),
                 t.gettext("Theme"),
+                t.gettext("People"),
+                bars,
+                hidden,
+            )
+        )
+    ages = f.get("waiting-by-age", {})
+    if ages:
+        # In the bands' own order, youngest first: a fixed order tells nothing about hidden
+        # figures (a ranking would).
+        bars = [
+            Bar(k.split(":", 1)[-1].replace("-", "–"), v.value, v.suppressed)
+            for k, v in sorted(ages.items(), key=lambda kv: _age_order(kv[0]))
+        ]
+        view.charts.append(
+            _chart(
+                "chart-ages",
+                t.gettext("Waiting now in %(area)s, by age band", area=name),
+                t.gettext(
+                    "Bar chart of the people waiting now in each age band, youngest first. "
+                    "The same figures are in the table below."
+                ),
+                t.gettext("Age band"),
                 t.gettext("People"),
                 bars,
                 hidden,

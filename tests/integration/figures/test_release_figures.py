@@ -89,7 +89,7 @@ async def test_catchments_and_breakdowns_below_the_county_match_the_fixture(
         ("signups-by-theme", "2026-10", a, "theme:sorg"): None,  # Bergen's 2
         ("signups-by-theme", "2026-10", b, "theme:sorg"): None,
         ("signups-by-language", "2026-11", a, "language:no"): 11,
-        ("waiting", "now", a, "all"): 10,
+        ("waiting", "now", a, "all"): None,  # Bergen's waiting is hidden (see EXPECTED)
         ("waiting", "now", b, "all"): None,
         ("signups-by-source", "2026-10", "municipality:4601", "source:self"): 9,
         ("signups-by-source", "2026-10", "municipality:4632", "source:self"): None,
