@@ -332,7 +332,7 @@ def test_a_themes_outcomes_down_to_the_county_are_safe(
         reader.check(values, suppressed, known_zero)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(months(), st.lists(st.booleans(), min_size=12, max_size=12))
 def test_the_snapshot_with_waiting_by_source_and_age_is_safe(
     month: tuple[Geography, list[Person]], facilitated: list[bool]
