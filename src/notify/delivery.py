@@ -277,6 +277,9 @@ async def deliver_due(
     # One hand-over and its record at a time per worker, whatever the number of lanes: at
     # most one message of this worker is ever accepted by the channel but not yet recorded.
     handing_over = asyncio.Lock()
+    # So the records need one database connection per worker, not one per lane: the lanes
+    # share it, under that lock (issue 12: four lanes held four pooled connections a batch).
+    recorder = Recorder(sessionmaker, now=now, worker_id=worker_id, policy=policy, sleep=sleep)
 
     async def lane() -> None:
         """Stage messages of the batch over this lane's own connections, then hand each over
@@ -284,10 +287,6 @@ async def deliver_due(
         nonlocal stop
         async with AsyncExitStack() as stack:
             senders: dict[Channel, Notifier] = {}
-            recorder = Recorder(
-                sessionmaker, now=now, worker_id=worker_id, policy=policy, sleep=sleep
-            )
-            stack.push_async_callback(recorder.close)
             while queue and not stop:
                 if monotonic() - started > budget:
                     return
@@ -316,9 +315,12 @@ async def deliver_due(
                 kind, alerted = outcome
                 counts[kind] += 1
                 counts["alerts"] += alerted
+                # Let the lane the lock just woke hand over first: the hand-overs and their
+                # records are the worker's one serial path, staging the next message is not.
+                await asyncio.sleep(0)
 
-    # Lanes record on connections of their own from the pool; a sessionmaker bound to one
-    # connection (a caller's transaction, the rolled-back test fixtures) allows one lane only.
+    # A sessionmaker bound to one connection (a caller's transaction, the rolled-back test
+    # fixtures) allows one lane only.
     pooled = isinstance(sessionmaker.kw.get("bind"), AsyncEngine)
     try:
         async with asyncio.TaskGroup() as lanes:
@@ -328,6 +330,8 @@ async def deliver_due(
         # A failing lane cancels the others (like a crash: their messages stay leased); the
         # caller sees the lane's own error, as it did before there were lanes.
         raise group.exceptions[0]  # noqa: B904
+    finally:
+        await recorder.close()
     interrupted = stop
     unsent = [] if interrupted else list(queue)
     if unsent:

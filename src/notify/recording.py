@@ -1,7 +1,8 @@
 """Recording one message's outcome: a fenced UPDATE, committed before the lane sends again.
 
-On a pooled engine each lane records on a bare asyncpg connection of its own, held for the
-batch: one prepared UPDATE per message, autocommitted (no BEGIN/COMMIT round trips) and, unless
+On a pooled engine a worker's batch records on one bare asyncpg connection, held for the batch
+and shared by its lanes (their records are one at a time): one prepared UPDATE per message,
+autocommitted (no BEGIN/COMMIT round trips) and, unless
 ``DeliveryPolicy.synchronous_records``, without waiting for the disk flush (asked for in the
 statement itself, so the connection goes back to the pool unchanged). A final failure that
 alerts a coordinator, and a sessionmaker bound to one connection (a caller's transaction, the
@@ -148,7 +149,7 @@ RETURNING id
 #: The same without waiting for the flush (``synchronous_records`` off): the statement is its
 #: own transaction, and ``set_config(…, true)`` lasts until that transaction's end, whose commit
 #: reads it. So the connection is never changed (no SET before, no RESET after: two round trips
-#: per lane and batch, issue 12) and goes back to the pool as it came.
+#: per batch, issue 12) and goes back to the pool as it came.
 _OUTCOME_NO_FLUSH = _OUTCOME.replace(
     "\nWHERE id",
     "\nFROM (SELECT set_config('synchronous_commit', 'off', true)) AS no_flush\nWHERE id",
@@ -175,12 +176,13 @@ def _outcome_args(
 
 
 class Recorder:
-    """Records the outcomes of one lane, one message at a time, each committed on its own.
+    """Records the outcomes of one worker's batch, one message at a time (the caller's lanes
+    take turns), each committed on its own.
 
-    Holds the lane's bare connection between messages (opened at the first record, given back
+    Holds the batch's bare connection between messages (opened at the first record, given back
     at :meth:`close`) and rides out a database that is briefly away: an outcome that cannot be
     written is retried with backoff on a fresh connection, and :meth:`record` returns None when
-    every try failed, so the lane stops rather than send messages whose outcome would be lost.
+    every try failed, so the batch stops rather than send messages whose outcome would be lost.
     """
 
     def __init__(
@@ -286,7 +288,7 @@ class Recorder:
         if conn is None:
             return
         try:
-            # One the server closed (a restart while this lane waited) must not go back to
+            # One the server closed (a restart while the batch waited) must not go back to
             # the pool either: the next batch's lanes would spend their record tries on it.
             if self._busy or driver.is_closed():
                 await conn.invalidate()
