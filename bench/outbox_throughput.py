@@ -33,15 +33,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextvars
 import cProfile
+import itertools
 import multiprocessing
 import os
 import re
 import resource
 import secrets
+import threading
 import time
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from typing import Any
@@ -49,7 +52,8 @@ from typing import Any
 import aiosmtplib
 import asyncpg  # type: ignore[import-untyped]
 from aiosmtpd.controller import Controller
-from sqlalchemy import delete, select
+from aiosmtpd.smtp import SMTP
+from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 import notify
@@ -101,22 +105,41 @@ class _IdHandler:
         return "250 Message accepted"
 
 
-def _sink_main(conn: Connection, port: int, pipelining: bool) -> None:
-    """The sink as a process of its own, like a real relay (no GIL shared with the workers)."""
+def _sink_main(conn: Connection, port: int, pipelining: bool, loop_name: str) -> None:
+    """The sink as a process of its own, like a real relay (no GIL shared with the workers).
+
+    aiosmtpd's ``SMTP`` protocol on a loop in a thread, listening with SO_REUSEPORT, so that
+    several sink processes can share one port (the kernel spreads the connections among them,
+    as a relay runs many smtpd processes). Not aiosmtpd's ``Controller``: its start-up check
+    connects to the port and could reach another process's listener."""
     handler = _IdHandler(pipelining)
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
+    loop: asyncio.AbstractEventLoop = asyncio.new_event_loop()
+    if loop_name == "uvloop":
+        import uvloop
+
+        loop.close()
+        loop = uvloop.new_event_loop()
+    server = loop.run_until_complete(
+        loop.create_server(lambda: SMTP(handler), "127.0.0.1", port, reuse_port=True)
+    )
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
     conn.send("ready")
     while conn.recv() == "take":
         conn.send((handler.ids, len(handler.sessions), time.process_time()))
         handler.ids, handler.sessions = [], {}
-    controller.stop()
+    loop.call_soon_threadsafe(server.close)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(timeout=10)
 
 
 class Sink:
-    """An aiosmtpd server in a thread of this process or in a process of its own."""
+    """An aiosmtpd server in a thread of this process, or in ``processes`` processes of their
+    own sharing one port (SO_REUSEPORT)."""
 
-    def __init__(self, where: str, pipelining: bool) -> None:
+    def __init__(
+        self, where: str, pipelining: bool, processes: int = 1, loop: str = "asyncio"
+    ) -> None:
         self.port = free_port()
         self._handler = _IdHandler(pipelining)
         if where == "thread":
@@ -126,30 +149,40 @@ class Sink:
             self._controller.start()
             return
         self._controller = None
-        self._conn, child = multiprocessing.Pipe()
-        self._process = multiprocessing.get_context("spawn").Process(
-            target=_sink_main, args=(child, self.port, pipelining), daemon=True
-        )
-        self._process.start()
-        assert self._conn.recv() == "ready"
+        self._sinks: list[tuple[Connection, Any]] = []
+        for _ in range(processes):
+            conn, child = multiprocessing.Pipe()
+            process = multiprocessing.get_context("spawn").Process(
+                target=_sink_main, args=(child, self.port, pipelining, loop), daemon=True
+            )
+            process.start()
+            assert conn.recv() == "ready"
+            self._sinks.append((conn, process))
 
     def take(self) -> tuple[list[str], int, float]:
         """Message-IDs received and connections that delivered mail since the last take, and
-        the sink process's CPU seconds so far (0 for a sink in a thread)."""
+        the sink processes' CPU seconds so far (0 for a sink in a thread)."""
         if self._controller is not None:
             taken = self._handler.ids, len(self._handler.sessions), 0.0
             self._handler.ids, self._handler.sessions = [], {}
             return taken
-        self._conn.send("take")
-        ids, connections, cpu = self._conn.recv()
+        ids: list[str] = []
+        connections, cpu = 0, 0.0
+        for conn, _ in self._sinks:
+            conn.send("take")
+            more, used, spent = conn.recv()
+            ids += more
+            connections += used
+            cpu += spent
         return ids, connections, cpu
 
     def stop(self) -> None:
         if self._controller is not None:
             self._controller.stop()
             return
-        self._conn.send("stop")
-        self._process.join(timeout=10)
+        for conn, process in self._sinks:
+            conn.send("stop")
+            process.join(timeout=10)
 
 
 async def assert_exactly_once(maker: async_sessionmaker[AsyncSession], ids: list[str]) -> None:
@@ -210,13 +243,73 @@ async def client_alone(smtp: SmtpNotifier, messages: list[RenderedMessage], lane
     await asyncio.gather(*(lane(mine) for mine in per))
 
 
+class Chain:
+    """Where each worker's time goes (``--chain``): the hand-over (the end of DATA until the
+    server's answer), the outcome's record, the claim, and the time between them. A worker's
+    hand-overs and records are one at a time, so its rate is one over their sum and gaps.
+
+    Wraps ``notify.delivery._hand_over``, ``notify.delivery._claim`` and
+    ``notify.recording.Recorder.record`` (the same names in the code before issue 12's later
+    commits), timing each call under the worker that made it."""
+
+    def __init__(self) -> None:
+        self.worker: contextvars.ContextVar[str] = contextvars.ContextVar("worker")
+        self.spans: list[tuple[str, str, float, float]] = []
+
+    def install(self) -> None:
+        import notify.delivery
+        import notify.recording
+
+        def timed(kind: str, call: Any) -> Any:
+            async def wrapper(*args: Any, **kwargs: Any) -> Any:
+                started = time.perf_counter()
+                try:
+                    return await call(*args, **kwargs)
+                finally:
+                    who = self.worker.get("?")
+                    self.spans.append((who, kind, started, time.perf_counter()))
+
+            return wrapper
+
+        delivery: Any = notify.delivery
+        delivery._hand_over = timed("hand-over", delivery._hand_over)
+        delivery._claim = timed("claim", delivery._claim)
+        recorder: Any = notify.recording.Recorder
+        recorder.record = timed("record", recorder.record)
+
+    def report(self) -> None:
+        by_worker: dict[str, list[tuple[float, float, str]]] = {}
+        for who, kind, start, end in self.spans:
+            by_worker.setdefault(who, []).append((start, end, kind))
+        spent: defaultdict[str, float] = defaultdict(float)
+        durations: dict[str, list[float]] = {}
+        total = 0.0
+        for spans in by_worker.values():
+            spans.sort()
+            total += spans[-1][1] - spans[0][0]
+            for (_, end, kind), (start, _, after) in itertools.pairwise(spans):
+                spent["between batches" if "claim" in (kind, after) else "between"] += start - end
+            for start, end, kind in spans:
+                spent[kind] += end - start
+                durations.setdefault(kind, []).append(end - start)
+        print(f"where the workers' time went ({len(by_worker)} workers, {total:.1f} s in all):")
+        for kind in ("hand-over", "record", "between", "claim", "between batches"):
+            times = sorted(durations.get(kind, []))
+            median = f", median {times[len(times) // 2] * 1000:.2f} ms" if times else ""
+            print(f"  {kind:<16} {spent[kind] / total * 100:5.1f} %{median}")
+        self.spans.clear()
+
+
 async def worker(
     maker: async_sessionmaker[AsyncSession],
     smtp: SmtpNotifier,
     cipher: ContactCipher,
     name: str,
     policy: DeliveryPolicy,
+    chain: Chain | None = None,
 ) -> int:
+    if chain is not None:
+        chain.worker.set(name)
     sent = 0
     while True:
         report = await deliver_due(
@@ -260,6 +353,30 @@ def _worker_process(url: str, port: int, key: bytes, name: str, concurrency: int
     return asyncio.run(go())
 
 
+async def database_cpu(maker: async_sessionmaker[AsyncSession]) -> dict[int, float]:
+    """CPU seconds so far of each server process connected to this benchmark's database (its
+    own, so other work on the machine does not count; Linux /proc, empty where unreadable)."""
+    async with maker() as session:
+        pids = (
+            await session.execute(
+                text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+            )
+        ).scalars()
+        return _process_cpu(list(pids))
+
+
+def _process_cpu(pids: list[int]) -> dict[int, float]:
+    cpu = {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        cpu[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return cpu
+
+
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -275,7 +392,7 @@ async def run(url: str, args: argparse.Namespace) -> None:
     maker = async_sessionmaker(engine, expire_on_commit=False)
     key = secrets.token_bytes(32)
     cipher = ContactCipher(key)
-    server = Sink(args.sink, args.pipelining)
+    server = Sink(args.sink, args.pipelining, args.sink_processes, args.sink_loop)
 
     def fresh_smtp() -> SmtpNotifier:
         # One notifier per measurement: it keeps connections open between sessions (issue
@@ -289,9 +406,14 @@ async def run(url: str, args: argparse.Namespace) -> None:
 
     # CPU time, not wall time: waiting for the sink or the database is not ours to cut.
     profile = cProfile.Profile(time.process_time) if args.profile else None
+    chain = Chain() if args.chain else None
+    if chain is not None:
+        chain.install()
     n = args.messages
     print(
-        f"code: {notify.__file__}; loop: {args.loop}; sink: {args.sink}, PIPELINING "
+        f"code: {notify.__file__}; loop: {args.loop}; sink: {args.sink} x{args.sink_processes}"
+        f" on {args.sink_loop}, "
+        f"PIPELINING "
         f"{'offered' if args.pipelining else 'not offered'}; lanes per worker: {lanes}; "
         f"workers {'in processes of their own' if args.processes else 'in this process'}"
     )
@@ -299,13 +421,15 @@ async def run(url: str, args: argparse.Namespace) -> None:
     # sink's process: on a shared machine wall-clock rates swing with the load, these far less.
     print(
         f"{'what':<34} {'messages':>8} {'seconds':>7} {'msg/s':>7} {'connections':>11}"
-        f" {'client cpu ms/msg':>17} {'sink cpu ms/msg':>15}"
+        f" {'client cpu ms/msg':>17} {'sink cpu ms/msg':>15} {'db cpu ms/msg':>13}"
     )
 
-    def line(what: str, elapsed: float, connections: int, cpu: float, sink_cpu: float) -> None:
+    def line(
+        what: str, elapsed: float, connections: int, cpu: float, sink_cpu: float, db: float = 0
+    ) -> None:
         print(
             f"{what:<34} {n:>8} {elapsed:>7.1f} {n / elapsed:>7.0f} {connections:>11}"
-            f" {cpu / n * 1000:>17.2f} {sink_cpu / n * 1000:>15.2f}"
+            f" {cpu / n * 1000:>17.2f} {sink_cpu / n * 1000:>15.2f} {db / n * 1000:>13.2f}"
         )
 
     try:
@@ -333,6 +457,7 @@ async def run(url: str, args: argparse.Namespace) -> None:
                 await session.execute(delete(outbox))
             await fill(maker, cipher, n)
             *_, sink_cpu = server.take()
+            db_before = await database_cpu(maker)
             started, cpu = time.perf_counter(), time.process_time()
             if args.processes:
                 children = _children_cpu()
@@ -359,17 +484,24 @@ async def run(url: str, args: argparse.Namespace) -> None:
                     profile.enable()
                 smtp = fresh_smtp()
                 sent = await asyncio.gather(
-                    *(worker(maker, smtp, cipher, f"bench-{i}", policy) for i in range(count))
+                    *(
+                        worker(maker, smtp, cipher, f"bench-{i}", policy, chain)
+                        for i in range(count)
+                    )
                 )
                 done_with(smtp)
                 if profile is not None:
                     profile.disable()
                 cpu = time.process_time() - cpu
             elapsed = time.perf_counter() - started
+            db_after = await database_cpu(maker)
+            db = sum(t - db_before.get(pid, 0.0) for pid, t in db_after.items())
             received, used, sink_now = server.take()
             assert sum(sent) == n == len(received), (sum(sent), len(received))
             await assert_exactly_once(maker, received)
-            line(f"outbox, {count} worker(s)", elapsed, used, cpu, sink_now - sink_cpu)
+            line(f"outbox, {count} worker(s)", elapsed, used, cpu, sink_now - sink_cpu, db)
+            if chain is not None:
+                chain.report()
     finally:
         server.stop()
         await engine.dispose()
@@ -397,6 +529,19 @@ def main() -> None:
         help="aiosmtpd in its own process (like a real relay) or in a thread of this one",
     )
     parser.add_argument(
+        "--sink-processes",
+        type=int,
+        default=1,
+        help="aiosmtpd processes sharing the sink's port (SO_REUSEPORT), like a relay's smtpd "
+        "processes; the sink's ceiling is measured with the same number",
+    )
+    parser.add_argument(
+        "--sink-loop",
+        choices=("asyncio", "uvloop"),
+        default="asyncio",
+        help="the event loop of the aiosmtpd sink processes",
+    )
+    parser.add_argument(
         "--no-pipelining",
         dest="pipelining",
         action="store_false",
@@ -404,6 +549,11 @@ def main() -> None:
     )
     parser.add_argument("--processes", action="store_true", help="each worker in its own process")
     parser.add_argument("--profile", help="write a cProfile of the in-process workers here")
+    parser.add_argument(
+        "--chain",
+        action="store_true",
+        help="print where the in-process workers' time went (hand-over, record, claim, gaps)",
+    )
     parser.add_argument(
         "--loop",
         choices=("uvloop", "asyncio"),
