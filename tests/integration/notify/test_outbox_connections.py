@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from intake.crypto import ContactCipher
 from notify import DeliveryPolicy, deliver_due, enqueue
@@ -295,3 +295,35 @@ async def test_records_ask_for_no_flush_in_the_statement_itself(
         async with maker.begin() as session:
             await session.execute(delete(outbox))
         await one.dispose()
+
+
+async def test_a_batchs_lanes_record_over_one_database_connection(
+    maker: Maker, engine: AsyncEngine, cipher: ContactCipher
+) -> None:
+    """The lanes record one at a time (the worker's hand-over lock), so one pooled
+    connection serves all their records: a batch takes two from the pool (the claim, the
+    records) whatever the number of lanes, not one per lane (issue 12)."""
+    ids = await enqueue_many(maker, cipher, 40)
+    checkouts: list[object] = []
+
+    def checked_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        checkouts.append(dbapi_connection)
+
+    event.listen(engine.sync_engine, "checkout", checked_out)
+    try:
+        with SessionCountingSink() as sink:
+            report = await deliver_due(
+                maker,
+                lambda _: smtp_to(sink),
+                cipher,
+                now=T0,
+                batch_size=40,
+                worker_id="w1",
+                policy=DeliveryPolicy(concurrency=4),
+            )
+    finally:
+        event.remove(engine.sync_engine, "checkout", checked_out)
+    assert report.sent == 40
+    assert len(sink.sessions) == 4  # the lanes did send at once
+    assert len(checkouts) == 2
+    assert_exactly_once(ids, sink.message_ids)
