@@ -5,11 +5,12 @@ SKIP LOCKED`` picks due rows without waiting on other workers; in the same state
 transaction) they are set to ``sending`` with ``next_attempt_at`` moved to the end of the lease.
 Sending happens with no transaction open (a slow SMTP server must not pin database
 connections and locks). A batch is sent by ``DeliveryPolicy.concurrency`` lanes, each over
-one reused channel connection, one message at a time. Each message's outcome is committed on
-its own right after the channel answered, before that lane sends again, fenced on the worker
-id and attempt number so a worker whose lease ran out cannot overwrite a newer attempt. A
-worker that dies mid-batch therefore leaves at most one message per lane sent but unrecorded
-(those in flight); the batch's unsent rest is merely claimed. When the lease expires both
+one reused channel connection, one message at a time; the lanes stage at once, but hand over
+one at a time per worker. Each message's outcome is committed on its own right after the
+channel answered, before the worker hands over again, fenced on the worker id and attempt
+number so a worker whose lease ran out cannot overwrite a newer attempt. A worker that dies
+mid-batch therefore leaves at most one message sent but unrecorded (the one in flight); the
+batch's unsent rest is merely claimed. When the lease expires both
 become due again and those in flight are resent with the same id: at-least-once, deduplicable
 by Message-ID. If an outcome cannot be recorded (database unavailable) the record is retried
 with backoff and, if that fails too, the batch stops rather than send messages whose outcome
