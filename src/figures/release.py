@@ -278,13 +278,18 @@ def _outcome_problem(
     values: dict[Key, int] = {}
     trees = list(zip(_FLOW, _FLOW_LEVELS[dimension], strict=True))
     ident = _IDENTITY_LEVELS[dimension]
+    rolls = (*trees, ("rest", ident))
+    areas_of = geo.areas
+    get = values.get
     for muni, n in counts:
-        for (measure, levels), count in zip(
-            trees, (n.signups, n.placed, n.withdrawn, n.lapsed), strict=True
-        ):
-            _roll_up(values, measure, category, muni, count, geo, levels)
         rest = n.signups - n.placed - n.withdrawn - n.lapsed
-        _roll_up(values, "rest", category, muni, rest, geo, ident)
+        for (measure, levels), count in zip(
+            rolls, (n.signups, n.placed, n.withdrawn, n.lapsed, rest), strict=True
+        ):
+            if count:  # inlined _roll_up: a month has some 50 of these problems
+                for kind, code in areas_of(muni, levels):
+                    key = (measure, category, kind, code)
+                    values[key] = get(key, 0) + count
     grouped = _by_table(values)
     eqs: list[Equation[Key]] = []
     for measure, levels in trees:
