@@ -395,3 +395,49 @@ def _coordinator(lc: Lifecycle, org: pool.OrganisationInfo) -> bytes | None:
 def reference(group_id: uuid.UUID) -> str:
     """A short, non-identifying name of a group for coordinators (first 8 hex digits)."""
     return group_id.hex[:8]
+
+
+async def message_with_link(
+    session: AsyncSession,
+    lc: Lifecycle,
+    *,
+    interest_id: uuid.UUID,
+    language: str | None,
+    contact: pool.Contact,
+    org: pool.OrganisationInfo | None,
+    template: str,
+    url: str,
+    respond_by: datetime,
+    dedupe_key: str,
+    copy_coordinator: bool = False,
+    now: datetime,
+) -> None:
+    """One message with one signed link to a waiting person (a change that would place them,
+    the lapse notice): e-mail or SMS as they left it, in the language they signed up in, from
+    their organisation; it names no theme (``org_name``, ``accept_url``, ``respond_by``)."""
+    channel = Channel.EMAIL if contact.kind == "email" else Channel.SMS
+    coordinator = (
+        seal_address(lc.cipher, org.coordinator_email)
+        if copy_coordinator and org and org.coordinator_email
+        else None
+    )
+    await enqueue(
+        session,
+        OutgoingMessage(
+            channel=channel,
+            recipient=seal_address(lc.cipher, contact.value),
+            template=template,
+            lang=language if language in ("nb", "nn", "en") else "nb",
+            context={
+                "org_name": org.name if org else "Samhjelp",
+                "accept_url": url,
+                "respond_by": respond_by,
+            },
+            recipient_ref=f"interest:{interest_id}",
+            organisation_id=org.id if org else None,
+            coordinator=coordinator,
+            attachments=(sender(org),) if org and channel is Channel.EMAIL else (),
+            dedupe_key=dedupe_key,
+        ),
+        now=now,
+    )

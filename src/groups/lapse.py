@@ -23,7 +23,6 @@ only when its ``DELETE`` removed it. Logs carry counts only.
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -31,14 +30,13 @@ from typing import Any
 from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from groups.common import person_key, sender
+from groups.common import message_with_link, person_key
 from groups.config import Lifecycle
 from groups.erasure import forget
 from intake import lapse, pool
 from intake.lapse import LapsePolicy
 from intake.tables import interest
 from matching.tables import group_member
-from notify import Channel, OutgoingMessage, enqueue, seal_address
 
 log = logging.getLogger("samhjelp.groups")
 
@@ -130,49 +128,17 @@ async def _notices(
         token = tokens.get(row.id)
         if token is None:
             continue
-        await _enqueue(
-            session, lc, row, contacts[row.id], orgs.get(row.organisation_id), token, keep_until,
+        await message_with_link(
+            session, lc, interest_id=row.id, language=row.suggestion_language,
+            contact=contacts[row.id], org=orgs.get(row.organisation_id), template="lapse_notice",
+            url=link_url(lc.base_url, token),
+            respond_by=keep_until,  # when the registration is deleted unless the person answers
+            # One per period: the period is named by its sign of life, never readable as who.
+            dedupe_key=f"lapse:{person_key(lc, row.id)}:{int(row.alive.timestamp())}",
             now=now,
         )  # fmt: skip
     # Claimed or not, every due row was looked at: a short batch means the work is done.
     return len(due)
-
-
-async def _enqueue(
-    session: AsyncSession,
-    lc: Lifecycle,
-    row: Any,
-    contact: pool.Contact,
-    org: pool.OrganisationInfo | None,
-    token: str,
-    keep_until: datetime,
-    *,
-    now: datetime,
-) -> None:
-    iid: uuid.UUID = row.id
-    channel = Channel.EMAIL if contact.kind == "email" else Channel.SMS
-    lang = row.suggestion_language if row.suggestion_language in ("nb", "nn", "en") else "nb"
-    await enqueue(
-        session,
-        OutgoingMessage(
-            channel=channel,
-            recipient=seal_address(lc.cipher, contact.value),
-            template="lapse_notice",
-            lang=lang,
-            context={
-                "org_name": org.name if org else "Samhjelp",
-                "accept_url": link_url(lc.base_url, token),
-                # When the registration is deleted unless the person answers.
-                "respond_by": keep_until,
-            },
-            recipient_ref=f"interest:{iid}",
-            organisation_id=org.id if org else None,
-            attachments=(sender(org),) if org and channel is Channel.EMAIL else (),
-            # One per period: the period is named by its sign of life, never readable as who.
-            dedupe_key=f"lapse:{person_key(lc, iid)}:{int(row.alive.timestamp())}",
-        ),
-        now=now,
-    )
 
 
 async def _erase(

@@ -20,7 +20,6 @@ Logs carry counts only.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,14 +27,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from groups.common import person_key, sender
+from groups.common import message_with_link, person_key
 from groups.config import Lifecycle
 from intake import nudges, pool
 from intake.tables import interest
 from matching.model import Suggestion
 from matching.notes import suggestions_for
 from matching.tables import waiting_note
-from notify import Channel, OutgoingMessage, enqueue, seal_address
 
 #: Any number unique to this job (pg_try_advisory_xact_lock key).
 NUDGE_LOCK = 0x5A4D_6865_6C70_0013
@@ -146,44 +144,12 @@ async def _batch(
             if token is None:
                 continue
             org = orgs.get(row.organisation_id)
-            await _enqueue(session, lc, row, contacts[row.id], org, token, now)
+            await message_with_link(
+                session, lc, interest_id=row.id, language=row.suggestion_language,
+                contact=contacts[row.id], org=org, template="suggestion_offer",
+                url=link_url(lc.base_url, token), respond_by=now + nudges.LINK_VALID,
+                dedupe_key=f"suggestion:{person_key(lc, row.id)}:{now.date().isoformat()}",
+                copy_coordinator=True, now=now,
+            )  # fmt: skip
             report.sent += 1
     return report
-
-
-async def _enqueue(
-    session: AsyncSession,
-    lc: Lifecycle,
-    row: Any,
-    contact: pool.Contact,
-    org: pool.OrganisationInfo | None,
-    token: str,
-    now: datetime,
-) -> None:
-    iid: uuid.UUID = row.id
-    channel = Channel.EMAIL if contact.kind == "email" else Channel.SMS
-    lang = row.suggestion_language if row.suggestion_language in ("nb", "nn", "en") else "nb"
-    await enqueue(
-        session,
-        OutgoingMessage(
-            channel=channel,
-            recipient=seal_address(lc.cipher, contact.value),
-            template="suggestion_offer",
-            lang=lang,
-            context={
-                "org_name": org.name if org else "Samhjelp",
-                "accept_url": link_url(lc.base_url, token),
-                "respond_by": now + nudges.LINK_VALID,
-            },
-            recipient_ref=f"interest:{iid}",
-            organisation_id=org.id if org else None,
-            coordinator=(
-                seal_address(lc.cipher, org.coordinator_email)
-                if org and org.coordinator_email
-                else None
-            ),
-            attachments=(sender(org),) if org and channel is Channel.EMAIL else (),
-            dedupe_key=f"suggestion:{person_key(lc, iid)}:{now.date().isoformat()}",
-        ),
-        now=now,
-    )
