@@ -11,14 +11,16 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from groups import Lifecycle, answer_offer, propose_first_meeting, tick
+from groups import Lifecycle, answer_offer, links, propose_first_meeting, tick
+from groups.links import Purpose
 from groups.tables import facilitator_offer
 from helpers import register_people
 from intake.crypto import ContactCipher
 from matching.job import run_matching
+from matching.tables import start_group
 from notify import Channel, DeliveryPolicy, Notifier, deliver_due
 
 LINK = re.compile(r"http://testserver(/s/[A-Za-z0-9_-]{28})")
@@ -131,3 +133,26 @@ async def click(client: httpx.AsyncClient, path: str, **form: str) -> httpx.Resp
     found = CSRF.search(page.text)
     assert found is not None
     return await client.post(path, data={"_csrf_token": found.group(1), **form})
+
+
+async def pending_start_notice(
+    session: AsyncSession, lc: Lifecycle, group_id: uuid.UUID, facilitator_id: uuid.UUID, now: Any
+) -> str:
+    """A start notice to ``facilitator_id`` made directly (pending, the group names them), and
+    the path of its accept link, so a test depends on the pages, not on the e-mail's wording."""
+    offer_id = uuid.uuid4()
+    await session.execute(
+        facilitator_offer.insert().values(
+            id=offer_id, group_id=group_id, facilitator_id=facilitator_id, status="pending",
+            sent_at=now, respond_by=now + lc.config.facilitator_window,
+        )
+    )  # fmt: skip
+    await session.execute(
+        update(start_group).where(start_group.c.id == group_id).values(
+            facilitator_id=facilitator_id)
+    )  # fmt: skip
+    token = await links.issue(
+        session, secret=lc.link_secret, purpose=Purpose.OFFER_ACCEPT, object_id=offer_id,
+        subject_id=facilitator_id, expires_at=now + lc.config.facilitator_window, now=now,
+    )  # fmt: skip
+    return f"/s/{token}"

@@ -24,12 +24,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from groups import Lifecycle, answer, links
 from groups.brief import OSLO, on_slot
 from groups.erasure import forget
-from groups.links import Purpose
 from groups.tables import group_meeting
 from helpers import make_org_with_facilitator
 from intake.crypto import ContactCipher
 from intake.tables import interest
-from integration.groups.support import CSRF, sign_up
+from integration.groups.support import CSRF, pending_start_notice, sign_up
 from matching.job import run_matching
 from matching.tables import group_event, group_member, start_group
 from samhjelp.app import Services, create_app
@@ -58,24 +57,9 @@ async def _offered(maker: Maker, session: AsyncSession, cipher: ContactCipher, c
     await session.commit()
     assert (await run_matching(maker, now=clock.now)).groups == 1
     group = (await session.execute(select(start_group))).mappings().one()
-    from groups.tables import facilitator_offer
-
-    offer_id = uuid.uuid4()
-    await session.execute(
-        facilitator_offer.insert().values(
-            id=offer_id, group_id=group["id"], facilitator_id=fac, status="pending",
-            sent_at=clock.now, respond_by=clock.now + lc.config.facilitator_window,
-        )
-    )  # fmt: skip
-    await session.execute(
-        update(start_group).where(start_group.c.id == group["id"]).values(facilitator_id=fac)
-    )
-    token = await links.issue(
-        session, secret=lc.link_secret, purpose=Purpose.OFFER_ACCEPT, object_id=offer_id,
-        subject_id=fac, expires_at=clock.now + lc.config.facilitator_window, now=clock.now,
-    )  # fmt: skip
+    accept = await pending_start_notice(session, lc, group["id"], fac, clock.now)
     await session.commit()
-    return Offered(group["id"], fac, people, f"/s/{token}", group["slot"])
+    return Offered(group["id"], fac, people, accept, group["slot"])
 
 
 async def _post(client: httpx.AsyncClient, path: str, page: str, **form: str) -> httpx.Response:

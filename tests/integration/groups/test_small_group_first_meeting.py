@@ -7,7 +7,6 @@ wait is what lets it grow (docs/matching.md, "A later first meeting for groups o
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,14 +14,13 @@ import httpx
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from groups import Lifecycle, links
+from groups import Lifecycle
 from groups.brief import OSLO, next_slot_starts, on_slot
-from groups.links import Purpose
-from groups.tables import facilitator_offer, group_meeting
+from groups.tables import group_meeting
 from helpers import make_org_with_facilitator
 from intake.crypto import ContactCipher
 from intake.tables import organisation
-from integration.groups.support import CSRF, sign_up
+from integration.groups.support import CSRF, pending_start_notice, sign_up
 from matching.job import run_matching
 from matching.tables import group_member, start_group
 
@@ -46,23 +44,12 @@ async def _accepted(
     group = dict((await session.execute(select(start_group))).mappings().one())
     size = (await session.execute(select(group_member.c.interest_id))).scalars().all()
     assert len(size) == people
-    offer_id = uuid.uuid4()
-    await session.execute(
-        facilitator_offer.insert().values(
-            id=offer_id, group_id=group["id"], facilitator_id=fac, status="pending",
-            sent_at=clock.now, respond_by=clock.now + lc.config.facilitator_window,
-        )
-    )  # fmt: skip
-    await session.execute(update(start_group).values(facilitator_id=fac))
-    token = await links.issue(
-        session, secret=lc.link_secret, purpose=Purpose.OFFER_ACCEPT, object_id=offer_id,
-        subject_id=fac, expires_at=clock.now + lc.config.facilitator_window, now=clock.now,
-    )  # fmt: skip
+    accept = await pending_start_notice(session, lc, group["id"], fac, clock.now)
     await session.commit()
-    page = await client.get(f"/s/{token}")
+    page = await client.get(accept)
     found = CSRF.search(page.text)
     assert page.status_code == 200 and found is not None
-    done = await client.post(f"/s/{token}", data={"_csrf_token": found.group(1)})
+    done = await client.post(accept, data={"_csrf_token": found.group(1)})
     assert done.status_code == 200, done.text
     return group, done
 
