@@ -29,7 +29,7 @@ from pydantic import ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake import choices
+from intake import choices, lapse
 from intake.choices import ChoiceChange
 from intake.consent import CURRENT_VERSION
 from intake.crypto import ContactCipher
@@ -41,6 +41,8 @@ from intake.schemas import InterestIn, age_band_label
 from intake.tables import interest
 from intake.web.forms import Messages, schema_errors, service_errors
 from intake.web.pages import ProgressPort
+from intake.web.privacy import lapse_policy
+from intake.web.views import OSLO, long_date
 from staff import audit, notes
 from staff.access import Viewer
 from staff.choices_form import ChoicesForm, form_context
@@ -76,6 +78,7 @@ def _ok(t: Words, key: str | None) -> str | None:
         "accepted-same": _("They had already chosen this, so nothing was changed."),
         "registered": _("The person is registered."),
         "sent": _("The receipt code is sent."),
+        "kept": _("They stay on the waiting list: the date below has moved."),
     }.get(key or "")
 
 
@@ -94,9 +97,12 @@ async def _record_page(
 ) -> Response[str]:
     lang = language(request)
     words = Words(lang)
-    explanation = step = None
+    explanation = step = keep_until = None
     offers: list[Offer] = []
     if person.status == "waiting":
+        # When the registration lapses unless they show a sign of life (intake.lapse).
+        until = await lapse.keep_until(db, person.id, lapse_policy(request), now=now)
+        keep_until = long_date(until.astimezone(OSLO), lang) if until else None
         found = await progress.waiting_explanations(db, [person.id], _LOCALES[lang])
         explanation = found.get(person.id)
         offers = (await suggestions.offers(db, [person.id], _LOCALES[lang])).get(person.id, [])
@@ -119,6 +125,7 @@ async def _record_page(
         explanation=explanation,
         offers=offers,
         step=step,
+        keep_until=keep_until,
         notes=await notes.of(db, person.id),
         contact=contact,
         ok=_ok(words, request.query_params.get("ok")),
@@ -344,6 +351,34 @@ async def accept_suggestion(
     return Redirect(f"/ansatt/venteliste/{person.id}?ok={ok}", status_code=303)
 
 
+@post("/venteliste/{interest_id:uuid}/behold", name="staff-person-keep", dependencies=_SUGGESTIONS)
+async def keep_post(
+    request: Request[Any, Any, Any],
+    interest_id: uuid.UUID,
+    db: AsyncSession,
+    health_viewer: Viewer,
+    progress: ProgressPort,
+    suggestions: SuggestionsPort,
+    now: datetime,
+) -> Response[Any]:
+    """ "Keep me on the list", said to staff (on the phone): the same sign of life as the
+    person's own button (``intake.lapse.keep``), audited as ``interest.keep``."""
+    person = await _person_or_404(db, health_viewer, interest_id, lock=True)
+    if not await lapse.keep(db, person.id, now=now):
+        t = Words(language(request)).t
+        error = t.gettext("Only a registration that is waiting can lapse: nothing to keep.")
+        return await _record_page(
+            request, db, health_viewer, progress, person, now,
+            suggestions=suggestions, error=error, status=400,
+        )  # fmt: skip
+    await audit.record(
+        db, health_viewer, "interest.keep", now=now, record_kind="interest",
+        record_id=person.id, organisation_id=person.organisation_id,
+        region_slug=person.region_slug, request=request,
+    )  # fmt: skip
+    return Redirect(f"/ansatt/venteliste/{person.id}?ok=kept", status_code=303)
+
+
 @get("/venteliste/{interest_id:uuid}/trekk", name="staff-person-withdraw")
 async def withdraw_form(
     request: Request[Any, Any, Any], interest_id: uuid.UUID, db: AsyncSession, health_viewer: Viewer
@@ -381,6 +416,7 @@ ROUTES: list[Any] = [
     change_form,
     change_post,
     accept_suggestion,
+    keep_post,
     withdraw_form,
     withdraw_post,
 ]
