@@ -11,18 +11,29 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+from babel.dates import format_date
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from groups import Lifecycle
+from groups import Lifecycle, tick
 from groups.brief import OSLO, next_slot_starts, on_slot
 from groups.tables import group_meeting
 from helpers import make_org_with_facilitator
 from intake.crypto import ContactCipher
 from intake.tables import organisation
-from integration.groups.support import CSRF, pending_start_notice, sign_up
+from integration.groups.support import (
+    CSRF,
+    click,
+    deliver,
+    parse,
+    pending_start_notice,
+    propose_group,
+    sign_up,
+)
 from matching.job import run_matching
 from matching.tables import group_member, start_group
+from notify.smtp import SmtpNotifier
+from notify.testing import RecordingSmtpServer
 
 Maker = async_sessionmaker[AsyncSession]
 RADIO = re.compile(r'name="when" value="(\d{4}-\d\d-\d\dT\d\d:\d\d)"')
@@ -117,3 +128,58 @@ async def test_an_organisation_can_set_the_wait_to_zero(
     group, done = await _accepted(maker, session, cipher, clock, lc, app_client, 4, org_rules=rules)
     assert _starts(done.text)[0] == next_slot_starts(group["slot"], now=clock.now)[0]
     assert 'id="fill-note"' not in done.text
+
+
+async def test_a_group_of_four_fills_while_it_waits_over_smtp(
+    maker: Maker, session: AsyncSession, cipher: ContactCipher, clock: Any, lc: Lifecycle,
+    app_client: httpx.AsyncClient, smtp_server: RecordingSmtpServer,
+) -> None:  # fmt: skip
+    """The walk by e-mail: the start notice, "yes" by its link, the first date five weeks on,
+    four invitations with that date; a fifth person who signs up two weeks later joins the
+    group and gets the same meeting in their invitation."""
+    smtp = SmtpNotifier("127.0.0.1", smtp_server.port, "noreply@example.no", tls="none", timeout=5)
+    await make_org_with_facilitator(session, name="Fasilitator", email="igangsetter@example.no")
+    await sign_up(session, cipher, clock.now, 4, days_ago=40)
+    await propose_group(maker, session, clock, lc)
+    proposed = (await session.execute(select(start_group.c.created_at))).scalar_one()
+    assert (await deliver(maker, smtp, cipher, clock.now))["sent"] == 1
+    [notice] = [parse(raw) for raw in smtp_server.messages]
+    assert notice.to == "igangsetter@example.no"
+    accept, _decline = notice.links()
+
+    page = await click(app_client, accept)
+    assert page.status_code == 200 and 'id="fill-note"' in page.text
+    first = _starts(page.text)[0]
+    assert first.date() >= (proposed + timedelta(days=35)).astimezone(OSLO).date()
+    form_url = FORM.search(page.text)
+    assert form_url is not None
+    done = await click(app_client, form_url.group(1), when=first.strftime("%Y-%m-%dT%H:%M"),
+                       place="LINK, rom 2")  # fmt: skip
+    assert done.status_code == 200
+    assert (await deliver(maker, smtp, cipher, clock.now))["sent"] == 4
+    day = format_date(first.date(), "EEEE d. MMMM", locale="nb")  # "torsdag 31. desember"
+    invitations = [parse(raw) for raw in smtp_server.messages[1:]]
+    assert {m.to for m in invitations} == {f"p{i}@example.no" for i in range(4)}
+    stamp = first.strftime("%Y%m%dT%H%M%S")
+    for mail in invitations:
+        assert day in mail.text and "LINK, rom 2" in mail.text
+        assert stamp in mail.calendars[0]
+
+        yes, _no = mail.links()[:2]
+        assert (await click(app_client, yes)).status_code == 200  # they say yes
+
+    # Two weeks later a fifth person who fits signs up: they join, and are invited to it.
+    clock.advance(days=14)
+    [late] = await sign_up(session, cipher, clock.now, 1, prefix="late", days_ago=0)
+    await session.commit()
+    assert (await run_matching(maker, now=clock.now)).joined == 1
+    await tick(maker, lc, now=clock.now)
+    before = len(smtp_server.messages)
+    assert (await deliver(maker, smtp, cipher, clock.now))["sent"] == 1, [
+        (m.to, m.subject) for m in map(parse, smtp_server.messages[before:])
+    ]
+    joiner = parse(smtp_server.messages[-1])
+    assert joiner.to == "late0@example.no"
+    assert day in joiner.text and stamp in joiner.calendars[0]
+    members = (await session.execute(select(group_member.c.interest_id))).scalars().all()
+    assert late in members and len(members) == 5
