@@ -82,7 +82,8 @@ def build(
 ) -> MeetingForm:
     """The form with the next four dates on ``slot`` (from ``earliest`` if later); the first
     is chosen unless posted."""
-    starts = next_slot_starts(slot, now=_from(now, earliest), lead=timedelta(0))
+    waits = _waits(now, earliest)
+    starts = next_slot_starts(slot, now=waits or now + MIN_LEAD, lead=timedelta(0))
     choices = [(choice_value(s), when_text(s, lang)) for s in starts]
     shown = {k: "" for k in FIELDS}
     shown.update(values or {})
@@ -95,17 +96,17 @@ def build(
         choices=choices,
         values=shown,
         errors=dict(errors or {}),
-        fill_note=None if _from(now, earliest) == now + MIN_LEAD else _fill_note(earliest, lang),
+        fill_note=None if waits is None else _fill_note(waits, lang),
     )
 
 
-def _from(now: datetime, earliest: datetime | None) -> datetime:
-    """The earliest start the form accepts: two days ahead, or from the morning of the
-    group's own earliest day (any time that day will do)."""
-    soonest = now + MIN_LEAD
+def _waits(now: datetime, earliest: datetime | None) -> datetime | None:
+    """The morning of the group's own earliest day (any time that day will do) when it is
+    later than the usual two days ahead; None when the usual rule applies."""
     if earliest is None:
-        return soonest
-    return max(soonest, datetime.combine(earliest.astimezone(OSLO).date(), time(0), tzinfo=OSLO))
+        return None
+    day = datetime.combine(earliest.astimezone(OSLO).date(), time(0), tzinfo=OSLO)
+    return day if day > now + MIN_LEAD else None
 
 
 def _day_text(at: datetime, lang: str) -> str:
@@ -114,9 +115,7 @@ def _day_text(at: datetime, lang: str) -> str:
     return format_date(at.astimezone(OSLO).date(), pattern, locale=page_lang(lang))
 
 
-def _fill_note(earliest: datetime | None, lang: str) -> str | None:
-    if earliest is None:
-        return None
+def _fill_note(earliest: datetime, lang: str) -> str:
     return Translator(lang).gettext(
         "So that more people can join before it starts, a group this small meets on "
         "%(date)s at the earliest. Until shortly before the first meeting, people who fit "
@@ -152,15 +151,17 @@ def parse(
     if not when and (values.get("date") or values.get("time")):
         when = "other"
     start: datetime | None = None
-    too_soon = t.gettext(
-        "The first meeting must be at least two days ahead, so everyone can answer."
-    )
-    if _from(now, earliest) > now + MIN_LEAD and earliest is not None:
-        too_soon = t.gettext(
+    waits = _waits(now, earliest)
+    soonest = waits or now + MIN_LEAD
+    too_soon = (
+        t.gettext("The first meeting must be at least two days ahead, so everyone can answer.")
+        if waits is None
+        else t.gettext(
             "So that more people can join, this group meets on %(date)s at the earliest. "
             "Choose that day or later.",
-            date=_day_text(earliest, t.lang),
+            date=_day_text(waits, t.lang),
         )
+    )
     if when == "other":
         day, at = values.get("date", ""), values.get("time", "")
         if not day or _local(day, "12:00") is None:
@@ -170,7 +171,7 @@ def parse(
         if not errors:
             start = _local(day, at)
             assert start is not None
-            if start < _from(now, earliest):
+            if start < soonest:
                 errors["date"] = too_soon
             elif not on_slot(slot, start) and values.get("confirm_other_time") != "yes":
                 errors["confirm_other_time"] = t.gettext(
@@ -181,7 +182,7 @@ def parse(
         start = _local(*when.partition("T")[::2])
         if start is None or not on_slot(slot, start):
             errors["when"] = t.gettext("Choose one of the dates, or another time.")
-        elif start < _from(now, earliest):
+        elif start < soonest:
             errors["when"] = too_soon
     else:
         errors["when"] = t.gettext("Choose one of the dates, or another time.")
