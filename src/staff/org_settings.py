@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from groups.timing import LifecycleConfig
 from intake.reference import CROSS_PROBLEM, THEMES
 from intake.registration import AREAS
 from intake.registry import create_api_key
@@ -105,7 +106,9 @@ RULES: tuple[RuleSpec, ...] = (
 )
 
 
-def rule_defaults(facilitated_meetings: int, fill_wait_days: int = 35) -> dict[str, Any]:
+def rule_defaults(
+    facilitated_meetings: int, fill_wait_days: int = LifecycleConfig().fill_wait.days
+) -> dict[str, Any]:
     """The default of every rule the console shows (the life cycle's for the meetings and the
     first meeting of a small group)."""
     defaults: dict[str, Any] = dataclasses.asdict(Rules())
