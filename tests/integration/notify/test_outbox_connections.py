@@ -71,6 +71,16 @@ async def enqueue_many(maker: Maker, cipher: ContactCipher, n: int) -> list[uuid
         return [await enqueue(session, sample_reminder(cipher, i), now=T0) for i in range(n)]
 
 
+async def deliver_to(
+    maker: Maker, cipher: ContactCipher, notifier: Any, *, lanes: int = 1, batch_size: int = 100
+) -> Any:
+    """One delivery batch of worker "w1" to ``notifier``, with ``lanes`` concurrent lanes."""
+    return await deliver_due(
+        maker, lambda _: notifier, cipher, now=T0, batch_size=batch_size, worker_id="w1",
+        policy=DeliveryPolicy(concurrency=lanes),
+    )  # fmt: skip
+
+
 def assert_exactly_once(ids: list[uuid.UUID], received: list[str]) -> None:
     assert Counter(received) == Counter(f"<{i}@samhjelp>" for i in ids)
 
@@ -80,15 +90,7 @@ async def test_a_batch_sends_over_one_connection_per_lane(
 ) -> None:
     ids = await enqueue_many(maker, cipher, 40)
     with SessionCountingSink() as sink:
-        report = await deliver_due(
-            maker,
-            lambda _: smtp_to(sink),
-            cipher,
-            now=T0,
-            batch_size=40,
-            worker_id="w1",
-            policy=DeliveryPolicy(concurrency=1),
-        )
+        report = await deliver_to(maker, cipher, smtp_to(sink), batch_size=40)
     assert report.sent == 40
     assert len(sink.sessions) == 1
     assert_exactly_once(ids, sink.message_ids)
@@ -99,15 +101,7 @@ async def test_concurrent_lanes_each_reuse_their_own_connection(
 ) -> None:
     ids = await enqueue_many(maker, cipher, 60)
     with SessionCountingSink() as sink:
-        report = await deliver_due(
-            maker,
-            lambda _: smtp_to(sink),
-            cipher,
-            now=T0,
-            batch_size=60,
-            worker_id="w1",
-            policy=DeliveryPolicy(concurrency=3),
-        )
+        report = await deliver_to(maker, cipher, smtp_to(sink), lanes=3, batch_size=60)
     assert report.sent == 60
     assert len(sink.sessions) <= 3
     assert_exactly_once(ids, sink.message_ids)
@@ -123,15 +117,7 @@ async def test_a_connection_the_server_closed_is_reopened(
     connection in the same batch, once, instead of waiting for a retry."""
     ids = await enqueue_many(maker, cipher, 10)
     with SessionCountingSink(drop_after=4) as sink:
-        report = await deliver_due(
-            maker,
-            lambda _: smtp_to(sink),
-            cipher,
-            now=T0,
-            batch_size=10,
-            worker_id="w1",
-            policy=DeliveryPolicy(concurrency=1),
-        )
+        report = await deliver_to(maker, cipher, smtp_to(sink), batch_size=10)
     assert report.sent == 10 and report.retrying == 0
     assert len(sink.sessions) == 2
     assert_exactly_once(ids, sink.message_ids)
@@ -185,14 +171,7 @@ async def test_records_skip_the_flush_but_hand_the_connection_back_as_taken(
     try:
         ids = await enqueue_many(maker, cipher, 5)
         with SessionCountingSink() as sink:
-            report = await deliver_due(
-                maker,
-                lambda _: smtp_to(sink),
-                cipher,
-                now=T0,
-                worker_id="w",
-                policy=DeliveryPolicy(concurrency=1),
-            )
+            report = await deliver_to(maker, cipher, smtp_to(sink))
             assert report.sent == 5
             assert_exactly_once(ids, list(sink.message_ids))
         async with one.connect() as c:
@@ -208,18 +187,7 @@ async def test_records_skip_the_flush_but_hand_the_connection_back_as_taken(
 
 
 async def _drain(maker: Maker, cipher: ContactCipher, notifier: SmtpNotifier, batches: int) -> Any:
-    return [
-        await deliver_due(
-            maker,
-            lambda _: notifier,
-            cipher,
-            now=T0,
-            batch_size=10,
-            worker_id="w1",
-            policy=DeliveryPolicy(concurrency=1),
-        )
-        for _ in range(batches)
-    ]
+    return [await deliver_to(maker, cipher, notifier, batch_size=10) for _ in range(batches)]
 
 
 async def test_batches_in_a_row_take_up_the_connection_kept_open(
@@ -273,14 +241,7 @@ async def test_records_ask_for_no_flush_in_the_statement_itself(
             raw = (await c.get_raw_connection()).driver_connection
         raw.add_query_logger(lambda query: sent.append(query.query))
         with SessionCountingSink() as sink:
-            report = await deliver_due(
-                maker,
-                lambda _: smtp_to(sink),
-                cipher,
-                now=T0,
-                worker_id="w",
-                policy=DeliveryPolicy(concurrency=1),
-            )
+            report = await deliver_to(maker, cipher, smtp_to(sink))
         await asyncio.sleep(0)  # asyncpg hands queries to its loggers with call_soon
         raw.remove_query_logger(sent.append)
         assert report.sent == 5
@@ -312,15 +273,7 @@ async def test_a_batchs_lanes_record_over_one_database_connection(
     event.listen(engine.sync_engine, "checkout", checked_out)
     try:
         with SessionCountingSink() as sink:
-            report = await deliver_due(
-                maker,
-                lambda _: smtp_to(sink),
-                cipher,
-                now=T0,
-                batch_size=40,
-                worker_id="w1",
-                policy=DeliveryPolicy(concurrency=4),
-            )
+            report = await deliver_to(maker, cipher, smtp_to(sink), lanes=4, batch_size=40)
     finally:
         event.remove(engine.sync_engine, "checkout", checked_out)
     assert report.sent == 40
