@@ -1,4 +1,5 @@
-"""``samhjelp lifecycle tick`` and ``samhjelp outbox deliver``: making time pass.
+"""``samhjelp lifecycle tick``, ``samhjelp lapse run`` and ``samhjelp outbox deliver``: making
+time pass.
 
 Its own module because these commands do something no other command does: they run the
 scheduler's jobs with the services' clock stopped at a chosen moment, with their own parsing of
@@ -146,6 +147,32 @@ def cmd_lifecycle(args: argparse.Namespace) -> None:
     _run_at(args, work)
 
 
+def cmd_lapse(args: argparse.Namespace) -> None:
+    """The hourly lapse job once, now or at ``--at``: the "do you still want a group?"
+    notices that are due, then erasure of the registrations past their keep-until date."""
+    from samhjelp import jobs
+
+    async def work(services: Services, wall: datetime) -> None:
+        at = services.clock()
+        ahead = at - wall
+        note = f" ({_ahead(ahead)} ahead of the clock)" if ahead > timedelta(minutes=1) else ""
+        report = await jobs.lapse(services)
+        if not report.get("ran"):
+            print("another lapse run holds the lock; nothing done")
+            return
+        print(f"lapse job ran at {_oslo(at)}{note}")
+        print(f'  notices: {report["notices"]} ("do you still want a group?")')
+        print(f"  lapsed: {report['lapsed']} (registrations erased, counted in the tallies)")
+        if args.deliver:
+            sent = await _deliver_at(services)
+            print(
+                f"delivered {sent['sent']} message(s) to {_where_mail_goes(services)}"
+                f" ({sent['retrying']} retrying, {sent['failed']} failed)"
+            )
+
+    _run_at(args, work)
+
+
 def _ahead(delta: timedelta) -> str:
     days, seconds = delta.days, delta.seconds
     hours = seconds // 3600
@@ -184,5 +211,18 @@ def _add_time_commands(
         help="leave the messages in the outbox (default: deliver what is due at --at)",
     )
     life.set_defaults(func=cmd_lifecycle)
+    lapse = sub.add_parser("lapse", help="waiting registrations that lapse (the hourly job)")
+    lapse_sub = lapse.add_subparsers(dest="action", required=True)
+    run = lapse_sub.add_parser(
+        "run", help="send the due notices and erase lapsed registrations now (what runs hourly)"
+    )
+    run.add_argument("--at", help=at_help)
+    run.add_argument(
+        "--no-deliver",
+        dest="deliver",
+        action="store_false",
+        help="leave the notices in the outbox (default: deliver what is due at --at)",
+    )
+    lapse.set_defaults(func=cmd_lapse)
     deliver = outbox_sub.add_parser("deliver", help="deliver due messages now")
     deliver.add_argument("--at", help="also deliver messages due up to this moment; " + at_help)
