@@ -147,16 +147,19 @@ GROUP BY 1, 2, 3, 4
 """
 )
 
+#: Groups by month proposed, organisation (catchment, and the organisation's region) and home
+#: municipality (``start_group.municipality_number``, fixed when the group was formed: the
+#: members' erasure never moves a group; NULL for an old group migration 0029 could not place).
 _GROUPS = text(
     """
 SELECT to_char(g.created_at AT TIME ZONE 'Europe/Oslo', 'YYYY-MM') AS month,
-       o.slug AS catchment, o.region_slug AS region,
+       o.slug AS catchment, o.region_slug AS region, g.municipality_number AS muni,
        count(*) AS proposed,
        count(*) FILTER (WHERE g.started_at IS NOT NULL) AS started,
        count(*) FILTER (WHERE g.self_running_at IS NOT NULL) AS self_running,
        count(*) FILTER (WHERE g.status = 'lapsed') AS lapsed
 FROM start_group g JOIN organisation o ON o.id = g.organisation_id
-GROUP BY 1, 2, 3
+GROUP BY 1, 2, 3, 4
 """
 )
 
@@ -220,8 +223,8 @@ async def read_inputs(session: AsyncSession, *, now: datetime) -> Inputs:
             if found is None:
                 found = inputs.waits[(month, muni, catchment)] = Counter()
             found[int(weeks)] += int(n)
-        for month, catchment, region, proposed, started, self_running, lapsed in groups:
-            inputs.groups[(month, catchment, region)] = Counter(
+        for month, catchment, region, muni, proposed, started, self_running, lapsed in groups:
+            inputs.groups[(month, catchment, region, muni)] = Counter(
                 proposed=int(proposed),
                 started=int(started),
                 self_running=int(self_running),

@@ -163,8 +163,11 @@ class Inputs:
     no_facilitator: dict[str, int] = field(default_factory=dict)
     #: (month, municipality, catchment slug or None) → weeks from sign-up to placement.
     waits: dict[tuple[str, str, str | None], Counter[int]] = field(default_factory=dict)
-    #: (month, catchment slug, region slug) → groups by state.
-    groups: dict[tuple[str, str, str], Counter[str]] = field(default_factory=dict)
+    #: (month, catchment slug, the organisation's region slug or None, the group's home
+    #: municipality or None) → groups by state.
+    groups: dict[tuple[str, str, str | None, str | None], Counter[str]] = field(
+        default_factory=dict
+    )
 
 
 class Cell(NamedTuple):

@@ -37,7 +37,7 @@ from figures.inputs import (
     PeopleCounts,
     collector_paused,
 )
-from figures.waits_groups import groups_cells, waits_cells
+from figures.waits_groups import follow_placed, groups_cells, waits_cells
 
 __all__ = [
     "UNKNOWN",
@@ -407,7 +407,8 @@ def release_parts(inputs: Inputs) -> Iterator[list[Cell]]:
         for cat, counts in sorted(by_tree.get(month, {}).items()):
             values, hidden = _outcome_problem(counts, cat, geo)
             cells += _cells(month, values, hidden, geo)
-        cells += others.get(month, ())
+        # Time to placement only where the month's placed is shown (figures.waits_groups).
+        cells += follow_placed(others.get(month, ()), cells)
         yield cells
     values, hidden = _snapshot_problem(inputs)
     cells = list(_cells(SNAPSHOT, values, hidden, geo))

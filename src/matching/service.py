@@ -17,10 +17,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import column, func, select, table
+from sqlalchemy import ScalarSelect, column, func, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import pool
+from intake.tables import interest
 from matching import notes
 from matching.algorithm import form_groups
 from matching.fill import Addition, OpenGroup, seated
@@ -203,6 +204,21 @@ def plan(inputs: Inputs, *, now: datetime) -> Plan:
     return form_groups(inputs.candidates, inputs.rules, now=now, facilitators=inputs.facilitators)
 
 
+def home_municipality(member_ids: Sequence[uuid.UUID]) -> ScalarSelect[Any]:
+    """The group's home municipality, for the statistics: where most of its members live as
+    it is formed, ties to the lowest number (a digital group too). Read in the group's own
+    ``INSERT`` from the member rows this run has locked, and stored once: erasing the members
+    later never moves the group in the published figures (migration 0029)."""
+    return (
+        select(interest.c.municipality_number)
+        .where(pool.among(interest.c.id, member_ids))
+        .group_by(interest.c.municipality_number)
+        .order_by(func.count().desc(), interest.c.municipality_number)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
 async def store_plan(
     session: AsyncSession,
     result: Plan,
@@ -229,6 +245,7 @@ async def store_plan(
     await store_additions(session, additions, now=now, run_id=run_id)
     for group in result.groups:
         gid = uuid.uuid4()
+        member_ids = [uuid.UUID(m) for m in group.members]
         await session.execute(
             start_group.insert().values(
                 id=gid,
@@ -238,6 +255,7 @@ async def store_plan(
                 slot=group.slot,
                 digital=group.digital,
                 facilitator_id=uuid.UUID(group.facilitator),
+                municipality_number=home_municipality(member_ids),
                 status="proposed",
                 rules=dataclasses.asdict(group.rules),
                 match_run_id=run_id,
@@ -246,7 +264,6 @@ async def store_plan(
                 updated_at=now,
             )
         )
-        member_ids = [uuid.UUID(m) for m in group.members]
         await session.execute(
             group_member.insert().values(
                 [{"group_id": gid, "interest_id": m, "joined_at": now} for m in member_ids]

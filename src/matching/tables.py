@@ -59,6 +59,12 @@ start_group = Table(
     Column("slot", String(20), nullable=False),
     Column("digital", Boolean, nullable=False),
     Column("facilitator_id", ForeignKey(facilitator.c.id)),
+    # The group's home municipality (statistics): where most of the members lived when it
+    # was formed, ties to the lowest number; set once by ``store_plan``, never rewritten, so
+    # erasing the members does not move the group in the published figures. No foreign key
+    # (as ``interest_tally``): the figure outlives registry changes. NULL only for groups
+    # formed before migration 0029 that it could not place.
+    Column("municipality_number", String(4)),
     Column("status", String(20), nullable=False, server_default=GroupState.PROPOSED.value),
     # Why: the rules that applied when the group was formed, and the run that formed it.
     Column("rules", JSONB, nullable=False),
