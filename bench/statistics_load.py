@@ -120,16 +120,26 @@ GROUP BY 1, 2, 3, 4, 5, 6
 ON CONFLICT DO NOTHING
 """
 
+#: Each group's home municipality (start_group.municipality_number, set when a group is
+#: formed) is one of its organisation's municipalities in turn; an organisation the generator
+#: left without a catchment (a third of them) takes its region's municipalities instead.
 _GROUPS = """
 INSERT INTO start_group (id, organisation_id, theme, language, slot, digital, status, rules,
-                         created_at, started_at, self_running_at)
+                         created_at, started_at, self_running_at, municipality_number)
 SELECT gen_random_uuid(), o.id, 'angst', 'no', 'tue-evening', false,
        (ARRAY['proposed', 'running', 'self_running', 'lapsed', 'closed'])[1 + g % 5], '{}',
        timestamptz '2025-01-01 00:00+01' + (g % 700) * interval '1 day',
        CASE WHEN g % 5 IN (1, 2) THEN timestamptz '2025-02-01 00:00+01' END,
-       CASE WHEN g % 5 = 2 THEN timestamptz '2025-04-01 00:00+01' END
+       CASE WHEN g % 5 = 2 THEN timestamptz '2025-04-01 00:00+01' END,
+       o.munis[1 + g % cardinality(o.munis)]
 FROM generate_series(1, :n) AS g
-JOIN (SELECT id, row_number() OVER (ORDER BY slug) AS rn FROM organisation) o
+JOIN (SELECT o.id, row_number() OVER (ORDER BY o.slug) AS rn,
+             coalesce((SELECT array_agg(c.municipality_number ORDER BY c.municipality_number)
+                       FROM catchment c WHERE c.organisation_id = o.id),
+                      (SELECT array_agg(m.number ORDER BY m.number)
+                       FROM municipality m JOIN county k ON k.number = m.county_number
+                       WHERE k.region_slug = o.region_slug)) AS munis
+      FROM organisation o) o
   ON o.rn = 1 + g % (SELECT count(*) FROM organisation)
 """
 
@@ -164,6 +174,7 @@ async def prepare(url: str, interests: int, groups: int) -> None:
     await raw.execute("ANALYZE")
     counts = await raw.fetchrow(
         "SELECT (SELECT count(*) FROM interest) AS i, (SELECT count(*) FROM start_group) AS g,"
+        " (SELECT count(*) FROM start_group WHERE municipality_number IS NOT NULL) AS homed,"
         " (SELECT sum(count) FROM interest_tally WHERE dimension = 'all') AS t,"
         " (SELECT sum(count) FROM interest_tally WHERE dimension = 'all'"
         "  AND outcome = 'lapsed') AS lapsed"
@@ -171,7 +182,8 @@ async def prepare(url: str, interests: int, groups: int) -> None:
     await raw.close()
     await engine.dispose()
     print(
-        f"data: {counts['i']} interests, {counts['g']} groups, {counts['t']} erased people "
+        f"data: {counts['i']} interests, {counts['g']} groups ({counts['homed']} with a home "
+        f"municipality), {counts['t']} erased people "
         f"in the tallies ({counts['lapsed']} of them lapsed; "
         f"{time.perf_counter() - t0:.1f} s to generate)"
     )
