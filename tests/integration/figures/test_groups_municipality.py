@@ -33,10 +33,13 @@ Time to placement (erased placed people in the tallies, organisation A):
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
+from jsonstat_validator import validate_jsonstat
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -231,3 +234,30 @@ async def test_time_to_placement_per_municipality_needs_five_and_a_shown_placed(
             ("placed", "2026-11", f"catchment:{a.slug}", "all"): 5,
         },
     )
+
+
+async def test_the_page_and_the_api_show_them_for_a_municipality_and_a_county(
+    client: httpx.AsyncClient, session: AsyncSession, cipher: ContactCipher
+) -> None:
+    await seed(session, cipher)
+    await refresh_release(session, now=NOV + timedelta(days=5))
+    bergen = (await client.get("/statistikk?area=municipality:4601&month=2026-10&lang=en")).text
+    assert re.search(r"<dt>Groups proposed</dt><dd>2</dd>", bergen), bergen
+    assert re.search(r"<dt>Of these, started</dt><dd>2</dd>", bergen)
+    assert re.search(r"<dt>Of these, running on their own</dt><dd>1</dd>", bergen)
+    # Six placed, but their count is hidden: so is the statistic (see the module's docstring).
+    assert re.search(r"<dt>Weeks to placement, median</dt><dd[^>]*>hidden</dd>", bergen)
+    county = (await client.get("/statistikk?area=county:46&month=2026-10&lang=en")).text
+    assert re.search(r"<dt>Groups proposed</dt><dd>3</dd>", county)
+    assert re.search(r"<dt>Of these, lapsed before they started</dt><dd>1</dd>", county)
+    assert re.search(r"<dt>Weeks to placement, median</dt><dd>3</dd>", county)
+    november = (await client.get("/statistikk?area=municipality:4601&month=2026-11&lang=en")).text
+    assert re.search(r"<dt>Weeks to placement, median</dt><dd>2</dd>", november)
+    assert re.search(r"<dt>Weeks within which 90 % were placed</dt><dd>6</dd>", november)
+    for table in ("groups", "time-to-placement"):
+        for level in ("municipality", "county"):
+            got = await client.get(f"/api/v1/statistics/tables/{table}?level={level}")
+            assert got.status_code == 200, (table, level)
+            assert validate_jsonstat(got.json()), (table, level)
+    csv = (await client.get("/api/v1/statistics/csv/groups?level=municipality")).text
+    assert "groups,2026-10,municipality,4632,Austrheim,lapsed,1," in csv, csv
