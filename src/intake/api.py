@@ -18,7 +18,7 @@ from litestar.params import HeaderParameter, Parameter, SkipValidation
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake import idempotency, interests, lapse, referrals, registration
+from intake import idempotency, interests, lapse, referrals
 from intake.api_common import (
     AUTH,
     READ,
@@ -32,6 +32,7 @@ from intake.api_common import (
     SuggestionsPort,
     problems,
 )
+from intake.api_hot import HotRegistration, register_public
 from intake.api_reference import ReferenceController
 from intake.choices import ChoiceChange
 from intake.crypto import ContactCipher
@@ -61,8 +62,7 @@ from intake.schemas import (
     Registered,
     StaffInterest,
 )
-from intake.web.i18n import Translator, from_accept_language, negotiate
-from intake.web.views import registered_message
+from intake.web.i18n import negotiate
 
 #: Either header carries an API key (components.securitySchemes in the OpenAPI document).
 API_KEY_SECURITY: list[dict[str, list[str]]] = [{"bearer": []}, {"apiKey": []}]
@@ -178,16 +178,6 @@ async def _idempotent(
     return Response(payload, status_code=HTTP_201_CREATED)
 
 
-def _in_language(done: Registered, request: Request[Any, Any, Any]) -> Registered:
-    """The human-readable ``message`` in the caller's ``Accept-Language`` (programs that send
-    none keep the English one); the same words the receipt page uses."""
-    lang = from_accept_language(request.headers.get("accept-language"))
-    if lang is None:
-        return done
-    message = registered_message(Translator(lang), done.organisation, served=done.served)
-    return done.model_copy(update={"message": message})
-
-
 async def _explained(
     db: AsyncSession, progress: Progress, found: list[StaffInterest], lang: str
 ) -> list[StaffInterest]:
@@ -225,6 +215,7 @@ class InterestController(Controller):
         responses=problems(*WRITE, 409),
         dto=JsonBody[InterestIn],
         return_dto=None,
+        middleware=[HotRegistration],
     )
     async def register(
         self,
@@ -232,51 +223,22 @@ class InterestController(Controller):
         data: InterestIn,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Registered]:
-        # The hot path (issue 12): one statement on the bare asyncpg connection places,
-        # claims the key and inserts, as its own transaction (registration.hot_connection);
-        # the same guarantees as _idempotent. The composition root's services are read from
-        # the app state instead of injected: Litestar resolves several dependencies of one
-        # route in an anyio task group, which cost more than the insert's own Python.
-        services = request.app.state.services
-        cipher: ContactCipher = services.cipher
-        now: datetime = services.clock()
+        # A valid request never gets here: intake.api_hot.HotRegistration serves it (issue 12).
+        # This handler documents the route and answers what is not valid, through Litestar's
+        # own validation, with the same work as the hot path.
         if idempotency_key and not idempotency.acceptable_key(idempotency_key):
             raise InvalidInterest(
                 [FieldProblem("Idempotency-Key", idempotency.KEY_RULE.split(":", 1)[0], "weak_key")]
             )
-        key = None
-        if idempotency_key:
-            key = idempotency.KeyClaim.of(
-                scope="public", key=idempotency_key, request_body=await request.body()
-            )
-        referral_id, target = None, None
-        if data.referral_code:
-            async with services.sessionmaker() as session:
-                referral_id, target = await referrals.resolve_link(
-                    session, data.referral_code, today=now.date()
-                )
-
-        def answer(done: Registered) -> Any:
-            return _in_language(done, request).model_dump(mode="json")
-
-        async with registration.hot_connection(services.sessionmaker.kw["bind"]) as hot:
-            outcome = await registration.register_in_one_trip(
-                hot,
-                data,
-                cipher=cipher,
-                source="referral" if referral_id else "self",
-                now=now,
-                answer=answer,
-                key=key,
-                preferred_org=target,
-                referral_id=referral_id,
-            )
-        if outcome.replayed is not None:
-            replay = outcome.replayed
-            return Response(
-                replay.body, status_code=replay.status, headers={"Idempotent-Replayed": "true"}
-            )
-        return Response(outcome.answer, status_code=HTTP_201_CREATED)
+        status, answer, replayed = await register_public(
+            request.app.state.services,
+            data,
+            key=idempotency_key,
+            raw_body=await request.body(),
+            accept_language=request.headers.get("accept-language"),
+        )
+        headers = {"Idempotent-Replayed": "true"} if replayed else None
+        return Response(answer, status_code=status, headers=headers)
 
     @get(
         "/{receipt_code:str}",
