@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import msgspec
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,6 +50,8 @@ def acceptable_key(key: str) -> bool:
 
 
 _CONTEXT = b"idempotency.response"
+#: The sealed answer's JSON (msgspec: a tenth of ``json.dumps``; anything not JSON as its str).
+_json = msgspec.json.Encoder(enc_hook=str).encode
 _CLAIM = insert(idempotency_key).on_conflict_do_nothing().returning(idempotency_key.c.key_hash)
 
 
@@ -81,7 +84,7 @@ class KeyClaim:
             "key_hash": self.key_hash,
             "request_hash": self.request_hash,
             "response_status": status,
-            "response_encrypted": cipher.encrypt(json.dumps(body, default=str), context=_CONTEXT),
+            "response_encrypted": cipher.encrypt(_json(body).decode(), context=_CONTEXT),
         }
 
     def replay(

@@ -49,6 +49,8 @@ def _json_bool(v: object) -> object:
 
 
 def _plain_text(v: str) -> str:
+    if v.isascii() and v.isprintable():
+        return v  # printable ASCII is in none of the forbidden categories (tested)
     if any(unicodedata.category(ch) in _FORBIDDEN_CATEGORIES for ch in v):
         raise ValueError("contains control, bidirectional or zero-width characters")
     return v

@@ -100,6 +100,11 @@ def headers_hook(*, https: bool) -> Any:
     async def add_headers(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start":
             return
+        if not https and not any(
+            name.lower() == b"content-type" and value.startswith(b"text/html")
+            for name, value in message.get("headers", ())
+        ):
+            return  # not a page: nothing to add (a JSON answer costs no header parsing)
         headers = MutableScopeHeaders.from_message(message)
         if headers.get("content-type", "").startswith("text/html"):
             for key, value in SECURITY_HEADERS.items():
