@@ -42,7 +42,7 @@ from typing import Generic, TypeVar
 
 import numpy as np
 
-from figures.elimination import PRIME, ROUNDS, draw, null_vectors
+from figures.elimination import PRIME, ROUNDS, Echelon, draw, null_vectors
 from intake.disclosure import THRESHOLD, too_small
 
 K = TypeVar("K", bound=Hashable)
@@ -103,8 +103,12 @@ def protect(
         for c in eq.cells():
             by_cell[c].append(i)
 
-    def unknown(k: K) -> bool:
-        return k in suppressed or (k in hidden_set and value(k) != 0)
+    #: What the reader does not know: the suppressed cells and the non-zero hidden ones
+    #: (grown with ``suppressed``).
+    unknown = {*suppressed, *(k for k in hidden_set if value(k) != 0)}
+    # A hidden cell of five or more may be worked out: it is no one's secret.
+    harmless = {k for k in unknown if k in hidden_set and not too_small(value(k))}
+    harmless -= derived_set
 
     def complement(eq: Equation[K]) -> K | None:
         """The smallest non-zero part still shown; the total if no part qualifies."""
@@ -124,9 +128,9 @@ def protect(
         return None
 
     base = [eq for eq in equations if eq.total not in derived_set]
-    #: Null vectors of the components already audited: a component whose equations and
-    #: unknowns did not change since the last round is not eliminated again.
-    memo: dict[tuple[int, ...], Block[K]] = {}
+    #: The echelon form of the problem, grown by each round's new unknowns (not eliminated
+    #: again: see :class:`figures.elimination.Echelon`).
+    state: Echelon[K] = Echelon(base)
     forms = {eq.total: eq.parts for eq in equations if eq.total in derived_set}
     pending = set(range(len(equations)))
     while True:
@@ -136,22 +140,17 @@ def protect(
             eq = equations[i]
             if eq.total in derived_set:  # never shown unless fixed: decided by the audit
                 continue
-            lone = [c for c in eq.cells() if unknown(c)]
-            # A hidden cell of five or more may be worked out: it is no one's secret.
-            if len(lone) != 1 or (lone[0] in hidden_set and not too_small(value(lone[0]))):
+            lone = [c for c in eq.cells() if c in unknown]
+            if len(lone) != 1 or lone[0] in harmless:
                 continue
             extra = complement(eq)
             if extra is not None:
                 suppressed.add(extra)
+                unknown.add(extra)
                 pending.update(by_cell[extra])
         # Step 3: the exact audit; complements for whatever it still finds determined.
-        unknown_now = unknown_cells(values, suppressed, hidden_set) - derived_set
-        harmless = {
-            k
-            for k in unknown_now
-            if k in hidden_set and k not in derived_set and not too_small(value(k))
-        }
-        found, fixed = audit(base, unknown_now, free=harmless, forms=forms, memo=memo)
+        unknown_now = unknown - derived_set
+        found, fixed = audit(base, unknown_now, free=harmless, forms=forms, state=state)
         found |= fixed
         exposed = [k for k in found if k in suppressed or (k in hidden_set and too_small(value(k)))]
         if not exposed:
@@ -161,6 +160,7 @@ def protect(
             extra = _nearest_complement(k, equations, by_cell, complement)
             if extra is not None:
                 suppressed.add(extra)
+                unknown.add(extra)
                 pending.update(by_cell[extra])
                 added = True
         if not added:  # pragma: no cover - every unknown has a non-zero neighbour
@@ -212,8 +212,8 @@ def determined(
     return audit(equations, unknowns, free=free)[0]
 
 
-#: What :func:`audit` keeps of a linked block between calls: its unknowns, free unknowns, the
-#: unknowns it fixes, and its random null vectors completed over its dropped equations.
+#: A linked block's audit: its unknowns, free unknowns, the unknowns it fixes, and its random
+#: null vectors completed over its dropped equations.
 Block = tuple[frozenset[K], frozenset[K], frozenset[K], list[dict[K, int]]]
 
 
@@ -223,7 +223,7 @@ def audit(
     *,
     free: Collection[K] = (),
     forms: Mapping[K, Sequence[K]] | None = None,
-    memo: dict[tuple[int, ...], Block[K]] | None = None,
+    state: Echelon[K] | None = None,
 ) -> tuple[set[K], set[K]]:
     """:func:`determined`, and which ``forms`` (name → cells, each the sum of its cells) the
     equations fix: a form is fixed iff it is zero on every null vector. The null vectors are
@@ -234,11 +234,14 @@ def audit(
     release about one per county and month): no equation of one block mentions an unknown of
     another, so the reduction, the elimination and the null vectors of a block depend on the
     block alone, and the null space of the whole is the product of the blocks' null spaces.
-    ``memo`` keeps each block's answer between calls on the same ``equations`` (keyed by the
-    block's equations, checked against its unknowns and free unknowns): when a round of
-    complements changes a few blocks, only those are audited again."""
+
+    With ``state`` (an :class:`~figures.elimination.Echelon` of these ``equations``, kept by
+    the caller between rounds whose unknowns only grow), the unknowns are added to it and the
+    null vectors read off it instead: one elimination per problem, not one per round."""
     unknown = set(unknowns)
     free_set = set(free)
+    if state is not None:
+        return _audit_grown(state, unknown, free_set, forms)
     active: dict[int, list[K]] = {}
     for i, eq in enumerate(equations):
         in_eq = [c for c in eq.cells() if c in unknown]
@@ -249,17 +252,12 @@ def audit(
     rng = Random(len(unknown) * 7_919 + len(active))
     for block in _components(active):
         block.sort()
-        key = tuple(block)
         inside = frozenset(c for i in block for c in active[i])
         free_here = frozenset(c for c in inside if c in free_set)
-        got = memo.get(key) if memo is not None else None
-        if got is None or got[0] != inside or got[1] != free_here:
-            if len(block) == 1:  # most blocks: one equation, decided on sight
-                got = _audit_single(equations[block[0]], active[block[0]], free_here, rng)
-            else:
-                got = _audit_block(equations, {i: active[i] for i in block}, inside, free_here)
-            if memo is not None:
-                memo[key] = got
+        if len(block) == 1:  # most blocks: one equation, decided on sight
+            got = _audit_single(equations[block[0]], active[block[0]], free_here, rng)
+        else:
+            got = _audit_block(equations, {i: active[i] for i in block}, inside, free_here)
         found |= got[2]
         for vec, z in zip(vectors, got[3], strict=True):
             vec.update(z)
@@ -274,6 +272,33 @@ def audit(
             if all(sum(vec.get(c, 0) for c in terms) % PRIME == 0 for vec in vectors):
                 fixed.add(name)
     return found, fixed
+
+
+def _audit_grown(
+    state: Echelon[K], unknown: set[K], free: set[K], forms: Mapping[K, Sequence[K]] | None
+) -> tuple[set[K], set[K]]:
+    """:func:`audit` on an :class:`~figures.elimination.Echelon` grown by ``unknown``."""
+    new = state.add(unknown, free)
+    rng = Random(len(unknown) * 7_919 + len(state.order))
+    # Only unknowns no null vector has moved yet (a movable one stays movable as unknowns are
+    # added: a null vector extended by zeros is one), and forms none has moved.
+    state.candidates += [c for c in new if c not in free]
+    targets = state.candidates = [c for c in state.candidates if c not in state.movable]
+    open_forms = {k: v for k, v in (forms or {}).items() if k not in state.unfixed}
+    terms = {k: [c for c in v if c in unknown] for k, v in open_forms.items()}
+    place = state.index.__getitem__
+    for _ in range(ROUNDS):
+        # Each further vector only where the ones before moved nothing.
+        wanted = {*targets, *(c for ts in terms.values() for c in ts)}
+        z = state.values(rng, sorted(wanted, key=place))
+        moved = [c for c in targets if z[c]]
+        state.movable.update(moved)
+        targets = [c for c in targets if not z[c]]
+        for name, ts in list(terms.items()):
+            if sum(z[c] for c in ts) % PRIME:
+                state.unfixed.add(name)
+                del terms[name]
+    return set(targets), set(terms)
 
 
 def _audit_single(eq: Equation[K], in_eq: list[K], free: frozenset[K], rng: Random) -> Block[K]:

@@ -8,10 +8,10 @@ this is the linear algebra alone.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from fractions import Fraction
 from random import Random
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 if TYPE_CHECKING:  # only for annotations: disclosure imports this module
     from figures.disclosure import Equation
@@ -149,3 +149,285 @@ def _echelon(matrix: list[dict[int, Number]], n_cols: int) -> list[tuple[int, di
             if not done[j] and col_rows[j]:
                 heapq.heappush(heap, (len(col_rows[j]), j))
     return out
+
+
+class Echelon(Generic[K]):
+    """An exact echelon form of a whole problem's equations that takes more unknowns as
+    complements are added (:func:`figures.disclosure.protect`'s rounds), instead of eliminating
+    the problem again each round.
+
+    Every row operation of the elimination is recorded (per pivot row: the rows it was
+    subtracted from, and the factor). When cells become unknown, their columns are taken
+    through the same operations (one pass over the record), which is what eliminating the
+    grown system from scratch would have done to them; rows that had no unknown left (the
+    reader's left null space) get entries only in the new columns and are eliminated among
+    themselves. The result is an echelon form of the grown system in exact arithmetic, so
+    the random null vectors read off it (:meth:`null_vectors`) are as exact as those of
+    :func:`null_vectors`: z_u ≠ 0 (mod P) proves that u can move.
+
+    Why this is enough: a cell that could move stays movable when more cells become unknown
+    (a null vector extended by zeros is still one), and the answer for the others is a fact
+    about the rows, whatever the order of elimination. No reduction and no components: the
+    Markowitz order pivots a column with one entry (a private unknown) on sight, which is
+    what the reduction did, and separate blocks never mix in an elimination.
+    """
+
+    def __init__(self, equations: Sequence[Equation[K]]) -> None:
+        #: Each cell's equations, with its coefficient there (+1 the total, -1 a part).
+        rows_of: dict[K, list[tuple[int, int]]] = {}
+        self._rows_of = rows_of
+        for i, eq in enumerate(equations):
+            rows_of.setdefault(eq.total, []).append((i, 1))
+            for c in eq.parts:
+                rows_of.setdefault(c, []).append((i, -1))
+        self.index: dict[K, int] = {}
+        self.cells: list[K] = []
+        #: The rows with unknowns (by equation), the pivot column of each pivoted row, the
+        #: pivoted rows in order, the operations each pivot row made: [(row, factor)].
+        self.rows: dict[int, dict[int, Number]] = {}
+        self.pivot: dict[int, int] = {}
+        self.order: list[int] = []
+        self.ops: dict[int, list[tuple[int, Number]]] = {}
+        self._col_rows: dict[int, set[int]] = {}
+        self._mod: dict[int, tuple[list[tuple[int, int]], int]] = {}
+        self._done: set[int] = set()
+        self._pivot_row: dict[int, int] = {}
+        self._place: dict[int, int] = {}
+        self._rank = {c: k for k, c in enumerate(rows_of)}
+        self._equations = equations
+        #: Rows dropped by :meth:`_reduce` (in the order dropped), the private unknown each
+        #: solves, and the row that owns each private unknown (the last dropped with it).
+        self._dropped: dict[int, int] = {}
+        self._last: dict[int, int] = {}
+        self._owner: dict[int, int] = {}
+        #: Unknowns not (yet) known to be movable, in order.
+        self.candidates: list[K] = []
+        #: Unknowns some null vector moved (they stay movable as unknowns are added) and
+        #: forms some null vector moved: not looked at again.
+        self.movable: set[K] = set()
+        self.unfixed: set[K] = set()
+
+    def add(self, cells: Iterable[K], free: Collection[K] = ()) -> list[K]:
+        """Make ``cells`` unknown (those already unknown are skipped) and eliminate; returns
+        the new ones, in a fixed order (where they first occur in the equations).
+
+        The first call also reduces the system (:meth:`_reduce`) with ``free``, the unknowns
+        that are never judged (hidden cells of five or more)."""
+        index, rank = self.index, self._rank
+        new = [c for c in cells if c not in index]
+        if not new:
+            return new
+        if all(c in rank for c in new):
+            new.sort(key=rank.__getitem__)
+        else:  # cells in no equation (a caller's own): in an order of their own
+            new.sort(key=lambda c: (rank.get(c, len(rank)), str(c)))
+        start = len(self.cells)
+        for c in new:
+            self.index[c] = len(self.cells)
+            self.cells.append(c)
+        # Each new column as it stands after the operations recorded so far.
+        columns: dict[int, dict[int, Number]] = {}
+        for c in new:
+            j = self.index[c]
+            for i, k in self._rows_of.get(c, ()):
+                col = columns.setdefault(i, {})
+                w: Number = col.get(j, 0) + k
+                if w:
+                    col[j] = w
+                else:
+                    del col[j]
+        dropped = self._dropped
+        if not start:
+            self._reduce(columns, {self.index[c] for c in free if c in self.index})
+        for i in dropped.keys() & columns.keys():
+            del columns[i]  # a dropped row stays droppable: its private unknowns absorb
+        if start:
+            # Through the recorded operations, in their order; only pivot rows the new
+            # columns reach are visited (a heap of their places in the order).
+            ops, place = self.ops, self._place
+            todo = [place[i] for i in columns if i in place]
+            heapq.heapify(todo)
+            seen = set(todo)
+            order = self.order
+            while todo:
+                r = order[heapq.heappop(todo)]
+                here = columns.get(r)
+                if not here:
+                    continue
+                for t, f in ops.get(r, ()):
+                    target = columns.setdefault(t, {})
+                    for j, v in here.items():
+                        w = target.get(j, 0) - f * v
+                        if w:
+                            target[j] = w
+                        else:
+                            target.pop(j, None)
+                    at = place.get(t)
+                    if at is not None and at not in seen:
+                        seen.add(at)
+                        heapq.heappush(todo, at)
+        col_rows = self._col_rows
+        for i, col in columns.items():
+            if not col:
+                continue
+            row = self.rows.setdefault(i, {})
+            row.update(col)
+            self._mod.pop(i, None)
+            if i not in self.pivot:
+                for j in col:
+                    col_rows.setdefault(j, set()).add(i)
+        self._eliminate(range(start, len(self.cells)))
+        return new
+
+    def _reduce(self, columns: dict[int, dict[int, Number]], free: set[int]) -> None:
+        """Drops the rows whose private unknowns (in no other row) number two or more, or
+        include a free one: those unknowns absorb any change, so the row constrains nothing
+        else; dropping one can make other unknowns private (repeat). This dissolves the
+        tree-shaped parts of a geography and halves a month's elimination. The private
+        unknowns of a dropped row are movable (one of them is solved from the row in
+        :meth:`values`, the others take any value).
+
+        Stays exact as unknowns are added: a row that enters later has only new unknowns, so
+        no unknown of a dropped row ever gains a row, and a dropped row keeps its privates."""
+        uses: dict[int, set[int]] = {}
+        for i, col in columns.items():
+            for j in col:
+                uses.setdefault(j, set()).add(i)
+        queue = list(columns)
+        gone: set[int] = set()
+        cells = self.cells
+        while queue:
+            i = queue.pop()
+            if i in gone:
+                continue
+            in_row = columns[i]
+            private = [j for j in in_row if len(uses[j]) == 1]
+            if len(private) < 2 and not any(j in free for j in private):
+                continue
+            gone.add(i)
+            self._dropped[i] = len(self._dropped)
+            self._last[i] = private[-1]
+            for j in private:
+                self._owner[j] = i
+                if j not in free:
+                    self.movable.add(cells[j])
+            for j in in_row:
+                uses[j].discard(i)
+                queue.extend(uses[j])
+
+    def _completion(self, i: int) -> tuple[list[tuple[int, int]], int] | None:
+        """A dropped row's last private unknown, solved from the row (as :func:`_solved`):
+        the row's other unknowns (as they are now) and the factor; None if the unknown's
+        coefficients there cancel (it is then in no row at all: any value)."""
+        row: dict[int, int] = {}
+        index = self.index
+        eq = self._equations[i]
+        for c, v in ((eq.total, 1), *((c, -1) for c in eq.parts)):
+            j = index.get(c)
+            if j is not None:
+                row[j] = row.get(j, 0) + v
+        if not row.get(self._last[i]):
+            return None
+        return _solved({j: v for j, v in row.items() if v}, self._last[i])
+
+    def _eliminate(self, columns: Iterable[int]) -> None:
+        """Markowitz elimination of the not yet pivoted rows on ``columns``' entries (only
+        new columns have entries in those rows), recording every operation."""
+        rows, col_rows = self.rows, self._col_rows
+        heap = [(len(col_rows[j]), j) for j in columns if col_rows.get(j)]
+        heapq.heapify(heap)
+        done = self._done
+        while heap:
+            count, p = heapq.heappop(heap)
+            rs = col_rows.get(p)
+            if p in done or not rs or count != len(rs):
+                continue
+            r = min(rs, key=lambda r: (abs(rows[r][p]) != 1, len(rows[r]), r))
+            pivot_row = rows[r]
+            a = pivot_row[p]
+            done.add(p)
+            for j in pivot_row:
+                col_rows[j].discard(r)
+            made: list[tuple[int, Number]] = []
+            for other in list(rs):
+                target = rows[other]
+                b = target[p]
+                factor: Number = b * a if a in (1, -1) else Fraction(b) / a
+                made.append((other, factor))
+                for j, v in pivot_row.items():
+                    new = target.get(j, 0) - factor * v
+                    if new:
+                        if j not in target:
+                            col_rows[j].add(other)
+                            if j not in done:
+                                heapq.heappush(heap, (len(col_rows[j]), j))
+                        target[j] = new
+                    elif j in target:
+                        del target[j]
+                        col_rows[j].discard(other)
+                        if j not in done:
+                            heapq.heappush(heap, (len(col_rows[j]), j))
+                self._mod.pop(other, None)
+            self.pivot[r] = p
+            self._place[r] = len(self.order)
+            self.order.append(r)
+            if made:
+                self.ops[r] = made
+            for j in pivot_row:
+                if j not in done and col_rows[j]:
+                    heapq.heappush(heap, (len(col_rows[j]), j))
+
+    def values(self, rng: Random, wanted: Iterable[K]) -> dict[K, int]:
+        """A random null vector (modulo the prime), evaluated on the ``wanted`` unknowns and
+        what they depend on only: back substitution on demand from each wanted pivot (after
+        the first round, a few dozen cells instead of the whole problem)."""
+        pivot_row = self._pivot_row
+        for r in self.order[len(pivot_row) :]:
+            pivot_row[self.pivot[r]] = r
+        mods = self._mod
+        rows = self.rows
+        owner, last = self._owner, self._last
+        z: dict[int, int] = {}
+        for start in map(self.index.__getitem__, wanted):
+            if start in z:
+                continue
+            stack = [start]
+            while stack:
+                j = stack[-1]
+                if j in z:
+                    stack.pop()
+                    continue
+                solved: tuple[list[tuple[int, int]], int] | None
+                p = pivot_row.get(j)
+                if p is None:
+                    d = owner.get(j)
+                    # The last private unknown of a dropped row: solved from it (the row's
+                    # unknowns are those of now: new ones may have joined it).
+                    solved = self._completion(d) if d is not None and last[d] == j else None
+                    if solved is None:  # a free column: any value
+                        z[j] = draw(rng)
+                        stack.pop()
+                        continue
+                else:
+                    solved = mods.get(p)
+                    if solved is None:
+                        solved = mods[p] = _solved(rows[p], j)
+                missing = [i for i, _ in solved[0] if i not in z]
+                if missing:
+                    stack.extend(missing)
+                    continue
+                total = 0
+                for i, v in solved[0]:
+                    total += v * z[i]
+                z[j] = total * solved[1] % PRIME
+                stack.pop()
+        cells = self.cells
+        return {cells[j]: v for j, v in z.items()}
+
+
+def _solved(row: Mapping[int, Number], p: int) -> tuple[list[tuple[int, int]], int]:
+    """A pivot row modulo the prime, as z_p = factor · Σ v·z_j: its other entries and the
+    factor −1/a (a: the pivot's coefficient)."""
+    reduced = _row_mod(row)
+    a = reduced.pop(p)
+    return list(reduced.items()), (-pow(a, -1, PRIME)) % PRIME
