@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import uuid
 import warnings
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.exc import MissingGreenlet
@@ -82,12 +82,12 @@ class AreaCache:
     def invalidate(self) -> None:
         self._areas = None
 
-    async def area(self, db: asyncpg.Connection, municipality: str) -> Area | None:
+    async def area(self, db: Trips, municipality: str) -> Area | None:
         if self._areas is None:
             self._areas = _areas(await db.fetch(_ALL_AREAS))
         return self._areas.get(municipality)
 
-    async def refresh(self, db: asyncpg.Connection, municipality: str) -> Area | None:
+    async def refresh(self, db: Trips, municipality: str) -> Area | None:
         """Re-read one municipality (one small query, as before the cache): used when the
         cached area was refused by the statement or led to a refusal, so a stale entry costs
         one query and an invalid request no more than it did without the cache."""
@@ -254,6 +254,17 @@ async def hot_connection(bind: AsyncEngine | AsyncConnection) -> AsyncIterator[a
         yield raw.driver_connection
 
 
+class Trips(Protocol):
+    """Where the registration's queries go (:func:`intake.group_commit.hot_trips`): the
+    one-trip statement with its values in :data:`_PARAMS` order, and the rare other queries."""
+
+    async def one_trip(self, args: Sequence[Any]) -> Any: ...
+
+    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]: ...
+
+    async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What the one-trip registration did. ``replayed`` is set when the Idempotency-Key was
@@ -265,7 +276,7 @@ class Outcome:
 
 
 async def register_in_one_trip(
-    db: asyncpg.Connection,
+    db: Trips,
     data: InterestIn,
     *,
     cipher: ContactCipher,
@@ -315,8 +326,7 @@ async def register_in_one_trip(
         )
         params.update(key.row(body, cipher) if key else _NO_CLAIM)
         params.update(region_name=area.region_name, serving=area.fingerprint())
-        row = await db.fetchrow(_ONE_TRIP, *(params[name] for name in _PARAMS))
-        assert row is not None
+        row = await db.one_trip(tuple(params[name] for name in _PARAMS))
         if row["inserted"]:
             return Outcome(done, body)
         if row["placed"] and key is not None:
@@ -329,7 +339,7 @@ async def register_in_one_trip(
 
 
 async def _first_answer(
-    db: asyncpg.Connection, key: idempotency.KeyClaim, cipher: ContactCipher
+    db: Trips, key: idempotency.KeyClaim, cipher: ContactCipher
 ) -> idempotency.Replay:
     first = await db.fetchrow(_FIRST_ANSWER, key.key_hash)
     if first is None:
