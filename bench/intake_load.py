@@ -219,10 +219,65 @@ async def open_loop(
     return n / elapsed, lat, codes
 
 
-def wrk_closed_loop(base: str, seconds: float) -> tuple[float, float, float, int] | None:
-    """Throughput with wrk (far lighter than a Python client), if installed."""
+_TICK = os.sysconf("SC_CLK_TCK")
+#: CPU seconds per request during each wrk run, by base URL: (server processes, PostgreSQL).
+CPU: dict[str, tuple[float, float]] = {}
+
+
+def _cpu(pids: list[int]) -> float:
+    """User + system CPU seconds of these processes so far (0 for one that is gone)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        total += (int(fields[11]) + int(fields[12])) / _TICK
+    return total
+
+
+def _tree(pid: int) -> list[int]:
+    """The process and its descendants (uvicorn's workers)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        found.append(todo.pop())
+        todo.extend(children.get(found[-1], []))
+    return found
+
+
+def _backends(url: str) -> list[int]:
+    """The PostgreSQL server processes serving the bench database (on this machine)."""
+
+    async def pids() -> list[int]:
+        conn = await asyncpg.connect(ADMIN)
+        try:
+            rows = await conn.fetch(
+                "SELECT pid FROM pg_stat_activity WHERE datname = $1", url.rsplit("/", 1)[1]
+            )
+        finally:
+            await conn.close()
+        return [r["pid"] for r in rows]
+
+    return asyncio.run(pids())
+
+
+def wrk_closed_loop(
+    base: str, seconds: float, server: int | None = None, url: str | None = None
+) -> tuple[float, float, float, int] | None:
+    """Throughput with wrk (far lighter than a Python client), if installed. With the server's
+    pid and the database URL, the CPU per request of both is noted in :data:`CPU`."""
     if shutil.which("wrk") is None:
         return None
+    processes = _tree(server) if server else []
+    backends = {pid: _cpu([pid]) for pid in _backends(url)} if url else {}
+    before = _cpu(processes)
     out = subprocess.run(
         [
             "wrk",
@@ -241,6 +296,11 @@ def wrk_closed_loop(base: str, seconds: float) -> tuple[float, float, float, int
     line = next(ln for ln in out.splitlines() if ln.startswith("WRK "))
     f = dict(kv.split("=") for kv in line.split()[1:])
     rps = int(f["requests"]) / (int(f["duration_us"]) / 1e6)
+    if server and url:
+        n = int(f["requests"])
+        # Backends that connected during the run count from zero.
+        db = sum(_cpu([pid]) - backends.get(pid, 0.0) for pid in _backends(url))
+        CPU[base] = ((_cpu(processes) - before) / n, db / n)
     return rps, int(f["p50_us"]) / 1000, int(f["p99_us"]) / 1000, int(f["errors"])
 
 
@@ -260,7 +320,7 @@ def minimal_litestar(url: str, seconds: float) -> tuple[float, float, float, int
                     break
             except OSError:
                 time.sleep(0.1)
-        return wrk_closed_loop(f"http://127.0.0.1:{port}", seconds)
+        return wrk_closed_loop(f"http://127.0.0.1:{port}", seconds, app.pid, url)
     finally:
         app.terminate()
         app.wait(timeout=30)
@@ -315,7 +375,7 @@ async def main() -> None:
         ceil = await ceiling(url, args.seconds)
         floor = await asyncio.to_thread(minimal_litestar, url, args.seconds)
         await closed_loop(port, 2)  # warm-up
-        with_wrk = await asyncio.to_thread(wrk_closed_loop, base, args.seconds)
+        with_wrk = await asyncio.to_thread(wrk_closed_loop, base, args.seconds, server.pid, url)
         rps, lat, codes = await closed_loop(port, args.seconds)
         fixed, flat, fcodes = await open_loop(port, args.rate, args.seconds)
     finally:
@@ -328,12 +388,14 @@ async def main() -> None:
             f"minimal Litestar insert (wrk, {CONCURRENCY} conns)  {f_rps:8.0f} req/s   "
             f"p50 {f50:6.1f} ms  p99 {f99:6.1f} ms   ratio {f_rps / ceil:.2f}"
         )
+        print_cpu(next((v for k, v in CPU.items() if k != base), None))
     if with_wrk is not None:
         w_rps, w50, w99, errors = with_wrk
         print(
             f"service  (wrk, {CONCURRENCY} connections)              {w_rps:8.0f} req/s   "
             f"p50 {w50:6.1f} ms  p99 {w99:6.1f} ms   ratio {w_rps / ceil:.2f}   non-2xx {errors}"
         )
+        print_cpu(CPU.get(base))
     print(
         f"service  (asyncio, {CONCURRENCY} connections)          {rps:8.0f} req/s   "
         f"p50 {pct(lat, 50):6.1f} ms  p99 {pct(lat, 99):6.1f} ms   ratio {rps / ceil:.2f}   {codes}"
@@ -342,6 +404,15 @@ async def main() -> None:
         f"service  (open loop at {args.rate:.0f}/s)              {fixed:8.0f} req/s   "
         f"p50 {pct(flat, 50):6.1f} ms  p99 {pct(flat, 99):6.1f} ms   {fcodes}"
     )
+
+
+def print_cpu(per_request: tuple[float, float] | None) -> None:
+    if per_request is not None:
+        app, db = per_request
+        print(
+            f"    CPU per request under wrk: server process {app * 1000:.3f} ms, "
+            f"PostgreSQL backends {db * 1000:.3f} ms"
+        )
 
 
 if __name__ == "__main__":

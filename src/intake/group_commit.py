@@ -54,6 +54,7 @@ class GroupCommit:
         self.engine = engine
         self.waiting: list[tuple[Sequence[Any], asyncio.Future[Any]]] = []
         self.flushing = 0
+        self._flushers: set[asyncio.Task[None]] = set()  # the loop keeps only weak references
         #: Sizes of the batches sent (tests and benchmarks read it; the last 1,000).
         self.sizes: list[int] = []
 
@@ -63,7 +64,9 @@ class GroupCommit:
         self.waiting.append((args, done))
         if self.flushing < FLUSHERS:
             self.flushing += 1
-            asyncio.get_running_loop().create_task(self._drain())
+            flusher = asyncio.get_running_loop().create_task(self._drain())
+            self._flushers.add(flusher)
+            flusher.add_done_callback(self._flushers.discard)
         return await done
 
     async def _drain(self) -> None:
