@@ -43,14 +43,18 @@ BREAKDOWNS = (
 #: place): placed, withdrawn, lapsed.
 OUTCOME_TITLES = (("placed", "Placed in a group"), ("withdrawn", "Withdrawn"), ("lapsed", "Lapsed"))
 
-#: Placed, withdrawn and lapsed by theme and by language, down to the county. Not below: at
-#: the municipality and the catchment they would add about 1.6 s to the refresh (bar: 10 s).
-#: Not by source or age band at any level: those add up to the total, and the municipality's
-#: placed and its sign-ups by source are published, so even a county's placed-by-source can be
-#: differenced against municipalities of a single source unless the audit models every
-#: municipality's source × outcome table, which costs more than the whole bar allows (see
-#: docs/statistics.md, "Limits").
-OUTCOME_LEVELS: dict[str, tuple[AreaKind, ...]] = {"theme": UPPER, "language": UPPER}
+#: Placed, withdrawn and lapsed by theme, by language and by way of sign-up, at every level
+#: (down to the municipality and the catchment). By source at every level or not at all: the
+#: municipality's placed and its sign-ups by source are published, so a county's
+#: placed-by-source alone could be differenced against municipalities of a single source;
+#: with every municipality's source × outcome table in the problem it is protected. Not by age
+#: band: its thirteen bands of small counts tie a month's problem into one large block, about
+#: 4 s more CPU per refresh on the bench (see docs/statistics.md, "Limits").
+OUTCOME_LEVELS: dict[str, tuple[AreaKind, ...]] = {
+    "theme": PEOPLE,
+    "language": PEOPLE,
+    "source": PEOPLE,
+}
 
 TABLES: dict[str, StatTable] = {
     t.id: t
@@ -151,6 +155,9 @@ TableId = Literal[
     "withdrawn-by-language",
     "lapsed-by-theme",
     "lapsed-by-language",
+    "placed-by-source",
+    "withdrawn-by-source",
+    "lapsed-by-source",
     "unmet",
     "waiting",
     "waiting-by-theme",

@@ -130,7 +130,9 @@ def protect(
     base = [eq for eq in equations if eq.total not in derived_set]
     #: The echelon form of the problem, grown by each round's new unknowns (not eliminated
     #: again: see :class:`figures.elimination.Echelon`).
-    state: Echelon[K] = Echelon(base)
+    state: Echelon[K] = Echelon(
+        equations, by_cell, skip={i for i, eq in enumerate(equations) if eq.total in derived_set}
+    )
     forms = {eq.total: eq.parts for eq in equations if eq.total in derived_set}
     pending = set(range(len(equations)))
     while True:

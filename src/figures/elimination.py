@@ -172,14 +172,23 @@ class Echelon(Generic[K]):
     what the reduction did, and separate blocks never mix in an elimination.
     """
 
-    def __init__(self, equations: Sequence[Equation[K]]) -> None:
-        #: Each cell's equations, with its coefficient there (+1 the total, -1 a part).
-        rows_of: dict[K, list[tuple[int, int]]] = {}
+    def __init__(
+        self,
+        equations: Sequence[Equation[K]],
+        rows_of: Mapping[K, Sequence[int]] | None = None,
+        skip: Collection[int] = (),
+    ) -> None:
+        """``rows_of``: each cell's equations (an index the caller may already have, in
+        the order of the equations; made here if not given); ``skip``: equations that are
+        not rows (a catchment's: judged as forms)."""
+        if rows_of is None:
+            made: dict[K, list[int]] = {}
+            for i, eq in enumerate(equations):
+                for c in eq.cells():
+                    made.setdefault(c, []).append(i)
+            rows_of = made
         self._rows_of = rows_of
-        for i, eq in enumerate(equations):
-            rows_of.setdefault(eq.total, []).append((i, 1))
-            for c in eq.parts:
-                rows_of.setdefault(c, []).append((i, -1))
+        self._skip = frozenset(skip)
         self.index: dict[K, int] = {}
         self.cells: list[K] = []
         #: The rows with unknowns (by equation), the pivot column of each pivoted row, the
@@ -214,7 +223,8 @@ class Echelon(Generic[K]):
         The first call also reduces the system (:meth:`_reduce`) with ``free``, the unknowns
         that are never judged (hidden cells of five or more)."""
         index, rank = self.index, self._rank
-        new = [c for c in cells if c not in index]
+        new = list(cells - index.keys() if isinstance(cells, (set, frozenset)) else cells)
+        new = [c for c in new if c not in index]
         if not new:
             return new
         if all(c in rank for c in new):
@@ -227,11 +237,14 @@ class Echelon(Generic[K]):
             self.cells.append(c)
         # Each new column as it stands after the operations recorded so far.
         columns: dict[int, dict[int, Number]] = {}
+        equations, skip = self._equations, self._skip
         for c in new:
             j = self.index[c]
-            for i, k in self._rows_of.get(c, ()):
+            for i in self._rows_of.get(c, ()):
+                if i in skip:
+                    continue
                 col = columns.setdefault(i, {})
-                w: Number = col.get(j, 0) + k
+                w: Number = col.get(j, 0) + (1 if equations[i].total == c else -1)
                 if w:
                     col[j] = w
                 else:
@@ -280,12 +293,16 @@ class Echelon(Generic[K]):
         return new
 
     def _reduce(self, columns: dict[int, dict[int, Number]], free: set[int]) -> None:
-        """Drops the rows whose private unknowns (in no other row) number two or more, or
-        include a free one: those unknowns absorb any change, so the row constrains nothing
-        else; dropping one can make other unknowns private (repeat). This dissolves the
-        tree-shaped parts of a geography and halves a month's elimination. The private
-        unknowns of a dropped row are movable (one of them is solved from the row in
-        :meth:`values`, the others take any value).
+        """Drops the rows with a private unknown (in no other row); dropping one can make
+        other unknowns private (repeat). This dissolves the tree-shaped parts of a geography
+        and decouples the measures wherever a rest (still waiting) is unknown.
+
+        * Two or more private unknowns, or a free one: they absorb any change, so the row
+          constrains nothing else; its non-free private unknowns are movable (one of them is
+          solved from the row in :meth:`values`, the others take any value).
+        * Exactly one (a rest, those served): the row only defines it from the others and
+          constrains nothing else; it is judged on the null vectors completed over the row
+          (solved from it in :meth:`values`): fixed iff zero on all of them, exact.
 
         Stays exact as unknowns are added: a row that enters later has only new unknowns, so
         no unknown of a dropped row ever gains a row, and a dropped row keeps its privates."""
@@ -294,26 +311,32 @@ class Echelon(Generic[K]):
             for j in col:
                 uses.setdefault(j, set()).add(i)
         queue = list(columns)
+        queued = set(queue)
         gone: set[int] = set()
         cells = self.cells
         while queue:
             i = queue.pop()
+            queued.discard(i)
             if i in gone:
                 continue
             in_row = columns[i]
             private = [j for j in in_row if len(uses[j]) == 1]
-            if len(private) < 2 and not any(j in free for j in private):
+            if not private:
                 continue
             gone.add(i)
             self._dropped[i] = len(self._dropped)
             self._last[i] = private[-1]
+            lone = len(private) == 1 and private[0] not in free
             for j in private:
                 self._owner[j] = i
-                if j not in free:
+                if not lone and j not in free:
                     self.movable.add(cells[j])
             for j in in_row:
                 uses[j].discard(i)
-                queue.extend(uses[j])
+                for k in uses[j]:
+                    if k not in queued:
+                        queued.add(k)
+                        queue.append(k)
 
     def _completion(self, i: int) -> tuple[list[tuple[int, int]], int] | None:
         """A dropped row's last private unknown, solved from the row (as :func:`_solved`):
@@ -359,20 +382,17 @@ class Echelon(Generic[K]):
                     if new:
                         if j not in target:
                             col_rows[j].add(other)
-                            if j not in done:
-                                heapq.heappush(heap, (len(col_rows[j]), j))
                         target[j] = new
                     elif j in target:
                         del target[j]
                         col_rows[j].discard(other)
-                        if j not in done:
-                            heapq.heappush(heap, (len(col_rows[j]), j))
                 self._mod.pop(other, None)
             self.pivot[r] = p
             self._place[r] = len(self.order)
             self.order.append(r)
             if made:
                 self.ops[r] = made
+            # Every column whose count changed is in the pivot row: queued once, as it is now.
             for j in pivot_row:
                 if j not in done and col_rows[j]:
                     heapq.heappush(heap, (len(col_rows[j]), j))

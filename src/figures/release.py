@@ -4,15 +4,18 @@ Pure: the refresh job reads the counts (:mod:`figures.aggregate`) and stores wha
 
 The cells of one release are protected together wherever a reader could link them:
 
-* **the monthly flow problem**, one per month of sign-up: sign-ups, unmet demand, placed and
-  withdrawn across the geography (a county is the sum of its municipalities …; sign-ups,
-  placed and withdrawn also for catchments, derived sums of municipalities), the additive
-  breakdowns of sign-ups by source and by age band, and the identities that tie them: a
+* **the monthly flow problem**, one per month of sign-up: sign-ups, unmet demand, placed,
+  withdrawn and lapsed across the geography (a county is the sum of its municipalities …;
+  all but unmet demand also for catchments, derived sums of municipalities), the additive
+  breakdowns by source (sign-ups and their outcomes, at every level: every municipality's
+  source × outcome table) and by age band (sign-ups), and the identities that tie them: a
   municipality's sign-ups are its unmet demand plus those served (a hidden cell), an area's
-  sign-ups (municipalities included) are placed + withdrawn + the rest (hidden; still waiting
-  or being offered a place);
+  sign-ups, in all and per source, are placed + withdrawn + lapsed + the rest (hidden; still
+  waiting or being offered a place);
 * **one problem per theme and per language and month**: a person may choose several themes, so
-  theme counts add up across the geography but not to the total — each theme is its own tree;
+  theme counts add up across the geography but not to the total — each theme is its own
+  problem (sign-ups and their outcomes, each a tree down to the municipality and the
+  catchment, tied by the same identity);
 * **the snapshot problem**: waiting now and waiting with no facilitator for their theme (the rest
   of the waiting is a hidden cell), and one tree per theme of those waiting now.
 

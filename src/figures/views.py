@@ -5,6 +5,7 @@ console can render the same partial (``_area_figures.html``) from the same funct
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from markupsafe import Markup
@@ -31,6 +32,21 @@ class Chart:
     rows: list[Bar]
 
 
+@dataclass(frozen=True, slots=True)
+class OutcomeTable:
+    """What became of a month's sign-ups, by one breakdown: a row per category (sign-ups,
+    placed, withdrawn, lapsed), every figure protected like any other cell."""
+
+    table_id: str  # 'outcomes-by-source', the section's id
+    caption: str
+    column: str  # heading of the category column
+    rows: list[tuple[str, list[Value]]]
+
+
+#: The figures of an outcome table's row, in its columns' order.
+OUTCOME_COLUMNS = ("signups", "placed", "withdrawn", "lapsed")
+
+
 @dataclass
 class AreaView:
     title: str
@@ -40,6 +56,9 @@ class AreaView:
     snapshot: list[KeyFigure] = field(default_factory=list)
     groups: list[KeyFigure] = field(default_factory=list)
     charts: list[Chart] = field(default_factory=list)
+    outcomes: list[OutcomeTable] = field(default_factory=list)
+    #: The outcome tables' column headings (sign-ups, placed, withdrawn, lapsed).
+    outcome_columns: list[str] = field(default_factory=list)
 
 
 def _theme_names(lang: str) -> dict[str, str]:
@@ -58,6 +77,40 @@ def _ranked(bars: list[Bar]) -> list[Bar]:
     so they are listed by name)."""
     shown = sorted((b for b in bars if not b.suppressed), key=lambda b: (-(b.value or 0), b.label))
     return shown + sorted((b for b in bars if b.suppressed), key=lambda b: b.label)
+
+
+def _source_names(t: Translator) -> dict[str, str]:
+    return {
+        "source:self": t.gettext("Signed up themselves"),
+        "source:staff": t.gettext("Added by staff"),
+        "source:referral:other": t.gettext("Referred (other course)"),
+    }
+
+
+def _source_label(category: str, names: dict[str, str], t: Translator) -> str:
+    if category in names:
+        return names[category]
+    kind = category.removeprefix("source:referral:")
+    if kind != category:  # a course kind: KID, KIB, Starthjelp …
+        return t.gettext("Referred after a course (%(kind)s)", kind=kind)
+    return category.split(":", 1)[-1]
+
+
+def _outcomes(
+    figures: AreaFigures, dimension: str, caption: str, column: str, label: Callable[[str], str]
+) -> OutcomeTable | None:
+    """The area's sign-ups of the month by ``dimension`` and what became of them, a row per
+    category with sign-ups (shown or hidden), in the categories' order (a fixed order says
+    nothing about hidden figures)."""
+    tables = [f"{m}-by-{dimension}" for m in OUTCOME_COLUMNS]
+    if not all(t in TABLES and figures.kind in TABLES[t].levels for t in tables):
+        return None
+    f = figures.figures
+    cats = sorted(f.get(tables[0], {}))
+    if not cats:
+        return None
+    rows = [(label(c), [f.get(t, {}).get(c, Value(0)) for t in tables]) for c in cats]
+    return OutcomeTable(f"outcomes-by-{dimension}", caption, column, rows)
 
 
 def _age_order(category: str) -> int:
@@ -179,6 +232,35 @@ def area_view(
                 hidden,
             )
         )
+    view.outcome_columns = [
+        t.gettext("Sign-ups"),
+        t.gettext("Placed"),
+        t.gettext("Withdrawn"),
+        t.gettext("Lapsed"),
+    ]
+    sources = _source_names(t)
+    themes_named = _theme_names(t.lang)
+    for outcome in (
+        _outcomes(
+            figures,
+            "source",
+            t.gettext("What became of them in %(area)s, by way of sign-up", area=name),
+            t.gettext("Way of sign-up"),
+            lambda c: _source_label(c, sources, t),
+        ),
+        _outcomes(
+            figures,
+            "theme",
+            t.gettext(
+                "What became of them in %(area)s, by theme (a person may choose several)",
+                area=name,
+            ),
+            t.gettext("Theme"),
+            lambda c: themes_named.get(c, c.split(":", 1)[-1]),
+        ),
+    ):
+        if outcome is not None:
+            view.outcomes.append(outcome)
     if figures.parts:
         bars = _ranked(
             [

@@ -74,6 +74,25 @@ async def test_statistics_page_is_accessible_at_phone_width(
     await page.context.close()
 
 
+@pytest.mark.parametrize("lang", LANGS)
+async def test_a_municipalitys_outcome_tables_fit_a_phone(
+    site: Site, release: None, browser: Any, lang: str
+) -> None:
+    """What became of the month's sign-ups, by way of sign-up and by theme (five columns):
+    no axe violation, nothing wider than 375 px."""
+    page = await phone(browser)
+    await page.goto(f"{site.url}/statistikk?area=municipality:{MUNI}&lang={lang}")
+    assert await page.locator("table.figures-outcomes").count() == 2
+    assert await page.locator("table.figures-outcomes thead th").count() == 10
+    violations = await axe_violations(page)
+    assert violations == [], violations
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, width
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SHOTS / f"statistikk-outcomes-{lang}-375.png"), full_page=True)
+    await page.context.close()
+
+
 async def test_choosing_an_area_works_without_javascript(
     site: Site, release: None, browser: Any
 ) -> None:
@@ -92,7 +111,7 @@ async def test_choosing_an_area_works_without_javascript(
     # modules' small counts elsewhere can make complementary suppression hide it as well (the
     # exact figures are checked against a hand-computed fixture in tests/integration/figures).
     assert (await signups.inner_text()).strip() in ("9", "hidden")
-    grief = page.locator("table.figures-table tr", has_text="Grief")
+    grief = page.locator("table.figures-table:not(.figures-outcomes) tr", has_text="Grief")
     assert "hidden" in (await grief.inner_text())
     await page.screenshot(path=str(SHOTS / "statistikk-municipality-en-375-nojs.png"),
                           full_page=True)  # fmt: skip

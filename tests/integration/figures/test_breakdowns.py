@@ -62,6 +62,22 @@ EXPECTED: dict[tuple[str, str, str, str], int | None] = {
     ("placed-by-theme", "2026-10", "nation:NO", "theme:sorg"): 0,
     ("placed-by-language", "2026-10", "nation:NO", "language:no"): None,
     ("lapsed", "2026-10", "nation:NO", "all"): 0,
+    # Everyone of the fixture signed up themselves ('self'): by source as in all.
+    ("placed-by-source", "2026-11", "nation:NO", "source:self"): 6,
+    ("placed-by-source", "2026-11", "municipality:4601", "source:self"): 6,
+    ("withdrawn-by-source", "2026-09", "municipality:4601", "source:self"): 5,
+    ("lapsed-by-source", "2026-08", "municipality:4601", "source:self"): 5,
+    ("lapsed-by-source", "2026-08", "county:46", "source:self"): 5,
+    ("lapsed-by-source", "2026-07", "municipality:4601", "source:self"): None,
+    ("withdrawn-by-source", "2026-07", "nation:NO", "source:self"): None,
+    ("placed-by-source", "2026-10", "municipality:4601", "source:self"): None,
+    ("placed-by-source", "2026-10", "municipality:4632", "source:self"): 0,
+    # By theme and language below the county: Bergen's own.
+    ("placed-by-theme", "2026-11", "municipality:4601", "theme:angst"): 6,
+    ("placed-by-language", "2026-11", "municipality:4601", "language:no"): 6,
+    ("lapsed-by-theme", "2026-08", "municipality:4601", "theme:angst"): 5,
+    ("lapsed-by-theme", "2026-07", "municipality:4601", "theme:angst"): None,
+    ("placed-by-theme", "2026-10", "municipality:4601", "theme:angst"): None,
     ("waiting-by-source", "now", "nation:NO", "source:self"): 19,
     ("waiting-by-source", "now", "municipality:4601", "source:self"): 10,
     ("waiting-by-source", "now", "municipality:3405", "source:self"): None,
@@ -90,6 +106,10 @@ async def test_new_tables_match_the_hand_computed_fixture(
         ("lapsed", "2026-08", a, "all"): 5,  # org A serves Bergen alone
         ("lapsed", "2026-07", a, "all"): None,
         ("waiting-by-age", "now", a, "age:33-37"): 10,
+        # Org A serves Bergen alone: its catchment is Bergen, which the release shows.
+        ("placed-by-source", "2026-11", a, "source:self"): 6,
+        ("lapsed-by-theme", "2026-08", a, "theme:angst"): 5,
+        ("lapsed-by-source", "2026-07", a, "source:self"): None,
     }
     for key, want in expected.items():
         assert cells.get(key, (0, False)) == (want, want is None), key
@@ -97,15 +117,14 @@ async def test_new_tables_match_the_hand_computed_fixture(
         if table in NEW_TABLES:
             assert suppressed == (value is None)
             assert value is None or value == 0 or value >= 5, table
-    # Outcomes by theme and language stop at the county.
-    assert not [
-        k
+    # Outcomes by theme, language and source reach the municipality and the catchment; not
+    # by age band (at no level).
+    assert {
+        k[2].split(":")[0]
         for k in cells
-        if k[0] in NEW_TABLES
-        and "-by-" in k[0]
-        and k[0].startswith(("placed", "withdrawn", "lapsed"))
-        and k[2].split(":")[0] in ("municipality", "catchment")
-    ]
+        if k[0].startswith(("placed-by", "withdrawn-by", "lapsed-by"))
+    } >= {"municipality", "catchment"}
+    assert not [k for k in cells if k[0].endswith("-by-age") and not k[0].startswith(("s", "w"))]
 
 
 async def test_every_new_table_on_every_endpoint(
@@ -117,7 +136,10 @@ async def test_every_new_table_on_every_endpoint(
     await release(session, cipher)
     listing = {t["id"]: t for t in (await client.get("/api/v1/statistics")).json()["tables"]}
     assert set(NEW_TABLES) <= set(listing)
-    assert listing["placed-by-theme"]["levels"] == ["nation", "region", "county"]
+    every = ["nation", "region", "county", "municipality", "catchment"]
+    assert listing["placed-by-theme"]["levels"] == every
+    assert listing["lapsed-by-source"]["levels"] == every
+    assert "placed-by-age" not in listing
     for table in NEW_TABLES:
         for level in TABLES[table].levels:
             data = (await client.get(f"/api/v1/statistics/tables/{table}?level={level}")).json()
@@ -143,8 +165,10 @@ async def test_every_new_table_on_every_endpoint(
                     assert (row["value"], row["status"]) == (
                         ("", "suppressed") if want is None else (str(want), "")
                     ), (t, period, area)
-    wrong = await client.get("/api/v1/statistics/tables/placed-by-theme?level=municipality")
+    wrong = await client.get("/api/v1/statistics/tables/unmet?level=catchment")
     assert wrong.status_code == 422
+    missing = await client.get("/api/v1/statistics/tables/placed-by-age?level=county")
+    assert missing.status_code == 404
 
 
 async def test_the_page_shows_lapsed_waiting_by_age_and_a_catchments_municipalities(
@@ -166,3 +190,22 @@ async def test_the_page_shows_lapsed_waiting_by_age_and_a_catchments_municipalit
     assert f'<a class="ds-link" href="{link}">Bergen</a>' in page, page
     # A municipality's page lists no members.
     assert "figures-members" not in august
+
+
+async def test_the_page_shows_what_became_of_a_months_sign_ups_by_source_and_theme(
+    client: httpx.AsyncClient, session: AsyncSession, cipher: ContactCipher
+) -> None:
+    """A municipality's page: the month's sign-ups by way of sign-up and by theme, and of
+    these placed, withdrawn and lapsed, from the release's cells (hidden where suppressed)."""
+    await release(session, cipher)
+    nov = (await client.get("/statistikk?area=municipality:4601&month=2026-11&lang=en")).text
+    assert "What became of them in Bergen, by way of sign-up" in nov, nov
+    num = '<td class="num">{}</td>'
+    row = '<tr><th scope="row">{}</th>' + num * 4 + "</tr>"
+    assert row.format("Signed up themselves", 11, 6, 0, 0) in nov, nov
+    assert "What became of them in Bergen, by theme" in nov
+    july = (await client.get("/statistikk?area=municipality:4601&month=2026-07&lang=en")).text
+    # July: 7 sign-ups, 4 withdrawn and 3 lapsed, both hidden (and so the sign-ups stay).
+    assert row.format("Signed up themselves", 7, 0, "hidden", "hidden") in july, july
+    nb = (await client.get("/statistikk?area=municipality:4601&month=2026-11&lang=nb")).text
+    assert "Meldte seg på selv" in nb

@@ -299,7 +299,10 @@ def test_a_months_flow_with_lapsed_and_breakdowns_is_safe(
     for measure in ("signups", *OUTCOMES):
         reader.additive(measure, SOURCES)
         reader.additive(measure, AGES)
-    known_zero = {("rest", "all", kind, code) for kind, code in reader.areas()} | {
+    # The release states sign-ups = placed + withdrawn + lapsed + the rest for every source
+    # at every area (the outcomes by source are published there): a zero rest is known.
+    rests = ("all", *SOURCES) if "placed-by-source" in TABLES else ("all",)
+    known_zero = {("rest", r, kind, code) for r in rests for kind, code in reader.areas()} | {
         ("served", "all", "municipality", m) for m in geo.county_of
     }
     reader.check(values, suppressed, known_zero)
@@ -307,13 +310,13 @@ def test_a_months_flow_with_lapsed_and_breakdowns_is_safe(
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(months())
-def test_a_themes_outcomes_down_to_the_county_are_safe(
+def test_a_themes_outcomes_at_every_level_are_safe(
     month: tuple[Geography, list[Person]],
 ) -> None:
-    """One theme of one month (``_outcome_problem``): sign-ups by theme at every level,
-    placed/withdrawn/lapsed by theme down to the county. Placed by theme per municipality is
-    never published, but the reader has it (and the rest) as variables: each municipality's
-    sign-ups for the theme are its outcomes, and each outcome adds up to the county's."""
+    """One theme of one month (``_outcome_problem``): sign-ups and placed/withdrawn/lapsed
+    by theme at every level, the municipality and the catchment included. The rest (still
+    waiting) is never published, but the reader has it as a variable; where it is zero the
+    release treats it as known, and so does the reader here."""
     geo, people = month
     by_theme: dict[str, list[tuple[str, PeopleCounts]]] = defaultdict(list)
     for (muni, cat), n in counts_of(people, 3).items():
@@ -328,7 +331,7 @@ def test_a_themes_outcomes_down_to_the_county_are_safe(
         for measure in ("signups", *OUTCOMES):
             reader.trees(measure, theme)
         reader.identity(theme)
-        known_zero = {("rest", theme, k, c) for k, c in reader.areas() if k != "municipality"}
+        known_zero = {("rest", theme, k, c) for k, c in reader.areas()}
         reader.check(values, suppressed, known_zero)
 
 
@@ -393,12 +396,11 @@ LEAK = [
 def test_outcomes_by_source_down_to_the_county_alone_would_leak(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Why placed, withdrawn and lapsed are not published by source or age band: down to the
-    county only, the release's equations miss what the municipalities' own figures tell (a
-    municipality whose every sign-up came one way has all its outcomes that way), and a
-    suppressed county cell (lapsed through staff in county 11, 10 people) can be worked out.
-    Modelling every municipality's source × outcome table would be safe but costs more than
-    the refresh may take (docs/statistics.md, "Limits")."""
+    """Why placed, withdrawn and lapsed by source are published at every level or not at
+    all: down to the county only, the release's equations miss what the municipalities' own
+    figures tell (a municipality whose every sign-up came one way has all its outcomes that
+    way), and a suppressed county cell (lapsed through staff in county 11, 10 people) can be
+    worked out. (By age band the same; the release publishes neither at the county alone.)"""
     import figures.release as release
     from figures.catalogue import UPPER, StatTable
 
@@ -411,6 +413,12 @@ def test_outcomes_by_source_down_to_the_county_alone_would_leak(
         levels = tuple(release._LEVELS[(m, dimension)] for m in release._FLOW)
         monkeypatch.setitem(release._FLOW_LEVELS, dimension, levels)
         monkeypatch.setitem(release._IDENTITY_LEVELS, dimension, frozenset(UPPER))
+    inner = test_a_months_flow_with_lapsed_and_breakdowns_is_safe.hypothesis.inner_test  # type: ignore[attr-defined]
+    with pytest.raises(AssertionError, match=r"lapsed.*source:staff.*county.*recoverable"):
+        inner(leak_month())
+
+
+def leak_month() -> tuple[Geography, list[Person]]:
     geo = Geography(
         {m: m[:2] for m in ("000", "001", "002", "100", "101", "102", "110", "111")},
         {"00": "r0", "10": "r1", "11": "r1"},
@@ -420,6 +428,19 @@ def test_outcomes_by_source_down_to_the_county_alone_would_leak(
         for muni, source, age, outcome, n in LEAK
         for _ in range(n)
     ]
-    inner = test_a_months_flow_with_lapsed_and_breakdowns_is_safe.hypothesis.inner_test  # type: ignore[attr-defined]
-    with pytest.raises(AssertionError, match=r"lapsed.*source:staff.*county.*recoverable"):
-        inner((geo, people))
+    return geo, people
+
+
+def test_the_release_protects_the_leaking_month_with_outcomes_by_source_at_every_level() -> None:
+    """The same people with the release as published: placed, withdrawn and lapsed by source
+    at every level, every municipality's source × outcome table in the month's problem. No
+    suppressed cell can be worked out (the LP check of the property test above), and the
+    county cell that leaked is published and protected."""
+    assert set(TABLES["lapsed-by-source"].levels) >= {"county", "municipality", "catchment"}
+    geo, people = leak_month()
+    test_a_months_flow_with_lapsed_and_breakdowns_is_safe.hypothesis.inner_test((geo, people))  # type: ignore[attr-defined]
+    rows = [(m, cat, n) for (m, cat), n in counts_of(people, None).items()]
+    values, suppressed = _flow_problem(rows, geo)
+    cell = ("lapsed", "source:staff", "county", "11")
+    assert values[cell] == 10
+    assert cell in suppressed
