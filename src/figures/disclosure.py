@@ -98,10 +98,11 @@ def protect(
         if k not in hidden_set and k not in all_derived and too_small(v)
     )
     suppressed = set(primary)
-    by_cell: dict[K, list[int]] = defaultdict(list)
+    by_cell: dict[K, list[int]] = {}
     for i, eq in enumerate(equations):
-        for c in eq.cells():
-            by_cell[c].append(i)
+        by_cell.setdefault(eq.total, []).append(i)
+        for c in eq.parts:
+            by_cell.setdefault(c, []).append(i)
 
     #: What the reader does not know: the suppressed cells and the non-zero hidden ones
     #: (grown with ``suppressed``).
@@ -142,7 +143,9 @@ def protect(
             eq = equations[i]
             if eq.total in derived_set:  # never shown unless fixed: decided by the audit
                 continue
-            lone = [c for c in eq.cells() if c in unknown]
+            lone = [c for c in eq.parts if c in unknown]
+            if eq.total in unknown:
+                lone.append(eq.total)
             if len(lone) != 1 or lone[0] in harmless:
                 continue
             extra = complement(eq)

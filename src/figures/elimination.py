@@ -209,6 +209,7 @@ class Echelon(Generic[K]):
         self._dropped: dict[int, int] = {}
         self._last: dict[int, int] = {}
         self._owner: dict[int, int] = {}
+        self._completed: dict[int, tuple[list[tuple[int, int]], int] | None] = {}
         #: Unknowns not (yet) known to be movable, in order.
         self.candidates: list[K] = []
         #: Unknowns some null vector moved (they stay movable as unknowns are added) and
@@ -232,6 +233,7 @@ class Echelon(Generic[K]):
         else:  # cells in no equation (a caller's own): in an order of their own
             new.sort(key=lambda c: (rank.get(c, len(rank)), str(c)))
         start = len(self.cells)
+        self._completed.clear()  # a dropped row may have gained unknowns
         for c in new:
             self.index[c] = len(self.cells)
             self.cells.append(c)
@@ -341,17 +343,28 @@ class Echelon(Generic[K]):
     def _completion(self, i: int) -> tuple[list[tuple[int, int]], int] | None:
         """A dropped row's last private unknown, solved from the row (as :func:`_solved`):
         the row's other unknowns (as they are now) and the factor; None if the unknown's
-        coefficients there cancel (it is then in no row at all: any value)."""
-        row: dict[int, int] = {}
-        index = self.index
+        coefficients there cancel (it is then in no row at all: any value). Kept until
+        unknowns are added."""
+        if i in self._completed:
+            return self._completed[i]
         eq = self._equations[i]
-        for c, v in ((eq.total, 1), *((c, -1) for c in eq.parts)):
+        index = self.index
+        row: dict[int, int] = {}
+        j = index.get(eq.total)
+        if j is not None:
+            row[j] = 1
+        for c in eq.parts:
             j = index.get(c)
             if j is not None:
-                row[j] = row.get(j, 0) + v
-        if not row.get(self._last[i]):
-            return None
-        return _solved({j: v for j, v in row.items() if v}, self._last[i])
+                row[j] = row.get(j, 0) - 1
+        a = row.pop(self._last[i], 0)
+        got = (
+            ([(j, v % PRIME) for j, v in row.items() if v], (-pow(a, -1, PRIME)) % PRIME)
+            if a
+            else None
+        )
+        self._completed[i] = got
+        return got
 
     def _eliminate(self, columns: Iterable[int]) -> None:
         """Markowitz elimination of the not yet pivoted rows on ``columns``' entries (only
