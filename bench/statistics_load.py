@@ -16,7 +16,11 @@ groups in every state, then:
    ``figures.release`` and with the one of git revision REV (the baseline), interleaved
    ``--builds`` times, and prints the CPU of each and their cells (what a change to the
    release costs, measured in one run: the machine is shared, so separate runs differ);
-4. with ``--audit N``: the disclosure audit of the first N months' flow problems (the largest
+4. with ``--package-against REV``: the same for the whole ``figures`` package of revision REV
+   (catalogue, disclosure control and all: what a round of new tables and a faster audit cost
+   together), each build in a fresh process (``--builds`` rounds, interleaved), from the same
+   inputs;
+5. with ``--audit N``: the disclosure audit of the first N months' flow problems (the largest
    linked blocks of the release), the sparse null-space method against the dense SVD it
    replaced (the baseline, same systems, same run), and checks that both find the same cells.
 """
@@ -283,6 +287,64 @@ async def compare_builds(maker: async_sessionmaker[Any], rev: str, rounds: int) 
         )
 
 
+_CHILD = """
+import gc, pickle, sys, time
+import figures.release as release
+inputs = pickle.load(open(sys.argv[1], "rb"))
+gc.collect()
+cpu0 = time.process_time()
+with release.collector_paused():
+    try:
+        cells = release.build_release(inputs)
+    except (ValueError, TypeError):  # an older tree's groups key: groups are not protected
+        inputs.groups = {}
+        cpu0 = time.process_time()
+        cells = release.build_release(inputs)
+print(time.process_time() - cpu0, len(cells), sum(1 for c in cells if c.suppressed))
+"""
+
+
+async def compare_packages(maker: async_sessionmaker[Any], rev: str, rounds: int) -> None:
+    """The release built from the same inputs by this tree's ``figures`` package and by the
+    one of revision ``rev``, each in a fresh process, interleaved: CPU seconds and cells."""
+    import pickle
+
+    async with maker() as session:
+        inputs = await read_inputs(session, now=utc_now())
+    _package_builds(pickle.dumps(inputs), rev, rounds)
+
+
+def _package_builds(inputs: bytes, rev: str, rounds: int) -> None:
+    """:func:`compare_packages`' builds (blocking: the bench waits for them anyway)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "inputs.pickle"
+        data.write_bytes(inputs)
+        archive = subprocess.run(
+            ["git", "archive", rev, "src/figures"], cwd=ROOT, check=True, capture_output=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        trees = {"this tree": str(ROOT / "src"), f"figures of {rev}": f"{tmp}/src:{ROOT / 'src'}"}
+        times: dict[str, list[float]] = {name: [] for name in trees}
+        made: dict[str, str] = {}
+        for _ in range(rounds):
+            for name, path in trees.items():
+                out = subprocess.run(
+                    [sys.executable, "-c", _CHILD, str(data)],
+                    env={**os.environ, "PYTHONPATH": path},
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                ).stdout.split()
+                times[name].append(float(out[0]))
+                made[name] = f"cells {out[1]}, suppressed {out[2]}"
+    print(f"load average {os.getloadavg()[0]:.1f}; build CPU s, {rounds} interleaved rounds:")
+    for name, ts in times.items():
+        runs = " ".join(f"{t:.2f}" for t in ts)
+        print(f"  {name:<24} {runs}  (best {min(ts):.2f}); {made[name]}")
+
+
 async def main(args: argparse.Namespace) -> int:
     url = ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + "/" + DB
     await prepare(url, args.interests, args.groups)
@@ -322,6 +384,8 @@ async def main(args: argparse.Namespace) -> int:
     ok &= max(runs) < REFRESH_BUDGET_S
     if args.build_against:
         await compare_builds(maker, args.build_against, args.builds)
+    if args.package_against:
+        await compare_packages(maker, args.package_against, args.builds)
     if args.audit:
         await compare_audits(maker, args.audit)
     if args.refresh_only:
@@ -383,6 +447,11 @@ if __name__ == "__main__":
         "--build-against",
         metavar="REV",
         help="compare the release build with figures/release.py of this git revision",
+    )
+    ap.add_argument(
+        "--package-against",
+        metavar="REV",
+        help="compare the release build with the whole figures package of this git revision",
     )
     ap.add_argument("--builds", type=int, default=3, help="rounds of --build-against")
     ap.add_argument(

@@ -20,10 +20,11 @@ The method:
 3. **Audit**: an exact linear-algebra check. The system is first reduced — an equation with two
    or more unknowns that appear in no other equation constrains nothing else (those unknowns
    absorb any change) and is dropped, which dissolves the tree-shaped part of a geography
-   hierarchy — and what is left is checked per connected component: an unknown is determined
-   iff its unit vector lies in the row space of the equations (its rows in a null-space basis
-   are zero). A determined suppressed cell gets one more complement in one of its equations,
-   and steps 2–3 repeat.
+   hierarchy — and what is left is checked: an unknown is determined iff its unit vector
+   lies in the row space of the equations (every null vector is zero there). ``protect``
+   eliminates each problem once and grows that echelon form with each round's complements
+   (:class:`figures.elimination.Echelon`). A determined suppressed cell gets one more
+   complement in one of its equations, and steps 2–3 repeat.
 
 Every unknown is a count of at least one person (zeros are shown, and complements are chosen
 among non-zero cells), so the true table lies strictly inside the non-negative orthant in every
