@@ -233,7 +233,7 @@ def area_view(
             )
         )
     view.outcome_columns = [
-        t.gettext("Sign-ups"),
+        t.gettext("Signed up"),  # words that wrap at a space on a phone
         t.gettext("Placed"),
         t.gettext("Withdrawn"),
         t.gettext("Lapsed"),
