@@ -15,6 +15,7 @@ from figures.charts import Bar, bar_chart
 from figures.read import AreaFigures, Value
 from intake.reference import CROSS_PROBLEM, THEMES
 from intake.web.i18n import Translator
+from matching.explain import Locale, language_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +112,14 @@ def _outcomes(
         return None
     rows = [(label(c), [f.get(t, {}).get(c, Value(0)) for t in tables]) for c in cats]
     return OutcomeTable(f"outcomes-by-{dimension}", caption, column, rows)
+
+
+def _locale(lang: str) -> Locale:
+    return "nn" if lang == "nn" else "en" if lang == "en" else "nb"
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _age_order(category: str) -> int:
@@ -257,6 +266,16 @@ def area_view(
             ),
             t.gettext("Theme"),
             lambda c: themes_named.get(c, c.split(":", 1)[-1]),
+        ),
+        _outcomes(
+            figures,
+            "language",
+            t.gettext(
+                "What became of them in %(area)s, by language (a person may choose several)",
+                area=name,
+            ),
+            t.gettext("Language"),
+            lambda c: _capital(language_name(c.split(":", 1)[-1], _locale(t.lang))),
         ),
     ):
         if outcome is not None:

@@ -78,12 +78,13 @@ async def test_statistics_page_is_accessible_at_phone_width(
 async def test_a_municipalitys_outcome_tables_fit_a_phone(
     site: Site, release: None, browser: Any, lang: str
 ) -> None:
-    """What became of the month's sign-ups, by way of sign-up and by theme (five columns):
+    """What became of the month's sign-ups, by way of sign-up, theme and language (five
+    columns):
     no axe violation, nothing wider than 375 px."""
     page = await phone(browser)
     await page.goto(f"{site.url}/statistikk?area=municipality:{MUNI}&lang={lang}")
-    assert await page.locator("table.figures-outcomes").count() == 2
-    assert await page.locator("table.figures-outcomes thead th").count() == 10
+    assert await page.locator("table.figures-outcomes").count() == 3
+    assert await page.locator("table.figures-outcomes thead th").count() == 15
     violations = await axe_violations(page)
     assert violations == [], violations
     width = await page.evaluate("document.documentElement.scrollWidth")

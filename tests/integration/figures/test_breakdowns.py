@@ -192,7 +192,7 @@ async def test_the_page_shows_lapsed_waiting_by_age_and_a_catchments_municipalit
     assert "figures-members" not in august
 
 
-async def test_the_page_shows_what_became_of_a_months_sign_ups_by_source_and_theme(
+async def test_the_page_shows_what_became_of_a_months_sign_ups_by_source_theme_language(
     client: httpx.AsyncClient, session: AsyncSession, cipher: ContactCipher
 ) -> None:
     """A municipality's page: the month's sign-ups by way of sign-up and by theme, and of
@@ -204,6 +204,7 @@ async def test_the_page_shows_what_became_of_a_months_sign_ups_by_source_and_the
     row = '<tr><th scope="row">{}</th>' + num * 4 + "</tr>"
     assert row.format("Signed up themselves", 11, 6, 0, 0) in nov, nov
     assert "What became of them in Bergen, by theme" in nov
+    assert row.format("Norwegian", 11, 6, 0, 0) in nov, nov
     july = (await client.get("/statistikk?area=municipality:4601&month=2026-07&lang=en")).text
     # July: 7 sign-ups, 4 withdrawn and 3 lapsed, both hidden (and so the sign-ups stay).
     assert row.format("Signed up themselves", 7, 0, "hidden", "hidden") in july, july
