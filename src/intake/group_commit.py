@@ -40,8 +40,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from intake.registration import _CONNECTION_LOST, _ONE_TRIP, _PARAMS, hot_connection
 
-#: Batches in flight at once per process (each on its own pooled connection).
-FLUSHERS = 2
+#: Batches in flight at once per process (each on its own pooled connection). 4 made 10-25 %
+#: more registrations per second than 2 in four paired wrk runs on the 2-core machine.
+FLUSHERS = 4
 #: At most this many registrations in one batch.
 MOST = 32
 _KEY = _PARAMS.index("key_hash")
