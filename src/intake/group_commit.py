@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -57,7 +58,7 @@ class GroupCommit:
         self.flushing = 0
         self._flushers: set[asyncio.Task[None]] = set()  # the loop keeps only weak references
         #: Sizes of the batches sent (tests and benchmarks read it; the last 1,000).
-        self.sizes: list[int] = []
+        self.sizes: deque[int] = deque(maxlen=1000)
 
     async def one_trip(self, args: Sequence[Any]) -> Any:
         """The one-trip statement's row for these values, once its batch has committed."""
@@ -74,12 +75,20 @@ class GroupCommit:
         try:
             while self.waiting:
                 batch, self.waiting = self.waiting[:MOST], self.waiting[MOST:]
-                await self._flush(batch)
+                # A registration whose request was cancelled while it waited is not sent.
+                batch = [item for item in batch if not item[1].done()]
+                if batch:
+                    await self._flush(batch)
+        except BaseException as exc:  # cancelled (shutdown): nobody else may be left to send
+            if self.flushing == 1:
+                left, self.waiting = self.waiting, []
+                _fail(left, exc)
+            raise
         finally:
             self.flushing -= 1
 
     async def _flush(self, batch: list[tuple[Sequence[Any], asyncio.Future[Any]]]) -> None:
-        self.sizes = [*self.sizes[-999:], len(batch)]
+        self.sizes.append(len(batch))
         batch.sort(key=lambda item: item[0][_KEY] or b"")
         try:
             async with hot_connection(self.engine) as db:

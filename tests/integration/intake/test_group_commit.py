@@ -129,6 +129,31 @@ async def test_a_failed_batch_is_sent_again_one_by_one(
             app_engine, [client.post("/api/v1/interests", json=body) for _ in range(5)]
         )
         assert sorted(a.status_code for a in answers) == [201, 201, 201, 201, 500]
-        sizes = group_commit.group_commit(app_engine).sizes
+        sizes = list(group_commit.group_commit(app_engine).sizes)
         assert sizes[-6:] == [5, 1, 1, 1, 1, 1]
         assert await stored(engine, org) == 1 + 4
+
+
+async def test_a_registration_cancelled_while_waiting_is_not_sent(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batches = group_commit.GroupCommit(engine)
+    sent: list[list[Any]] = []
+
+    async def flush(batch: list[Any]) -> None:
+        sent.append([args for args, _ in batch])
+        for _, done in batch:
+            done.set_result("row")
+
+    monkeypatch.setattr(batches, "_flush", flush)
+    batches.flushing = group_commit.FLUSHERS  # busy: both wait
+    first = asyncio.ensure_future(batches.one_trip(("a",)))
+    second = asyncio.ensure_future(batches.one_trip(("b",)))
+    await asyncio.sleep(0)
+    first.cancel()  # the client went away, say
+    await asyncio.sleep(0)
+    batches.flushing -= group_commit.FLUSHERS - 1
+    await batches._drain()
+    assert sent == [[("b",)]]
+    assert await second == "row"
+    assert first.cancelled()
