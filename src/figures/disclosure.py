@@ -96,7 +96,7 @@ def protect(
     primary = frozenset(
         k
         for k, v in values.items()
-        if k not in hidden_set and k not in all_derived and too_small(v)
+        if 0 < v < THRESHOLD and k not in hidden_set and k not in all_derived  # too_small
     )
     suppressed = set(primary)
     by_cell: dict[K, list[int]] = {}

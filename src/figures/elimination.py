@@ -240,17 +240,20 @@ class Echelon(Generic[K]):
         # Each new column as it stands after the operations recorded so far.
         columns: dict[int, dict[int, Number]] = {}
         equations, skip = self._equations, self._skip
+        index, rows_of, setdefault = self.index, self._rows_of, columns.setdefault
         for c in new:
-            j = self.index[c]
-            for i in self._rows_of.get(c, ()):
+            j = index[c]
+            for i in rows_of.get(c, ()):
                 if i in skip:
                     continue
-                col = columns.setdefault(i, {})
-                w: Number = col.get(j, 0) + (1 if equations[i].total == c else -1)
-                if w:
-                    col[j] = w
-                else:
-                    del col[j]
+                col = setdefault(i, {})
+                w: Number = 1 if equations[i].total == c else -1
+                if j in col:  # the cell twice in one equation (never in a release)
+                    w += col[j]
+                    if not w:
+                        del col[j]
+                        continue
+                col[j] = w
         dropped = self._dropped
         if not start:
             self._reduce(columns, {self.index[c] for c in free if c in self.index})
@@ -309,9 +312,14 @@ class Echelon(Generic[K]):
         Stays exact as unknowns are added: a row that enters later has only new unknowns, so
         no unknown of a dropped row ever gains a row, and a dropped row keeps its privates."""
         uses: dict[int, set[int]] = {}
+        get = uses.get
         for i, col in columns.items():
             for j in col:
-                uses.setdefault(j, set()).add(i)
+                found = get(j)
+                if found is None:
+                    uses[j] = {i}
+                else:
+                    found.add(i)
         queue = list(columns)
         queued = set(queue)
         gone: set[int] = set()
