@@ -30,10 +30,11 @@ from litestar.exceptions import LitestarException
 from litestar.middleware._internal.exceptions.middleware import ExceptionHandlerMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from intake import idempotency, referrals, registration
 from intake.crypto import ContactCipher
-from intake.group_commit import hot_trips
+from intake.group_commit import Pooled, hot_trips
 from intake.schemas import InterestIn, Registered
 from intake.web.i18n import Translator, from_accept_language
 from intake.web.views import registered_message
@@ -81,18 +82,21 @@ async def register_public(
             referral_id, target = await referrals.resolve_link(
                 session, data.referral_code, today=now.date()
             )
-    async with hot_trips(services.sessionmaker.kw["bind"]) as hot:
-        outcome = await registration.register_in_one_trip(
-            hot,
-            data,
-            cipher=cipher,
-            source="referral" if referral_id else "self",
-            now=now,
-            answer=lambda done: answer_of(done, accept_language),
-            key=claim,
-            preferred_org=target,
-            referral_id=referral_id,
-        )
+    bind = services.sessionmaker.kw["bind"]
+    how: dict[str, Any] = {
+        "cipher": cipher,
+        "source": "referral" if referral_id else "self",
+        "now": now,
+        "answer": lambda done: answer_of(done, accept_language),
+        "key": claim,
+        "preferred_org": target,
+        "referral_id": referral_id,
+    }
+    if isinstance(bind, AsyncEngine):  # the service: no context to enter (group commit)
+        outcome = await registration.register_in_one_trip(Pooled(bind), data, **how)
+    else:
+        async with hot_trips(bind) as hot:
+            outcome = await registration.register_in_one_trip(hot, data, **how)
     if outcome.replayed is not None:
         return outcome.replayed.status, outcome.replayed.body, True
     return 201, outcome.answer, False
