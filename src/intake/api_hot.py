@@ -26,7 +26,6 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from litestar.exceptions import LitestarException
 from litestar.middleware._internal.exceptions.middleware import ExceptionHandlerMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 from pydantic import ValidationError
@@ -176,12 +175,15 @@ class HotRegistration:
         await send({"type": "http.response.body", "body": payload, "more_body": False})
 
     async def _failed(self, scope: Scope, receive: Receive, send: Send, exc: Exception) -> None:
-        """What Litestar's ExceptionHandlerMiddleware does with an exception from a handler."""
+        """What Litestar's ExceptionHandlerMiddleware does with an exception from a handler
+        (called while it is being handled, so the logging sees it)."""
         app = scope["litestar_app"]
+        if app.logging_config and (logger := app.logger):  # pragma: no cover - none configured
+            self._errors.handle_exception_logging(logger, app.logging_config, scope)
         for hook in app.after_exception:
             await hook(exc, scope)
-        if app.logging_config and app.logger:  # pragma: no cover - the app logs no exceptions
-            raise LitestarException("HotRegistration expects no logging_config") from exc
+        if app.pdb_on_exception:  # pragma: no cover - a debugging switch
+            app.debugger_module.post_mortem()
         await self._errors.handle_request_exception(
             litestar_app=app, scope=scope, receive=receive, send=send, exc=exc
         )
