@@ -1,5 +1,6 @@
 """Exact sparse elimination for the disclosure audit: which unknowns a set of linear
-equations fixes, by random null vectors over an exact echelon form (see :func:`null_vectors`).
+equations fixes, by random null vectors over an exact echelon form (see :func:`null_vectors`,
+one elimination; and :class:`Echelon`, the form ``protect`` keeps and grows round by round).
 
 Split from :mod:`figures.disclosure` (which builds the equations and decides what to suppress);
 this is the linear algebra alone.
