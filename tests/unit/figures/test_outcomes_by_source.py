@@ -42,7 +42,7 @@ def busy_months(draw: st.DrawFn) -> tuple[Geography, list[Person]]:
     return geo, people
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(busy_months())
 def test_municipal_source_by_outcome_tables_leave_nothing_recoverable(
     month: tuple[Geography, list[Person]],
