@@ -384,11 +384,19 @@ def _cells(
     return out
 
 
-def release_parts(inputs: Inputs) -> Iterator[list[Cell]]:
-    """Every non-zero or suppressed cell of a release, one period at a time: the months in
-    order, then the snapshot (``now``). Each part is complete when yielded, so the refresh
-    can store a month while the next one is protected (no problem spans two periods)."""
-    geo = inputs.geography
+#: One month's share of the inputs (picklable: the refresh may protect months in worker
+#: processes): the month, its flow rows, its theme and language trees, its other cells.
+MonthJob = tuple[
+    str,
+    list[tuple[str, str, PeopleCounts]],
+    list[tuple[str, list[tuple[str, PeopleCounts]]]],
+    list[Cell],
+]
+
+
+def month_jobs(inputs: Inputs) -> list[MonthJob]:
+    """The months of a release in order, each with everything its cells depend on (no problem
+    spans two periods)."""
     by_month: dict[str, list[tuple[str, str, PeopleCounts]]] = defaultdict(list)
     by_tree: dict[str, dict[str, list[tuple[str, PeopleCounts]]]] = defaultdict(
         lambda: defaultdict(list)
@@ -402,17 +410,35 @@ def release_parts(inputs: Inputs) -> Iterator[list[Cell]]:
     others: dict[str, list[Cell]] = defaultdict(list)
     for cell in (*waits_cells(inputs), *groups_cells(inputs)):
         others[cell.period].append(cell)
-    for month in sorted({*by_month, *by_tree, *others}):
-        cells: list[Cell] = []
-        if month in by_month:
-            values, hidden = _flow_problem(by_month[month], geo)
-            cells += _cells(month, values, hidden, geo)
-        for cat, counts in sorted(by_tree.get(month, {}).items()):
-            values, hidden = _outcome_problem(counts, cat, geo)
-            cells += _cells(month, values, hidden, geo)
-        # Time to placement only where the month's placed is shown (figures.waits_groups).
-        cells += follow_placed(others.get(month, ()), cells)
-        yield cells
+    return [
+        (
+            month,
+            by_month.get(month, []),
+            sorted(by_tree.get(month, {}).items()),
+            others.get(month, []),
+        )
+        for month in sorted({*by_month, *by_tree, *others})
+    ]
+
+
+def month_part(job: MonthJob, geo: Geography) -> list[Cell]:
+    """Every non-zero or suppressed cell of one month."""
+    month, flow, trees, others = job
+    cells: list[Cell] = []
+    if flow:
+        values, hidden = _flow_problem(flow, geo)
+        cells += _cells(month, values, hidden, geo)
+    for cat, counts in trees:
+        values, hidden = _outcome_problem(counts, cat, geo)
+        cells += _cells(month, values, hidden, geo)
+    # Time to placement only where the month's placed is shown (figures.waits_groups).
+    cells += follow_placed(others, cells)
+    return cells
+
+
+def snapshot_part(inputs: Inputs) -> list[Cell]:
+    """Every non-zero or suppressed cell of the snapshot (``now``)."""
+    geo = inputs.geography
     values, hidden = _snapshot_problem(inputs)
     cells = list(_cells(SNAPSHOT, values, hidden, geo))
     trees: dict[str, list[tuple[str, int]]] = defaultdict(list)
@@ -422,7 +448,16 @@ def release_parts(inputs: Inputs) -> Iterator[list[Cell]]:
     for cat, waiting_in in sorted(trees.items()):
         values, hidden = _tree_problem(waiting_in, "waiting", cat, geo)
         cells += _cells(SNAPSHOT, values, hidden, geo)
-    yield cells
+    return cells
+
+
+def release_parts(inputs: Inputs) -> Iterator[list[Cell]]:
+    """Every non-zero or suppressed cell of a release, one period at a time: the months in
+    order, then the snapshot (``now``). Each part is complete when yielded, so the refresh
+    can store a month while the next one is protected (no problem spans two periods)."""
+    for job in month_jobs(inputs):
+        yield month_part(job, inputs.geography)
+    yield snapshot_part(inputs)
 
 
 def build_release(inputs: Inputs) -> list[Cell]:

@@ -49,6 +49,20 @@ def test_the_refresh_stores_the_same_cells_in_primary_key_order() -> None:
     assert any(c.suppressed for c in stored)  # suppressed cells are stored too, in order
 
 
+def test_worker_processes_build_the_same_release_in_the_same_order() -> None:
+    """Months protected in two spawned worker processes come back identical and in key
+    order (``parallel_from=0``: the small test release takes the large releases' path)."""
+    inputs = _inputs()
+    for month in ("2026-07", "2026-08"):  # more months than workers
+        inputs.people[(month, "4601", "all")] = PeopleCounts(6, 2, 1, 0)
+        inputs.people[(month, "4602", "all")] = PeopleCounts(2, 1, 0, 0)
+    alone = build_sorted(inputs)
+    together = build_sorted(inputs, workers=2, parallel_from=0)
+    assert together == alone
+    assert {c.period for c in together} == {"2026-07", "2026-08", "2026-09", "2026-10", "now"}
+    assert any(c.suppressed for c in together)
+
+
 def test_a_cell_is_a_stat_cell_row_after_the_release_id() -> None:
     """The refresh writes ``(release_id, *cell)``: the fields must be the table's columns."""
     from figures.refresh import _COLUMNS
