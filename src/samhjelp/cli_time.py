@@ -124,9 +124,7 @@ def cmd_lifecycle(args: argparse.Namespace) -> None:
     from samhjelp import jobs
 
     async def work(services: Services, wall: datetime) -> None:
-        at = services.clock()
-        ahead = at - wall
-        note = f" ({_ahead(ahead)} ahead of the clock)" if ahead > timedelta(minutes=1) else ""
+        at, note = _ran_at(services, wall)
         report = await jobs.lifecycle(services)
         if not report.get("ran"):
             print("another life-cycle tick holds the lock; nothing done")
@@ -138,11 +136,7 @@ def cmd_lifecycle(args: argparse.Namespace) -> None:
         if not steps:
             print("  nothing was due")
         if args.deliver:
-            sent = await _deliver_at(services)
-            print(
-                f"delivered {sent['sent']} message(s) to {_where_mail_goes(services)}"
-                f" ({sent['retrying']} retrying, {sent['failed']} failed)"
-            )
+            await _deliver_and_say(services)
 
     _run_at(args, work)
 
@@ -153,9 +147,7 @@ def cmd_lapse(args: argparse.Namespace) -> None:
     from samhjelp import jobs
 
     async def work(services: Services, wall: datetime) -> None:
-        at = services.clock()
-        ahead = at - wall
-        note = f" ({_ahead(ahead)} ahead of the clock)" if ahead > timedelta(minutes=1) else ""
+        at, note = _ran_at(services, wall)
         report = await jobs.lapse(services)
         if not report.get("ran"):
             print("another lapse run holds the lock; nothing done")
@@ -164,13 +156,24 @@ def cmd_lapse(args: argparse.Namespace) -> None:
         print(f'  notices: {report["notices"]} ("do you still want a group?")')
         print(f"  lapsed: {report['lapsed']} (registrations erased, counted in the tallies)")
         if args.deliver:
-            sent = await _deliver_at(services)
-            print(
-                f"delivered {sent['sent']} message(s) to {_where_mail_goes(services)}"
-                f" ({sent['retrying']} retrying, {sent['failed']} failed)"
-            )
+            await _deliver_and_say(services)
 
     _run_at(args, work)
+
+
+def _ran_at(services: Services, wall: datetime) -> tuple[datetime, str]:
+    """The moment a job runs at, and a note if that is ahead of the wall clock."""
+    at = services.clock()
+    ahead = at - wall
+    return at, f" ({_ahead(ahead)} ahead of the clock)" if ahead > timedelta(minutes=1) else ""
+
+
+async def _deliver_and_say(services: Services) -> None:
+    sent = await _deliver_at(services)
+    print(
+        f"delivered {sent['sent']} message(s) to {_where_mail_goes(services)}"
+        f" ({sent['retrying']} retrying, {sent['failed']} failed)"
+    )
 
 
 def _ahead(delta: timedelta) -> str:
@@ -181,13 +184,20 @@ def _ahead(delta: timedelta) -> str:
 
 def _outbox_deliver(args: argparse.Namespace) -> None:
     async def work(services: Services, wall: datetime) -> None:
-        sent = await _deliver_at(services)
-        print(
-            f"delivered {sent['sent']} message(s) to {_where_mail_goes(services)}"
-            f" ({sent['retrying']} retrying, {sent['failed']} failed)"
-        )
+        await _deliver_and_say(services)
 
     _run_at(args, work)
+
+
+def _at_and_deliver(parser: argparse.ArgumentParser, at_help: str, what: str) -> None:
+    """A job's --at and --no-deliver (lifecycle tick, lapse run)."""
+    parser.add_argument("--at", help=at_help)
+    parser.add_argument(
+        "--no-deliver",
+        dest="deliver",
+        action="store_false",
+        help=f"leave the {what} in the outbox (default: deliver what is due at --at)",
+    )
 
 
 def _add_time_commands(
@@ -203,26 +213,14 @@ def _add_time_commands(
     tick = life_sub.add_parser(
         "tick", help="advance every group now (what the scheduler does each minute)"
     )
-    tick.add_argument("--at", help=at_help)
-    tick.add_argument(
-        "--no-deliver",
-        dest="deliver",
-        action="store_false",
-        help="leave the messages in the outbox (default: deliver what is due at --at)",
-    )
+    _at_and_deliver(tick, at_help, "messages")
     life.set_defaults(func=cmd_lifecycle)
     lapse = sub.add_parser("lapse", help="waiting registrations that lapse (the hourly job)")
     lapse_sub = lapse.add_subparsers(dest="action", required=True)
     run = lapse_sub.add_parser(
         "run", help="send the due notices and erase lapsed registrations now (what runs hourly)"
     )
-    run.add_argument("--at", help=at_help)
-    run.add_argument(
-        "--no-deliver",
-        dest="deliver",
-        action="store_false",
-        help="leave the notices in the outbox (default: deliver what is due at --at)",
-    )
+    _at_and_deliver(run, at_help, "notices")
     lapse.set_defaults(func=cmd_lapse)
     deliver = outbox_sub.add_parser("deliver", help="deliver due messages now")
     deliver.add_argument("--at", help="also deliver messages due up to this moment; " + at_help)
