@@ -118,7 +118,9 @@ SELECT date_trunc('month', created_at AT TIME ZONE 'Europe/Oslo')::date, municip
 FROM erased, LATERAL (VALUES ('all', 'all'), ('theme', themes[1]), ('language', languages[1]),
                              ('age_band', CASE WHEN age_band >= 78 THEN '78+'
                                            ELSE age_band || '-' || (age_band + 4) END),
-                             ('source', source))
+                             -- as intake.erasure writes it: a referral with its course kind
+                             ('source', CASE WHEN source = 'referral' THEN 'referral:other'
+                                             ELSE source END))
      AS x(d, v)
 GROUP BY 1, 2, 3, 4, 5, 6
 ON CONFLICT DO NOTHING
