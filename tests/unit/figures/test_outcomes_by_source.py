@@ -11,14 +11,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import figures.disclosure
-from figures.disclosure import Equation
-from figures.release import Geography, _flow_problem
+from figures.release import Geography
 from unit.figures.test_disclosure_breakdowns import (
     AGES,
     OUTCOMES,
     Person,
-    Reader,
-    counts_of,
+    check_flow_month,
     geographies,
 )
 
@@ -47,31 +45,7 @@ def busy_months(draw: st.DrawFn) -> tuple[Geography, list[Person]]:
 def test_municipal_source_by_outcome_tables_leave_nothing_recoverable(
     month: tuple[Geography, list[Person]],
 ) -> None:
-    geo, people = month
-    rows = [(m, cat, n) for (m, cat), n in counts_of(people, None).items()]
-    values, suppressed = _flow_problem(rows, geo)
-    reader = Reader(geo)
-    for muni, source, age, _, outcome, unmet in people:
-        for cat in ("all", source, age):
-            reader.add(muni, "signups", cat)
-            reader.add(muni, outcome, cat)
-        reader.add(muni, "unmet" if unmet else "served", "all")
-    for cat in ("all", *SOURCES, *AGES):
-        for measure in ("signups", *OUTCOMES):
-            reader.trees(measure, cat)
-        reader.identity(cat)
-    for measure in ("unmet", "served"):
-        reader.trees(measure, "all")
-    for kind, code in reader.areas():
-        a = ("all", kind, code)
-        reader.eqs.append(Equation(("signups", *a), (("unmet", *a), ("served", *a))))
-    for measure in ("signups", *OUTCOMES):
-        reader.additive(measure, SOURCES)
-        reader.additive(measure, AGES)
-    known_zero = {
-        ("rest", r, kind, code) for r in ("all", *SOURCES) for kind, code in reader.areas()
-    } | {("served", "all", "municipality", m) for m in geo.county_of}
-    reader.check(values, suppressed, known_zero)
+    check_flow_month(*month, SOURCES)
 
 
 def test_the_check_finds_a_recoverable_cell_without_the_audit(
