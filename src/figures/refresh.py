@@ -66,8 +66,10 @@ PARALLEL_FROM = 20_000
 def build_sorted(
     inputs: Inputs, workers: int = 1, parallel_from: int = PARALLEL_FROM
 ) -> list[Cell]:
-    """:func:`sorted_parts`, joined."""
-    return [cell for part in sorted_parts(inputs, workers, parallel_from) for cell in part]
+    """The cells the refresh stores (:func:`encoded_parts`, not encoded): each period's part
+    in key order, the periods in order, so the whole release is in key order."""
+    parts = _parts(inputs, workers, parallel_from, _sorted_month, _sorted_snapshot)
+    return [cell for part in parts for cell in part]
 
 
 def _sorted_month(job: MonthJob, geo: Geography) -> list[Cell]:
@@ -82,15 +84,6 @@ def _sorted_snapshot(inputs: Inputs) -> list[Cell]:
         part = snapshot_part(inputs)
         part.sort(key=_KEY_ORDER)
     return part
-
-
-def sorted_parts(
-    inputs: Inputs, workers: int = 1, parallel_from: int = PARALLEL_FROM
-) -> Iterator[list[Cell]]:
-    """:func:`figures.release.release_parts`, each part in key order. The key starts with the
-    period and the parts come one period at a time, in order, so the parts joined are in key
-    order too: each can be stored while the next is protected."""
-    return _parts(inputs, workers, parallel_from, _sorted_month, _sorted_snapshot)
 
 
 #: One period as the refresh stores it: COPY data (CSV), its cells and how many are suppressed.
@@ -126,7 +119,10 @@ def _encoded_snapshot(inputs: Inputs, release_id: int) -> Encoded:
 def encoded_parts(
     inputs: Inputs, release_id: int, workers: int = 1, parallel_from: int = PARALLEL_FROM
 ) -> Iterator[Encoded]:
-    """:func:`sorted_parts`, each part encoded for COPY (:func:`encode`)."""
+    """Each period's cells in the order of ``stat_cell``'s primary key (COPY then appends to
+    the key's index page by page; Python orders strings by code point, which is UTF-8's byte
+    order, i.e. the database's "C" collation), the periods in order, each encoded for COPY
+    (:func:`encode`) and stored while the next is protected."""
     return _parts(
         inputs,
         workers,
