@@ -416,11 +416,7 @@ async def message_with_link(
     the lapse notice): e-mail or SMS as they left it, in the language they signed up in, from
     their organisation; it names no theme (``org_name``, ``accept_url``, ``respond_by``)."""
     channel = Channel.EMAIL if contact.kind == "email" else Channel.SMS
-    coordinator = (
-        seal_address(lc.cipher, org.coordinator_email)
-        if copy_coordinator and org and org.coordinator_email
-        else None
-    )
+    coordinator = _coordinator(lc, org) if copy_coordinator and org else None
     await enqueue(
         session,
         OutgoingMessage(
